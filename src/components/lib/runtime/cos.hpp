@@ -1,0 +1,44 @@
+// The component runtime API: what a component's code uses.
+//
+// A component defines `int main()` (run by its initial thread; returning ends
+// the thread) and, if it implements interfaces, `cos_serve()` (run by each
+// client thread that invokes it).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cos/compinfo.hpp"
+#include "syscall.hpp"
+
+namespace cos {
+
+/// This component's info page (name, heap, dependencies, parameters).
+const boot::CompInfo& self();
+
+/// Capability slot of the sinv gate for dependency `interface`, or 0.
+uint64_t dep(const char* interface);
+
+/// Value of parameter `key` from the composition script, or nullptr.
+const char* param(const char* key);
+
+/// printf-style output on the system console, prefixed by nothing.
+void printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+/// Writes a string to the console.
+void print(const char* s);
+
+/// Invokes operation `op` of the interface behind gate `slot`.
+inline sys::SinvResult invoke(uint64_t slot, uint64_t op, uint64_t a0 = 0, uint64_t a1 = 0,
+                              uint64_t a2 = 0) {
+  return sys::cos_sinv_call(slot, op, a0, a1, a2);
+}
+
+}  // namespace cos
+
+/// Server side of synchronous invocation: called on a client's thread with
+/// the interface token (its index in the component's `implements` list), the
+/// operation and three arguments. Its two results return to the client.
+/// Components that implement nothing need not define it.
+extern "C" cos::sys::SinvResult cos_serve(uint64_t token, uint64_t op, uint64_t a0, uint64_t a1,
+                                          uint64_t a2);
+
+int main();

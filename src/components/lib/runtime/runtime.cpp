@@ -1,0 +1,94 @@
+// Component start-up, console, info-page queries and the sinv dispatcher.
+#include <stdarg.h>
+
+#include "cos.hpp"
+#include "cos/bootinfo.hpp"
+#include "fmt/format.hpp"
+#include "heap.hpp"
+
+extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
+
+namespace cos {
+namespace {
+
+const boot::CompInfo* g_info;
+
+bool str_eq(const char* a, const char* b) {
+  while (*a && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+
+// Console output is buffered per call so a line reaches the console whole.
+struct LineBuf {
+  char buf[512];
+  size_t n = 0;
+  void flush() {
+    if (n) sys::print(buf, n);
+    n = 0;
+  }
+};
+void line_sink(void* ctx, const char* s, size_t len) {
+  auto* lb = static_cast<LineBuf*>(ctx);
+  for (size_t i = 0; i < len; ++i) {
+    if (lb->n == sizeof(lb->buf)) lb->flush();
+    lb->buf[lb->n++] = s[i];
+  }
+}
+
+}  // namespace
+
+const boot::CompInfo& self() { return *g_info; }
+
+uint64_t dep(const char* interface) {
+  for (uint32_t i = 0; i < g_info->dep_count; ++i)
+    if (str_eq(g_info->deps[i].interface, interface)) return g_info->deps[i].slot;
+  return 0;
+}
+
+const char* param(const char* key) {
+  for (uint32_t i = 0; i < g_info->param_count; ++i)
+    if (str_eq(g_info->params[i].key, key)) return g_info->params[i].value;
+  return nullptr;
+}
+
+void printf(const char* fmt, ...) {
+  LineBuf lb;
+  va_list ap;
+  va_start(ap, fmt);
+  fmt::vformat(line_sink, &lb, fmt, ap);
+  va_end(ap);
+  lb.flush();
+}
+
+void print(const char* s) {
+  size_t n = 0;
+  while (s[n]) ++n;
+  sys::print(s, n);
+}
+
+}  // namespace cos
+
+extern "C" __attribute__((weak)) cos::sys::SinvResult cos_serve(uint64_t, uint64_t, uint64_t,
+                                                                uint64_t, uint64_t) {
+  return {static_cast<int64_t>(cos::abi::Error::bad_op), 0};
+}
+
+extern "C" cos::sys::SinvResult cos_sinv_dispatch(uint64_t token, uint64_t op, uint64_t a0,
+                                                  uint64_t a1, uint64_t a2) {
+  return cos_serve(token, op, a0, a1, a2);
+}
+
+extern "C" [[noreturn]] void cos_runtime_start(const cos::boot::CompInfo* info) {
+  static cos::boot::CompInfo booter_info{};
+  if (info->magic == cos::boot::kCompInfoMagic) {
+    cos::g_info = info;
+    cos::heap::init(info->heap_base, info->heap_size);
+  } else {
+    // The booter gets the kernel's BootInfo instead and has no heap.
+    __builtin_memcpy(booter_info.name, "booter", 7);
+    cos::g_info = &booter_info;
+  }
+  for (auto** f = __init_array_start; f != __init_array_end; ++f) (*f)();
+  main();
+  cos::sys::thd_exit();
+}

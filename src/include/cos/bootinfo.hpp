@@ -1,0 +1,57 @@
+// What the kernel hands the booter, the first user-level component: the
+// capability slots it starts with and a boot-info page describing the
+// multiboot2 modules (mapped read-only into its address space) and its
+// untyped memory. Also the fixed user-address layout every component shares.
+#pragma once
+#include <stdint.h>
+
+namespace cos::boot {
+
+/// Component info page (BootInfo for the booter, CompInfo for the others).
+inline constexpr uint64_t kInfoVaddr = 0x10000000;
+/// Top of the main thread's stack; a guard gap (unmapped) lies below the stack.
+inline constexpr uint64_t kStackTop = 0x20000000;
+/// The booter's view of the boot modules.
+inline constexpr uint64_t kModulesVaddr = 0x0000400000000000ull;
+/// Booter stack size in bytes.
+inline constexpr uint64_t kBooterStackBytes = 64 * 1024;
+/// Slots in the booter's capability table (8 pages).
+inline constexpr uint32_t kBooterCaptblPages = 8;
+
+/// The booter's initial capability slots.
+enum Slot : uint64_t {
+  kSlotCaptbl = 1,   ///< its own capability table
+  kSlotPgtbl = 2,    ///< its own page table
+  kSlotComp = 3,     ///< itself
+  kSlotThread = 4,   ///< its initial thread
+  kSlotFirstUntyped = 5,
+};
+
+inline constexpr uint64_t kBootInfoMagic = 0x4f464e49544f4f42ull;  // "BOOTINFO"
+inline constexpr unsigned kMaxModules = 32;
+inline constexpr unsigned kMaxUntyped = 32;
+
+struct Module {
+  char name[48];   ///< multiboot2 module command line (NUL-terminated, truncated)
+  uint64_t vaddr;  ///< where the booter sees the module's first byte
+  uint64_t size;   ///< bytes
+};
+
+struct Untyped {
+  uint64_t slot;  ///< capability slot in the booter's table
+  uint64_t base;  ///< physical address
+  uint64_t size;  ///< bytes (some may already be used for the booter itself)
+};
+
+struct BootInfo {
+  uint64_t magic;
+  uint32_t module_count;
+  uint32_t untyped_count;
+  uint32_t captbl_size;      ///< slots in the booter's capability table
+  uint32_t first_free_slot;  ///< first slot not used by the kernel's grants
+  Module modules[kMaxModules];
+  Untyped untyped[kMaxUntyped];
+};
+static_assert(sizeof(BootInfo) <= 4096);
+
+}  // namespace cos::boot

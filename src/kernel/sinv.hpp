@@ -1,0 +1,15 @@
+// Synchronous invocation gate: where a client's thread enters the server.
+#pragma once
+#include <stdint.h>
+
+namespace cos {
+
+struct Component;
+
+struct SinvGate {
+  Component* server;
+  uint64_t entry;  ///< server user address of its sinv entry stub
+  uint64_t token;  ///< passed to the server in rdi (interface id)
+};
+
+}  // namespace cos

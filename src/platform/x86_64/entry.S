@@ -1,0 +1,151 @@
+/* Kernel entry and exit paths.
+   Entries from ring 3 save registers straight into the current thread's Regs
+   (TSS.RSP0 and PerCpu::regs_top point at its end), then switch to the
+   per-CPU kernel stack; the kernel never returns through the entry stack but
+   resumes a thread with user_return_iret / user_return_sysret. */
+#define SYSCALL_VECTOR 0x100
+#define PERCPU_KSTACK 0
+#define PERCPU_USER_RSP 8
+#define PERCPU_REGS_TOP 16
+
+.macro PUSH_GPRS
+  push %rax
+  push %rbx
+  push %rcx
+  push %rdx
+  push %rsi
+  push %rdi
+  push %rbp
+  push %r8
+  push %r9
+  push %r10
+  push %r11
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+.endm
+
+.macro POP_GPRS
+  pop %r15
+  pop %r14
+  pop %r13
+  pop %r12
+  pop %r11
+  pop %r10
+  pop %r9
+  pop %r8
+  pop %rbp
+  pop %rdi
+  pop %rsi
+  pop %rdx
+  pop %rcx
+  pop %rbx
+  pop %rax
+.endm
+
+  .text
+/* Exception/interrupt stubs, one per vector, each 16-byte aligned so the
+   IDT can compute stub addresses as isr_stubs + 16 * vector. Vectors with a
+   CPU-pushed error code (Intel SDM Vol. 3A, table 6-1) skip the dummy push. */
+.macro ISR_NOERR vec
+  .align 16
+  push $0
+  push $\vec
+  jmp isr_common
+.endm
+.macro ISR_ERR vec
+  .align 16
+  push $\vec
+  jmp isr_common
+.endm
+
+  .global isr_stubs
+  .align 16
+isr_stubs:
+  ISR_NOERR 0
+  ISR_NOERR 1
+  ISR_NOERR 2
+  ISR_NOERR 3
+  ISR_NOERR 4
+  ISR_NOERR 5
+  ISR_NOERR 6
+  ISR_NOERR 7
+  ISR_ERR 8
+  ISR_NOERR 9
+  ISR_ERR 10
+  ISR_ERR 11
+  ISR_ERR 12
+  ISR_ERR 13
+  ISR_ERR 14
+  ISR_NOERR 15
+  ISR_NOERR 16
+  ISR_ERR 17
+  ISR_NOERR 18
+  ISR_NOERR 19
+  ISR_NOERR 20
+  ISR_ERR 21
+.set vec, 22
+.rept 256 - 22
+  ISR_NOERR vec
+  .set vec, vec + 1
+.endr
+
+isr_common:
+  testb $3, 24(%rsp)          /* CS of the interrupted context */
+  jz 1f
+  swapgs
+  PUSH_GPRS
+  mov %rsp, %rdi
+  mov %gs:PERCPU_KSTACK, %rsp
+  call trap_from_user         /* never returns */
+  ud2
+1:
+  PUSH_GPRS
+  mov %rsp, %rdi
+  call trap_from_kernel
+  POP_GPRS
+  add $16, %rsp
+  iretq
+
+/* SYSCALL: rcx = user rip, r11 = user rflags (Intel SDM Vol. 2B, SYSCALL). */
+  .global syscall_entry
+  .align 16
+syscall_entry:
+  swapgs
+  mov %rsp, %gs:PERCPU_USER_RSP
+  mov %gs:PERCPU_REGS_TOP, %rsp
+  push $0x1b                  /* ss */
+  push %gs:PERCPU_USER_RSP    /* rsp */
+  push %r11                   /* rflags */
+  push $0x23                  /* cs */
+  push %rcx                   /* rip */
+  push $0                     /* error */
+  push $SYSCALL_VECTOR
+  PUSH_GPRS
+  mov %rsp, %rdi
+  mov %gs:PERCPU_KSTACK, %rsp
+  call syscall_from_user      /* never returns */
+  ud2
+
+/* user_return_iret(Regs*): resume any context (interrupted or new). */
+  .global user_return_iret
+user_return_iret:
+  mov %rdi, %rsp
+  POP_GPRS
+  add $16, %rsp
+  swapgs
+  iretq
+
+/* user_return_sysret(Regs*): resume a context that entered via syscall;
+   the caller guarantees rip is canonical (SYSRET #GP is taken in ring 0). */
+  .global user_return_sysret
+user_return_sysret:
+  mov %rdi, %rsp
+  POP_GPRS
+  mov 16(%rsp), %rcx          /* rip */
+  mov 32(%rsp), %r11          /* rflags */
+  mov 40(%rsp), %rsp          /* user rsp */
+  swapgs
+  sysretq
+

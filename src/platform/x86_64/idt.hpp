@@ -1,0 +1,20 @@
+// Interrupt descriptor table: every vector goes to a stub in entry.S.
+#pragma once
+#include <stdint.h>
+
+namespace cos::x86 {
+
+inline constexpr uint8_t kVectorPageFault = 14;
+inline constexpr uint8_t kVectorDoubleFault = 8;
+inline constexpr uint8_t kVectorTimer = 0x20;      ///< LAPIC timer
+inline constexpr uint8_t kVectorPicBase = 0x30;    ///< remapped, masked 8259 PIC (spurious only)
+inline constexpr uint8_t kVectorSpurious = 0xff;   ///< LAPIC spurious
+
+/// Installs the IDT (all gates DPL 0: ring 3 cannot raise vectors with INT n)
+/// and programs the syscall MSRs (STAR, LSTAR, FMASK).
+void idt_init();
+
+/// Human-readable name of an exception vector (Intel SDM Vol. 3A, table 6-1).
+const char* exception_name(uint64_t vector);
+
+}  // namespace cos::x86

@@ -1,0 +1,173 @@
+#include "machine.hpp"
+
+#include "component.hpp"
+#include "console.hpp"
+#include "cpu.hpp"
+#include "gdt.hpp"
+#include "layout.hpp"
+#include "page_table.hpp"
+#include "percpu.hpp"
+#include "thread.hpp"
+
+extern "C" [[noreturn]] void user_return_iret(cos::x86::Regs*);
+extern "C" [[noreturn]] void user_return_sysret(cos::x86::Regs*);
+extern "C" char kernel_stack_top[];
+extern "C" uint64_t boot_pml4_sym[];
+
+namespace cos::machine {
+namespace {
+
+using x86::kPageSize;
+
+// Page-table memory for PageTable<>: the direct map, with new tables carved
+// from an untyped capability.
+struct KernelMem {
+  Capability* ut;
+  uint64_t* table(uint64_t pa) { return x86::phys_to_virt<uint64_t>(pa); }
+  bool alloc_table(uint64_t& pa) {
+    if (!ut || untyped_carve(*ut, 1, 1, pa) != abi::Error::ok) return false;
+    zero_pages(pa, 1);
+    return true;
+  }
+};
+
+uint64_t g_loaded_root;
+Thread* g_fpu_owner;
+
+void fxsave(uint8_t* area) { asm volatile("fxsave64 (%0)" ::"r"(area) : "memory"); }
+void fxrstor(const uint8_t* area) { asm volatile("fxrstor64 (%0)" ::"r"(area) : "memory"); }
+
+}  // namespace
+
+void* phys_to_kernel(uint64_t pa) { return x86::phys_to_virt(pa); }
+uint64_t kernel_to_phys(const void* va) { return x86::virt_to_phys(va); }
+
+void zero_pages(uint64_t pa, uint64_t pages) {
+  auto* p = x86::phys_to_virt<uint64_t>(pa);
+  for (uint64_t i = 0; i < pages * kPageSize / 8; ++i) p[i] = 0;
+}
+
+void thread_context_init(Thread* t, uint64_t entry, uint64_t arg) {
+  t->regs = {};
+  t->regs.rip = entry;
+  t->regs.rdi = arg;
+  t->regs.cs = x86::kUserCs;
+  t->regs.ss = x86::kUserDs;
+  t->regs.rflags = x86::kUserRflags;
+  // FXSAVE defaults: FCW 0x37f (all x87 exceptions masked), MXCSR 0x1f80.
+  t->fpu[0] = 0x7f;
+  t->fpu[1] = 0x03;
+  t->fpu[24] = 0x80;
+  t->fpu[25] = 0x1f;
+}
+
+void set_invocation_return(x86::Regs& r, uint64_t rip, uint64_t rsp, uint64_t rflags,
+                           uint64_t r0, uint64_t r1) {
+  uint64_t vector = r.vector;
+  r = {};
+  r.vector = vector;
+  r.rip = rip;
+  r.rsp = rsp;
+  r.rflags = (rflags & 0xcd5) | x86::kUserRflags;  // status flags, DF; IF forced on
+  r.cs = x86::kUserCs;
+  r.ss = x86::kUserDs;
+  r.rax = r0;
+  r.rdx = r1;
+}
+
+void set_upcall(x86::Regs& r, uint64_t entry, uint64_t token) {
+  x86::Regs in = r;
+  r = {};
+  r.vector = in.vector;
+  r.rip = entry;
+  r.rflags = x86::kUserRflags;
+  r.cs = x86::kUserCs;
+  r.ss = x86::kUserDs;
+  r.rdi = token;
+  r.rsi = in.rsi;
+  r.rdx = in.rdx;
+  r.r10 = in.r10;
+  r.r8 = in.r8;
+}
+
+void address_space_init(uint64_t pml4_pa) {
+  auto* dst = x86::phys_to_virt<uint64_t>(pml4_pa);
+  auto* src = x86::phys_to_virt<uint64_t>(x86::read_cr3() & x86::pte::kAddrMask);
+  for (unsigned i = 256; i < 512; ++i) dst[i] = src[i];
+}
+
+abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t rights, Capability* ut) {
+  if (va >= x86::kUserTop || (va & (kPageSize - 1))) return abi::Error::bad_address;
+  KernelMem mem{ut};
+  x86::PageTable<KernelMem> pt(mem, root);
+  uint64_t e = x86::pte::user_page(pa, rights & abi::Rights::write, rights & abi::Rights::exec);
+  switch (pt.map(va, e)) {
+    case x86::MapResult::ok: return abi::Error::ok;
+    case x86::MapResult::already_mapped: return abi::Error::already_mapped;
+    case x86::MapResult::no_memory: return abi::Error::out_of_memory;
+    default: return abi::Error::bad_address;
+  }
+}
+
+abi::Error unmap_user_page(uint64_t root, uint64_t va) {
+  if (va >= x86::kUserTop || (va & (kPageSize - 1))) return abi::Error::bad_address;
+  KernelMem mem{nullptr};
+  x86::PageTable<KernelMem> pt(mem, root);
+  uint64_t old;
+  if (pt.unmap(va, old) != x86::MapResult::ok) return abi::Error::not_mapped;
+  if (root == g_loaded_root) x86::invlpg(va);
+  return abi::Error::ok;
+}
+
+bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len) {
+  if (uva >= x86::kUserTop || len > x86::kUserTop - uva) return false;
+  KernelMem mem{nullptr};
+  x86::PageTable<KernelMem> pt(mem, root);
+  auto* out = static_cast<uint8_t*>(dst);
+  while (len > 0) {
+    uint64_t e = pt.lookup(uva & ~(kPageSize - 1));
+    if (!x86::pte::present(e) || !x86::pte::user(e)) return false;
+    uint64_t off = uva & (kPageSize - 1);
+    size_t n = kPageSize - off < len ? kPageSize - off : len;
+    const auto* src = x86::phys_to_virt<uint8_t>(x86::pte::address(e) + off);
+    for (size_t i = 0; i < n; ++i) out[i] = src[i];
+    out += n;
+    uva += n;
+    len -= n;
+  }
+  return true;
+}
+
+void resume(Thread* t) {
+  if (g_fpu_owner != t) {
+    if (g_fpu_owner) fxsave(g_fpu_owner->fpu);
+    fxrstor(t->fpu);
+    g_fpu_owner = t;
+  }
+  uint64_t root = t->current->pgtbl_root;
+  if (root != g_loaded_root) {
+    x86::write_cr3(root);
+    g_loaded_root = root;
+  }
+  uint64_t top = reinterpret_cast<uint64_t>(&t->regs + 1);
+  x86::tss_set_rsp0(top);
+  x86::percpu().regs_top = top;
+  if (t->regs.vector == x86::kSyscallVector && x86::pte::canonical(t->regs.rip) &&
+      t->regs.rip < x86::kUserTop)
+    user_return_sysret(&t->regs);
+  user_return_iret(&t->regs);
+}
+
+void idle() {
+  // Run on a fresh kernel stack; interrupts arrive here (CPL 0) and their
+  // handler calls schedule(), abandoning this frame.
+  asm volatile(
+      "mov %0, %%rsp\n"
+      "1: sti\n"
+      "hlt\n"
+      "cli\n"
+      "jmp 1b\n" ::"r"(kernel_stack_top));
+  __builtin_unreachable();
+}
+
+}  // namespace cos::machine

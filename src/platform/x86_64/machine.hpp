@@ -1,0 +1,55 @@
+// The machine operations the portable kernel core uses: thread contexts,
+// address spaces, user-memory access and returning to user mode.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capability.hpp"
+#include "regs.hpp"
+
+namespace cos {
+struct Thread;
+struct Component;
+}  // namespace cos
+
+namespace cos::machine {
+
+/// Kernel address of physical address `pa` (direct map).
+void* phys_to_kernel(uint64_t pa);
+/// Physical address of a kernel object in the direct map.
+uint64_t kernel_to_phys(const void* va);
+/// Zeroes `pages` pages at physical address pa.
+void zero_pages(uint64_t pa, uint64_t pages);
+
+/// Sets up the register and FPU state of a new thread entering user mode at
+/// `entry` with rdi = arg.
+void thread_context_init(Thread* t, uint64_t entry, uint64_t arg);
+/// Makes `regs` return from an invocation: resume at rip/rsp/rflags with
+/// rax = r0, rdx = r1, and no other register content carried over.
+void set_invocation_return(x86::Regs& regs, uint64_t rip, uint64_t rsp, uint64_t rflags,
+                           uint64_t r0, uint64_t r1);
+/// Makes `regs` enter a server's sinv entry: rip = entry, rdi = token; the
+/// argument registers (rsi, rdx, r10, r8) are kept, everything else cleared.
+void set_upcall(x86::Regs& regs, uint64_t entry, uint64_t token);
+
+/// Initialises a zeroed PML4 page as a new address space sharing the kernel half.
+void address_space_init(uint64_t pml4_pa);
+/// Maps the 4 KiB frame `pa` at user address `va` in the address space
+/// `root` with rights (abi::Rights). Intermediate tables are carved from
+/// `ut` (may be nullptr: then only existing tables are used).
+/// Errors: bad_address, already_mapped, out_of_memory.
+abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t rights, Capability* ut);
+/// Removes the mapping of `va`, flushing the TLB entry if `root` is loaded.
+/// Errors: bad_address, not_mapped.
+abi::Error unmap_user_page(uint64_t root, uint64_t va);
+/// Copies `len` bytes from user address `uva` in address space `root`,
+/// checking every page is mapped and user-accessible. False if not.
+bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len);
+
+/// Resumes `t` in user mode in its current component. Never returns.
+[[noreturn]] void resume(Thread* t);
+/// Waits for interrupts with nothing to run. Never returns: an interrupt
+/// handler calls schedule().
+[[noreturn]] void idle();
+
+}  // namespace cos::machine

@@ -1,0 +1,58 @@
+// Machine bring-up: from the 64-bit entry in boot.S to the first user thread.
+#include "boot.hpp"
+#include "console.hpp"
+#include "cpu.hpp"
+#include "gdt.hpp"
+#include "idt.hpp"
+#include "kernel.hpp"
+#include "lapic.hpp"
+#include "layout.hpp"
+#include "multiboot2.hpp"
+#include "percpu.hpp"
+#include "serial.hpp"
+
+extern "C" char __kernel_phys_start[], __kernel_phys_end[];
+extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
+
+namespace {
+constexpr uint32_t kTimerPeriodUs = 10000;  // 10 ms round-robin quantum
+
+cos::x86::mb2::Info g_boot;
+}  // namespace
+
+extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
+  using namespace cos;
+  x86::serial::init();
+  for (auto** f = __init_array_start; f != __init_array_end; ++f) (*f)();
+  kprintf("\ncos: kernel starting (x86_64)\n");
+  if (magic != x86::mb2::kBootloaderMagic) panic("not started by a multiboot2 loader (magic %#x)", magic);
+
+  x86::gdt_init();
+  x86::idt_init();
+  x86::percpu_init();
+
+  auto& info = g_boot;
+  x86::mb2::parse(mbi_pa, info);
+  // Drop the identity map of the first GiB: the user half starts empty.
+  x86::phys_to_virt<uint64_t>(x86::read_cr3())[0] = 0;
+  x86::write_cr3(x86::read_cr3());
+
+  uint64_t ram = 0;
+  for (unsigned i = 0; i < info.ram_count; ++i) ram += info.ram[i].size;
+  using x86::mb2::subtract;
+  auto& r = info.ram;
+  auto& n = info.ram_count;
+  subtract(r, n, x86::mb2::kMaxRanges, 0, 0x100000);  // real-mode area, BIOS data
+  subtract(r, n, x86::mb2::kMaxRanges, reinterpret_cast<uint64_t>(__kernel_phys_start),
+           reinterpret_cast<uint64_t>(__kernel_phys_end));
+  subtract(r, n, x86::mb2::kMaxRanges, info.info_start, info.info_end);
+  for (unsigned i = 0; i < info.module_count; ++i)
+    subtract(r, n, x86::mb2::kMaxRanges, info.modules[i].start, info.modules[i].end);
+  kprintf("cos: %lu MiB RAM, %u boot modules\n", ram >> 20, info.module_count);
+
+  x86::lapic::init(kTimerPeriodUs);
+  kprintf("cos: LAPIC timer %u ticks/ms, quantum %u us\n", x86::lapic::ticks_per_ms(), kTimerPeriodUs);
+
+  boot_create_booter(info.modules, info.module_count, info.ram, info.ram_count);
+  schedule(false);
+}

@@ -1,0 +1,23 @@
+// Machine stop: the emulator-specific exits that `./cos run` understands.
+#include "console.hpp"
+#include "cpu.hpp"
+#include "platform.hpp"
+#include "serial.hpp"
+
+namespace cos::platform {
+
+void console_write(const char* s, size_t len) { x86::serial::write(s, len); }
+
+void stop(StopReason why) {
+  x86::cli();
+  if (why == StopReason::clean) kprintf("cos: shutdown: clean\n");
+  // QEMU isa-debug-exit (iobase 0xf4): exit status = (value << 1) | 1.
+  x86::outl(0xf4, why == StopReason::clean ? 0x10 : 0x11);
+  // Bochs: the string "Shutdown" on port 0x8900 ends the simulation.
+  for (const char* p = "Shutdown"; *p; ++p) x86::outb(0x8900, static_cast<uint8_t>(*p));
+  // ACPI PM1a control on QEMU's PIIX4 (SLP_TYP=0, SLP_EN): a last resort.
+  x86::outw(0x604, 0x2000);
+  for (;;) asm volatile("cli; hlt");
+}
+
+}  // namespace cos::platform

@@ -1,0 +1,12 @@
+// 8250/16550 UART on COM1, polled output (the kernel console).
+#pragma once
+#include <stddef.h>
+
+namespace cos::x86::serial {
+
+/// Programs COM1 (I/O 0x3f8) for 115200 baud, 8N1, FIFOs on, interrupts off.
+void init();
+/// Writes bytes, translating '\n' to "\r\n", waiting for THRE (LSR bit 5).
+void write(const char* s, size_t len);
+
+}  // namespace cos::x86::serial

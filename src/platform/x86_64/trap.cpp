@@ -1,0 +1,98 @@
+// Entries from entry.S: exceptions, interrupts and system calls.
+#include "console.hpp"
+#include "cpu.hpp"
+#include "idt.hpp"
+#include "kernel.hpp"
+#include "lapic.hpp"
+#include "percpu.hpp"
+#include "regs.hpp"
+
+extern "C" char kernel_stack_top[];
+
+namespace cos::x86 {
+namespace {
+
+PerCpu g_percpu;
+
+void dump_regs(const Regs& r) {
+  kprintf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", r.rax, r.rbx, r.rcx, r.rdx);
+  kprintf("  rsi %016lx rdi %016lx rbp %016lx rsp %016lx\n", r.rsi, r.rdi, r.rbp, r.rsp);
+  kprintf("  r8  %016lx r9  %016lx r10 %016lx r11 %016lx\n", r.r8, r.r9, r.r10, r.r11);
+  kprintf("  r12 %016lx r13 %016lx r14 %016lx r15 %016lx\n", r.r12, r.r13, r.r14, r.r15);
+  kprintf("  rip %016lx rflags %08lx cs %04lx ss %04lx vector %lu error %#lx\n", r.rip, r.rflags,
+          r.cs, r.ss, r.vector, r.error);
+}
+
+// A user exception: report it, stop the faulting component, keep the rest.
+[[noreturn]] void user_fault(Thread* t) {
+  Regs& r = t->regs;
+  Component* c = t->current;
+  uint64_t addr = r.vector == kVectorPageFault ? read_cr2() : 0;
+  kprintf("cos: fault: component '%s' (id %u), thread %u: %s", c->name, c->id, t->id,
+          exception_name(r.vector));
+  if (r.vector == kVectorPageFault) {
+    kprintf(" at address %#lx (%s, %s, %s)", addr, (r.error & 2) ? "write" : "read",
+            (r.error & 1) ? "protection violation" : "not mapped",
+            (r.error & 16) ? "instruction fetch" : "data");
+  }
+  kprintf(", rip %#lx\n", r.rip);
+  dump_regs(r);
+  kprintf("cos: component '%s' stopped\n", c->name);
+  component_kill(c);
+  schedule(false);
+}
+
+}  // namespace
+
+PerCpu& percpu() { return g_percpu; }
+
+void percpu_init() {
+  g_percpu.kernel_stack_top = reinterpret_cast<uint64_t>(kernel_stack_top);
+  wrmsr(kMsrGsBase, reinterpret_cast<uint64_t>(&g_percpu));
+  wrmsr(kMsrKernelGsBase, 0);
+}
+
+}  // namespace cos::x86
+
+using namespace cos;
+using namespace cos::x86;
+
+extern "C" [[noreturn]] void trap_from_user(Regs* r) {
+  Thread* t = g_current;
+  if (!t || r != &t->regs) panic("trap from user without a current thread (vector %lu)", r->vector);
+  if (r->vector == kVectorTimer) {
+    lapic::eoi();
+    schedule(true);
+  }
+  if (r->vector < 32) user_fault(t);
+  if (r->vector == kVectorSpurious || (r->vector >= kVectorPicBase && r->vector < kVectorPicBase + 16))
+    schedule(false);
+  lapic::eoi();
+  schedule(false);
+}
+
+extern "C" void trap_from_kernel(Regs* r) {
+  if (r->vector == kVectorTimer) {
+    lapic::eoi();
+    // Only the idle loop runs with interrupts enabled in the kernel.
+    schedule(false);
+  }
+  if (r->vector == kVectorSpurious || (r->vector >= kVectorPicBase && r->vector < kVectorPicBase + 16))
+    return;
+  if (r->vector >= 32) {
+    lapic::eoi();
+    return;
+  }
+  kprintf("\ncos: kernel exception: %s, rip %#lx", exception_name(r->vector), r->rip);
+  if (r->vector == kVectorPageFault) kprintf(", address %#lx", read_cr2());
+  kprintf("\n");
+  dump_regs(*r);
+  panic("unexpected %s in the kernel", exception_name(r->vector));
+}
+
+extern "C" [[noreturn]] void syscall_from_user(Regs* r) {
+  Thread* t = g_current;
+  if (!t || r != &t->regs) panic("syscall without a current thread");
+  syscall_handle(t);
+  schedule(false);
+}
