@@ -22,7 +22,10 @@ struct InvocationFrame {
 enum class ThreadState : uint8_t { created, ready, running, dead };
 
 struct Thread : SchedEntity {
-  x86::Regs regs;
+  /// Entries from ring 3 push the interrupt frame at the end of `regs`; the
+  /// CPU aligns that stack pointer to 16 bytes first (Intel SDM Vol. 3A,
+  /// 6.14.2), so the frame's end must be 16-byte aligned.
+  alignas(16) x86::Regs regs;
   alignas(16) uint8_t fpu[512];  ///< FXSAVE image (Intel SDM Vol. 1, 10.5.1)
   Component* home;               ///< component the thread was created in
   Component* current;            ///< component it executes in now
@@ -32,5 +35,6 @@ struct Thread : SchedEntity {
   ThreadState state;
 };
 static_assert(sizeof(Thread) <= 4096);
+static_assert(sizeof(x86::Regs) % 16 == 0);
 
 }  // namespace cos

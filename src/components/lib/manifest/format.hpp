@@ -1,0 +1,71 @@
+// Boot manifest binary layout, version 1: the constants shared by the reader
+// (freestanding, booter) and the writer (host, composer). FORMAT.md in this
+// directory is the prose description; keep the two in sync.
+#pragma once
+
+#include <stdint.h>
+
+namespace cos::manifest::format {
+
+/// "COSM" in file byte order.
+inline constexpr uint32_t magic = 0x4D534F43u;
+/// The only version this code reads and writes.
+inline constexpr uint16_t version = 1;
+
+// Header (64 bytes): byte offsets of its fields.
+inline constexpr uint32_t header_size = 64;
+inline constexpr uint32_t h_magic = 0;               // u32
+inline constexpr uint32_t h_version = 4;             // u16
+inline constexpr uint32_t h_header_size = 6;         // u16
+inline constexpr uint32_t h_total_size = 8;          // u32, bytes
+inline constexpr uint32_t h_checksum = 12;           // u32, CRC-32
+inline constexpr uint32_t h_component_count = 16;    // u32
+inline constexpr uint32_t h_components_offset = 20;  // u32
+inline constexpr uint32_t h_implements_count = 24;   // u32
+inline constexpr uint32_t h_implements_offset = 28;  // u32
+inline constexpr uint32_t h_deps_count = 32;         // u32
+inline constexpr uint32_t h_deps_offset = 36;        // u32
+inline constexpr uint32_t h_params_count = 40;       // u32
+inline constexpr uint32_t h_params_offset = 44;      // u32
+inline constexpr uint32_t h_strings_offset = 48;     // u32
+inline constexpr uint32_t h_strings_size = 52;       // u32
+inline constexpr uint32_t h_system_name = 56;        // strref
+
+/// A string reference: u32 offset into the string pool, u32 length in bytes
+/// (excluding the NUL that must follow the string in the pool).
+inline constexpr uint32_t strref_size = 8;
+
+// Component record (72 bytes).
+inline constexpr uint32_t component_size = 72;
+inline constexpr uint32_t c_name = 0;               // strref
+inline constexpr uint32_t c_image = 8;              // strref
+inline constexpr uint32_t c_heap_bytes = 16;        // u64
+inline constexpr uint32_t c_stack_bytes = 24;       // u64
+inline constexpr uint32_t c_sinv_entry = 32;        // u64
+inline constexpr uint32_t c_priority = 40;          // u32
+inline constexpr uint32_t c_flags = 44;             // u32
+inline constexpr uint32_t c_implements_first = 48;  // u32
+inline constexpr uint32_t c_implements_count = 52;  // u32
+inline constexpr uint32_t c_deps_first = 56;        // u32
+inline constexpr uint32_t c_deps_count = 60;        // u32
+inline constexpr uint32_t c_params_first = 64;      // u32
+inline constexpr uint32_t c_params_count = 68;      // u32
+
+/// c_flags bit: the kernel constructs this component (the booter).
+inline constexpr uint32_t flag_constructed_by_kernel = 1u << 0;
+
+// Implements entry: one strref (the interface name).
+inline constexpr uint32_t implements_size = strref_size;
+
+// Dependency record (16 bytes).
+inline constexpr uint32_t dep_size = 16;
+inline constexpr uint32_t d_interface = 0;  // strref
+inline constexpr uint32_t d_server = 8;     // u32, component index
+inline constexpr uint32_t d_token = 12;     // u32, index in the server's implements list
+
+// Parameter record (16 bytes).
+inline constexpr uint32_t param_size = 16;
+inline constexpr uint32_t p_key = 0;    // strref
+inline constexpr uint32_t p_value = 8;  // strref
+
+}  // namespace cos::manifest::format

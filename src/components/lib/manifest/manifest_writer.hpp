@@ -1,0 +1,52 @@
+// Boot manifest writer (host only; format: FORMAT.md, version 1). The
+// composer fills a System and encodes it; the booter reads the bytes with
+// cos::manifest::Reader.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cos::manifest {
+
+/// Dependency of a component on interface `interface` of component `server`.
+struct Dep {
+  std::string interface;
+  uint32_t server = 0;  ///< index of the server in System::components
+  uint32_t token = 0;   ///< index of `interface` in the server's implements list
+};
+
+/// A component parameter; values are already stringified.
+struct Param {
+  std::string key, value;
+};
+
+/// One component, mirroring ComponentView. Sizes in bytes.
+struct Component {
+  std::string name;
+  std::string image;  ///< "<img>.elf", the GRUB module command line
+  uint32_t priority = 128;
+  uint64_t heap_bytes = 0;
+  uint64_t stack_bytes = 0;
+  uint64_t sinv_entry = 0;
+  bool constructed_by_kernel = false;
+  std::vector<std::string> implements;
+  std::vector<Dep> deps;
+  std::vector<Param> params;
+};
+
+/// A whole system; `components` must already be in construction order.
+struct System {
+  std::string name;
+  std::vector<Component> components;
+};
+
+/// Encodes `sys` as a version-1 manifest (header, tables, string pool,
+/// CRC-32). Identical strings are stored once. Throws std::invalid_argument
+/// if a string contains a NUL byte, or a dependency's server/token is out of
+/// range or names a different interface than the server's implements[token];
+/// throws std::length_error if the result would exceed 4 GiB. The output
+/// always passes Reader::open.
+std::vector<uint8_t> encode(const System& sys);
+
+}  // namespace cos::manifest

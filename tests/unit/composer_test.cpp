@@ -1,0 +1,661 @@
+// Unit tests for the composer (tools/composer): script validation with exact
+// diagnostics, construction order, manifest contents and output files.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+#include "composer.hpp"
+#include "deps.hpp"
+#include "elf/elf64.hpp"
+#include "elf_builder.hpp"
+#include "manifest/manifest_reader.hpp"
+#include "order.hpp"
+#include "script_checks.hpp"
+#include "script_parser.hpp"
+#include "size.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace c = composer;
+namespace m = cos::manifest;
+
+// [system] and a kernel-constructed booter: lines 1-8, so a case's own text
+// starts on line 9.
+constexpr const char* prefix =
+    "[system]\n"              // 1
+    "name = \"t\"\n"          // 2
+    "\n"                      // 3
+    "[[component]]\n"         // 4
+    "name = \"booter\"\n"     // 5
+    "image = \"booter\"\n"    // 6
+    "constructor = \"kernel\"\n"  // 7
+    "\n";                     // 8
+
+std::vector<uint8_t> read_bytes(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+std::string read_text(const fs::path& p) {
+  const auto b = read_bytes(p);
+  return std::string(b.begin(), b.end());
+}
+void write_bytes(const fs::path& p, const std::vector<uint8_t>& b) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
+}
+void write_text(const fs::path& p, const std::string& s) { write_bytes(p, std::vector<uint8_t>(s.begin(), s.end())); }
+std::string str(m::Str s) { return std::string(s.data, s.size); }
+
+struct Outcome {
+  int status;
+  std::string out, err;
+};
+
+// A temporary directory with component images, a kernel and room for scripts.
+class ComposerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    dir_ = fs::temp_directory_path() /
+           ("cos-composer-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_ / "images");
+    for (const char* name : {"booter", "ping", "client"}) write_bytes(image(name), cos::test::component_elf(false));
+    for (const char* name : {"pong", "a", "b", "c", "d", "logger"}) write_bytes(image(name), cos::test::component_elf(true));
+    write_bytes(image("nosinv"), cos::test::component_elf(false));
+    write_text(image("garbage"), std::string(100, 'x'));
+    cos::test::ElfSpec pie;
+    pie.type = 3;
+    write_bytes(image("pie"), cos::test::build_elf(pie));
+    cos::test::ElfSpec data_sinv;  // __cos_sinv_entry in a non-executable segment
+    data_sinv.segments = {cos::test::SegmentSpec{1, 5, 0x400000, 0x1000, 0x10, 0},
+                          cos::test::SegmentSpec{1, 6, 0x402000, 0x1000, 0x10, 0}};
+    data_sinv.symbols = {{"__cos_sinv_entry", 0x402010, false}};
+    write_bytes(image("datasinv"), cos::test::build_elf(data_sinv));
+    write_bytes(dir_ / "scripts" / "lib" / "custom.elf", cos::test::component_elf(true));
+    write_bytes(dir_ / "scripts" / "other" / "custom.elf", cos::test::component_elf(false));
+    write_bytes(dir_ / "kernel-image.elf", {0x7f, 'E', 'L', 'F', 1, 2, 3});
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  fs::path image(const std::string& name) const { return dir_ / "images" / (name + ".elf"); }
+  fs::path outdir() const { return dir_ / "out"; }
+
+  c::Options options(const std::string& script_text) {
+    script_ = (dir_ / "scripts" / "sys.toml").string();
+    write_text(script_, script_text);
+    c::Options o;
+    o.script = script_;
+    o.outdir = outdir();
+    o.images_dir = dir_ / "images";
+    o.kernel = dir_ / "kernel-image.elf";
+    o.make_iso = false;
+    return o;
+  }
+
+  Outcome run(const c::Options& o) {
+    std::ostringstream out, err;
+    const int status = c::run(o, out, err);
+    return {status, out.str(), err.str()};
+  }
+  Outcome run(const std::string& script_text) { return run(options(script_text)); }
+
+  // Nothing but the fixtures: no outdir, no staging leftovers.
+  void expect_no_output() {
+    EXPECT_FALSE(fs::exists(outdir()));
+    for (const auto& e : fs::directory_iterator(dir_))
+      EXPECT_EQ(e.path().filename().string().rfind(".out.", 0), std::string::npos) << e.path();
+  }
+
+  // Runs `text`, expecting exit 2 and exactly one line
+  // "<script>:<line>:<col>: error: ..." that contains `needle`.
+  void expect_error(const std::string& text, int line, int col, const std::string& needle) {
+    const Outcome r = run(text);
+    EXPECT_EQ(r.status, c::exit_script_error) << r.err;
+    const std::string where = script_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": error: ";
+    EXPECT_EQ(r.err.rfind(where, 0), 0u) << "expected " << where << "\n got " << r.err;
+    EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.out.empty());
+    expect_no_output();
+  }
+
+  m::Reader open_manifest() {
+    manifest_bytes_ = read_bytes(outdir() / "manifest.bin");
+    m::Reader r;
+    EXPECT_EQ(m::Reader::open(manifest_bytes_.data(), manifest_bytes_.size(), r), m::Error::ok);
+    return r;
+  }
+
+  fs::path dir_;
+  std::string script_;
+  std::vector<uint8_t> manifest_bytes_;
+};
+
+// ---------------------------------------------------------------- valid scripts
+
+TEST_F(ComposerTest, HelloSystem) {
+  const Outcome r = run(std::string(prefix) +
+                        "priority = 0\n"
+                        "\n"
+                        "[[component]]\n"
+                        "name = \"ping\"\n"
+                        "image = \"ping\"\n"
+                        "priority = 10\n"
+                        "deps = [\"pong\"]\n"
+                        "\n"
+                        "[[component]]\n"
+                        "name = \"pong\"\n"
+                        "image = \"pong\"\n"
+                        "priority = 10\n"
+                        "implements = [\"pong\"]\n"
+                        "[component.params]\n"
+                        "greeting = \"hi\"\n"
+                        "count = 3\n"
+                        "loud = false\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  EXPECT_TRUE(r.err.empty());
+  EXPECT_NE(r.out.find("composed 't' (3 components)"), std::string::npos) << r.out;
+
+  for (const char* f : {"kernel.elf", "booter.elf", "pong.elf", "ping.elf", "manifest.bin", "grub.cfg", "system.json"})
+    EXPECT_TRUE(fs::is_regular_file(outdir() / f)) << f;
+  EXPECT_FALSE(fs::exists(outdir() / "cos.iso"));
+  EXPECT_EQ(read_bytes(outdir() / "kernel.elf"), read_bytes(dir_ / "kernel-image.elf"));
+  EXPECT_EQ(read_bytes(outdir() / "pong.elf"), read_bytes(image("pong")));
+
+  m::Reader man = open_manifest();
+  EXPECT_EQ(str(man.system_name()), "t");
+  ASSERT_EQ(man.component_count(), 3u);
+  const char* names[] = {"booter", "pong", "ping"};  // servers before clients
+  for (uint32_t i = 0; i < 3; ++i) EXPECT_EQ(str(man.component(i).name), names[i]);
+
+  const m::ComponentView booter = man.component(0);
+  EXPECT_TRUE(booter.constructed_by_kernel);
+  EXPECT_EQ(str(booter.image), "booter.elf");
+  EXPECT_EQ(booter.priority, 0u);
+  EXPECT_EQ(booter.heap_bytes, 64u * 1024);
+  EXPECT_EQ(booter.stack_bytes, 16u * 1024);
+  EXPECT_EQ(booter.sinv_entry, 0u);
+
+  const m::ComponentView pong = man.component(1);
+  EXPECT_FALSE(pong.constructed_by_kernel);
+  EXPECT_EQ(str(pong.image), "pong.elf");
+  EXPECT_EQ(pong.priority, 10u);
+  EXPECT_EQ(pong.sinv_entry, 0x400010u);
+  ASSERT_EQ(pong.implements_count, 1u);
+  EXPECT_EQ(str(man.implements(1, 0)), "pong");
+  ASSERT_EQ(pong.param_count, 3u);  // in script order
+  EXPECT_EQ(str(man.param(1, 0).key), "greeting");
+  EXPECT_EQ(str(man.param(1, 0).value), "hi");
+  EXPECT_EQ(str(man.param(1, 1).key), "count");
+  EXPECT_EQ(str(man.param(1, 1).value), "3");
+  EXPECT_EQ(str(man.param(1, 2).value), "false");
+
+  const m::ComponentView ping = man.component(2);
+  EXPECT_EQ(ping.sinv_entry, 0u);
+  ASSERT_EQ(ping.dep_count, 1u);
+  EXPECT_EQ(str(man.dep(2, 0).interface), "pong");
+  EXPECT_EQ(man.dep(2, 0).server, 1u);
+  EXPECT_EQ(man.dep(2, 0).token, 0u);
+
+  EXPECT_EQ(read_text(outdir() / "grub.cfg"),
+            "# Generated by cos-composer from " + script_ +
+                "; do not edit.\n"
+                "set timeout=0\n"
+                "set default=0\n"
+                "\n"
+                "menuentry \"cos: t\" {\n"
+                "  multiboot2 /boot/kernel.elf\n"
+                "  module2 /boot/manifest.bin manifest\n"
+                "  module2 /boot/booter.elf booter\n"
+                "  module2 /boot/pong.elf pong.elf\n"
+                "  module2 /boot/ping.elf ping.elf\n"
+                "  boot\n"
+                "}\n");
+  EXPECT_EQ(read_text(outdir() / "system.json"),
+            "{\n"
+            "  \"name\": \"t\",\n"
+            "  \"description\": \"\",\n"
+            "  \"script\": \"" + fs::absolute(script_).lexically_normal().string() + "\",\n"
+            "  \"memory_mib\": 512,\n"
+            "  \"kernel\": \"kernel.elf\",\n"
+            "  \"iso\": null,\n"
+            "  \"components\": [\n"
+            "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0},\n"
+            "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10},\n"
+            "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10}\n"
+            "  ]\n"
+            "}\n");
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().rfind(".out.", 0), std::string::npos) << e.path();
+}
+
+TEST_F(ComposerTest, OrderIsTopologicalWithDeclarationTieBreak) {
+  // Declared: client (needs a, c), b, a (needs b), c, and the booter last.
+  const Outcome r = run(
+      "[system]\nname = \"order\"\n"
+      "[[component]]\nname = \"client\"\nimage = \"client\"\ndeps = [\"ia\", \"ic\"]\n"
+      "[[component]]\nname = \"b\"\nimage = \"b\"\nimplements = [\"ib\"]\n"
+      "[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\"]\ndeps = [\"ib\"]\n"
+      "[[component]]\nname = \"c\"\nimage = \"c\"\nimplements = [\"ic\"]\n"
+      "[[component]]\nname = \"booter\"\nimage = \"booter\"\nconstructor = \"kernel\"\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  std::vector<std::string> order;
+  for (uint32_t i = 0; i < man.component_count(); ++i) order.push_back(str(man.component(i).name));
+  EXPECT_EQ(order, (std::vector<std::string>{"booter", "b", "a", "c", "client"}));
+  // client's deps point at construction-order indices.
+  EXPECT_EQ(man.dep(4, 0).server, 2u);
+  EXPECT_EQ(man.dep(4, 1).server, 3u);
+  EXPECT_EQ(man.dep(2, 0).server, 1u);
+}
+
+TEST_F(ComposerTest, ExplicitDepResolvesAmbiguityAndToken) {
+  const Outcome r = run(std::string(prefix) +
+                        "[[component]]\nname = \"log1\"\nimage = \"logger\"\nimplements = [\"log\"]\n"
+                        "[[component]]\nname = \"log2\"\nimage = \"logger\"\nimplements = [\"stats\", \"log\"]\n"
+                        "[[component]]\nname = \"client\"\nimage = \"client\"\n"
+                        "deps = [{ interface = \"log\", component = \"log2\" }, \"stats\"]\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  ASSERT_EQ(man.component_count(), 4u);
+  EXPECT_EQ(str(man.component(3).name), "client");
+  EXPECT_EQ(man.dep(3, 0).server, 2u);
+  EXPECT_EQ(man.dep(3, 0).token, 1u);
+  EXPECT_EQ(man.dep(3, 1).server, 2u);
+  EXPECT_EQ(man.dep(3, 1).token, 0u);
+  // One shared image file, listed once.
+  EXPECT_EQ(str(man.component(1).image), "logger.elf");
+  EXPECT_EQ(str(man.component(2).image), "logger.elf");
+  const std::string cfg = read_text(outdir() / "grub.cfg");
+  EXPECT_EQ(cfg.find("logger.elf logger.elf"), cfg.rfind("logger.elf logger.elf"));
+}
+
+TEST_F(ComposerTest, SizesPrioritiesAndSystemMemory) {
+  const Outcome r = run(
+      "[system]\nname = \"sizes-1\"\ndescription = \"say \\\"hi\\\"\\n\"\nmemory = \"1G\"\n"
+      "[[component]]\nname = \"booter\"\nimage = \"booter\"\nconstructor = \"kernel\"\n"
+      "memory = \"1M\"\nstack = 8192\npriority = 255\n"
+      "[[component]]\nname = \"x\"\nimage = \"client\"\nmemory = \"4G\"\nstack = \"64k\"\nconstructor = \"booter\"\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  EXPECT_EQ(man.component(0).heap_bytes, 1u << 20);
+  EXPECT_EQ(man.component(0).stack_bytes, 8192u);
+  EXPECT_EQ(man.component(0).priority, 255u);
+  EXPECT_EQ(man.component(1).heap_bytes, 4ull << 30);
+  EXPECT_EQ(man.component(1).stack_bytes, 64u << 10);
+  EXPECT_EQ(man.component(1).priority, 128u);
+  const std::string json = read_text(outdir() / "system.json");
+  EXPECT_NE(json.find("\"memory_mib\": 1024,"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"description\": \"say \\\"hi\\\"\\n\","), std::string::npos) << json;
+}
+
+TEST_F(ComposerTest, PathImagesAreRelativeToTheScript) {
+  const Outcome r = run(std::string(prefix) +
+                        "[[component]]\nname = \"one\"\nimage = \"lib/custom.elf\"\nimplements = [\"x\"]\n"
+                        "[[component]]\nname = \"two\"\nimage = \"" + (dir_ / "scripts/lib/custom.elf").string() +
+                        "\"\ndeps = [\"x\"]\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  EXPECT_EQ(str(man.component(1).image), "custom.elf");
+  EXPECT_EQ(str(man.component(2).image), "custom.elf");
+  EXPECT_EQ(read_bytes(outdir() / "custom.elf"), read_bytes(dir_ / "scripts/lib/custom.elf"));
+}
+
+TEST_F(ComposerTest, RerunReplacesOutputAndFailureKeepsIt) {
+  ASSERT_EQ(run(std::string(prefix)).status, c::exit_ok);
+  write_text(outdir() / "stale.txt", "old");
+  ASSERT_EQ(run(std::string(prefix) + "[[component]]\nname = \"ping\"\nimage = \"ping\"\n").status, c::exit_ok);
+  EXPECT_FALSE(fs::exists(outdir() / "stale.txt"));
+  EXPECT_TRUE(fs::exists(outdir() / "ping.elf"));
+
+  const auto before = read_bytes(outdir() / "manifest.bin");
+  const Outcome bad = run(std::string(prefix) + "[[component]]\nname = \"ping\"\nimage = \"nothere\"\n");
+  EXPECT_EQ(bad.status, c::exit_script_error);
+  EXPECT_EQ(read_bytes(outdir() / "manifest.bin"), before);
+  EXPECT_TRUE(fs::exists(outdir() / "ping.elf"));
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().rfind(".out.", 0), std::string::npos) << e.path();
+}
+
+TEST_F(ComposerTest, RemovesStagingLeftOverByKilledRuns) {
+  write_text(dir_ / ".out.tmp-999999999" / "junk", "x");  // no such pid
+  write_text(dir_ / ".other.tmp-999999999" / "junk", "x");  // another outdir's: not ours to touch
+  ASSERT_EQ(run(std::string(prefix)).status, c::exit_ok);
+  EXPECT_FALSE(fs::exists(dir_ / ".out.tmp-999999999"));
+  EXPECT_TRUE(fs::exists(dir_ / ".other.tmp-999999999"));
+}
+
+TEST_F(ComposerTest, RefusesToReplaceForeignDirectory) {
+  write_text(outdir() / "precious.txt", "keep me");
+  const Outcome r = run(std::string(prefix));
+  EXPECT_EQ(r.status, c::exit_failure);
+  EXPECT_NE(r.err.find("refusing to replace"), std::string::npos) << r.err;
+  EXPECT_EQ(read_text(outdir() / "precious.txt"), "keep me");
+}
+
+TEST_F(ComposerTest, MissingKernelIsNotAScriptError) {
+  c::Options o = options(prefix);
+  o.kernel = dir_ / "no-kernel.elf";
+  const Outcome r = run(o);
+  EXPECT_EQ(r.status, c::exit_failure);
+  EXPECT_EQ(r.err.rfind("cos-composer: error: kernel", 0), 0u) << r.err;
+  expect_no_output();
+}
+
+TEST_F(ComposerTest, UnreadableScriptIsNotAScriptError) {
+  c::Options o = options(prefix);
+  o.script = (dir_ / "nope.toml").string();
+  const Outcome r = run(o);
+  EXPECT_EQ(r.status, c::exit_failure);
+  EXPECT_NE(r.err.find("cannot read script"), std::string::npos) << r.err;
+}
+
+TEST_F(ComposerTest, GrubMkrescueFailureIsReported) {
+  c::Options o = options(prefix);
+  o.make_iso = true;
+  o.grub_mkrescue = "false";
+  Outcome r = run(o);
+  EXPECT_EQ(r.status, c::exit_failure);
+  EXPECT_NE(r.err.find("false failed with status 1"), std::string::npos) << r.err;
+  expect_no_output();
+
+  o.grub_mkrescue = "cos-no-such-program";
+  r = run(o);
+  EXPECT_EQ(r.status, c::exit_failure);
+  EXPECT_NE(r.err.find("cannot run 'cos-no-such-program'"), std::string::npos) << r.err;
+  expect_no_output();
+}
+
+TEST_F(ComposerTest, BuildsBootableIsoWithGrubMkrescue) {
+  if (std::system("command -v grub-mkrescue >/dev/null 2>&1") != 0) GTEST_SKIP() << "grub-mkrescue not installed";
+  write_bytes(image("booter"), read_bytes(COS_TEST_REAL_IMAGE));
+  c::Options o = options(std::string(prefix) + "[[component]]\nname = \"pong\"\nimage = \"pong\"\nimplements = [\"pong\"]\n");
+  o.make_iso = true;
+  const Outcome r = run(o);
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  const auto iso = read_bytes(outdir() / "cos.iso");
+  ASSERT_GT(iso.size(), 0x8006u);
+  EXPECT_EQ(std::string(iso.begin() + 0x8001, iso.begin() + 0x8006), "CD001");  // ISO 9660 volume descriptor
+  EXPECT_FALSE(fs::exists(outdir() / ".isoroot"));
+  EXPECT_NE(read_text(outdir() / "system.json").find("\"iso\": \"cos.iso\""), std::string::npos);
+  const std::string all(iso.begin(), iso.end());
+  EXPECT_NE(all.find("module2 /boot/pong.elf pong.elf"), std::string::npos);  // grub.cfg is inside
+}
+
+// --------------------------------------------------------------- invalid scripts
+
+TEST_F(ComposerTest, TomlSyntaxError) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\nimage = \"y\"\n", 10, 10,
+               "TOML syntax error in string: unescaped control characters");
+  expect_error("[system]\nname = \"t\"\nname = \"u\"\n", 3, 8,
+               "TOML syntax error in key-value pair: cannot redefine existing string 'name'");
+  expect_error(std::string(prefix) + "constructor = 1\n", 9, 15, "cannot redefine existing string 'constructor'");
+  expect_error("[system\nname = \"t\"\n", 1, 8, "TOML syntax error");
+}
+
+TEST_F(ComposerTest, UnknownKeys) {
+  expect_error(std::string(prefix) + "colour = 1\n", 9, 1, "unknown key 'colour' in [[component]]");
+  expect_error("verbose = true\n" + std::string(prefix), 1, 1, "unknown key 'verbose' in the top level");
+  expect_error("[system]\nname = \"t\"\nnmae = \"t\"\nmemmory = 1\n", 3, 1, "unknown key 'nmae' in [system]");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\n"
+               "deps = [{ interface = \"pong\", comp = \"pong\" }]\n",
+               12, 31, "unknown key 'comp' in dependency table");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\nzeta = 1\nalpha.beta = 2\n", 12, 1,
+               "unknown key 'zeta'");
+}
+
+TEST_F(ComposerTest, WrongTypes) {
+  expect_error("[system]\nname = 5\n", 2, 8, "'name' must be a string, not an integer");
+  expect_error("system = 3\n", 1, 10, "'system' must be a table, not an integer");
+  expect_error("component = 5\n[system]\nname = \"t\"\n", 1, 13, "'component' must be an array of tables");
+  expect_error(std::string(prefix) + "priority = \"high\"\n", 9, 12, "'priority' must be an integer, not a string");
+  expect_error(std::string(prefix) + "implements = \"pong\"\n", 9, 14, "'implements' must be an array, not a string");
+  expect_error(std::string(prefix) + "implements = [1]\n", 9, 15, "each element of 'implements' must be a string");
+  expect_error(std::string(prefix) + "deps = \"pong\"\n", 9, 8, "'deps' must be an array");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\ndeps = [\"pong\", 7]\n", 12, 17,
+               "each element of 'deps' must be an interface name or a table");
+  expect_error(std::string(prefix) + "memory = 1.5\n", 9, 10, "'memory' must be a size");
+  expect_error(std::string(prefix) + "params = 5\n", 9, 10, "'params' must be a table, not an integer");
+  expect_error(std::string(prefix) + "[component.params]\nratio = 0.5\n", 10, 9,
+               "parameter 'ratio' must be a string, integer or boolean, not a float");
+  expect_error(std::string(prefix) + "[component.params]\nlist = [1]\n", 10, 8, "not an array");
+  expect_error("[system]\nname = \"t\"\ndescription = 1\n", 3, 15, "'description' must be a string");
+  expect_error("[system]\nname = \"t\"\n[[component]]\nname = \"b\"\nimage = \"booter\"\nconstructor = 1\n", 6, 15,
+               "'constructor' must be a string, not an integer");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\n"
+               "deps = [{ interface = 1, component = \"pong\" }]\n",
+               12, 23, "'interface' must be a string");
+}
+
+TEST_F(ComposerTest, MissingRequiredKeys) {
+  expect_error("# nothing\n", 1, 1, "missing [system] table");
+  expect_error("[system]\ndescription = \"d\"\n", 1, 1, "missing required key 'name' in [system]");
+  expect_error(std::string(prefix) + "[[component]]\nimage = \"client\"\n", 9, 1,
+               "missing required key 'name' in [[component]]");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\n", 9, 1,
+               "missing required key 'image' in [[component]]");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\ndeps = [{ interface = \"pong\" }]\n",
+               12, 9, "missing required key 'component' in dependency table");
+}
+
+TEST_F(ComposerTest, DuplicateComponentNames) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"booter\"\nimage = \"client\"\n", 10, 8,
+               "duplicate component name 'booter' (first defined at 5:8)");
+}
+
+TEST_F(ComposerTest, InvalidNames) {
+  expect_error("[system]\nname = \"Hello\"\n", 2, 8, "invalid system name 'Hello'");
+  expect_error("[system]\nname = \"\"\n", 2, 8, "invalid system name ''");
+  expect_error("[system]\nname = \"a-very-long-system-name-indeed-32\"\n", 2, 8, "at most 31 characters");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"Ping\"\nimage = \"ping\"\n", 10, 8,
+               "invalid component name 'Ping' (must match [a-z][a-z0-9_]*");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"my-comp\"\nimage = \"ping\"\n", 10, 8,
+               "invalid component name 'my-comp'");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"abcdefghijklmnopqrstuvwxyz012345\"\nimage = \"ping\"\n",
+               10, 8, "at most 31 characters");
+  expect_error(std::string(prefix) + "implements = [\"ok\", \"1bad\"]\n", 9, 21, "invalid interface name '1bad'");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"ping\"\ndeps = [\"Pong\"]\n", 12, 9,
+               "invalid interface name 'Pong'");
+  expect_error(std::string(prefix) + "[component.params]\n\"Bad-Key\" = 1\n", 10, 1, "invalid parameter name 'Bad-Key'");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"Bad Name\"\n", 11, 9,
+               "invalid image name 'Bad Name'");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"kernel\"\n", 11, 9,
+               "'kernel.elf' is reserved");
+}
+
+TEST_F(ComposerTest, MissingImageFile) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"nothere\"\n", 11, 9,
+               "image file '" + image("nothere").string() + "' not found");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"lib/nothere.elf\"\n", 11, 9,
+               "scripts/lib/nothere.elf' not found");
+}
+
+TEST_F(ComposerTest, InvalidElfImages) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"garbage\"\n", 11, 9,
+               std::string("is not a valid component image: ") + cos::elf::error_string(cos::elf::Error::bad_magic));
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"pie\"\n", 11, 9,
+               cos::elf::error_string(cos::elf::Error::not_executable));
+}
+
+TEST_F(ComposerTest, ServerWithoutSinvEntry) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"nosinv\"\nimplements = [\"x\"]\n", 12, 1,
+               "component 'x' implements interfaces, but its image '" + image("nosinv").string() +
+                   "' has no symbol __cos_sinv_entry");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"datasinv\"\nimplements = [\"x\"]\n", 12, 1,
+               "(0x402010) of image '" + image("datasinv").string() + "' is not in an executable segment");
+}
+
+TEST_F(ComposerTest, UnresolvableDeps) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\ndeps = [\"pong\"]\n", 12, 9,
+               "no component implements interface 'pong'");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\n"
+               "deps = [{ interface = \"pong\", component = \"nobody\" }]\n",
+               12, 43, "unknown component 'nobody'");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"p\"\nimage = \"pong\"\nimplements = [\"pong\"]\n"
+               "[[component]]\nname = \"x\"\nimage = \"client\"\ndeps = [{ interface = \"ping\", component = \"p\" }]\n",
+               16, 23, "component 'p' does not implement interface 'ping'");
+}
+
+TEST_F(ComposerTest, AmbiguousDep) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"log\"]\n"
+               "[[component]]\nname = \"b\"\nimage = \"b\"\nimplements = [\"log\"]\n"
+               "[[component]]\nname = \"x\"\nimage = \"client\"\ndeps = [\"log\"]\n",
+               20, 9,
+               "ambiguous dependency: interface 'log' is implemented by 'a', 'b'; name one with "
+               "{ interface = \"log\", component = \"...\" }");
+}
+
+TEST_F(ComposerTest, SelfDependency) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\"]\ndeps = [\"ia\"]\n",
+               13, 9, "component 'a' depends on itself (interface 'ia')");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\"]\n"
+               "deps = [{ interface = \"ia\", component = \"a\" }]\n",
+               13, 41, "component 'a' depends on itself");
+}
+
+TEST_F(ComposerTest, DependencyCycles) {
+  expect_error(std::string(prefix) +
+                   "[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\"]\ndeps = [\"ib\"]\n"  // 9-13
+                   "[[component]]\nname = \"b\"\nimage = \"b\"\nimplements = [\"ib\"]\ndeps = [\"ia\"]\n",  // 14-18
+               13, 9, "dependency cycle: a -> b -> a");
+  // d waits on the cycle b -> c -> a -> b; the report starts at the earliest declared member.
+  expect_error(std::string(prefix) +
+                   "[[component]]\nname = \"d\"\nimage = \"d\"\ndeps = [\"ib\"]\n"                          // 9-12
+                   "[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\"]\ndeps = [\"ib\"]\n"  // 13-17
+                   "[[component]]\nname = \"b\"\nimage = \"b\"\nimplements = [\"ib\"]\ndeps = [\"ic\"]\n"  // 18-22
+                   "[[component]]\nname = \"c\"\nimage = \"c\"\nimplements = [\"ic\"]\ndeps = [\"ia\"]\n",  // 23-27
+               17, 9, "dependency cycle: a -> b -> c -> a");
+}
+
+TEST_F(ComposerTest, MalformedSizesAndNumbers) {
+  const std::string comp = std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\n";  // value line 12
+  expect_error(comp + "memory = \"64KB\"\n", 12, 10, "invalid size \"64KB\" for 'memory': bad suffix 'KB' (use K, M or G)");
+  expect_error(comp + "memory = \"64X\"\n", 12, 10, "bad suffix 'X'");
+  expect_error(comp + "memory = \"0x1000\"\n", 12, 10, "bad suffix 'x1000'");
+  expect_error(comp + "memory = \"\"\n", 12, 10, "expected a number of bytes");
+  expect_error(comp + "memory = \" 64K\"\n", 12, 10, "expected a number of bytes");
+  expect_error(comp + "memory = \"-4K\"\n", 12, 10, "expected a number of bytes");
+  expect_error(comp + "memory = \"99999999999999999999\"\n", 12, 10, "number too large");
+  expect_error(comp + "memory = \"99999999999999G\"\n", 12, 10, "number too large");
+  expect_error(comp + "memory = -4096\n", 12, 10, "'memory' must not be negative");
+  expect_error(comp + "memory = 1000\n", 12, 10, "'memory' must be a multiple of 4096 bytes (4K), not 1000");
+  expect_error(comp + "stack = \"6K\"\n", 12, 9, "'stack' must be a multiple of 4096 bytes");
+  expect_error(comp + "memory = 0\n", 12, 10, "'memory' must be between 4K and 4G, not 0");
+  expect_error(comp + "memory = \"5G\"\n", 12, 10, "must be between 4K and 4G, not 5G");
+  expect_error(comp + "stack = \"4100M\"\n", 12, 9, "'stack' must be between 4K and 4G");
+  expect_error(comp + "priority = -1\n", 12, 12, "'priority' must be between 0 and 255 (0 = highest), not -1");
+  expect_error(comp + "priority = 256\n", 12, 12, "not 256");
+  expect_error("[system]\nname = \"t\"\nmemory = \"100\"\n", 3, 10, "multiple of 1048576 bytes (1M)");
+  expect_error("[system]\nname = \"t\"\nmemory = \"8M\"\n", 3, 10, "'memory' must be between 16M and 64G, not 8M");
+}
+
+TEST_F(ComposerTest, KernelConstructedComponents) {
+  expect_error("[system]\nname = \"t\"\n[[component]]\nname = \"a\"\nimage = \"a\"\n", 3, 1,
+               "no component has constructor = \"kernel\"");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"b2\"\nimage = \"ping\"\nconstructor = \"kernel\"\n", 12, 15,
+               "component 'b2' has constructor = \"kernel\", but so does 'booter' (at 7:15)");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"ping\"\nconstructor = \"kernal\"\n", 12, 15,
+               "'constructor' must be \"kernel\" or \"booter\", not \"kernal\"");
+  expect_error("[system]\nname = \"t\"\n", 1, 1, "the script declares no components");
+  expect_error(std::string(prefix) + "deps = [\"ia\"]\n[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\"]\n",
+               9, 9, "the kernel-constructed component 'booter' cannot have dependencies");
+}
+
+TEST_F(ComposerTest, DuplicatesInsideAComponent) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\", \"ia\"]\n", 12,
+               21, "interface 'ia' listed twice in 'implements'");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\"]\n"
+               "[[component]]\nname = \"x\"\nimage = \"client\"\ndeps = [\"ia\", { interface = \"ia\", component = \"a\" }]\n",
+               16, 15, "duplicate dependency on interface 'ia' of component 'a' (first at 16:9)");
+}
+
+TEST_F(ComposerTest, ImageNameConflicts) {
+  expect_error(std::string(prefix) + "[[component]]\nname = \"one\"\nimage = \"lib/custom.elf\"\n"
+               "[[component]]\nname = \"two\"\nimage = \"other/custom.elf\"\n",
+               14, 9, "image file name 'custom.elf' of '");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"booter\"\n", 11, 9,
+               "component 'x' uses the booter's image 'booter.elf'");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"lib/.elf\"\n", 11, 9,
+               "invalid image file name '.elf'");
+}
+
+TEST_F(ComposerTest, ParamWithNulIsRejected) {
+  expect_error(std::string(prefix) + "[component.params]\nbad = \"a\\u0000b\"\n", 10, 7,
+               "parameter 'bad' must not contain a NUL character");
+}
+
+// ------------------------------------------------------------ pieces and CLI
+
+TEST(ComposerSize, ParsesSizes) {
+  uint64_t v = 0;
+  std::string why;
+  EXPECT_TRUE(c::parse_size_text("0", v, why));
+  EXPECT_EQ(v, 0u);
+  EXPECT_TRUE(c::parse_size_text("4096", v, why));
+  EXPECT_EQ(v, 4096u);
+  EXPECT_TRUE(c::parse_size_text("64K", v, why));
+  EXPECT_EQ(v, 65536u);
+  EXPECT_TRUE(c::parse_size_text("3m", v, why));
+  EXPECT_EQ(v, 3u << 20);
+  EXPECT_TRUE(c::parse_size_text("4G", v, why));
+  EXPECT_EQ(v, 4ull << 30);
+  EXPECT_FALSE(c::parse_size_text("K", v, why));
+  EXPECT_FALSE(c::parse_size_text("1KK", v, why));
+  EXPECT_FALSE(c::parse_size_text("1.5M", v, why));
+  EXPECT_FALSE(c::parse_size_text("18446744073709551616", v, why));
+  EXPECT_EQ(c::format_size(4096), "4K");
+  EXPECT_EQ(c::format_size(3u << 20), "3M");
+  EXPECT_EQ(c::format_size(4ull << 30), "4G");
+  EXPECT_EQ(c::format_size(1000), "1000");
+  EXPECT_EQ(c::format_size(0), "0");
+}
+
+TEST(ComposerCli, ParsesArguments) {
+  const char* argv[] = {"cos-composer", "s.toml", "--images", "img", "out", "--kernel=k.elf", "--no-iso"};
+  const c::Options o = c::parse_args(7, argv);
+  EXPECT_EQ(o.script, "s.toml");
+  EXPECT_EQ(o.outdir, "out");
+  EXPECT_EQ(o.images_dir, "img");
+  EXPECT_EQ(o.kernel, "k.elf");
+  EXPECT_FALSE(o.make_iso);
+  const char* with_iso[] = {"cos-composer", "s.toml", "out", "--images=img", "--kernel", "k.elf"};
+  EXPECT_TRUE(c::parse_args(6, with_iso).make_iso);
+}
+
+TEST(ComposerCli, RejectsBadArguments) {
+  const char* no_kernel[] = {"cos-composer", "s.toml", "out", "--images", "img"};
+  EXPECT_THROW(c::parse_args(5, no_kernel), c::UsageError);
+  const char* no_images[] = {"cos-composer", "s.toml", "out", "--kernel", "k"};
+  EXPECT_THROW(c::parse_args(5, no_images), c::UsageError);
+  const char* unknown[] = {"cos-composer", "s.toml", "out", "--images", "i", "--kernel", "k", "--fast"};
+  EXPECT_THROW(c::parse_args(8, unknown), c::UsageError);
+  const char* dangling[] = {"cos-composer", "s.toml", "out", "--kernel", "k", "--images"};
+  EXPECT_THROW(c::parse_args(6, dangling), c::UsageError);
+  const char* extra[] = {"cos-composer", "s.toml", "out", "more", "--images", "i", "--kernel", "k"};
+  EXPECT_THROW(c::parse_args(8, extra), c::UsageError);
+}
+
+// The repository's own composition scripts pass every script-level check.
+std::vector<std::string> script_order(const std::string& file) {
+  const c::Script s = c::load_script(std::string(COS_TEST_SOURCE_DIR) + "/composition_scripts/" + file);
+  c::check_components(s);
+  std::vector<std::string> names;
+  for (size_t i : c::construction_order(s, c::resolve_deps(s))) names.push_back(s.components[i].name);
+  return names;
+}
+
+TEST(CompositionScripts, HelloAndFaultAreValid) {
+  EXPECT_EQ(script_order("hello.toml"), (std::vector<std::string>{"booter", "pong", "ping"}));
+  EXPECT_EQ(script_order("fault.toml"), (std::vector<std::string>{"booter", "victim", "peek_user", "peek_kernel"}));
+}
+
+}  // namespace

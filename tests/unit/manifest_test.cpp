@@ -1,0 +1,361 @@
+// Unit tests for the boot manifest codec (src/components/lib/manifest).
+#include <gtest/gtest.h>
+
+#include <set>
+#include <stdexcept>
+#include <string>
+
+#include "manifest/crc32.hpp"
+#include "manifest/format.hpp"
+#include "manifest/manifest_reader.hpp"
+#include "manifest/manifest_writer.hpp"
+#include "test_rng.hpp"
+
+namespace {
+
+namespace m = cos::manifest;
+namespace f = cos::manifest::format;
+using m::Error;
+using m::Reader;
+
+std::string str(m::Str s) { return std::string(s.data, s.size); }
+
+m::System sample() {
+  m::System sys;
+  sys.name = "hello";
+  m::Component booter;
+  booter.name = "booter";
+  booter.image = "booter.elf";
+  booter.priority = 0;
+  booter.heap_bytes = 1 << 20;
+  booter.stack_bytes = 16384;
+  booter.constructed_by_kernel = true;
+  m::Component pong;
+  pong.name = "pong";
+  pong.image = "pong.elf";
+  pong.priority = 10;
+  pong.heap_bytes = 65536;
+  pong.stack_bytes = 8192;
+  pong.sinv_entry = 0x401234;
+  pong.implements = {"pong", "stats"};
+  pong.params = {{"greeting", "hi there"}, {"empty", ""}};
+  m::Component ping;
+  ping.name = "ping";
+  ping.image = "ping.elf";
+  ping.priority = 255;
+  ping.heap_bytes = 4096;
+  ping.stack_bytes = 4096;
+  ping.deps = {{"stats", 1, 1}, {"pong", 1, 0}};
+  ping.params = {{"count", "3"}, {"verbose", "true"}, {"utf8", "gr\xc3\xbc\xc3\x9f"}};
+  sys.components = {booter, pong, ping};
+  return sys;
+}
+
+void put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
+  for (int i = 0; i < 4; ++i) b[at + size_t(i)] = uint8_t(v >> (8 * i));
+}
+uint32_t get32(const std::vector<uint8_t>& b, size_t at) {
+  return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 | uint32_t(b[at + 3]) << 24;
+}
+// Recomputes the checksum after a deliberate edit, so the structural checks run.
+void restamp(std::vector<uint8_t>& b) {
+  put32(b, f::h_checksum, 0);
+  put32(b, f::h_checksum, m::crc32(b.data(), get32(b, f::h_total_size)));
+}
+Error open(const std::vector<uint8_t>& b) {
+  Reader r;
+  return Reader::open(b.data(), b.size(), r);
+}
+
+TEST(Crc32, KnownVectors) {
+  EXPECT_EQ(m::crc32("123456789", 9), 0xCBF43926u);
+  EXPECT_EQ(m::crc32("", 0), 0u);
+  EXPECT_EQ(m::crc32("6789", 4, m::crc32("12345", 5)), 0xCBF43926u);
+}
+
+TEST(Manifest, RoundTrip) {
+  const auto bytes = m::encode(sample());
+  ASSERT_EQ(bytes.size() % 8, 0u);
+  Reader r;
+  ASSERT_EQ(Reader::open(bytes.data(), bytes.size(), r), Error::ok);
+  EXPECT_EQ(r.size(), bytes.size());
+  EXPECT_EQ(str(r.system_name()), "hello");
+  ASSERT_EQ(r.component_count(), 3u);
+
+  const m::ComponentView b = r.component(0);
+  EXPECT_EQ(str(b.name), "booter");
+  EXPECT_EQ(str(b.image), "booter.elf");
+  EXPECT_EQ(b.priority, 0u);
+  EXPECT_EQ(b.heap_bytes, 1u << 20);
+  EXPECT_EQ(b.stack_bytes, 16384u);
+  EXPECT_EQ(b.sinv_entry, 0u);
+  EXPECT_TRUE(b.constructed_by_kernel);
+  EXPECT_EQ(b.implements_count + b.dep_count + b.param_count, 0u);
+
+  const m::ComponentView pong = r.component(1);
+  EXPECT_EQ(str(pong.name), "pong");
+  EXPECT_EQ(pong.priority, 10u);
+  EXPECT_EQ(pong.sinv_entry, 0x401234u);
+  EXPECT_FALSE(pong.constructed_by_kernel);
+  ASSERT_EQ(pong.implements_count, 2u);
+  EXPECT_EQ(str(r.implements(1, 0)), "pong");
+  EXPECT_EQ(str(r.implements(1, 1)), "stats");
+  ASSERT_EQ(pong.param_count, 2u);
+  EXPECT_EQ(str(r.param(1, 0).key), "greeting");
+  EXPECT_EQ(str(r.param(1, 0).value), "hi there");
+  EXPECT_EQ(str(r.param(1, 1).value), "");
+  EXPECT_EQ(r.param(1, 1).value.data[0], '\0');
+
+  const m::ComponentView ping = r.component(2);
+  EXPECT_EQ(ping.priority, 255u);
+  ASSERT_EQ(ping.dep_count, 2u);
+  EXPECT_EQ(str(r.dep(2, 0).interface), "stats");
+  EXPECT_EQ(r.dep(2, 0).server, 1u);
+  EXPECT_EQ(r.dep(2, 0).token, 1u);
+  EXPECT_EQ(str(r.dep(2, 1).interface), "pong");
+  EXPECT_EQ(r.dep(2, 1).token, 0u);
+  EXPECT_EQ(str(r.param(2, 2).value), "gr\xc3\xbc\xc3\x9f");
+
+  // Strings are NUL-terminated C strings and deduplicated.
+  EXPECT_STREQ(pong.name.data, "pong");
+  EXPECT_EQ(r.implements(1, 0).data, r.dep(2, 1).interface.data);
+}
+
+TEST(Manifest, EmptySystemRoundTrips) {
+  m::System sys;
+  const auto bytes = m::encode(sys);
+  Reader r;
+  ASSERT_EQ(Reader::open(bytes.data(), bytes.size(), r), Error::ok);
+  EXPECT_EQ(r.component_count(), 0u);
+  EXPECT_EQ(str(r.system_name()), "");
+}
+
+TEST(Manifest, LookupHelpers) {
+  const auto bytes = m::encode(sample());
+  Reader r;
+  ASSERT_EQ(Reader::open(bytes.data(), bytes.size(), r), Error::ok);
+  uint32_t i = 99;
+  EXPECT_TRUE(r.find_component("ping", i));
+  EXPECT_EQ(i, 2u);
+  EXPECT_FALSE(r.find_component("pin", i));
+  EXPECT_FALSE(r.find_component("pingx", i));
+  EXPECT_EQ(i, 2u);
+  m::Str v{nullptr, 0};
+  EXPECT_TRUE(r.find_param(2, "verbose", v));
+  EXPECT_EQ(str(v), "true");
+  EXPECT_FALSE(r.find_param(2, "greeting", v));
+  EXPECT_FALSE(r.find_param(7, "count", v));
+}
+
+TEST(Manifest, StrEquals) {
+  const m::Str s{"pong", 4};
+  EXPECT_TRUE(s.equals("pong"));
+  EXPECT_FALSE(s.equals("pon"));
+  EXPECT_FALSE(s.equals("pongs"));
+  EXPECT_FALSE(s.equals("ping"));
+  EXPECT_FALSE(s.equals(""));
+  EXPECT_FALSE(s.equals(nullptr));
+  EXPECT_TRUE((m::Str{"", 0}).equals(""));
+}
+
+TEST(Manifest, OutOfRangeAccessorsAreEmpty) {
+  const auto bytes = m::encode(sample());
+  Reader r;
+  ASSERT_EQ(Reader::open(bytes.data(), bytes.size(), r), Error::ok);
+  const m::ComponentView c = r.component(3);
+  EXPECT_EQ(c.name.size, 0u);
+  ASSERT_NE(c.name.data, nullptr);
+  EXPECT_EQ(c.implements_count + c.dep_count + c.param_count, 0u);
+  EXPECT_EQ(r.implements(1, 2).size, 0u);
+  EXPECT_EQ(r.implements(9, 0).size, 0u);
+  EXPECT_EQ(r.dep(2, 2).interface.size, 0u);
+  EXPECT_EQ(r.dep(0, 0).server, 0u);
+  EXPECT_EQ(r.param(2, 3).key.size, 0u);
+  Reader unopened;
+  EXPECT_EQ(unopened.component_count(), 0u);
+  EXPECT_EQ(unopened.system_name().size, 0u);
+}
+
+TEST(Manifest, TrailingBytesAreIgnored) {
+  auto bytes = m::encode(sample());
+  bytes.resize(bytes.size() + 100, 0xcc);
+  Reader r;
+  ASSERT_EQ(Reader::open(bytes.data(), bytes.size(), r), Error::ok);
+  EXPECT_EQ(r.size(), bytes.size() - 100);
+}
+
+TEST(Manifest, RejectsTruncation) {
+  const auto bytes = m::encode(sample());
+  Reader r;
+  EXPECT_EQ(Reader::open(nullptr, 0, r), Error::too_small);
+  for (size_t n = 0; n < bytes.size(); ++n) {
+    const Error e = Reader::open(bytes.data(), n, r);
+    EXPECT_EQ(e, n < f::header_size ? Error::too_small : Error::bad_size) << "length " << n;
+  }
+}
+
+TEST(Manifest, RejectsEverySingleBitCorruption) {
+  const auto good = m::encode(sample());
+  for (size_t i = 0; i < good.size(); ++i) {
+    for (int bit = 0; bit < 8; ++bit) {
+      auto b = good;
+      b[i] ^= uint8_t(1u << bit);
+      const Error e = open(b);
+      EXPECT_NE(e, Error::ok) << "byte " << i << " bit " << bit;
+      if (i >= f::h_checksum + 4) {
+        EXPECT_EQ(e, Error::bad_checksum);
+      }
+    }
+  }
+  auto b = good;
+  b[0] = 'X';
+  EXPECT_EQ(open(b), Error::bad_magic);
+}
+
+TEST(Manifest, RejectsOtherVersions) {
+  auto b = m::encode(sample());
+  b[f::h_version] = 2;
+  restamp(b);
+  EXPECT_EQ(open(b), Error::bad_version);
+  b[f::h_version] = 0;
+  restamp(b);
+  EXPECT_EQ(open(b), Error::bad_version);
+  b = m::encode(sample());
+  b[f::h_header_size] = 72;
+  restamp(b);
+  EXPECT_EQ(open(b), Error::bad_version);
+}
+
+TEST(Manifest, RejectsBadTotalSize) {
+  auto b = m::encode(sample());
+  put32(b, f::h_total_size, 10);
+  EXPECT_EQ(open(b), Error::bad_size);
+  put32(b, f::h_total_size, uint32_t(b.size() + 8));
+  EXPECT_EQ(open(b), Error::bad_size);
+}
+
+// Applies `edit` to a fresh encoding, restamps the CRC and opens it.
+template <typename Edit>
+Error open_edited(Edit edit) {
+  auto b = m::encode(sample());
+  edit(b);
+  restamp(b);
+  return open(b);
+}
+
+size_t component_at(const std::vector<uint8_t>& b, uint32_t i) {
+  return get32(b, f::h_components_offset) + size_t(i) * f::component_size;
+}
+size_t dep_at(const std::vector<uint8_t>& b, uint32_t i) { return get32(b, f::h_deps_offset) + size_t(i) * f::dep_size; }
+
+TEST(Manifest, RejectsOutOfRangeTables) {
+  using B = std::vector<uint8_t>;
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_components_offset, uint32_t(b.size())); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_components_offset, 8); }), Error::bad_offset);  // inside the header
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_component_count, 0x10000000); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_component_count, UINT32_MAX); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_implements_offset, UINT32_MAX - 4); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_deps_count, 1000); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_params_offset, uint32_t(b.size()) - 8); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_strings_size, get32(b, f::h_strings_size) + 64); }),
+            Error::bad_offset);
+}
+
+TEST(Manifest, RejectsOutOfRangeRecords) {
+  using B = std::vector<uint8_t>;
+  // ping's deps range runs past the deps table.
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 2) + f::c_deps_first, 1); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 2) + f::c_deps_count, UINT32_MAX); }),
+            Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_implements_first, UINT32_MAX); }),
+            Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 0) + f::c_params_count, 6); }), Error::bad_offset);
+  // A dependency on a component that does not exist, or on a missing token.
+  EXPECT_EQ(open_edited([](B& b) { put32(b, dep_at(b, 0) + f::d_server, 3); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, dep_at(b, 0) + f::d_token, 2); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, dep_at(b, 1) + f::d_server, 0); }), Error::bad_offset);  // booter implements nothing
+}
+
+TEST(Manifest, RejectsBadStrings) {
+  using B = std::vector<uint8_t>;
+  auto name_ref = [](B& b) { return component_at(b, 1) + f::c_name; };
+  EXPECT_EQ(open_edited([&](B& b) { put32(b, name_ref(b), get32(b, f::h_strings_size)); }), Error::bad_string);
+  EXPECT_EQ(open_edited([&](B& b) { put32(b, name_ref(b), UINT32_MAX); }), Error::bad_string);
+  EXPECT_EQ(open_edited([&](B& b) { put32(b, name_ref(b) + 4, UINT32_MAX); }), Error::bad_string);
+  // Length 5 would swallow the NUL after "pong" (embedded NUL).
+  EXPECT_EQ(open_edited([&](B& b) { put32(b, name_ref(b) + 4, 5); }), Error::bad_string);
+  // The last string of the pool without its terminator.
+  EXPECT_EQ(open_edited([&](B& b) {
+              const uint32_t size = get32(b, f::h_strings_size);
+              put32(b, f::h_system_name, size - 1);
+              put32(b, f::h_system_name + 4, 1);
+            }),
+            Error::bad_string);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, dep_at(b, 0) + f::d_interface + 4, 1000); }), Error::bad_string);
+  EXPECT_EQ(open_edited([](B& b) {
+              put32(b, get32(b, f::h_params_offset) + f::param_size * 4 + f::p_value, 0xfffffff0);
+            }),
+            Error::bad_string);
+}
+
+TEST(Manifest, WriterRejectsInconsistentInput) {
+  m::System sys = sample();
+  sys.components[2].deps[0].server = 3;
+  EXPECT_THROW(m::encode(sys), std::invalid_argument);
+  sys = sample();
+  sys.components[2].deps[0].token = 0;  // implements[0] is "pong", not "stats"
+  EXPECT_THROW(m::encode(sys), std::invalid_argument);
+  sys = sample();
+  sys.components[1].params[0].value = std::string("a\0b", 3);
+  EXPECT_THROW(m::encode(sys), std::invalid_argument);
+}
+
+TEST(Manifest, ErrorStringsAreDistinct) {
+  std::set<std::string> seen;
+  for (int e = 0; e <= int(Error::bad_string); ++e) {
+    const char* s = m::error_string(Error(e));
+    ASSERT_NE(s, nullptr);
+    EXPECT_TRUE(seen.insert(s).second) << s;
+  }
+  EXPECT_STREQ(m::error_string(Error(-1)), "unknown error");
+}
+
+// Random edits with a valid checksum: open() either rejects the buffer or
+// every view it hands out lies inside it.
+TEST(Manifest, RandomEditsNeverEscapeTheBuffer) {
+  const auto good = m::encode(sample());
+  cos::test::Rng rng(42);
+  int accepted = 0;
+  for (int round = 0; round < 20000; ++round) {
+    auto b = good;
+    const int edits = 1 + int(rng() % 3);
+    for (int k = 0; k < edits; ++k) {
+      const size_t at = f::h_checksum + 4 + rng() % (b.size() - f::h_checksum - 4);
+      b[at] = (rng() % 2) ? uint8_t(rng()) : uint8_t(b[at] ^ (1u << (rng() % 8)));
+    }
+    if (get32(b, f::h_total_size) > b.size() || get32(b, f::h_total_size) < f::header_size) continue;
+    restamp(b);
+    Reader r;
+    if (Reader::open(b.data(), b.size(), r) != Error::ok) continue;
+    ++accepted;
+    const auto* lo = reinterpret_cast<const char*>(b.data());
+    const auto* hi = lo + r.size();
+    auto inside = [&](m::Str s) { return s.data >= lo && s.data + s.size < hi && s.data[s.size] == '\0'; };
+    ASSERT_TRUE(inside(r.system_name()));
+    for (uint32_t c = 0; c < r.component_count(); ++c) {
+      const m::ComponentView v = r.component(c);
+      ASSERT_TRUE(inside(v.name) && inside(v.image));
+      for (uint32_t j = 0; j < v.implements_count; ++j) ASSERT_TRUE(inside(r.implements(c, j)));
+      for (uint32_t j = 0; j < v.dep_count; ++j) {
+        const m::DepView d = r.dep(c, j);
+        ASSERT_TRUE(inside(d.interface));
+        ASSERT_LT(d.server, r.component_count());
+        ASSERT_LT(d.token, r.component(d.server).implements_count);
+      }
+      for (uint32_t j = 0; j < v.param_count; ++j) ASSERT_TRUE(inside(r.param(c, j).key) && inside(r.param(c, j).value));
+    }
+  }
+  EXPECT_GT(accepted, 0);
+}
+
+}  // namespace

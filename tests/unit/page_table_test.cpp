@@ -1,0 +1,112 @@
+// Page-table entry encoding and the 4-level walker, on a fake physical memory.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+#include "page_table.hpp"
+#include "pte.hpp"
+
+namespace {
+
+using namespace cos::x86;
+
+struct FakeMem {
+  std::map<uint64_t, std::vector<uint64_t>> pages;
+  uint64_t next = 0x100000;
+  int budget = 1000;
+  uint64_t* table(uint64_t pa) {
+    auto it = pages.find(pa);
+    EXPECT_NE(it, pages.end()) << "walk reached unknown table " << std::hex << pa;
+    return it->second.data();
+  }
+  bool alloc_table(uint64_t& pa) {
+    if (budget-- <= 0) return false;
+    pa = next;
+    next += 0x1000;
+    pages[pa].assign(512, 0);
+    return true;
+  }
+};
+
+TEST(Pte, IndicesFollowTheFourLevels) {
+  uint64_t va = (3ull << 39) | (5ull << 30) | (7ull << 21) | (9ull << 12) | 0x123;
+  EXPECT_EQ(pte::index(va, 3), 3u);
+  EXPECT_EQ(pte::index(va, 2), 5u);
+  EXPECT_EQ(pte::index(va, 1), 7u);
+  EXPECT_EQ(pte::index(va, 0), 9u);
+}
+
+TEST(Pte, Canonical) {
+  EXPECT_TRUE(pte::canonical(0x00007fffffffffffull));
+  EXPECT_TRUE(pte::canonical(0xffff800000000000ull));
+  EXPECT_FALSE(pte::canonical(0x0000800000000000ull));
+  EXPECT_FALSE(pte::canonical(0xfff0000000000000ull));
+}
+
+TEST(Pte, UserPageEncodesRights) {
+  uint64_t ro = pte::user_page(0x1234000, false, false);
+  EXPECT_EQ(pte::address(ro), 0x1234000u);
+  EXPECT_TRUE(pte::present(ro));
+  EXPECT_TRUE(pte::user(ro));
+  EXPECT_FALSE(pte::writable(ro));
+  EXPECT_FALSE(pte::executable(ro));
+  EXPECT_EQ(ro & pte::kNoExecute, pte::kNoExecute);
+
+  uint64_t rwx = pte::user_page(0x5000, true, true);
+  EXPECT_TRUE(pte::writable(rwx));
+  EXPECT_TRUE(pte::executable(rwx));
+  // Stray low bits of the address never leak into the flags.
+  EXPECT_EQ(pte::address(pte::user_page(0x5fff, false, true)), 0x5000u);
+}
+
+TEST(Pte, TableEntriesAreUserWritable) {
+  uint64_t t = pte::table(0xabc000);
+  EXPECT_EQ(pte::address(t), 0xabc000u);
+  EXPECT_TRUE(pte::present(t) && pte::writable(t) && pte::user(t) && pte::executable(t));
+}
+
+TEST(PageTable, MapLookupUnmap) {
+  FakeMem mem;
+  uint64_t root;
+  ASSERT_TRUE(mem.alloc_table(root));
+  PageTable<FakeMem> pt(mem, root);
+  uint64_t va = 0x400000;
+  EXPECT_EQ(pt.lookup(va), 0u);
+  ASSERT_EQ(pt.map(va, pte::user_page(0x9000, true, false)), MapResult::ok);
+  EXPECT_EQ(mem.pages.size(), 4u) << "root + PDPT + PD + PT";
+  EXPECT_EQ(pte::address(pt.lookup(va)), 0x9000u);
+  EXPECT_EQ(pt.map(va, pte::user_page(0xa000, true, false)), MapResult::already_mapped);
+  // A neighbour shares the intermediate tables.
+  ASSERT_EQ(pt.map(va + 0x1000, pte::user_page(0xa000, false, false)), MapResult::ok);
+  EXPECT_EQ(mem.pages.size(), 4u);
+  uint64_t old = 0;
+  EXPECT_EQ(pt.unmap(va, old), MapResult::ok);
+  EXPECT_EQ(pte::address(old), 0x9000u);
+  EXPECT_EQ(pt.lookup(va), 0u);
+  EXPECT_EQ(pt.unmap(va, old), MapResult::not_mapped);
+  EXPECT_EQ(pt.unmap(0x7f0000000000ull, old), MapResult::not_mapped);
+}
+
+TEST(PageTable, OutOfTableMemory) {
+  FakeMem mem;
+  uint64_t root;
+  ASSERT_TRUE(mem.alloc_table(root));
+  mem.budget = 2;  // PDPT and PD, but no PT
+  PageTable<FakeMem> pt(mem, root);
+  EXPECT_EQ(pt.map(0x400000, pte::user_page(0x9000, true, false)), MapResult::no_memory);
+  EXPECT_EQ(pt.lookup(0x400000), 0u);
+}
+
+TEST(PageTable, LargePagesAreNotSplit) {
+  FakeMem mem;
+  uint64_t root, pdpt;
+  ASSERT_TRUE(mem.alloc_table(root));
+  ASSERT_TRUE(mem.alloc_table(pdpt));
+  mem.table(root)[0] = pte::table(pdpt);
+  mem.table(pdpt)[0] = 0x0 | pte::kPresent | pte::kLargePage;  // 1 GiB page
+  PageTable<FakeMem> pt(mem, root);
+  EXPECT_EQ(pt.map(0x200000, pte::user_page(0x9000, true, false)), MapResult::large_page);
+}
+
+}  // namespace

@@ -1,0 +1,57 @@
+#include "cli.hpp"
+
+#include <string_view>
+#include <vector>
+
+namespace composer {
+
+const char* const usage_text =
+    "usage: cos-composer <script.toml> <outdir> --images <dir> --kernel <kernel.elf> [--no-iso]\n"
+    "  Checks a composition script and writes <outdir>/{kernel.elf, <image>.elf..., manifest.bin,\n"
+    "  grub.cfg, system.json, cos.iso}. Exit status: 0 ok, 1 failure, 2 script error, 64 usage.\n";
+
+Options parse_args(int argc, const char* const* argv) {
+  Options opts;
+  std::vector<std::string> positional;
+  bool have_images = false, have_kernel = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    std::string value;
+    auto take_value = [&](std::string_view name) {
+      if (arg.size() > name.size() && arg[name.size()] == '=') {
+        value = std::string(arg.substr(name.size() + 1));
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        throw UsageError(std::string(name) + " needs a value");
+      }
+      if (value.empty()) throw UsageError(std::string(name) + " needs a non-empty value");
+    };
+    auto is = [&](std::string_view name) {
+      return arg == name || (arg.substr(0, name.size()) == name && arg.size() > name.size() && arg[name.size()] == '=');
+    };
+    if (is("--images")) {
+      take_value("--images");
+      opts.images_dir = value;
+      have_images = true;
+    } else if (is("--kernel")) {
+      take_value("--kernel");
+      opts.kernel = value;
+      have_kernel = true;
+    } else if (arg == "--no-iso") {
+      opts.make_iso = false;
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      throw UsageError("unknown option '" + std::string(arg) + "'");
+    } else {
+      positional.emplace_back(arg);
+    }
+  }
+  if (positional.size() != 2) throw UsageError("expected <script.toml> and <outdir>");
+  if (!have_images) throw UsageError("missing --images <dir>");
+  if (!have_kernel) throw UsageError("missing --kernel <kernel.elf>");
+  opts.script = positional[0];
+  opts.outdir = positional[1];
+  return opts;
+}
+
+}  // namespace composer

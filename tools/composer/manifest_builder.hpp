@@ -1,0 +1,20 @@
+// Script + resolved deps + images + order -> the boot manifest's contents.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+#include "deps.hpp"
+#include "images.hpp"
+#include "manifest/manifest_writer.hpp"
+#include "script.hpp"
+
+namespace composer {
+
+/// Builds the cos::manifest::System: components in `order` (declaration indices),
+/// dependency servers renumbered to construction-order indices, image names
+/// "<img>.elf", sinv entries from `images`.
+cos::manifest::System build_manifest(const Script& script, const std::vector<std::vector<ResolvedDep>>& deps,
+                                const ImageSet& images, const std::vector<size_t>& order);
+
+}  // namespace composer

@@ -1,0 +1,28 @@
+// Identifier rules for composition scripts.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace composer {
+
+/// Maximum length of system, component and interface names (bytes).
+inline constexpr size_t max_name_length = 31;
+
+/// Kinds of names, each with its own character rule.
+enum class NameKind {
+  system,     ///< [a-z][a-z0-9_-]*, <= 31 chars
+  component,  ///< [a-z][a-z0-9_]*, <= 31 chars
+  interface,  ///< [a-z][a-z0-9_]*, <= 31 chars
+  param,      ///< [a-z][a-z0-9_]*, <= 63 chars
+  image,      ///< bare image name: [a-z][a-z0-9_-]*, <= 63 chars
+};
+
+/// True if `name` satisfies the rule for `kind`.
+bool valid_name(NameKind kind, std::string_view name);
+
+/// Message for an invalid name, e.g. "invalid component name 'Foo' (must
+/// match [a-z][a-z0-9_]* and be at most 31 characters)".
+std::string invalid_name_message(NameKind kind, std::string_view name);
+
+}  // namespace composer

@@ -1,0 +1,29 @@
+#include "plan.hpp"
+
+#include "deps.hpp"
+#include "manifest_builder.hpp"
+#include "order.hpp"
+#include "script_checks.hpp"
+#include "script_parser.hpp"
+
+namespace composer {
+
+Plan make_plan(const std::string& script_path, const std::filesystem::path& images_dir) {
+  Plan plan;
+  plan.script = load_script(script_path);
+  check_components(plan.script);
+  const std::vector<std::vector<ResolvedDep>> deps = resolve_deps(plan.script);
+  plan.order = construction_order(plan.script, deps);
+  plan.images = load_images(plan.script, images_dir);
+
+  std::vector<bool> listed(plan.images.files.size(), false);
+  for (size_t i : plan.order) {
+    const size_t f = plan.images.file_of[i];
+    if (!listed[f]) plan.image_order.push_back(f);
+    listed[f] = true;
+  }
+  plan.manifest = build_manifest(plan.script, deps, plan.images, plan.order);
+  return plan;
+}
+
+}  // namespace composer

@@ -1,0 +1,30 @@
+// A fully checked composition: everything needed to write the outputs.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "images.hpp"
+#include "manifest/manifest_writer.hpp"
+#include "script.hpp"
+
+namespace composer {
+
+/// Result of checking a script against its images.
+struct Plan {
+  Script script;
+  std::vector<size_t> order;        ///< declaration indices in construction order (order[0] = booter)
+  ImageSet images;
+  std::vector<size_t> image_order;  ///< indices into images.files in construction order of first use (booter's first)
+  cos::manifest::System manifest;        ///< components in construction order
+};
+
+/// Loads the script at `script_path` and runs every check in this order:
+/// TOML syntax and schema, cross-component rules, dependency resolution,
+/// cycles, images. Throws ScriptError (first problem only) or ToolError (the
+/// script cannot be read).
+Plan make_plan(const std::string& script_path, const std::filesystem::path& images_dir);
+
+}  // namespace composer

@@ -1,0 +1,60 @@
+// The composition script after schema validation: plain data plus the source
+// positions later checks need for their diagnostics.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "diagnostic.hpp"
+
+namespace composer {
+
+/// One entry of a component's `deps` array.
+struct DepSpec {
+  std::string interface;
+  std::optional<std::string> component;  ///< set for the table form
+  SourcePos pos;                         ///< the array element (string or inline table)
+  SourcePos interface_pos;               ///< the interface value
+  SourcePos component_pos;               ///< the component value (table form only)
+};
+
+/// One component parameter, value already stringified.
+struct ParamSpec {
+  std::string key, value;
+  SourcePos pos;  ///< the key
+};
+
+/// One [[component]] table.
+struct ComponentSpec {
+  SourcePos pos;  ///< the [[component]] header
+  std::string name;
+  SourcePos name_pos;
+  std::string image;  ///< as written in the script
+  SourcePos image_pos;
+  bool constructed_by_kernel = false;
+  SourcePos constructor_pos;  ///< the constructor value, or pos if absent
+  uint32_t priority = 128;
+  uint64_t heap_bytes = 64 * 1024;
+  uint64_t stack_bytes = 16 * 1024;
+  std::vector<std::string> implements;
+  SourcePos implements_pos;  ///< the `implements` key, or pos if absent
+  std::vector<DepSpec> deps;
+  SourcePos deps_pos;  ///< the `deps` key, or pos if absent
+  std::vector<ParamSpec> params;
+};
+
+/// A whole script, components in declaration order.
+struct Script {
+  std::string path;                ///< as given (used in diagnostics)
+  std::filesystem::path directory;  ///< directory containing the script (image paths are relative to it)
+  std::string name;
+  std::string description;
+  uint64_t memory_bytes = 512ull << 20;  ///< emulator RAM
+  SourcePos system_pos;                   ///< the [system] header (or 1:1)
+  std::vector<ComponentSpec> components;
+};
+
+}  // namespace composer

@@ -1,0 +1,36 @@
+#include "script_checks.hpp"
+
+#include <map>
+
+namespace composer {
+
+void check_components(const Script& script) {
+  if (script.components.empty())
+    fail(script.system_pos, "the script declares no components (add [[component]] tables)");
+
+  std::map<std::string, const ComponentSpec*> by_name;
+  for (const ComponentSpec& c : script.components) {
+    const auto [it, fresh] = by_name.emplace(c.name, &c);
+    if (!fresh)
+      fail(c.name_pos, "duplicate component name '" + c.name + "' (first defined at " +
+                           it->second->name_pos.line_col() + ")");
+  }
+
+  const ComponentSpec* kernel_built = nullptr;
+  for (const ComponentSpec& c : script.components) {
+    if (!c.constructed_by_kernel) continue;
+    if (kernel_built != nullptr)
+      fail(c.constructor_pos, "component '" + c.name + "' has constructor = \"kernel\", but so does '" +
+                                  kernel_built->name + "' (at " + kernel_built->constructor_pos.line_col() +
+                                  "); exactly one component (the booter) is constructed by the kernel");
+    kernel_built = &c;
+  }
+  if (kernel_built == nullptr)
+    fail(script.components.front().pos,
+         "no component has constructor = \"kernel\"; exactly one component (the booter) must");
+  if (!kernel_built->deps.empty())
+    fail(kernel_built->deps.front().pos, "the kernel-constructed component '" + kernel_built->name +
+                                             "' cannot have dependencies (it is constructed first)");
+}
+
+}  // namespace composer

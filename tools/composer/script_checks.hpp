@@ -1,0 +1,14 @@
+// Rules that relate components of one script to each other but need neither
+// images nor dependency resolution.
+#pragma once
+
+#include "script.hpp"
+
+namespace composer {
+
+/// Checks, in order: at least one component; component names unique (points
+/// at the second, mentions the first); exactly one component with
+/// constructor = "kernel"; that component has no deps. Throws ScriptError.
+void check_components(const Script& script);
+
+}  // namespace composer

@@ -1,0 +1,220 @@
+#include "script_parser.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
+#include "names.hpp"
+#include "size.hpp"
+#include "toml_schema.hpp"
+
+namespace composer {
+namespace {
+
+constexpr uint64_t kib = 1024, mib = kib * 1024, gib = mib * 1024;
+
+// Limits for one size-valued key.
+struct SizeRule {
+  uint64_t multiple;  // bytes
+  uint64_t min, max;  // bytes, inclusive
+};
+constexpr SizeRule component_size_rule{4096, 4096, 4 * gib};
+constexpr SizeRule system_memory_rule{mib, 16 * mib, 64 * gib};
+
+// "TOML syntax error in <context>: <reason>" from TOML++'s
+// "Error while parsing <context>: <reason>".
+std::string syntax_message(std::string_view description) {
+  constexpr std::string_view prefix = "Error while parsing ";
+  if (description.substr(0, prefix.size()) == prefix) {
+    description.remove_prefix(prefix.size());
+    return "TOML syntax error in " + std::string(description);
+  }
+  return "TOML syntax error: " + std::string(description);
+}
+
+class Parser {
+ public:
+  explicit Parser(const std::string& path) : s_(path) {}
+
+  Script parse(std::string_view text, const std::string& path) {
+    toml::table root;
+    try {
+      root = toml::parse(text, std::string_view(path));
+    } catch (const toml::parse_error& e) {
+      fail(pos_of(path, e.source()), syntax_message(e.description()));
+    }
+    Script script;
+    script.path = path;
+    script.directory = std::filesystem::absolute(std::filesystem::path(path)).parent_path();
+    s_.check_keys(root, {"system", "component"}, "the top level");
+    parse_system(root, script);
+    if (const toml::node* comps = root.get("component")) {
+      const toml::array* a = comps->as_array();
+      if (a == nullptr || !a->is_array_of_tables())
+        fail(s_.pos(*comps), "'component' must be an array of tables (write [[component]])");
+      for (const toml::node& c : *a) script.components.push_back(parse_component(*c.as_table()));
+    }
+    return script;
+  }
+
+ private:
+  void parse_system(const toml::table& root, Script& script) {
+    const toml::node* n = root.get("system");
+    if (n == nullptr) fail(SourcePos{s_.path(), 1, 1}, "missing [system] table");
+    const toml::table& t = s_.table(*n, "'system'");
+    script.system_pos = s_.pos(t);
+    s_.check_keys(t, {"name", "description", "memory"}, "[system]");
+    const toml::node& name = s_.required(t, "name", "[system]");
+    script.name = s_.string(name, "'name'");
+    if (!valid_name(NameKind::system, script.name)) fail(s_.pos(name), invalid_name_message(NameKind::system, script.name));
+    if (const toml::node* d = t.get("description")) script.description = s_.string(*d, "'description'");
+    if (const toml::node* m = t.get("memory")) script.memory_bytes = size(*m, "memory", system_memory_rule);
+  }
+
+  ComponentSpec parse_component(const toml::table& t) {
+    static constexpr std::string_view where = "[[component]]";
+    ComponentSpec c;
+    c.pos = s_.pos(t);
+    s_.check_keys(t, {"name", "image", "constructor", "priority", "memory", "stack", "implements", "deps", "params"},
+                  where);
+    const toml::node& name = s_.required(t, "name", where);
+    c.name = s_.string(name, "'name'");
+    c.name_pos = s_.pos(name);
+    if (!valid_name(NameKind::component, c.name)) fail(c.name_pos, invalid_name_message(NameKind::component, c.name));
+    const toml::node& image = s_.required(t, "image", where);
+    c.image = s_.string(image, "'image'");
+    c.image_pos = s_.pos(image);
+
+    c.constructor_pos = c.pos;
+    if (const toml::node* n = t.get("constructor")) {
+      const std::string ctor = s_.string(*n, "'constructor'");
+      if (ctor != "kernel" && ctor != "booter")
+        fail(s_.pos(*n), "'constructor' must be \"kernel\" or \"booter\", not \"" + ctor + "\"");
+      c.constructed_by_kernel = ctor == "kernel";
+      c.constructor_pos = s_.pos(*n);
+    }
+    if (const toml::node* n = t.get("priority")) {
+      const int64_t p = s_.integer(*n, "'priority'");
+      if (p < 0 || p > 255)
+        fail(s_.pos(*n), "'priority' must be between 0 and 255 (0 = highest), not " + std::to_string(p));
+      c.priority = uint32_t(p);
+    }
+    if (const toml::node* n = t.get("memory")) c.heap_bytes = size(*n, "memory", component_size_rule);
+    if (const toml::node* n = t.get("stack")) c.stack_bytes = size(*n, "stack", component_size_rule);
+    c.implements_pos = c.deps_pos = c.pos;
+    if (const toml::node* n = t.get("implements")) {
+      c.implements_pos = s_.key_pos(t, "implements");
+      parse_implements(*n, c);
+    }
+    if (const toml::node* n = t.get("deps")) {
+      c.deps_pos = s_.key_pos(t, "deps");
+      for (const toml::node& d : s_.array(*n, "'deps'")) c.deps.push_back(parse_dep(d));
+    }
+    if (const toml::node* n = t.get("params")) parse_params(s_.table(*n, "'params'"), c);
+    return c;
+  }
+
+  void parse_implements(const toml::node& n, ComponentSpec& c) {
+    for (const toml::node& e : s_.array(n, "'implements'")) {
+      const std::string iface = s_.string(e, "each element of 'implements'");
+      if (!valid_name(NameKind::interface, iface)) fail(s_.pos(e), invalid_name_message(NameKind::interface, iface));
+      for (const std::string& earlier : c.implements)
+        if (earlier == iface) fail(s_.pos(e), "interface '" + iface + "' listed twice in 'implements'");
+      c.implements.push_back(iface);
+    }
+  }
+
+  DepSpec parse_dep(const toml::node& n) {
+    DepSpec d;
+    d.pos = d.interface_pos = d.component_pos = s_.pos(n);
+    if (const auto* str = n.as_string()) {
+      d.interface = str->get();
+    } else if (const auto* t = n.as_table()) {
+      static constexpr std::string_view where = "dependency table";
+      s_.check_keys(*t, {"interface", "component"}, where);
+      const toml::node& iface = s_.required(*t, "interface", where);
+      d.interface = s_.string(iface, "'interface'");
+      d.interface_pos = s_.pos(iface);
+      const toml::node& comp = s_.required(*t, "component", where);
+      d.component = s_.string(comp, "'component'");
+      d.component_pos = s_.pos(comp);
+      if (!valid_name(NameKind::component, *d.component))
+        fail(d.component_pos, invalid_name_message(NameKind::component, *d.component));
+    } else {
+      fail(d.pos, std::string("each element of 'deps' must be an interface name or a table "
+                              "{ interface = \"...\", component = \"...\" }, not ") +
+                      a_type_name(n.type()));
+    }
+    if (!valid_name(NameKind::interface, d.interface))
+      fail(d.interface_pos, invalid_name_message(NameKind::interface, d.interface));
+    return d;
+  }
+
+  void parse_params(const toml::table& t, ComponentSpec& c) {
+    for (auto&& [key, value] : t) {
+      ParamSpec p;
+      p.key = std::string(key.str());
+      p.pos = pos_of(s_.path(), key.source());
+      if (!valid_name(NameKind::param, p.key)) fail(p.pos, invalid_name_message(NameKind::param, p.key));
+      if (const auto* s = value.as_string()) {
+        p.value = s->get();
+        if (p.value.find('\0') != std::string::npos)
+          fail(s_.pos(value), "parameter '" + p.key + "' must not contain a NUL character");
+      } else if (const auto* i = value.as_integer()) {
+        p.value = std::to_string(i->get());
+      } else if (const auto* b = value.as_boolean()) {
+        p.value = b->get() ? "true" : "false";
+      } else {
+        fail(s_.pos(value),
+             "parameter '" + p.key + "' must be a string, integer or boolean, not " + a_type_name(value.type()));
+      }
+      c.params.push_back(std::move(p));
+    }
+    // toml::table iterates by key; keep the script's order instead.
+    std::stable_sort(c.params.begin(), c.params.end(), [](const ParamSpec& a, const ParamSpec& b) {
+      return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
+    });
+  }
+
+  // A size: a non-negative integer (bytes) or "<n>[K|M|G]", checked against `rule`.
+  uint64_t size(const toml::node& n, std::string_view key, const SizeRule& rule) {
+    const std::string what = "'" + std::string(key) + "'";
+    uint64_t bytes = 0;
+    if (const auto* i = n.as_integer()) {
+      if (i->get() < 0) fail(s_.pos(n), what + " must not be negative");
+      bytes = uint64_t(i->get());
+    } else if (const auto* s = n.as_string()) {
+      std::string why;
+      if (!parse_size_text(s->get(), bytes, why))
+        fail(s_.pos(n), "invalid size \"" + s->get() + "\" for " + what + ": " + why);
+    } else {
+      fail(s_.pos(n), what + " must be a size (an integer number of bytes or a string like \"64K\"), not " +
+                          a_type_name(n.type()));
+    }
+    if (bytes % rule.multiple != 0)
+      fail(s_.pos(n), what + " must be a multiple of " + std::to_string(rule.multiple) + " bytes (" +
+                          format_size(rule.multiple) + "), not " + std::to_string(bytes));
+    if (bytes < rule.min || bytes > rule.max)
+      fail(s_.pos(n), what + " must be between " + format_size(rule.min) + " and " + format_size(rule.max) +
+                          ", not " + format_size(bytes));
+    return bytes;
+  }
+
+  Schema s_;
+};
+
+}  // namespace
+
+Script parse_script_text(std::string_view text, const std::string& path) { return Parser(path).parse(text, path); }
+
+Script load_script(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ToolError("cannot read script '" + path + "'");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw ToolError("cannot read script '" + path + "'");
+  return parse_script_text(text.str(), path);
+}
+
+}  // namespace composer

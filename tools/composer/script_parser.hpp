@@ -1,0 +1,21 @@
+// Composition script -> Script: TOML syntax and the per-table schema (keys,
+// types, names, numbers, sizes). Cross-component rules live in
+// script_checks.hpp; images and dependencies are resolved later.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "script.hpp"
+
+namespace composer {
+
+/// Parses the script text `text`; `path` is used in diagnostics and to find
+/// the script's directory. Throws ScriptError on the first problem.
+Script parse_script_text(std::string_view text, const std::string& path);
+
+/// Reads and parses the script file at `path`. Throws ToolError if the file
+/// cannot be read, ScriptError if it is invalid.
+Script load_script(const std::string& path);
+
+}  // namespace composer

@@ -1,0 +1,50 @@
+#include "system_json.hpp"
+
+#include <cstdio>
+
+namespace composer {
+
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
+          out += buf;
+        } else {
+          out += c;
+        }
+    }
+  }
+  return out + "\"";
+}
+
+std::string system_json(const Plan& plan, const std::string& absolute_script, bool with_iso) {
+  std::string j = "{\n";
+  j += "  \"name\": " + json_string(plan.script.name) + ",\n";
+  j += "  \"description\": " + json_string(plan.script.description) + ",\n";
+  j += "  \"script\": " + json_string(absolute_script) + ",\n";
+  j += "  \"memory_mib\": " + std::to_string(plan.script.memory_bytes >> 20) + ",\n";
+  j += "  \"kernel\": \"kernel.elf\",\n";
+  j += std::string("  \"iso\": ") + (with_iso ? "\"cos.iso\"" : "null") + ",\n";
+  j += "  \"components\": [";
+  const char* sep = "\n";
+  for (const cos::manifest::Component& c : plan.manifest.components) {
+    j += sep;
+    j += "    {\"name\": " + json_string(c.name) + ", \"image\": " + json_string(c.image) +
+         ", \"constructor\": " + (c.constructed_by_kernel ? "\"kernel\"" : "\"booter\"") +
+         ", \"priority\": " + std::to_string(c.priority) + "}";
+    sep = ",\n";
+  }
+  j += "\n  ]\n}\n";
+  return j;
+}
+
+}  // namespace composer
