@@ -13,6 +13,8 @@ namespace {
 using abi::Op;
 namespace Rights = abi::Rights;
 constexpr uint64_t kPage = 4096;
+/// User addresses end here (48-bit canonical lower half).
+constexpr uint64_t kUserTop = 0x0000800000000000ull;
 
 uint32_t g_next_comp_id = 1;
 uint32_t g_next_thread_id = 1;
@@ -118,6 +120,7 @@ int64_t sys_thd_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp
   Error e = caps(t).free_slot(dest, slot);
   if (e != Error::ok) return err(e);
   if ((e = caps(t).get(comp_slot, ObjType::comp, cc)) != Error::ok) return err(e);
+  if (entry >= kUserTop) return err(Error::bad_address);
   void* page;
   if ((e = object_page(t, ut_slot, page)) != Error::ok) return err(e);
   Thread* nt = thread_init(page, reinterpret_cast<Component*>(cc->w0), entry, arg);
@@ -131,6 +134,7 @@ int64_t sys_thd_start(Thread* t, uint64_t thd_slot, uint64_t stack_top, uint64_t
   Error e = caps(t).get(thd_slot, ObjType::thread, tc);
   if (e != Error::ok) return err(e);
   if (prio > 255 || (stack_top & 15) != 0) return err(Error::bad_argument);
+  if (stack_top > kUserTop) return err(Error::bad_address);
   auto* nt = reinterpret_cast<Thread*>(tc->w0);
   if (nt->state != ThreadState::created) return err(Error::already_started);
   thread_start(nt, stack_top, static_cast<uint8_t>(prio));
@@ -143,6 +147,7 @@ int64_t sys_sinv_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t com
   Error e = caps(t).free_slot(dest, slot);
   if (e != Error::ok) return err(e);
   if ((e = caps(t).get(comp_slot, ObjType::comp, cc)) != Error::ok) return err(e);
+  if (entry >= kUserTop) return err(Error::bad_address);
   void* page;
   if ((e = object_page(t, ut_slot, page)) != Error::ok) return err(e);
   auto* g = static_cast<SinvGate*>(page);

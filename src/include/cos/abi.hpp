@@ -34,14 +34,18 @@ enum class Op : uint64_t {
   comp_create = 3,
   /// thd_create(ut_slot, dest_slot, comp_slot, entry, arg): a thread that will
   /// start in the component at `entry` with rdi = arg. Not runnable until
-  /// thd_start. Uses two pages of untyped memory (registers + FPU state).
+  /// thd_start. Uses one page of untyped memory (registers, FPU state and the
+  /// invocation stack). Errors: bad_address if entry is not a user address.
   thd_create = 4,
   /// thd_start(thd_slot, user_stack_top, priority): make the thread runnable
-  /// with rsp = user_stack_top (16-byte aligned) at priority 0 (highest)..255.
+  /// with rsp = user_stack_top (16-byte aligned, at most 0x0000800000000000)
+  /// at priority 0 (highest)..255. Errors: already_started, bad_argument,
+  /// bad_address.
   thd_start = 5,
   /// sinv_create(ut_slot, dest_slot, comp_slot, entry, token): a synchronous
   /// invocation gate into the component at `entry`; the server's entry sees
-  /// rdi = token. Uses one page of untyped memory.
+  /// rdi = token. Uses one page of untyped memory. Errors: bad_address if
+  /// entry is not a user address.
   sinv_create = 6,
   /// cap_copy(dst_captbl_slot, dst_index, src_slot, rights_mask): copy the
   /// capability in src_slot to index dst_index of the capability table named by

@@ -11,6 +11,7 @@ void console_write(const char* s, size_t len) { x86::serial::write(s, len); }
 void stop(StopReason why) {
   x86::cli();
   if (why == StopReason::clean) kprintf("cos: shutdown: clean\n");
+  x86::serial::drain();
   // QEMU isa-debug-exit (iobase 0xf4): exit status = (value << 1) | 1.
   x86::outl(0xf4, why == StopReason::clean ? 0x10 : 0x11);
   // Bochs: the string "Shutdown" on port 0x8900 ends the simulation.

@@ -8,6 +8,7 @@ namespace {
 constexpr uint16_t kCom1 = 0x3f8;
 constexpr uint16_t kThr = 0, kIer = 1, kDll = 0, kDlm = 1, kFcr = 2, kLcr = 3, kMcr = 4, kLsr = 5;
 constexpr uint8_t kLsrThre = 1 << 5;
+constexpr uint8_t kLsrTemt = 1 << 6;
 constexpr uint8_t kLcrDlab = 1 << 7;
 
 void put(char c) {
@@ -31,6 +32,11 @@ void write(const char* s, size_t len) {
   for (size_t i = 0; i < len; ++i) {
     if (s[i] == '\n') put('\r');
     put(s[i]);
+  }
+}
+
+void drain() {
+  while ((inb(kCom1 + kLsr) & kLsrTemt) == 0) {
   }
 }
 

@@ -8,5 +8,8 @@ namespace cos::x86::serial {
 void init();
 /// Writes bytes, translating '\n' to "\r\n", waiting for THRE (LSR bit 5).
 void write(const char* s, size_t len);
+/// Waits until the transmitter is empty (LSR bit 6, TEMT): emulators that
+/// model the baud rate (Bochs) drop bytes still queued when the machine stops.
+void drain();
 
 }  // namespace cos::x86::serial

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Integration test driver: compose a system, boot it with `./cos run`, and
+check what its serial console printed.
+
+  boot_test.py --script composition_scripts/hello.toml --name itest-hello-qemu \\
+               --emulator qemu --timeout 120 \\
+               --expect 'ping: .*' --expect 'pong: .*' --expect 'cos: shutdown: clean' \\
+               --reject 'cos: PANIC'
+
+Checks, in this order:
+  * `./cos compose <script> <name>` succeeds;
+  * `./cos run <name> --emulator E --timeout T < /dev/null` exits with the
+    expected status (default 0); for a non-zero one, --expect-reason must match
+    its `cos: run failed: ...` line;
+  * every --expect regex matches the serial output, in the given order (each
+    after the end of the previous match; `^`/`$` match at line boundaries);
+  * no --reject regex matches anywhere.
+The serial output is compared after removing ANSI escapes and carriage returns.
+Exit status 0 = pass, 1 = fail, 2 = bad arguments.
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools" / "cos"))
+from coslib.console import clean_line  # noqa: E402
+from coslib.proc import die_with_parent  # noqa: E402
+
+COS = REPO / "cos"
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--script", required=True, help="composition script (repo-relative)")
+    p.add_argument("--name", required=True,
+                   help="system name; use a distinct one per test (parallel ctest)")
+    p.add_argument("--emulator", choices=("qemu", "bochs"), default="qemu")
+    p.add_argument("--timeout", type=float, default=120,
+                   help="seconds for ./cos run (its --timeout)")
+    p.add_argument("--expect", action="append", default=[], metavar="REGEX",
+                   help="must appear in the serial output, in order (repeatable)")
+    p.add_argument("--reject", action="append", default=[], metavar="REGEX",
+                   help="must not appear in the serial output (repeatable)")
+    p.add_argument("--expect-status", type=int, default=0,
+                   help="expected exit status of ./cos run (default 0)")
+    p.add_argument("--expect-reason", metavar="REGEX",
+                   help="for a failing run: regex for its 'cos: run failed:' line")
+    return p.parse_args(argv)
+
+
+def run(argv, timeout):
+    """Run a cos command with no stdin; return (status, stdout, stderr, seconds)."""
+    start = time.monotonic()
+    try:
+        proc = subprocess.run([str(a) for a in argv], cwd=str(REPO),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, timeout=timeout,
+                              preexec_fn=die_with_parent)
+        status, out, err = proc.returncode, proc.stdout, proc.stderr
+    except subprocess.TimeoutExpired as e:
+        status, out, err = None, e.stdout or b"", e.stderr or b""
+    return (status, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"),
+            time.monotonic() - start)
+
+
+def section(title, text):
+    """Print a titled block of captured output (shown by ctest on failure)."""
+    print("----- %s -----" % title)
+    sys.stdout.write(text if text.endswith("\n") or not text else text + "\n")
+    sys.stdout.flush()
+
+
+def check_serial(serial, expects, rejects):
+    """Return a list of failure messages for the --expect/--reject checks."""
+    failures = []
+    pos = 0
+    for pattern in expects:
+        m = re.compile(pattern, re.M).search(serial, pos)
+        if not m:
+            later = "" if pos == 0 else " after the previous expectation"
+            failures.append("expected /%s/ in the serial output%s" % (pattern, later))
+            break
+        pos = m.end()
+    for pattern in rejects:
+        m = re.compile(pattern, re.M).search(serial)
+        if m:
+            line = serial[serial.rfind("\n", 0, m.start()) + 1:].split("\n", 1)[0]
+            failures.append("rejected /%s/ appeared: %s" % (pattern, line))
+    return failures
+
+
+def main(argv):
+    args = parse_args(argv)
+    failures = []
+
+    status, out, err, secs = run([COS, "compose", args.script, args.name], 900)
+    section("./cos compose %s %s (status %s, %.1f s)" % (args.script, args.name, status, secs),
+            out + err)
+    if status != 0:
+        print("FAIL: composing %s failed" % args.script)
+        return 1
+
+    cmd = [COS, "run", args.name, "--emulator", args.emulator, "--timeout",
+           "%g" % args.timeout]
+    status, out, err, secs = run(cmd, args.timeout + 120)
+    serial = "\n".join(clean_line(l.encode()) for l in out.split("\n"))
+    section("serial output of ./cos run %s --emulator %s" % (args.name, args.emulator),
+            serial)
+    section("./cos run messages (status %s, %.1f s)" % (status, secs), err)
+
+    if status is None:
+        failures.append("./cos run did not return within %g s" % (args.timeout + 120))
+    elif status != args.expect_status:
+        reason = [l for l in err.splitlines() if "cos: run failed:" in l]
+        failures.append("exit status %d, expected %d%s" % (
+            status, args.expect_status, (" (" + reason[-1] + ")") if reason else ""))
+    elif status != 0 and args.expect_reason:
+        if not any(re.search(args.expect_reason, l) for l in err.splitlines()
+                   if "cos: run failed:" in l):
+            failures.append("no 'cos: run failed:' line matches /%s/" % args.expect_reason)
+    failures += check_serial(serial, args.expect, args.reject)
+
+    logs = " ".join("system_binaries/%s/%s" % (args.name, p)
+                    for p in ("serial.log", "qemu.log", "bochs.log")
+                    if (REPO / "system_binaries" / args.name / p).exists())
+    if failures:
+        for f in failures:
+            print("FAIL: " + f)
+        if logs:
+            print("logs: " + logs)
+        return 1
+    print("PASS (%s, %.1f s)" % (args.emulator, secs))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

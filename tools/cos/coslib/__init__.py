@@ -1,0 +1,15 @@
+"""coslib: the implementation of the `cos` command-line tool.
+
+Modules:
+  common    paths, messages, errors, subprocess helpers
+  packages  Debian package check and installation (`cos setup`)
+  build     CMake configure/build (`cos init`, `cos build`)
+  systems   composed systems under system_binaries/, composition (`cos compose`)
+  console   serial console bridging between the terminal and an emulator
+  outcome   how a run is judged (markers, exit statuses)
+  qemu      QEMU command line, accelerator choice, result classification
+  bochs     Bochs configuration, pty console, result classification
+  run       `cos run` and `cos debug`
+  testing   `cos test`
+  cli       argument parsing and dispatch
+"""

@@ -1,0 +1,205 @@
+"""Argument parsing and dispatch for `cos`."""
+
+import argparse
+import sys
+import textwrap
+
+from . import build, packages, run, systems, testing
+from .common import DEFAULT_ARCH, CosError, info
+from .outcome import EXIT_INTERRUPTED
+
+QUICK_START = """\
+Quick start (a fresh Debian 12 machine):
+  ./cos run hello     set up, build, compose and boot the demo system in QEMU
+  ./cos test          build and run every unit and integration test
+"""
+
+STEPS = """\
+Typical workflow:
+  ./cos setup
+  ./cos init x86_64
+  ./cos build
+  ./cos compose composition_scripts/hello.toml hello
+  ./cos run hello [--emulator bochs]
+"""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with usage errors as `cos: error: ...` and exit status 2."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        sys.stderr.write("%s: error: %s\n" % (self.prog, message))
+        sys.exit(2)
+
+
+def _timeout(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not a number of seconds: %r" % text)
+    return value
+
+
+def build_parser():
+    """The parser for every subcommand; returns (parser, {name: subparser})."""
+    parser = Parser(prog="cos", add_help=False, usage="cos <command> [options]",
+                    description="cos: build, compose, run and test the cos microkernel.")
+    sub = parser.add_subparsers(dest="command", metavar="<command>", parser_class=Parser)
+    cmds = {}
+
+    def add(name, summary, func, description=None):
+        p = sub.add_parser(name, prog="cos " + name, help=summary,
+                           description=description or summary,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.set_defaults(func=func, summary=summary)
+        cmds[name] = p
+        return p
+
+    add("setup", "install every missing Debian package (apt-get; root needed)",
+        packages.cmd_setup,
+        "Install every missing Debian package listed in tools/cos/packages.txt with\n"
+        "apt-get. Not root: prints the exact sudo command and exits 1. Every other\n"
+        "command runs the same check first and prints nothing when all is installed.")
+
+    p = add("init", "configure the build tree build/<arch> (CMake + Ninja)", build.cmd_init,
+            "Configure build/<arch> with CMake and Ninja (RelWithDebInfo) and link\n"
+            "compile_commands.json at the repository root.")
+    p.add_argument("arch", nargs="?", default=DEFAULT_ARCH,
+                   help="target architecture (default and only choice: x86_64)")
+
+    add("build", "build the kernel, components, composer and tests", build.cmd_build,
+        "Build build/x86_64 incrementally with Ninja (runs 'init x86_64' first if\n"
+        "needed).")
+
+    p = add("compose", "turn a composition script into system_binaries/<name>/",
+            systems.cmd_compose,
+            "Build (incrementally), then run the composer:\n"
+            "  cos-composer <script> system_binaries/<name> --images build/x86_64/images\n"
+            "               --kernel build/x86_64/images/kernel.elf\n"
+            "The output holds kernel.elf, the component images, manifest.bin, grub.cfg,\n"
+            "system.json and cos.iso. Exit status is the composer's (2 = bad script).")
+    p.add_argument("script", nargs="?", help="composition script (.toml)")
+    p.add_argument("name", nargs="?", help="system name (output directory)")
+
+    p = add("run", "boot a system with its serial console on this terminal", run.cmd_run,
+            "Boot system_binaries/<name>/cos.iso with the guest's serial console on this\n"
+            "terminal (stdin goes to the guest). If the system does not exist but\n"
+            "composition_scripts/<name>.toml does, set up, build and compose it first;\n"
+            "if the build or its script is newer than cos.iso, rebuild and recompose.\n\n"
+            "Exit status: 0 clean shutdown ('cos: shutdown: clean' and the kernel's exit\n"
+            "port); 1 with a one-line reason for a kernel panic, triple fault, guest\n"
+            "reset, emulator crash or timeout; 130 after Ctrl-C; 2 for usage errors.")
+    p.add_argument("name", nargs="?", help="system name (system_binaries/<name>)")
+    p.add_argument("--emulator", choices=("qemu", "bochs"), default="qemu",
+                   help="emulator (default: qemu)")
+    p.add_argument("--accel", choices=("auto", "kvm", "tcg"), default="auto",
+                   help="QEMU accelerator: auto = KVM only with nested virtualization, "
+                        "else TCG (default: auto)")
+    p.add_argument("--timeout", type=_timeout, default=0, metavar="S",
+                   help="stop the emulator and fail after S seconds (default 0: none)")
+    p.add_argument("--icount", action="store_true",
+                   help="QEMU -icount shift=0: virtual time follows instructions (TCG)")
+
+    p = add("debug", "boot a system paused under QEMU's gdb stub", run.cmd_debug,
+            "Boot like 'run' under QEMU/TCG, paused before the first instruction with\n"
+            "the gdb stub listening on 127.0.0.1:<port>, and print the gdb command\n"
+            "line that connects and loads the kernel's and components' symbols.")
+    p.add_argument("name", nargs="?", help="system name (system_binaries/<name>)")
+    p.add_argument("--port", type=int, default=1234, help="gdb stub TCP port (default 1234)")
+    p.add_argument("--timeout", type=_timeout, default=0, metavar="S",
+                   help="stop QEMU after S seconds (default 0: none)")
+
+    p = add("test", "build, then run all tests with ctest", testing.cmd_test,
+            "Check packages, initialise and build if needed, then run\n"
+            "  ctest --test-dir build/x86_64 --output-on-failure -j<cpus>\n"
+            "Exit status is ctest's. Labels: 'unit', 'integration'.")
+    p.add_argument("-L", "--label", help="only tests with this ctest label")
+    p.add_argument("-R", "--regex", help="only tests whose name matches this regex")
+    p.add_argument("-j", "--jobs", type=int, help="parallel tests (default: CPU count)")
+    p.add_argument("ctest_args", nargs="*", metavar="-- CTEST-ARGS",
+                   help="further ctest arguments, after '--'")
+
+    add("clean", "remove build/, system_binaries/ and the compile_commands.json link",
+        cmd_clean)
+
+    p = add("help", "show this help, or one command's help", None)
+    p.add_argument("topic", nargs="?", help="a command")
+    return parser, cmds
+
+
+def full_help(cmds):
+    """The text of `cos help`: every command with its options."""
+    out = ["usage: cos <command> [options]", "",
+           "cos builds, composes, runs and tests the cos component-based microkernel.",
+           "", QUICK_START, "Commands:"]
+    for name, p in cmds.items():
+        usage = " ".join(p.format_usage().replace("usage: ", "").split())
+        usage = usage.replace(" [-h]", "")
+        out.append("  " + usage)
+        out.append("      " + p.get_default("summary"))
+        for action in p._actions:
+            if not action.option_strings or action.dest == "help":
+                continue
+            flag = ", ".join(action.option_strings)
+            if action.choices:
+                flag += " " + "|".join(action.choices)
+            elif action.nargs != 0:
+                flag += " " + (action.metavar or action.dest.upper())
+            text = textwrap.wrap(action.help or "", 50)
+            out.append("        %-26s %s" % (flag, text[0] if text else ""))
+            out.extend("        %-26s %s" % ("", t) for t in text[1:])
+    out += ["", STEPS, "'cos <command> --help' describes one command in detail."]
+    return "\n".join(out) + "\n"
+
+
+def cmd_clean(args):
+    """`cos clean`: remove build products and composed systems."""
+    import shutil
+    from .common import BUILD_ROOT, COMPILE_COMMANDS_LINK, SYSTEMS_DIR, rel
+    for path in (BUILD_ROOT, SYSTEMS_DIR):
+        if path.exists():
+            shutil.rmtree(path)
+            info("removed %s/" % rel(path))
+    if COMPILE_COMMANDS_LINK.is_symlink():
+        COMPILE_COMMANDS_LINK.unlink()
+        info("removed compile_commands.json")
+    return 0
+
+
+NO_PACKAGE_CHECK = {"help", "clean", "setup"}
+
+
+def main(argv):
+    """Parse `argv`, run the command, and return the exit status."""
+    parser, cmds = build_parser()
+    if not argv:
+        sys.stderr.write(full_help(cmds))
+        return 2
+    if argv[0] in ("-h", "--help"):
+        argv = ["help"] + argv[1:]
+    if argv[0] not in cmds:
+        parser.error("unknown command '%s' (commands: %s)" % (argv[0], ", ".join(cmds)))
+    args = cmds[argv[0]].parse_args(argv[1:])
+    args.command = argv[0]
+    try:
+        if args.command == "help":
+            if args.topic:
+                if args.topic not in cmds:
+                    parser.error("unknown command '%s'" % args.topic)
+                cmds[args.topic].print_help()
+            else:
+                sys.stdout.write(full_help(cmds))
+            return 0
+        if args.command not in NO_PACKAGE_CHECK:
+            # run/debug keep stdout for the guest console: apt output to stderr.
+            packages.ensure_packages(stdout_to_stderr=args.command in ("run", "debug"))
+        return args.func(args)
+    except CosError as e:
+        sys.stdout.flush()
+        info("error: " + e.message)
+        return e.status
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        info("interrupted")
+        return EXIT_INTERRUPTED
