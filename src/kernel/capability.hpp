@@ -1,14 +1,15 @@
-// Capabilities and capability tables. Pure logic, host-compilable.
+// Capabilities, capability tables and the capability derivation tree (CDT).
+// Pure logic, host-compilable.
 //
-// A capability is 32 bytes: its object type, rights, and three words whose
-// meaning depends on the type:
-//   untyped: w0 = base physical address, w1 = size (bytes), w2 = watermark (bytes used)
-//   captbl:  w0 = kernel address of the slot array, w1 = number of slots
-//   pgtbl:   w0 = physical address of the PML4
-//   frame:   w0 = base physical address, w1 = number of 4 KiB pages
-//   comp:    w0 = Component*
-//   thread:  w0 = Thread*
-//   sinv:    w0 = SinvGate*
+// A capability is 64 bytes: its object type, rights, three words whose
+// meaning depends on the type, and its links in the derivation tree:
+//   untyped/captbl/pgtbl/comp/thread/sinv/rcv/asnd: w0 = the kernel object
+//   captbl: w1 = number of slots
+//   frame:  w0 = physical address of the first page, w1 = pages
+//   ioport: w0 = first port, w1 = count;  irq: w0 = first line, w1 = count
+//   timer:  no data
+// Every capability made by retype, cap_copy or hw_derive is a child of the
+// capability it came from; revoke deletes all descendants.
 #pragma once
 #include <stdint.h>
 
@@ -25,21 +26,45 @@ struct Capability {
   uint16_t flags;
   uint32_t reserved;
   uint64_t w0, w1, w2;
+  // Derivation tree links (nullptr where absent).
+  Capability* parent;
+  Capability* first_child;
+  Capability* next_sibling;
+  Capability* prev_sibling;
 
   ObjType object_type() const { return static_cast<ObjType>(type); }
   bool empty() const { return object_type() == ObjType::none; }
+  bool has(uint64_t r) const { return (rights & r) == r; }
 };
-static_assert(sizeof(Capability) == 32);
+static_assert(sizeof(Capability) == 64);
 static_assert(abi::kSlotsPerCaptblPage * sizeof(Capability) == 4096);
 
+/// Derivation-tree operations. They only relink; releasing the object a
+/// removed capability referred to is the caller's business.
+namespace cdt {
+
+/// Makes `child` (not linked anywhere) the last child of `parent` (may be nullptr).
+void insert_child(Capability* parent, Capability* child);
+/// Unlinks `c` from the tree; its children take its place under its parent
+/// (they become roots if it had none). `c` keeps its contents.
+void unlink(Capability* c);
+/// A descendant of `c` without children, or nullptr if `c` has no children.
+/// Revoke deletes these one at a time, so it needs no recursion.
+Capability* deepest_descendant(Capability* c);
+/// True if `d` lies in the subtree below `c`.
+bool is_descendant(const Capability* c, const Capability* d);
+
+}  // namespace cdt
+
 /// A view of a capability table: `size` slots at `slots`. Slot 0 is never
-/// valid.
+/// valid (the table's object header lives there).
 class CapTable {
  public:
   CapTable() = default;
   CapTable(Capability* slots, uint32_t size) : slots_(slots), size_(size) {}
 
   uint32_t size() const { return size_; }
+  Capability* raw(uint32_t i) const { return &slots_[i]; }
 
   /// The slot at `index` regardless of content, or bad_slot.
   Error slot(uint64_t index, Capability*& out) const {
@@ -48,12 +73,14 @@ class CapTable {
     return Error::ok;
   }
 
-  /// A non-empty capability of `type` (ObjType::none accepts any type).
-  Error get(uint64_t index, ObjType type, Capability*& out) const {
+  /// A non-empty capability of `type` (ObjType::none accepts any type)
+  /// holding all of `rights`.
+  Error get(uint64_t index, ObjType type, Capability*& out, uint64_t rights = 0) const {
     Error e = slot(index, out);
     if (e != Error::ok) return e;
     if (out->empty()) return Error::empty_slot;
     if (type != ObjType::none && out->object_type() != type) return Error::wrong_type;
+    if (!out->has(rights)) return Error::no_rights;
     return Error::ok;
   }
 
@@ -68,20 +95,5 @@ class CapTable {
   Capability* slots_ = nullptr;
   uint32_t size_ = 0;
 };
-
-/// Carves `pages` pages aligned to `align_pages` from an untyped capability.
-/// Returns the physical address in `pa`. Errors: out_of_memory.
-inline Error untyped_carve(Capability& ut, uint64_t pages, uint64_t align_pages, uint64_t& pa) {
-  constexpr uint64_t kPage = 4096;
-  uint64_t align = align_pages * kPage;
-  uint64_t start = ut.w0 + ut.w2;
-  uint64_t aligned = (start + align - 1) / align * align;
-  if (pages == 0 || pages > (ut.w1 / kPage)) return Error::out_of_memory;
-  uint64_t end = aligned + pages * kPage;
-  if (end > ut.w0 + ut.w1 || end < aligned) return Error::out_of_memory;
-  ut.w2 = end - ut.w0;
-  pa = aligned;
-  return Error::ok;
-}
 
 }  // namespace cos

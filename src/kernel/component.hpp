@@ -1,13 +1,28 @@
-// Component: a capability table plus a page table (address space). Lives in
-// one page retyped from untyped memory.
+// Component: a capability table plus a page table (address space).
 #pragma once
 #include <stdint.h>
 
 #include "capability.hpp"
+#include "object.hpp"
 
 namespace cos {
 
-struct Component {
+/// Capability-table object: its pages hold the slots; slot 0's space holds
+/// this header.
+struct Captbl : KObject {
+  uint32_t nslots;
+  Capability* slots() { return reinterpret_cast<Capability*>(this); }
+};
+static_assert(sizeof(Captbl) <= sizeof(Capability));
+
+/// Page-table object: a header page plus the PML4 page at `root`.
+struct Pgtbl : KObject {
+  uint64_t root;  ///< physical address of the PML4
+};
+
+struct Component : KObject {
+  Captbl* captbl_obj;
+  Pgtbl* pgtbl_obj;
   CapTable captbl;
   uint64_t pgtbl_root;  ///< physical address of the PML4
   uint32_t id;

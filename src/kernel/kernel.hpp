@@ -4,9 +4,11 @@
 #include <stdint.h>
 
 #include "component.hpp"
+#include "rcv.hpp"
 #include "run_queue.hpp"
 #include "sinv.hpp"
 #include "thread.hpp"
+#include "untyped.hpp"
 
 namespace cos {
 
@@ -14,30 +16,98 @@ namespace cos {
 extern Thread* g_current;
 /// Ready threads (the running one is not queued).
 extern RunQueue g_run_queue;
-/// Started threads that have not exited (the system powers off at zero).
+/// Started threads that have not exited (the system powers off at zero
+/// unless a thread waits with a timeout, an IRQ or a periodic timer).
 extern uint32_t g_live_threads;
+/// Kernel ticks (abi::kTickUs each) since the timer started.
+extern uint64_t g_ticks;
 
-/// Initialises a thread object in `page` (zeroed) to start at `entry` in
+// --- capabilities (capops.cpp) ---------------------------------------------
+/// Fills empty slot `dst` as a copy of `src` with `rights`, derived from
+/// `parent` in the CDT, and takes the object's capability reference.
+void cap_install(Capability* dst, const Capability& src, uint8_t rights, Capability* parent);
+/// Empties a slot: unlinks it from the CDT and drops its object reference.
+void cap_remove(Capability* c);
+/// Removes every descendant of `c`.
+void cap_revoke(Capability* c);
+/// The kernel object a capability names, or nullptr (frames, hardware).
+KObject* cap_object(const Capability& c);
+
+// --- memory (objects.cpp) ----------------------------------------------------
+/// A capability to the frame object starting at head_pa was removed.
+void frame_cap_dropped(uint64_t head_pa);
+/// A page-table entry mapping user page `pa` was removed.
+void frame_page_unmapped(uint64_t pa);
+/// An intermediate page-table page is no longer used.
+void pgtable_page_freed(uint64_t pa);
+/// Creates a kernel object of `pages` zeroed pages from `ut`.
+template <typename T>
+Error obj_create(Untyped* ut, ObjType type, uint32_t pages, T*& out);
+
+// --- threads and scheduling (sched.cpp) --------------------------------------
+/// Initialises a thread object in its (zeroed) page to start at `entry` in
 /// `comp` with rdi = arg.
 Thread* thread_init(void* page, Component* comp, uint64_t entry, uint64_t arg);
 /// Makes a created thread runnable with the given stack and priority.
 void thread_start(Thread* t, uint64_t stack_top, uint8_t priority);
-/// Ends a thread (never runs again).
+/// Ends a thread (never runs again); releases what it holds.
 void thread_kill(Thread* t);
-
+/// Makes a ready/blocked-woken thread runnable.
+void thread_make_ready(Thread* t);
+/// Blocks the current thread in rcv on `ep` until notified or `deadline`
+/// (0: none). Its rax receives the result when it wakes.
+void thread_block(Thread* t, RcvEndpoint* ep, uint64_t deadline);
 /// Marks `comp` dead; threads executing in it unwind to their callers.
 void component_kill(Component* comp);
-
 /// Returns from the innermost invocation(s) of `t` into the nearest live
 /// client with rax = r0, rdx = r1; kills `t` if no live client remains.
 void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1);
 
+/// Adds a notification to `ep`, waking its longest waiter (ready, not yet
+/// running).
+void rcv_notify(RcvEndpoint* ep);
+/// Kernel tick: timeouts, periodic timers. Returns true when the quantum of
+/// the current thread is over.
+bool timer_tick();
+/// Binds (period_ticks > 0) or unbinds the periodic timer of `ep`.
+void timer_set(RcvEndpoint* ep, uint64_t period_ticks);
+/// True while some thread can still be woken by time or an interrupt.
+bool wakeups_possible();
+
 /// Picks the thread to run and resumes it in user mode; idles (and powers off
-/// when no thread is live) if none is ready. `preempt` rotates the current
-/// thread behind others of its priority.
+/// when nothing can ever run again) if none is ready. `preempt` rotates the
+/// current thread behind others of its priority.
 [[noreturn]] void schedule(bool preempt);
 
 /// Handles the system call whose arguments are in t->regs; stores the result.
 void syscall_handle(Thread* t);
+
+// --- interrupts (irq.cpp) -----------------------------------------------------
+/// Delivers ISA interrupt `line` to its bound endpoint (if any).
+void irq_deliver(unsigned line);
+/// Binds `line` to `ep` (nullptr unbinds). Errors: irq_bound.
+Error irq_bind(unsigned line, RcvEndpoint* ep);
+
+}  // namespace cos
+
+#include <new>
+
+#include "machine.hpp"
+
+namespace cos {
+
+template <typename T>
+Error obj_create(Untyped* ut, ObjType type, uint32_t pages, T*& out) {
+  uint64_t pa;
+  Error e = untyped_alloc(ut, pages, 1, PageKind::kernel, pa);
+  if (e != Error::ok) return e;
+  T* o = new (machine::phys_to_kernel(pa)) T();
+  o->type = type;
+  o->pages = pages;
+  o->pa = pa;
+  o->origin = ut;
+  out = o;
+  return Error::ok;
+}
 
 }  // namespace cos

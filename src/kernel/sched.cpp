@@ -1,4 +1,5 @@
-// Fixed-priority scheduling with round robin inside a priority.
+// Fixed-priority scheduling with round robin inside a priority, blocking in
+// rcv with timeouts, and the kernel tick.
 #include "console.hpp"
 #include "kernel.hpp"
 #include "machine.hpp"
@@ -9,26 +10,97 @@ namespace cos {
 Thread* g_current;
 RunQueue g_run_queue;
 uint32_t g_live_threads;
+uint64_t g_ticks;
+
+namespace {
+
+using TimeoutList = boost::intrusive::list<Thread, boost::intrusive::base_hook<TimeoutHook>,
+                                           boost::intrusive::constant_time_size<false>>;
+using TimerList = boost::intrusive::list<RcvEndpoint, boost::intrusive::base_hook<TimerListHook>,
+                                         boost::intrusive::constant_time_size<false>>;
+TimeoutList g_timeouts;  // ordered by deadline
+TimerList g_timers;
+uint64_t g_slice_start;
+Thread* g_last_dispatched;
+
+Thread* as_thread(SchedEntity* e) { return static_cast<Thread*>(e); }
+
+// Wakes a blocked thread with `result` in rax.
+void wake(Thread* t, int64_t result) {
+  if (t->TimeoutHook::is_linked()) g_timeouts.erase(g_timeouts.iterator_to(*t));
+  RcvEndpoint* ep = t->blocked_on;
+  if (t->SchedEntity::is_linked()) ep->waiters.erase(ep->waiters.iterator_to(*t));
+  t->blocked_on = nullptr;
+  obj_unref(ep);
+  t->regs.rax = static_cast<uint64_t>(result);
+  t->state = ThreadState::ready;
+  g_run_queue.push_back(*t);
+}
+
+}  // namespace
+
+Thread* thread_init(void* page, Component* comp, uint64_t entry, uint64_t arg) {
+  auto* t = static_cast<Thread*>(page);
+  machine::thread_context_init(t, entry, arg);
+  static uint32_t next_id = 1;
+  t->home = comp;
+  obj_ref(comp);
+  t->current = comp;
+  t->id = next_id++;
+  t->state = ThreadState::created;
+  return t;
+}
 
 void thread_start(Thread* t, uint64_t stack_top, uint8_t priority) {
   t->regs.rsp = stack_top;
   t->priority = priority;
   t->state = ThreadState::ready;
   ++g_live_threads;
+  obj_ref(t);  // a live thread keeps itself
   g_run_queue.push_back(*t);
+}
+
+void thread_make_ready(Thread* t) {
+  t->state = ThreadState::ready;
+  g_run_queue.push_back(*t);
+}
+
+void thread_block(Thread* t, RcvEndpoint* ep, uint64_t deadline) {
+  t->state = ThreadState::blocked;
+  t->blocked_on = ep;
+  obj_ref(ep);
+  ep->waiters.push_back(*t);
+  t->deadline = deadline;
+  if (deadline) {
+    auto it = g_timeouts.begin();
+    while (it != g_timeouts.end() && it->deadline <= deadline) ++it;
+    g_timeouts.insert(it, *t);
+  }
+  if (g_current == t) g_current = nullptr;
 }
 
 void thread_kill(Thread* t) {
   if (t->state == ThreadState::dead) return;
   if (t->state == ThreadState::ready) g_run_queue.remove(*t);
-  if (t->state != ThreadState::created) --g_live_threads;
+  if (t->state == ThreadState::blocked) {
+    wake(t, 0);
+    g_run_queue.remove(*t);
+  }
+  while (t->depth > 0) obj_unref(t->inv[--t->depth].server);
+  t->current = t->home;
+  bool was_live = t->state != ThreadState::created;
   t->state = ThreadState::dead;
   if (g_current == t) g_current = nullptr;
+  if (was_live) {
+    --g_live_threads;
+    obj_unref(t);
+  }
 }
 
 void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1) {
   while (t->depth > 0) {
-    InvocationFrame& f = t->inv[--t->depth];
+    InvocationFrame f = t->inv[--t->depth];
+    obj_unref(f.server);
     if (!f.client->alive) {
       r0 = static_cast<uint64_t>(abi::Error::comp_dead);
       r1 = 0;
@@ -41,7 +113,47 @@ void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1) {
   thread_kill(t);
 }
 
+void component_kill(Component* comp) { comp->alive = false; }
+
+void rcv_notify(RcvEndpoint* ep) {
+  if (ep->waiters.empty()) {
+    if (ep->pending < ~0ull) ++ep->pending;
+    return;
+  }
+  wake(as_thread(&ep->waiters.front()), 1);
+}
+
+void timer_set(RcvEndpoint* ep, uint64_t period_ticks) {
+  if (ep->TimerListHook::is_linked()) {
+    g_timers.erase(g_timers.iterator_to(*ep));
+    obj_unref(ep);
+  }
+  ep->period_ticks = period_ticks;
+  if (period_ticks) {
+    ep->next_tick = g_ticks + period_ticks;
+    obj_ref(ep);
+    g_timers.push_back(*ep);
+  }
+}
+
+bool timer_tick() {
+  ++g_ticks;
+  while (!g_timeouts.empty() && g_timeouts.front().deadline <= g_ticks)
+    wake(&g_timeouts.front(), static_cast<int64_t>(abi::Error::timeout));
+  for (RcvEndpoint& ep : g_timers) {
+    if (ep.next_tick <= g_ticks) {
+      ep.next_tick += ep.period_ticks;
+      if (ep.next_tick <= g_ticks) ep.next_tick = g_ticks + ep.period_ticks;  // missed ticks
+      rcv_notify(&ep);
+    }
+  }
+  return g_ticks - g_slice_start >= abi::kQuantumTicks;
+}
+
+bool wakeups_possible() { return !g_timeouts.empty() || !g_timers.empty() || machine::irqs_bound(); }
+
 [[noreturn]] void schedule(bool preempt) {
+  reap();
   Thread* next = g_current;
   if (next && next->state == ThreadState::running) {
     int top = g_run_queue.top_priority();
@@ -55,11 +167,12 @@ void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1) {
   }
   // A thread whose current component died while it waited unwinds first.
   for (;;) {
-    if (!next) next = static_cast<Thread*>(g_run_queue.pop());
+    if (!next) next = as_thread(g_run_queue.pop());
     if (!next) break;
     if (next->current->alive) break;
     invocation_unwind(next, static_cast<uint64_t>(abi::Error::comp_dead), 0);
     if (next->state == ThreadState::dead) next = nullptr;
+    reap();
   }
   if (!next) {
     g_current = nullptr;
@@ -67,7 +180,15 @@ void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1) {
       kprintf("cos: all threads have exited\n");
       platform::stop(platform::StopReason::clean);
     }
+    if (!wakeups_possible()) {
+      kprintf("cos: %u threads blocked with nothing left to wake them\n", g_live_threads);
+      platform::stop(platform::StopReason::clean);
+    }
     machine::idle();
+  }
+  if (next != g_last_dispatched) {
+    g_slice_start = g_ticks;
+    g_last_dispatched = next;
   }
   next->state = ThreadState::running;
   g_current = next;

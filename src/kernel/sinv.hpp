@@ -2,14 +2,16 @@
 #pragma once
 #include <stdint.h>
 
+#include "object.hpp"
+
 namespace cos {
 
 struct Component;
 
-struct SinvGate {
-  Component* server;
-  uint64_t entry;  ///< server user address of its sinv entry stub
-  uint64_t token;  ///< passed to the server in rdi (interface id)
+struct SinvGate : KObject {
+  Component* server;  ///< referenced while the gate exists
+  uint64_t entry;     ///< server user address of its sinv entry stub
+  uint64_t token;     ///< passed to the server in rdi (interface id)
 };
 
 }  // namespace cos

@@ -1,38 +1,49 @@
 // Thread: a user register context, its FPU/SSE state, and the stack of
 // synchronous invocations it has made (Composite-style thread migration: the
 // thread itself runs in the server, the frame records where to return).
-// Lives in one page retyped from untyped memory.
 #pragma once
 #include <stdint.h>
 
+#include <boost/intrusive/list.hpp>
+
 #include "cos/abi.hpp"
+#include "object.hpp"
 #include "regs.hpp"
 #include "run_queue.hpp"
 
 namespace cos {
 
 struct Component;
+struct RcvEndpoint;
 
 /// One entry of the invocation stack: the client context to resume on sret.
 struct InvocationFrame {
   Component* client;
+  Component* server;  ///< referenced until the invocation returns
   uint64_t rip, rsp, rflags;
 };
 
-enum class ThreadState : uint8_t { created, ready, running, dead };
+enum class ThreadState : uint8_t { created, ready, running, blocked, dead };
 
-struct Thread : SchedEntity {
+/// Threads with a timeout pending are on a deadline-ordered kernel list.
+struct TimeoutTag;
+using TimeoutHook = boost::intrusive::list_base_hook<
+    boost::intrusive::tag<TimeoutTag>, boost::intrusive::link_mode<boost::intrusive::safe_link>>;
+
+struct Thread : KObject, SchedEntity, TimeoutHook {
   /// Entries from ring 3 push the interrupt frame at the end of `regs`; the
   /// CPU aligns that stack pointer to 16 bytes first (Intel SDM Vol. 3A,
   /// 6.14.2), so the frame's end must be 16-byte aligned.
   alignas(16) x86::Regs regs;
   alignas(16) uint8_t fpu[512];  ///< FXSAVE image (Intel SDM Vol. 1, 10.5.1)
-  Component* home;               ///< component the thread was created in
+  Component* home;               ///< component it was created in (referenced)
   Component* current;            ///< component it executes in now
   InvocationFrame inv[abi::kMaxInvocationDepth];
   uint32_t depth;                ///< number of valid entries in inv
   uint32_t id;
   ThreadState state;
+  RcvEndpoint* blocked_on;       ///< while blocked in rcv (referenced)
+  uint64_t deadline;             ///< tick at which a pending rcv times out
 };
 static_assert(sizeof(Thread) <= 4096);
 static_assert(sizeof(x86::Regs) % 16 == 0);

@@ -1,17 +1,20 @@
 // cos system-call ABI: the one contract between the kernel and user-level
 // components. Shared by the kernel, the component runtime and host tests, so
-// it uses only fixed-width integers.
+// it uses only fixed-width integers. docs/capabilities.md explains the model.
 //
 // Calling convention (x86-64 `syscall`):
 //   rax = operation (cos::abi::Op), rdi, rsi, rdx, r10, r8, r9 = arguments.
-//   On return rax = status (0 or a negative cos::abi::Error) or a result,
-//   rdx = a second result where an operation documents one. rcx and r11 are
-//   clobbered by the instruction; every other register is preserved except
-//   across Op::sinv, where the client's callee-saved registers are preserved by
-//   the user-level stub (the server cannot see the client's stack).
+//   On return rax = status (0 or a negative cos::abi::Error) or a
+//   non-negative result, rdx = a second result where an operation documents
+//   one. rcx and r11 are clobbered by the instruction; every other register is
+//   preserved, except across Op::sinv, where the client's callee-saved
+//   registers are preserved by the user-level stub (the server cannot see the
+//   client's stack).
 //
-// Capability slots are indices into the calling component's capability table.
-// Slot 0 is always empty.
+// Capability slots are indices into the calling component's capability table
+// (the table of the component the thread executes in). Slot 0 is never valid.
+// "Needs R" means the capability must carry right R (see Rights), else the
+// call fails with Error::no_rights.
 #pragma once
 #include <stdint.h>
 
@@ -19,77 +22,133 @@ namespace cos::abi {
 
 /// System-call numbers. Each entry lists its arguments in register order.
 enum class Op : uint64_t {
+  /// nop(): does nothing, returns 0. The null system call for benchmarks.
+  nop = 0,
   /// print(user_ptr, len): write len bytes (<= 4096) to the kernel console.
-  /// Errors: bad_address if the range is not mapped readable for the caller.
+  /// Errors: bad_argument (len), bad_address (range not mapped readable).
   print = 1,
-  /// retype(ut_slot, dest_slot, type, npages): carve npages pages from the
-  /// untyped memory in ut_slot into a new object of `type` (ObjType::captbl:
-  /// npages 1..16 pages of 128 slots each; ObjType::pgtbl: npages must be 1;
-  /// ObjType::frame: npages 1..2^20 contiguous frames). Memory is zeroed.
-  /// Errors: bad_slot, wrong_type, slot_occupied, bad_argument, out_of_memory.
+  /// retype(ut_slot, dest_slot, type, npages): carve a new object from the
+  /// untyped memory in ut_slot (needs write) and put its capability, with all
+  /// rights, in dest_slot; the new capability is derived from ut_slot, so
+  /// revoking ut_slot deletes it. Memory is zeroed. Per type:
+  ///   ObjType::untyped: npages (>= 1) pages of memory plus one header page;
+  ///   ObjType::captbl:  npages 1..16 pages of 64 slots each;
+  ///   ObjType::pgtbl:   npages must be 1 (uses 2 pages: object + PML4);
+  ///   ObjType::frame:   npages 1..2^20 contiguous pages of user memory;
+  ///   ObjType::rcv:     npages must be 1;
+  /// other types are created by their own calls (wrong_type here).
+  /// Errors: bad_slot, empty_slot, wrong_type, no_rights, slot_occupied,
+  /// bad_argument (npages), out_of_memory.
   retype = 2,
   /// comp_create(ut_slot, dest_slot, captbl_slot, pgtbl_slot, name_ptr, name_len):
-  /// a component (capability table + page table) named for fault reports
-  /// (name_len <= 31). Uses one page of the untyped memory.
+  /// a component over the capability table and page table (both need write),
+  /// named for fault reports (name_len <= 31). Uses one page of untyped memory.
   comp_create = 3,
   /// thd_create(ut_slot, dest_slot, comp_slot, entry, arg): a thread that will
-  /// start in the component at `entry` with rdi = arg. Not runnable until
-  /// thd_start. Uses one page of untyped memory (registers, FPU state and the
-  /// invocation stack). Errors: bad_address if entry is not a user address.
+  /// start in the component (needs exec) at `entry` with rdi = arg. Not
+  /// runnable until thd_start. Uses one page of untyped memory.
+  /// Errors: ..., bad_address if entry is not a user address.
   thd_create = 4,
-  /// thd_start(thd_slot, user_stack_top, priority): make the thread runnable
-  /// with rsp = user_stack_top (16-byte aligned, at most 0x0000800000000000)
+  /// thd_start(thd_slot, user_stack_top, priority): make the thread (needs
+  /// exec) runnable with rsp = user_stack_top (16-byte aligned, <= kUserTop)
   /// at priority 0 (highest)..255. Errors: already_started, bad_argument,
   /// bad_address.
   thd_start = 5,
   /// sinv_create(ut_slot, dest_slot, comp_slot, entry, token): a synchronous
-  /// invocation gate into the component at `entry`; the server's entry sees
-  /// rdi = token. Uses one page of untyped memory. Errors: bad_address if
-  /// entry is not a user address.
+  /// invocation gate into the component (needs exec) at `entry`; the server's
+  /// entry sees rdi = token. Uses one page of untyped memory.
   sinv_create = 6,
   /// cap_copy(dst_captbl_slot, dst_index, src_slot, rights_mask): copy the
-  /// capability in src_slot to index dst_index of the capability table named by
-  /// dst_captbl_slot, keeping only rights in rights_mask. Untyped capabilities
-  /// cannot be copied (not_copyable).
+  /// capability in src_slot (needs grant) to index dst_index of the capability
+  /// table in dst_captbl_slot (needs write), keeping only the rights in
+  /// rights_mask. The copy is derived from the source (revoke removes it).
   cap_copy = 7,
-  /// cap_delete(slot): empty a slot of the caller's table.
+  /// cap_delete(slot): empty a slot. Capabilities derived from it stay and
+  /// are re-attached to its parent. An object is destroyed, and its memory
+  /// returned to its untyped, when its last capability is gone and nothing
+  /// references it (a mapped frame, a running thread, a component in use).
   cap_delete = 8,
   /// pgtbl_map(pgtbl_slot, vaddr, frame_slot, page_index, rights, ut_slot):
-  /// map page `page_index` of the frame capability at user address vaddr
-  /// (page-aligned, below 0x0000800000000000) with rights (Rights::read|write|
-  /// exec, a subset of the frame capability's). Intermediate page-table pages
-  /// come from ut_slot. Errors: bad_address, already_mapped, no_rights, ...
+  /// map page `page_index` of the frame (page table needs write) at user
+  /// address vaddr (page-aligned, < kUserTop) with rights (Rights::read plus
+  /// optionally write/exec, each also held by the frame capability).
+  /// Intermediate page-table pages come from ut_slot (0: none may be needed).
+  /// Errors: bad_address, already_mapped, no_rights, bad_argument, out_of_memory.
   pgtbl_map = 9,
-  /// pgtbl_unmap(pgtbl_slot, vaddr): remove a 4 KiB mapping (TLB invalidated).
+  /// pgtbl_unmap(pgtbl_slot, vaddr): remove a 4 KiB mapping (TLB flushed).
+  /// Errors: bad_address, not_mapped.
   pgtbl_unmap = 10,
-  /// sinv(gate_slot, op, a0, a1, a2): synchronous invocation. The calling
-  /// thread migrates into the server; returns the server's (rax, rdx) from
-  /// sret, or comp_dead if the server is dead or faults during the call.
+  /// sinv(gate_slot, op, a0, a1, a2): synchronous invocation (needs exec). The
+  /// calling thread migrates into the server; returns the server's (rax, rdx)
+  /// from sret, or comp_dead if the server is dead or faults during the call.
   sinv = 11,
   /// sret(r0, r1): return from the innermost invocation to the client with
   /// rax = r0, rdx = r1. Errors: not_in_invocation.
   sret = 12,
-  /// thd_yield(): let other threads of the same priority run.
+  /// thd_yield(): let other ready threads of the same or higher priority run.
   thd_yield = 13,
   /// thd_exit(): terminate the calling thread. Never returns.
   thd_exit = 14,
+  /// cap_revoke(slot): delete every capability derived from the one in slot
+  /// (recursively), keeping slot itself. Errors: bad_slot, empty_slot.
+  cap_revoke = 15,
+  /// cap_info(slot): rax = type | rights << 8 of the capability in slot.
+  /// Errors: bad_slot, empty_slot.
+  cap_info = 16,
+  /// rcv_create is retype(ut, dest, ObjType::rcv, 1); this number is reserved.
+  reserved_17 = 17,
+  /// asnd_create(ut_slot, dest_slot, rcv_slot): an asynchronous send endpoint
+  /// that notifies the receive endpoint (needs grant). One untyped page.
+  asnd_create = 18,
+  /// asnd(asnd_slot): notify (needs write). Wakes the longest-waiting thread
+  /// blocked in rcv on the endpoint, which preempts the caller if it has a
+  /// higher priority; otherwise the notification stays pending.
+  asnd = 19,
+  /// rcv(rcv_slot, timeout_us, flags): wait for notifications (needs read).
+  /// Returns the number of notifications consumed (>= 1). Blocks while none
+  /// is pending unless flags has kRcvNonBlocking (then would_block); with
+  /// timeout_us > 0, gives up after about that many microseconds (timeout).
+  /// Resolution: the kernel tick (kTickUs).
+  rcv = 20,
+  /// hw_derive(hw_slot, dest_slot, first, count): a capability for the
+  /// sub-range [first, first + count) of an I/O-port or IRQ capability
+  /// (needs grant), derived from it. Errors: wrong_type, bad_argument.
+  hw_derive = 21,
+  /// ioport_in(ioport_slot, port, width): read an I/O port (needs read);
+  /// width 1, 2 or 4 bytes. Errors: bad_argument, out_of_range.
+  ioport_in = 22,
+  /// ioport_out(ioport_slot, port, width, value): write an I/O port (needs
+  /// write). Errors: bad_argument, out_of_range.
+  ioport_out = 23,
+  /// irq_bind(irq_slot, line, rcv_slot): deliver interrupts of ISA line
+  /// `line` (in the capability's range, needs write) as notifications to the
+  /// receive endpoint; rcv_slot 0 unbinds. Errors: out_of_range, irq_bound.
+  irq_bind = 24,
+  /// timer_bind(timer_slot, rcv_slot, period_us): notify the receive endpoint
+  /// every period_us microseconds (>= kTickUs; 0 stops it) (needs write).
+  timer_bind = 25,
+  /// time_now(): microseconds since boot (kernel time base).
+  time_now = 26,
 };
 
 /// Object types for Op::retype and the type field of a capability.
 enum class ObjType : uint64_t {
   none = 0, untyped = 1, captbl = 2, pgtbl = 3, frame = 4, comp = 5, thread = 6, sinv = 7,
+  rcv = 8, asnd = 9, ioport = 10, irq = 11, timer = 12,
 };
 
-/// Rights bits of a capability (frames: memory access rights).
+/// Rights bits of a capability. Frames: read/write/exec bound the mapping
+/// rights. Other objects: read = observe/receive, write = modify/send/map
+/// into, exec = run/invoke/create threads in, grant = may be copied or derived.
 namespace Rights {
-inline constexpr uint64_t read = 1, write = 2, exec = 4, all = 0xff;
+inline constexpr uint64_t read = 1, write = 2, exec = 4, grant = 8, all = 0xf;
 }
 
 /// Error codes: every error path in the kernel returns a distinct one.
 enum class Error : int64_t {
   ok = 0,
   bad_op = -1,            ///< unknown operation number
-  bad_slot = -2,          ///< slot index outside the capability table
+  bad_slot = -2,          ///< slot index outside the capability table (or 0)
   empty_slot = -3,        ///< no capability in the slot
   wrong_type = -4,        ///< capability is of another type than required
   slot_occupied = -5,     ///< destination slot is not empty
@@ -99,16 +158,31 @@ enum class Error : int64_t {
   already_mapped = -9,    ///< pgtbl_map target is mapped
   not_mapped = -10,       ///< pgtbl_unmap target is not mapped
   no_rights = -11,        ///< capability lacks a right the operation needs
-  not_copyable = -12,     ///< the capability type cannot be copied
+  not_copyable = -12,     ///< reserved (no capability type is uncopyable any more)
   comp_dead = -13,        ///< the invoked component is dead or faulted during the call
   not_in_invocation = -14,///< sret without an invocation to return from
   invocation_depth = -15, ///< too many nested invocations
   already_started = -16,  ///< thd_start on a started thread
+  would_block = -17,      ///< rcv with kRcvNonBlocking and nothing pending
+  timeout = -18,          ///< rcv timed out
+  out_of_range = -19,     ///< I/O port or IRQ line outside the capability's range
+  irq_bound = -20,        ///< the IRQ line is already bound to an endpoint
+  waiter_busy = -21,      ///< reserved
 };
 
+/// rcv flags.
+inline constexpr uint64_t kRcvNonBlocking = 1;
 /// Largest number of nested synchronous invocations per thread.
 inline constexpr unsigned kMaxInvocationDepth = 16;
-/// Capability slots per capability-table page.
-inline constexpr unsigned kSlotsPerCaptblPage = 128;
+/// Capability slots per capability-table page (slot 0 of a table is reserved).
+inline constexpr unsigned kSlotsPerCaptblPage = 64;
+/// The kernel tick: timer and timeout resolution, in microseconds.
+inline constexpr uint64_t kTickUs = 1000;
+/// The round-robin quantum, in ticks.
+inline constexpr unsigned kQuantumTicks = 10;
+/// User addresses are below this (48-bit canonical lower half).
+inline constexpr uint64_t kUserTop = 0x0000800000000000ull;
+/// ISA IRQ lines the kernel can route (8259 PIC pair); line 2 is the cascade.
+inline constexpr unsigned kIrqLines = 16;
 
 }  // namespace cos::abi

@@ -24,7 +24,10 @@ enum Slot : uint64_t {
   kSlotPgtbl = 2,    ///< its own page table
   kSlotComp = 3,     ///< itself
   kSlotThread = 4,   ///< its initial thread
-  kSlotFirstUntyped = 5,
+  kSlotIoports = 5,  ///< all I/O ports [0, 0x10000)
+  kSlotIrqs = 6,     ///< all ISA IRQ lines [0, 16)
+  kSlotTimer = 7,    ///< the timer
+  kSlotFirstUntyped = 8,
 };
 
 inline constexpr uint64_t kBootInfoMagic = 0x4f464e49544f4f42ull;  // "BOOTINFO"

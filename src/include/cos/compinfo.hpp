@@ -8,6 +8,7 @@ namespace cos::boot {
 inline constexpr uint64_t kCompInfoMagic = 0x4f464e49504d4f43ull;  // "COMPINFO"
 inline constexpr unsigned kMaxDeps = 24;
 inline constexpr unsigned kMaxParams = 16;
+inline constexpr unsigned kMaxIoports = 8;
 
 struct CompInfo {
   uint64_t magic;
@@ -19,6 +20,25 @@ struct CompInfo {
   uint64_t heap_base;  ///< user address of the heap
   uint64_t heap_size;  ///< bytes
   uint64_t stack_top;
+  // Capabilities the composition script granted (slot 0 = not granted).
+  uint64_t untyped_slot;   ///< untyped memory (`untyped = "<size>"`)
+  uint64_t untyped_bytes;  ///< its size
+  uint64_t captbl_slot;    ///< its own capability table (`caps = ["captbl"]`)
+  uint64_t pgtbl_slot;     ///< its own page table (`caps = ["pgtbl"]`)
+  uint64_t comp_slot;      ///< itself (`caps = ["comp"]`)
+  uint64_t timer_slot;     ///< the timer (`hardware.timer = true`)
+  uint32_t ioport_count;
+  uint32_t irq_count;
+  struct IoPorts {
+    uint64_t slot;
+    uint32_t first, count;  ///< port range [first, first + count)
+  } ioports[kMaxIoports];
+  struct Irq {
+    uint64_t slot;
+    uint32_t line, reserved;
+  } irqs[16];  ///< one single-line IRQ capability per `hardware.irqs` entry
+  /// First slot of the component's table the booter left empty.
+  uint64_t first_free_slot;
   struct Dep {
     char interface[32];
     uint64_t slot;  ///< sinv capability slot in the component's table

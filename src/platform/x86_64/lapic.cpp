@@ -21,6 +21,22 @@ constexpr uint16_t kPitCh2 = 0x42, kPitCmd = 0x43, kPort61 = 0x61;
 
 volatile uint32_t* mmio;
 uint32_t g_ticks_per_ms;
+uint64_t g_tsc_per_us = 1;
+uint64_t g_tsc_base;
+uint16_t g_pic_mask = 0xffff;
+
+void pic_write_mask() {
+  uint16_t m = g_pic_mask;
+  if ((m & 0xff00) != 0xff00) m &= static_cast<uint16_t>(~(1u << 2));  // cascade
+  outb(0x21, static_cast<uint8_t>(m));
+  outb(0xa1, static_cast<uint8_t>(m >> 8));
+}
+
+// Reads the in-service register of a PIC (OCW3 0x0b, 8259A datasheet).
+uint8_t pic_isr(uint16_t cmd_port) {
+  outb(cmd_port, 0x0b);
+  return inb(cmd_port);
+}
 
 uint32_t read(uint32_t reg) { return mmio[reg / 4]; }
 void write(uint32_t reg, uint32_t v) { mmio[reg / 4] = v; }
@@ -69,8 +85,13 @@ void init(uint32_t period_us) {
   write(kRegLvtTimer, kLvtMasked | kVectorTimer);
   constexpr uint32_t kCalibrateMs = 10;
   write(kRegTimerInitial, 0xffffffff);
+  uint64_t tsc0 = rdtsc();
   pit_wait_ms(kCalibrateMs);
   uint32_t elapsed = 0xffffffff - read(kRegTimerCurrent);
+  uint64_t tsc1 = rdtsc();
+  g_tsc_per_us = (tsc1 - tsc0) / (kCalibrateMs * 1000);
+  if (g_tsc_per_us == 0) g_tsc_per_us = 1;
+  g_tsc_base = tsc0;
   write(kRegTimerInitial, 0);
   g_ticks_per_ms = elapsed / kCalibrateMs;
   if (g_ticks_per_ms == 0) g_ticks_per_ms = 1;
@@ -83,5 +104,28 @@ void init(uint32_t period_us) {
 
 void eoi() { write(kRegEoi, 0); }
 uint32_t ticks_per_ms() { return g_ticks_per_ms; }
+uint64_t tsc_per_us() { return g_tsc_per_us; }
+uint64_t tsc_to_us(uint64_t tsc) { return (tsc - g_tsc_base) / g_tsc_per_us; }
+
+void pic_mask(unsigned line, bool masked) {
+  if (line >= 16) return;
+  if (masked) g_pic_mask = static_cast<uint16_t>(g_pic_mask | (1u << line));
+  else g_pic_mask = static_cast<uint16_t>(g_pic_mask & ~(1u << line));
+  pic_write_mask();
+}
+
+bool pic_any_unmasked() { return g_pic_mask != 0xffff; }
+
+bool pic_ack(unsigned line) {
+  // IRQ 7 and 15 may be spurious: the ISR bit tells (8259A datasheet).
+  if (line == 7 && !(pic_isr(0x20) & 0x80)) return false;
+  if (line == 15 && !(pic_isr(0xa0) & 0x80)) {
+    outb(0x20, 0x20);  // the master did see the cascade interrupt
+    return false;
+  }
+  if (line >= 8) outb(0xa0, 0x20);
+  outb(0x20, 0x20);
+  return true;
+}
 
 }  // namespace cos::x86::lapic

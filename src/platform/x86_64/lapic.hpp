@@ -13,5 +13,18 @@ void init(uint32_t period_us);
 void eoi();
 /// Timer ticks per millisecond measured at init (for diagnostics).
 uint32_t ticks_per_ms();
+/// TSC cycles per microsecond measured at init (at least 1).
+uint64_t tsc_per_us();
+/// Microseconds since init for a TSC value.
+uint64_t tsc_to_us(uint64_t tsc);
+
+/// Masks or unmasks ISA line `line` at the 8259 PIC pair (the cascade line 2
+/// is unmasked whenever a slave line is).
+void pic_mask(unsigned line, bool masked);
+/// True if any line is unmasked.
+bool pic_any_unmasked();
+/// For a PIC vector: true if the interrupt is real (not spurious), and then
+/// acknowledges it (non-specific EOI to the slave and master as needed).
+bool pic_ack(unsigned line);
 
 }  // namespace cos::x86::lapic

@@ -7,6 +7,8 @@
 #include "layout.hpp"
 #include "page_table.hpp"
 #include "percpu.hpp"
+#include "kernel.hpp"
+#include "lapic.hpp"
 #include "thread.hpp"
 
 extern "C" [[noreturn]] void user_return_iret(cos::x86::Regs*);
@@ -20,16 +22,31 @@ namespace {
 using x86::kPageSize;
 
 // Page-table memory for PageTable<>: the direct map, with new tables carved
-// from an untyped capability.
+// from an untyped object.
 struct KernelMem {
-  Capability* ut;
+  Untyped* ut;
   uint64_t* table(uint64_t pa) { return x86::phys_to_virt<uint64_t>(pa); }
   bool alloc_table(uint64_t& pa) {
-    if (!ut || untyped_carve(*ut, 1, 1, pa) != abi::Error::ok) return false;
-    zero_pages(pa, 1);
-    return true;
+    return ut && untyped_alloc(ut, 1, 1, PageKind::pgtable, pa) == abi::Error::ok;
   }
 };
+
+// Frees the user half below a table at `level` (3 = PML4).
+void teardown(uint64_t table_pa, unsigned level) {
+  auto* e = x86::phys_to_virt<uint64_t>(table_pa);
+  unsigned n = level == 3 ? 256 : 512;
+  for (unsigned i = 0; i < n; ++i) {
+    if (!x86::pte::present(e[i])) continue;
+    uint64_t pa = x86::pte::address(e[i]);
+    e[i] = 0;
+    if (level == 0) {
+      frame_page_unmapped(pa);
+    } else {
+      teardown(pa, level - 1);
+      pgtable_page_freed(pa);
+    }
+  }
+}
 
 uint64_t g_loaded_root;
 Thread* g_fpu_owner;
@@ -96,7 +113,7 @@ void address_space_init(uint64_t pml4_pa) {
   for (unsigned i = 256; i < 512; ++i) dst[i] = src[i];
 }
 
-abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t rights, Capability* ut) {
+abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t rights, Untyped* ut) {
   if (va >= x86::kUserTop || (va & (kPageSize - 1))) return abi::Error::bad_address;
   KernelMem mem{ut};
   x86::PageTable<KernelMem> pt(mem, root);
@@ -109,15 +126,47 @@ abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t right
   }
 }
 
-abi::Error unmap_user_page(uint64_t root, uint64_t va) {
+abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa) {
   if (va >= x86::kUserTop || (va & (kPageSize - 1))) return abi::Error::bad_address;
   KernelMem mem{nullptr};
   x86::PageTable<KernelMem> pt(mem, root);
   uint64_t old;
   if (pt.unmap(va, old) != x86::MapResult::ok) return abi::Error::not_mapped;
   if (root == g_loaded_root) x86::invlpg(va);
+  pa = x86::pte::address(old);
   return abi::Error::ok;
 }
+
+void address_space_teardown(uint64_t root) {
+  if (root == g_loaded_root) {
+    x86::write_cr3(reinterpret_cast<uint64_t>(boot_pml4_sym));  // a low physical address
+    g_loaded_root = 0;
+  }
+  teardown(root, 3);
+}
+
+void thread_destroyed(Thread* t) {
+  if (g_fpu_owner == t) g_fpu_owner = nullptr;
+}
+
+uint32_t port_in(uint16_t port, unsigned width) {
+  uint32_t v = 0;
+  if (width == 1) v = x86::inb(port);
+  else if (width == 2) asm volatile("inw %1, %w0" : "=a"(v) : "Nd"(port));
+  else asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+  return width == 2 ? (v & 0xffff) : v;
+}
+
+void port_out(uint16_t port, unsigned width, uint32_t value) {
+  if (width == 1) x86::outb(port, static_cast<uint8_t>(value));
+  else if (width == 2) x86::outw(port, static_cast<uint16_t>(value));
+  else x86::outl(port, value);
+}
+
+uint64_t time_us() { return x86::lapic::tsc_to_us(x86::rdtsc()); }
+
+void irq_mask(unsigned line, bool masked) { x86::lapic::pic_mask(line, masked); }
+bool irqs_bound() { return x86::lapic::pic_any_unmasked(); }
 
 bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len) {
   if (uva >= x86::kUserTop || len > x86::kUserTop - uva) return false;

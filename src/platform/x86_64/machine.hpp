@@ -10,6 +10,7 @@
 namespace cos {
 struct Thread;
 struct Component;
+struct Untyped;
 }  // namespace cos
 
 namespace cos::machine {
@@ -38,10 +39,28 @@ void address_space_init(uint64_t pml4_pa);
 /// `root` with rights (abi::Rights). Intermediate tables are carved from
 /// `ut` (may be nullptr: then only existing tables are used).
 /// Errors: bad_address, already_mapped, out_of_memory.
-abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t rights, Capability* ut);
-/// Removes the mapping of `va`, flushing the TLB entry if `root` is loaded.
+abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t rights, Untyped* ut);
+/// Removes the mapping of `va`, flushing the TLB entry if `root` is loaded;
+/// the unmapped frame's address is returned in `pa`.
 /// Errors: bad_address, not_mapped.
-abi::Error unmap_user_page(uint64_t root, uint64_t va);
+abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa);
+/// Tears down the user half of an address space: every mapped page is
+/// reported with frame_page_unmapped(), every intermediate table with
+/// pgtable_page_freed(). Switches away first if `root` is loaded.
+void address_space_teardown(uint64_t root);
+/// A thread object is about to be freed: forget any hardware state pointing
+/// at it (the lazily saved FPU owner).
+void thread_destroyed(Thread* t);
+
+/// Microseconds since boot (TSC calibrated against the PIT).
+uint64_t time_us();
+/// Port I/O on behalf of a component holding an I/O-port capability.
+uint32_t port_in(uint16_t port, unsigned width);
+void port_out(uint16_t port, unsigned width, uint32_t value);
+/// Masks or unmasks an ISA IRQ line at the 8259 PIC pair.
+void irq_mask(unsigned line, bool masked);
+/// True while any IRQ line is unmasked (bound).
+bool irqs_bound();
 /// Copies `len` bytes from user address `uva` in address space `root`,
 /// checking every page is mapped and user-accessible. False if not.
 bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len);

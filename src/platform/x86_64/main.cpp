@@ -15,7 +15,6 @@ extern "C" char __kernel_phys_start[], __kernel_phys_end[];
 extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
 
 namespace {
-constexpr uint32_t kTimerPeriodUs = 10000;  // 10 ms round-robin quantum
 
 cos::x86::mb2::Info g_boot;
 }  // namespace
@@ -50,8 +49,9 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
     subtract(r, n, x86::mb2::kMaxRanges, info.modules[i].start, info.modules[i].end);
   kprintf("cos: %lu MiB RAM, %u boot modules\n", ram >> 20, info.module_count);
 
-  x86::lapic::init(kTimerPeriodUs);
-  kprintf("cos: LAPIC timer %u ticks/ms, quantum %u us\n", x86::lapic::ticks_per_ms(), kTimerPeriodUs);
+  x86::lapic::init(abi::kTickUs);
+  kprintf("cos: LAPIC timer %u ticks/ms, kernel tick %lu us, quantum %u ticks, TSC %lu MHz\n",
+          x86::lapic::ticks_per_ms(), abi::kTickUs, abi::kQuantumTicks, x86::lapic::tsc_per_us());
 
   boot_create_booter(info.modules, info.module_count, info.ram, info.ram_count);
   schedule(false);

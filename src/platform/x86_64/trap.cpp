@@ -57,30 +57,35 @@ void percpu_init() {
 using namespace cos;
 using namespace cos::x86;
 
+// Interrupts common to both entry paths. Returns true if the scheduler
+// should rotate the current thread (its quantum is over).
+bool handle_interrupt(uint64_t vector) {
+  if (vector == kVectorTimer) {
+    lapic::eoi();
+    return timer_tick();
+  }
+  if (vector >= kVectorPicBase && vector < kVectorPicBase + 16) {
+    unsigned line = static_cast<unsigned>(vector - kVectorPicBase);
+    if (lapic::pic_ack(line)) irq_deliver(line);
+    return false;
+  }
+  if (vector != kVectorSpurious) lapic::eoi();
+  return false;
+}
+
 extern "C" [[noreturn]] void trap_from_user(Regs* r) {
   Thread* t = g_current;
   if (!t || r != &t->regs) panic("trap from user without a current thread (vector %lu)", r->vector);
-  if (r->vector == kVectorTimer) {
-    lapic::eoi();
-    schedule(true);
-  }
   if (r->vector < 32) user_fault(t);
-  if (r->vector == kVectorSpurious || (r->vector >= kVectorPicBase && r->vector < kVectorPicBase + 16))
-    schedule(false);
-  lapic::eoi();
-  schedule(false);
+  schedule(handle_interrupt(r->vector));
 }
 
 extern "C" void trap_from_kernel(Regs* r) {
-  if (r->vector == kVectorTimer) {
-    lapic::eoi();
-    // Only the idle loop runs with interrupts enabled in the kernel.
-    schedule(false);
-  }
-  if (r->vector == kVectorSpurious || (r->vector >= kVectorPicBase && r->vector < kVectorPicBase + 16))
-    return;
   if (r->vector >= 32) {
-    lapic::eoi();
+    // Only the idle loop runs with interrupts enabled in the kernel: anything
+    // that became ready gets the CPU.
+    handle_interrupt(r->vector);
+    if (!g_run_queue.empty()) schedule(false);
     return;
   }
   kprintf("\ncos: kernel exception: %s, rip %#lx", exception_name(r->vector), r->rip);

@@ -1,4 +1,6 @@
-// Raw system-call stubs (see src/include/cos/abi.hpp for the contract).
+// Raw system-call stubs, one per operation of src/include/cos/abi.hpp (which
+// documents arguments, rights and errors). Each returns the kernel's rax:
+// 0 or a non-negative result, or a negative cos::abi::Error.
 #pragma once
 #include <stdint.h>
 
@@ -19,6 +21,7 @@ inline int64_t call(abi::Op op, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 
   return ret;
 }
 
+inline int64_t nop() { return call(abi::Op::nop); }
 inline int64_t print(const char* s, uint64_t len) {
   return call(abi::Op::print, reinterpret_cast<uint64_t>(s), len);
 }
@@ -43,6 +46,9 @@ inline int64_t cap_copy(uint64_t captbl, uint64_t dst_index, uint64_t src, uint6
   return call(abi::Op::cap_copy, captbl, dst_index, src, rights);
 }
 inline int64_t cap_delete(uint64_t slot) { return call(abi::Op::cap_delete, slot); }
+inline int64_t cap_revoke(uint64_t slot) { return call(abi::Op::cap_revoke, slot); }
+/// type | rights << 8, or a negative error.
+inline int64_t cap_info(uint64_t slot) { return call(abi::Op::cap_info, slot); }
 inline int64_t pgtbl_map(uint64_t pgtbl, uint64_t va, uint64_t frame, uint64_t page, uint64_t rights,
                          uint64_t ut) {
   return call(abi::Op::pgtbl_map, pgtbl, va, frame, page, rights, ut);
@@ -53,6 +59,30 @@ inline int64_t thd_yield() { return call(abi::Op::thd_yield); }
   call(abi::Op::thd_exit);
   __builtin_unreachable();
 }
+inline int64_t rcv_create(uint64_t ut, uint64_t dest) { return retype(ut, dest, abi::ObjType::rcv, 1); }
+inline int64_t asnd_create(uint64_t ut, uint64_t dest, uint64_t rcv) {
+  return call(abi::Op::asnd_create, ut, dest, rcv);
+}
+inline int64_t asnd(uint64_t slot) { return call(abi::Op::asnd, slot); }
+inline int64_t rcv(uint64_t slot, uint64_t timeout_us = 0, uint64_t flags = 0) {
+  return call(abi::Op::rcv, slot, timeout_us, flags);
+}
+inline int64_t hw_derive(uint64_t hw, uint64_t dest, uint64_t first, uint64_t count) {
+  return call(abi::Op::hw_derive, hw, dest, first, count);
+}
+inline int64_t ioport_in(uint64_t slot, uint64_t port, uint64_t width) {
+  return call(abi::Op::ioport_in, slot, port, width);
+}
+inline int64_t ioport_out(uint64_t slot, uint64_t port, uint64_t width, uint64_t value) {
+  return call(abi::Op::ioport_out, slot, port, width, value);
+}
+inline int64_t irq_bind(uint64_t irq, uint64_t line, uint64_t rcv) {
+  return call(abi::Op::irq_bind, irq, line, rcv);
+}
+inline int64_t timer_bind(uint64_t timer, uint64_t rcv, uint64_t period_us) {
+  return call(abi::Op::timer_bind, timer, rcv, period_us);
+}
+inline int64_t time_now() { return call(abi::Op::time_now); }
 
 /// Result of a synchronous invocation: the server's two return words.
 struct SinvResult {

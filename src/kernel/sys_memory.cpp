@@ -1,0 +1,104 @@
+// retype, pgtbl_map, pgtbl_unmap.
+#include "syscalls.hpp"
+
+namespace cos::sys {
+namespace {
+constexpr uint64_t kPage = 4096;
+}
+
+Error get_untyped(Thread* t, uint64_t slot, Untyped*& out) {
+  Capability* c;
+  Error e = caps(t).get(slot, ObjType::untyped, c, Rights::write);
+  if (e == Error::ok) out = reinterpret_cast<Untyped*>(c->w0);
+  return e;
+}
+
+int64_t retype(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t type, uint64_t npages) {
+  Capability *utc, *slot;
+  Error e = caps(t).get(ut_slot, ObjType::untyped, utc, Rights::write);
+  if (e != Error::ok) return err(e);
+  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
+  auto* ut = reinterpret_cast<Untyped*>(utc->w0);
+  Capability made{};
+  made.type = static_cast<uint8_t>(type);
+  switch (static_cast<ObjType>(type)) {
+    case ObjType::untyped: {
+      if (npages < 1 || npages > (1ull << 24)) return err(Error::bad_argument);
+      uint64_t pa;
+      if ((e = untyped_alloc(ut, npages + 1, 1, PageKind::untyped, pa)) != Error::ok) return err(e);
+      made.w0 = reinterpret_cast<uint64_t>(untyped_init(pa, pa + kPage, npages * kPage, ut));
+      break;
+    }
+    case ObjType::captbl: {
+      if (npages < 1 || npages > 16) return err(Error::bad_argument);
+      Captbl* ct;
+      if ((e = obj_create(ut, ObjType::captbl, static_cast<uint32_t>(npages), ct)) != Error::ok) return err(e);
+      ct->nslots = static_cast<uint32_t>(npages * abi::kSlotsPerCaptblPage);
+      made.w0 = reinterpret_cast<uint64_t>(ct);
+      made.w1 = ct->nslots;
+      break;
+    }
+    case ObjType::pgtbl: {
+      if (npages != 1) return err(Error::bad_argument);
+      Pgtbl* p;
+      if ((e = obj_create(ut, ObjType::pgtbl, 2, p)) != Error::ok) return err(e);
+      p->root = p->pa + kPage;
+      machine::address_space_init(p->root);
+      made.w0 = reinterpret_cast<uint64_t>(p);
+      break;
+    }
+    case ObjType::frame: {
+      if (npages < 1 || npages > (1u << 20)) return err(Error::bad_argument);
+      uint64_t pa;
+      if ((e = untyped_alloc(ut, npages, 1, PageKind::frame, pa)) != Error::ok) return err(e);
+      made.w0 = pa;
+      made.w1 = npages;
+      break;
+    }
+    case ObjType::rcv: {
+      if (npages != 1) return err(Error::bad_argument);
+      RcvEndpoint* ep;
+      if ((e = obj_create(ut, ObjType::rcv, 1, ep)) != Error::ok) return err(e);
+      ep->irq_line = -1;
+      made.w0 = reinterpret_cast<uint64_t>(ep);
+      break;
+    }
+    default:
+      return err(Error::wrong_type);
+  }
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
+  return 0;
+}
+
+int64_t pgtbl_map(Thread* t, uint64_t pt_slot, uint64_t va, uint64_t frame_slot, uint64_t index,
+                  uint64_t rights, uint64_t ut_slot) {
+  Capability *pt, *fr;
+  Untyped* ut = nullptr;
+  Error e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write);
+  if (e != Error::ok) return err(e);
+  if ((e = caps(t).get(frame_slot, ObjType::frame, fr)) != Error::ok) return err(e);
+  if (ut_slot != 0 && (e = get_untyped(t, ut_slot, ut)) != Error::ok) return err(e);
+  if (index >= fr->w1) return err(Error::bad_argument);
+  if ((rights & Rights::read) == 0 || (rights & ~(Rights::read | Rights::write | Rights::exec)))
+    return err(Error::bad_argument);
+  if (!fr->has(rights)) return err(Error::no_rights);
+  uint64_t pa = fr->w0 + index * kPage;
+  PageMeta* m = page_meta(pa);
+  if (!m || m->kind != PageKind::frame) return err(Error::wrong_type);  // cannot happen: invariant
+  if (m->maps == 0xffff) return err(Error::bad_argument);
+  e = machine::map_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, pa, rights, ut);
+  if (e == Error::ok) ++m->maps;
+  return err(e);
+}
+
+int64_t pgtbl_unmap(Thread* t, uint64_t pt_slot, uint64_t va) {
+  Capability* pt;
+  Error e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write);
+  if (e != Error::ok) return err(e);
+  uint64_t pa;
+  e = machine::unmap_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, pa);
+  if (e == Error::ok) frame_page_unmapped(pa);
+  return err(e);
+}
+
+}  // namespace cos::sys

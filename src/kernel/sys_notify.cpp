@@ -1,0 +1,70 @@
+// asnd_create, asnd, rcv, timer_bind.
+#include "syscalls.hpp"
+
+namespace cos::sys {
+
+int64_t asnd_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t rcv_slot) {
+  Capability *slot, *rc;
+  Untyped* ut;
+  Error e = get_untyped(t, ut_slot, ut);
+  if (e != Error::ok) return err(e);
+  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
+  if ((e = caps(t).get(rcv_slot, ObjType::rcv, rc, Rights::grant)) != Error::ok) return err(e);
+  SendEndpoint* s;
+  if ((e = obj_create(ut, ObjType::asnd, 1, s)) != Error::ok) return err(e);
+  s->target = reinterpret_cast<RcvEndpoint*>(rc->w0);
+  obj_ref(s->target);
+  Capability made{};
+  made.type = static_cast<uint8_t>(ObjType::asnd);
+  made.w0 = reinterpret_cast<uint64_t>(s);
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), nullptr);
+  return 0;
+}
+
+int64_t asnd(Thread* t, uint64_t slot) {
+  Capability* c;
+  Error e = caps(t).get(slot, ObjType::asnd, c, Rights::write);
+  if (e != Error::ok) return err(e);
+  rcv_notify(reinterpret_cast<SendEndpoint*>(c->w0)->target);
+  return 0;  // a woken higher-priority thread preempts in schedule()
+}
+
+bool rcv(Thread* t, uint64_t slot, uint64_t timeout_us, uint64_t flags, int64_t& ret) {
+  Capability* c;
+  Error e = caps(t).get(slot, ObjType::rcv, c, Rights::read);
+  if (e == Error::ok && (flags & ~abi::kRcvNonBlocking)) e = Error::bad_argument;
+  if (e != Error::ok) {
+    ret = err(e);
+    return false;
+  }
+  auto* ep = reinterpret_cast<RcvEndpoint*>(c->w0);
+  if (ep->pending > 0) {
+    ret = static_cast<int64_t>(ep->pending > (1ull << 62) ? (1ull << 62) : ep->pending);
+    ep->pending = 0;
+    return false;
+  }
+  if (flags & abi::kRcvNonBlocking) {
+    ret = err(Error::would_block);
+    return false;
+  }
+  uint64_t deadline = 0;
+  if (timeout_us) {
+    uint64_t ticks = (timeout_us + abi::kTickUs - 1) / abi::kTickUs;
+    if (ticks > (1ull << 40)) ticks = 1ull << 40;
+    deadline = g_ticks + ticks;
+  }
+  thread_block(t, ep, deadline);
+  return true;
+}
+
+int64_t timer_bind(Thread* t, uint64_t timer_slot, uint64_t rcv_slot, uint64_t period_us) {
+  Capability *tc, *rc;
+  Error e = caps(t).get(timer_slot, ObjType::timer, tc, Rights::write);
+  if (e != Error::ok) return err(e);
+  if ((e = caps(t).get(rcv_slot, ObjType::rcv, rc, Rights::write)) != Error::ok) return err(e);
+  if (period_us != 0 && (period_us < abi::kTickUs || period_us > (1ull << 40))) return err(Error::bad_argument);
+  timer_set(reinterpret_cast<RcvEndpoint*>(rc->w0), period_us / abi::kTickUs);
+  return 0;
+}
+
+}  // namespace cos::sys

@@ -1,0 +1,121 @@
+// comp_create, thd_create, thd_start, sinv_create, sinv, sret.
+#include "machine.hpp"
+#include "syscalls.hpp"
+
+namespace cos::sys {
+namespace {
+uint32_t g_next_comp_id = 1;
+}
+
+int64_t comp_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t ct_slot, uint64_t pt_slot,
+                    uint64_t name_ptr, uint64_t name_len) {
+  Capability *slot, *ct, *pt;
+  Untyped* ut;
+  Error e = get_untyped(t, ut_slot, ut);
+  if (e != Error::ok) return err(e);
+  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
+  if ((e = caps(t).get(ct_slot, ObjType::captbl, ct, Rights::write)) != Error::ok) return err(e);
+  if ((e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write)) != Error::ok) return err(e);
+  if (name_len > 31) return err(Error::bad_argument);
+  char name[32] = {};
+  if (!machine::copy_from_user(t->current->pgtbl_root, name_ptr, name, name_len))
+    return err(Error::bad_address);
+  Component* c;
+  if ((e = obj_create(ut, ObjType::comp, 1, c)) != Error::ok) return err(e);
+  c->captbl_obj = reinterpret_cast<Captbl*>(ct->w0);
+  c->pgtbl_obj = reinterpret_cast<Pgtbl*>(pt->w0);
+  obj_ref(c->captbl_obj);
+  obj_ref(c->pgtbl_obj);
+  c->captbl = CapTable(c->captbl_obj->slots(), c->captbl_obj->nslots);
+  c->pgtbl_root = c->pgtbl_obj->root;
+  c->id = g_next_comp_id++;
+  c->alive = true;
+  for (unsigned i = 0; i < sizeof(name); ++i) c->name[i] = name[i];
+  Capability made{};
+  made.type = static_cast<uint8_t>(ObjType::comp);
+  made.w0 = reinterpret_cast<uint64_t>(c);
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), nullptr);
+  return 0;
+}
+
+int64_t thd_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp_slot, uint64_t entry,
+                   uint64_t arg) {
+  Capability *slot, *cc;
+  Untyped* ut;
+  Error e = get_untyped(t, ut_slot, ut);
+  if (e != Error::ok) return err(e);
+  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
+  if ((e = caps(t).get(comp_slot, ObjType::comp, cc, Rights::exec)) != Error::ok) return err(e);
+  if (entry >= abi::kUserTop) return err(Error::bad_address);
+  Thread* nt;
+  if ((e = obj_create(ut, ObjType::thread, 1, nt)) != Error::ok) return err(e);
+  thread_init(nt, reinterpret_cast<Component*>(cc->w0), entry, arg);
+  Capability made{};
+  made.type = static_cast<uint8_t>(ObjType::thread);
+  made.w0 = reinterpret_cast<uint64_t>(nt);
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), nullptr);
+  return 0;
+}
+
+int64_t thd_start(Thread* t, uint64_t thd_slot, uint64_t stack_top, uint64_t prio) {
+  Capability* tc;
+  Error e = caps(t).get(thd_slot, ObjType::thread, tc, Rights::exec);
+  if (e != Error::ok) return err(e);
+  if (prio > 255 || (stack_top & 15) != 0) return err(Error::bad_argument);
+  if (stack_top > abi::kUserTop) return err(Error::bad_address);
+  auto* nt = reinterpret_cast<Thread*>(tc->w0);
+  if (nt->state != ThreadState::created) return err(Error::already_started);
+  thread_start(nt, stack_top, static_cast<uint8_t>(prio));
+  return 0;
+}
+
+int64_t sinv_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp_slot, uint64_t entry,
+                    uint64_t token) {
+  Capability *slot, *cc;
+  Untyped* ut;
+  Error e = get_untyped(t, ut_slot, ut);
+  if (e != Error::ok) return err(e);
+  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
+  if ((e = caps(t).get(comp_slot, ObjType::comp, cc, Rights::exec)) != Error::ok) return err(e);
+  if (entry >= abi::kUserTop) return err(Error::bad_address);
+  SinvGate* g;
+  if ((e = obj_create(ut, ObjType::sinv, 1, g)) != Error::ok) return err(e);
+  g->server = reinterpret_cast<Component*>(cc->w0);
+  obj_ref(g->server);
+  g->entry = entry;
+  g->token = token;
+  Capability made{};
+  made.type = static_cast<uint8_t>(ObjType::sinv);
+  made.w0 = reinterpret_cast<uint64_t>(g);
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), nullptr);
+  return 0;
+}
+
+// The thread migrates into the server; the client's return point is pushed
+// on the thread's invocation stack.
+void sinv(Thread* t) {
+  x86::Regs& r = t->regs;
+  Capability* gc;
+  Error e = caps(t).get(r.rdi, ObjType::sinv, gc, Rights::exec);
+  if (e == Error::ok && !reinterpret_cast<SinvGate*>(gc->w0)->server->alive) e = Error::comp_dead;
+  if (e == Error::ok && t->depth >= abi::kMaxInvocationDepth) e = Error::invocation_depth;
+  if (e != Error::ok) {
+    r.rax = static_cast<uint64_t>(err(e));
+    return;
+  }
+  auto* g = reinterpret_cast<SinvGate*>(gc->w0);
+  obj_ref(g->server);
+  t->inv[t->depth++] = InvocationFrame{t->current, g->server, r.rip, r.rsp, r.rflags};
+  t->current = g->server;
+  machine::set_upcall(r, g->entry, g->token);
+}
+
+void sret(Thread* t) {
+  if (t->depth == 0) {
+    t->regs.rax = static_cast<uint64_t>(err(Error::not_in_invocation));
+    return;
+  }
+  invocation_unwind(t, t->regs.rdi, t->regs.rsi);
+}
+
+}  // namespace cos::sys

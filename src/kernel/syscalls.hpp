@@ -1,0 +1,47 @@
+// The system-call handlers (one file per group), called by syscall.cpp.
+// Each returns rax: 0, a non-negative result, or a negative abi::Error.
+#pragma once
+#include <stdint.h>
+
+#include "kernel.hpp"
+
+namespace cos::sys {
+
+namespace Rights = abi::Rights;
+inline int64_t err(Error e) { return static_cast<int64_t>(e); }
+inline CapTable& caps(Thread* t) { return t->current->captbl; }
+
+/// The untyped object in `slot` (needs write).
+Error get_untyped(Thread* t, uint64_t slot, Untyped*& out);
+
+// sys_memory.cpp
+int64_t retype(Thread* t, uint64_t ut, uint64_t dest, uint64_t type, uint64_t npages);
+int64_t pgtbl_map(Thread* t, uint64_t pt, uint64_t va, uint64_t frame, uint64_t index, uint64_t rights,
+                  uint64_t ut);
+int64_t pgtbl_unmap(Thread* t, uint64_t pt, uint64_t va);
+// sys_caps.cpp
+int64_t cap_copy(Thread* t, uint64_t captbl, uint64_t index, uint64_t src, uint64_t rights);
+int64_t cap_delete(Thread* t, uint64_t slot);
+int64_t cap_revoke(Thread* t, uint64_t slot);
+int64_t cap_info(Thread* t, uint64_t slot);
+// sys_threads.cpp
+int64_t comp_create(Thread* t, uint64_t ut, uint64_t dest, uint64_t ct, uint64_t pt, uint64_t name,
+                    uint64_t len);
+int64_t thd_create(Thread* t, uint64_t ut, uint64_t dest, uint64_t comp, uint64_t entry, uint64_t arg);
+int64_t thd_start(Thread* t, uint64_t thd, uint64_t stack_top, uint64_t prio);
+int64_t sinv_create(Thread* t, uint64_t ut, uint64_t dest, uint64_t comp, uint64_t entry, uint64_t token);
+void sinv(Thread* t);
+void sret(Thread* t);
+// sys_notify.cpp
+int64_t asnd_create(Thread* t, uint64_t ut, uint64_t dest, uint64_t rcv);
+int64_t asnd(Thread* t, uint64_t slot);
+/// Returns true if the thread blocked (its result arrives when it wakes).
+bool rcv(Thread* t, uint64_t slot, uint64_t timeout_us, uint64_t flags, int64_t& ret);
+int64_t timer_bind(Thread* t, uint64_t timer, uint64_t rcv, uint64_t period_us);
+// sys_hw.cpp
+int64_t hw_derive(Thread* t, uint64_t hw, uint64_t dest, uint64_t first, uint64_t count);
+int64_t ioport_in(Thread* t, uint64_t slot, uint64_t port, uint64_t width);
+int64_t ioport_out(Thread* t, uint64_t slot, uint64_t port, uint64_t width, uint64_t value);
+int64_t irq_bind(Thread* t, uint64_t irq, uint64_t line, uint64_t rcv);
+
+}  // namespace cos::sys

@@ -1,0 +1,27 @@
+// Untyped memory: a region of physical pages from which kernel objects and
+// user frames are carved, and to which they return when destroyed.
+#pragma once
+#include <stdint.h>
+
+#include "free_runs.hpp"
+#include "object.hpp"
+#include "page_meta.hpp"
+
+namespace cos {
+
+struct Untyped : KObject {
+  uint64_t base;   ///< physical address of the region
+  uint64_t size;   ///< bytes
+  FreeRuns free;   ///< what is not carved out
+  Untyped(FreeRuns::NodeAt node_at) : free(node_at) {}
+};
+
+/// Carves `pages` zeroed pages (aligned to `align_pages`) of kind `kind` and
+/// takes a reference on `ut` for them. Errors: out_of_memory.
+Error untyped_alloc(Untyped* ut, uint64_t pages, uint64_t align_pages, PageKind kind, uint64_t& pa);
+/// Returns pages to `ut` and drops the reference untyped_alloc took.
+void untyped_free(Untyped* ut, uint64_t pa, uint64_t pages);
+/// Builds an untyped object: header page at `header_pa`, memory [base, base+size).
+Untyped* untyped_init(uint64_t header_pa, uint64_t base, uint64_t size, Untyped* origin);
+
+}  // namespace cos
