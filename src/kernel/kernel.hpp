@@ -54,8 +54,8 @@ void thread_start(Thread* t, uint64_t stack_top, uint8_t priority);
 void thread_kill(Thread* t);
 /// Makes a ready/blocked-woken thread runnable.
 void thread_make_ready(Thread* t);
-/// Blocks the current thread in rcv on `ep` until notified or `deadline`
-/// (0: none). Its rax receives the result when it wakes.
+/// Blocks the current thread in rcv on `ep` until notified or until kernel
+/// time `deadline` in microseconds (0: none). Its rax receives the result when it wakes.
 void thread_block(Thread* t, RcvEndpoint* ep, uint64_t deadline);
 /// Marks `comp` dead; threads executing in it unwind to their callers.
 void component_kill(Component* comp);
@@ -69,8 +69,8 @@ void rcv_notify(RcvEndpoint* ep);
 /// Kernel tick: timeouts, periodic timers. Returns true when the quantum of
 /// the current thread is over.
 bool timer_tick();
-/// Binds (period_ticks > 0) or unbinds the periodic timer of `ep`.
-void timer_set(RcvEndpoint* ep, uint64_t period_ticks);
+/// Binds (period_us > 0) or unbinds the periodic timer of `ep`.
+void timer_set(RcvEndpoint* ep, uint64_t period_us);
 /// True while some thread can still be woken by time or an interrupt.
 bool wakeups_possible();
 

@@ -18,8 +18,8 @@ using TimerListHook = boost::intrusive::list_base_hook<
 
 struct RcvEndpoint : KObject, TimerListHook {
   uint64_t pending;        ///< notifications not yet received
-  uint64_t period_ticks;   ///< periodic timer period in ticks (0: none)
-  uint64_t next_tick;      ///< tick of the next periodic notification
+  uint64_t period_us;      ///< periodic timer period in microseconds (0: none)
+  uint64_t next_us;        ///< kernel time of the next periodic notification
   int irq_line;            ///< bound ISA line, or -1
   /// Threads blocked in rcv, longest-waiting first (a blocked thread is never
   /// in the run queue, so it reuses its scheduling hook).

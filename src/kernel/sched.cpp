@@ -123,14 +123,14 @@ void rcv_notify(RcvEndpoint* ep) {
   wake(as_thread(&ep->waiters.front()), 1);
 }
 
-void timer_set(RcvEndpoint* ep, uint64_t period_ticks) {
+void timer_set(RcvEndpoint* ep, uint64_t period_us) {
   if (ep->TimerListHook::is_linked()) {
     g_timers.erase(g_timers.iterator_to(*ep));
     obj_unref(ep);
   }
-  ep->period_ticks = period_ticks;
-  if (period_ticks) {
-    ep->next_tick = g_ticks + period_ticks;
+  ep->period_us = period_us;
+  if (period_us) {
+    ep->next_us = machine::time_us() + period_us;
     obj_ref(ep);
     g_timers.push_back(*ep);
   }
@@ -138,12 +138,13 @@ void timer_set(RcvEndpoint* ep, uint64_t period_ticks) {
 
 bool timer_tick() {
   ++g_ticks;
-  while (!g_timeouts.empty() && g_timeouts.front().deadline <= g_ticks)
+  uint64_t now = machine::time_us();
+  while (!g_timeouts.empty() && g_timeouts.front().deadline <= now)
     wake(&g_timeouts.front(), static_cast<int64_t>(abi::Error::timeout));
   for (RcvEndpoint& ep : g_timers) {
-    if (ep.next_tick <= g_ticks) {
-      ep.next_tick += ep.period_ticks;
-      if (ep.next_tick <= g_ticks) ep.next_tick = g_ticks + ep.period_ticks;  // missed ticks
+    if (ep.next_us <= now) {
+      ep.next_us += ep.period_us;
+      if (ep.next_us <= now) ep.next_us = now + ep.period_us;  // missed periods are not queued up
       rcv_notify(&ep);
     }
   }

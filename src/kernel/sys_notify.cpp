@@ -1,4 +1,5 @@
 // asnd_create, asnd, rcv, timer_bind.
+#include "machine.hpp"
 #include "syscalls.hpp"
 
 namespace cos::sys {
@@ -47,12 +48,11 @@ bool rcv(Thread* t, uint64_t slot, uint64_t timeout_us, uint64_t flags, int64_t&
     ret = err(Error::would_block);
     return false;
   }
+  // Deadlines are in kernel time (TSC-based microseconds), checked on every
+  // tick: under emulation ticks can arrive in bursts, so counting them would
+  // end waits early.
   uint64_t deadline = 0;
-  if (timeout_us) {
-    uint64_t ticks = (timeout_us + abi::kTickUs - 1) / abi::kTickUs;
-    if (ticks > (1ull << 40)) ticks = 1ull << 40;
-    deadline = g_ticks + ticks;
-  }
+  if (timeout_us) deadline = machine::time_us() + (timeout_us < (1ull << 40) ? timeout_us : (1ull << 40));
   thread_block(t, ep, deadline);
   return true;
 }
@@ -63,7 +63,7 @@ int64_t timer_bind(Thread* t, uint64_t timer_slot, uint64_t rcv_slot, uint64_t p
   if (e != Error::ok) return err(e);
   if ((e = caps(t).get(rcv_slot, ObjType::rcv, rc, Rights::write)) != Error::ok) return err(e);
   if (period_us != 0 && (period_us < abi::kTickUs || period_us > (1ull << 40))) return err(Error::bad_argument);
-  timer_set(reinterpret_cast<RcvEndpoint*>(rc->w0), period_us / abi::kTickUs);
+  timer_set(reinterpret_cast<RcvEndpoint*>(rc->w0), period_us);
   return 0;
 }
 

@@ -43,7 +43,7 @@ struct Thread : KObject, SchedEntity, TimeoutHook {
   uint32_t id;
   ThreadState state;
   RcvEndpoint* blocked_on;       ///< while blocked in rcv (referenced)
-  uint64_t deadline;             ///< tick at which a pending rcv times out
+  uint64_t deadline;             ///< kernel time (us) at which a pending rcv times out
 };
 static_assert(sizeof(Thread) <= 4096);
 static_assert(sizeof(x86::Regs) % 16 == 0);
