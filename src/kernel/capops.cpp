@@ -14,6 +14,8 @@ KObject* cap_object(const Capability& c) {
     case ObjType::sinv:
     case ObjType::rcv:
     case ObjType::asnd:
+    case ObjType::vm:
+    case ObjType::vcpu:
       return reinterpret_cast<KObject*>(c.w0);
     default:
       return nullptr;

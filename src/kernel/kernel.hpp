@@ -9,6 +9,7 @@
 #include "sinv.hpp"
 #include "thread.hpp"
 #include "untyped.hpp"
+#include "vcpu.hpp"
 
 namespace cos {
 
@@ -21,6 +22,9 @@ extern RunQueue g_run_queue;
 extern uint32_t g_live_threads;
 /// Kernel ticks (abi::kTickUs each) since the timer started.
 extern uint64_t g_ticks;
+/// Set when a tick ended the running thread's quantum while the kernel could
+/// not reschedule at once (a vCPU exit path); consumed by the next schedule.
+extern bool g_rotate_pending;
 
 // --- capabilities (capops.cpp) ---------------------------------------------
 /// Fills empty slot `dst` as a copy of `src` with `rights`, derived from
@@ -81,6 +85,16 @@ bool wakeups_possible();
 
 /// Handles the system call whose arguments are in t->regs; stores the result.
 void syscall_handle(Thread* t);
+
+// --- virtualization (vm.cpp) --------------------------------------------------
+/// Runs the guest of the current vCPU thread until an exit must go to the
+/// VMM (or the thread is preempted). Never returns.
+[[noreturn]] void vcpu_thread_run(Thread* t);
+/// The vCPU's thread ended (its VMM died or the vCPU is being destroyed).
+void vcpu_thread_killed(Vcpu* v);
+/// Destroys VM / vCPU objects (called by reap()).
+void vm_object_destroy(Vm* vm);
+void vcpu_object_destroy(Vcpu* v);
 
 // --- interrupts (irq.cpp) -----------------------------------------------------
 /// Delivers ISA interrupt `line` to its bound endpoint (if any).

@@ -68,6 +68,12 @@ void destroy(KObject* o) {
     case ObjType::asnd:
       obj_unref(static_cast<SendEndpoint*>(o)->target);
       break;
+    case ObjType::vm:
+      vm_object_destroy(static_cast<Vm*>(o));
+      break;
+    case ObjType::vcpu:
+      vcpu_object_destroy(static_cast<Vcpu*>(o));
+      break;
     default:
       panic("destroying an object of unknown type %u", static_cast<unsigned>(o->type));
   }

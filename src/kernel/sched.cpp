@@ -11,6 +11,7 @@ Thread* g_current;
 RunQueue g_run_queue;
 uint32_t g_live_threads;
 uint64_t g_ticks;
+bool g_rotate_pending;
 
 namespace {
 
@@ -86,15 +87,15 @@ void thread_kill(Thread* t) {
     wake(t, 0);
     g_run_queue.remove(*t);
   }
+  if (t->vcpu) vcpu_thread_killed(t->vcpu);
   while (t->depth > 0) obj_unref(t->inv[--t->depth].server);
   t->current = t->home;
-  bool was_live = t->state != ThreadState::created;
+  bool started = t->state != ThreadState::created;
+  bool counted = started && t->state != ThreadState::stopped;  // stopped vCPUs are not counted live
   t->state = ThreadState::dead;
   if (g_current == t) g_current = nullptr;
-  if (was_live) {
-    --g_live_threads;
-    obj_unref(t);
-  }
+  if (counted) --g_live_threads;
+  if (started) obj_unref(t);
 }
 
 void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1) {
@@ -155,6 +156,8 @@ bool wakeups_possible() { return !g_timeouts.empty() || !g_timers.empty() || mac
 
 [[noreturn]] void schedule(bool preempt) {
   reap();
+  preempt |= g_rotate_pending;
+  g_rotate_pending = false;
   Thread* next = g_current;
   if (next && next->state == ThreadState::running) {
     int top = g_run_queue.top_priority();

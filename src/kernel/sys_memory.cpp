@@ -63,6 +63,12 @@ int64_t retype(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t type, uint64
       made.w0 = reinterpret_cast<uint64_t>(ep);
       break;
     }
+    case ObjType::vm: {
+      if (npages != 1) return err(Error::bad_argument);
+      int64_t r = vm_create(t, ut, made);
+      if (r != 0) return r;
+      break;
+    }
     default:
       return err(Error::wrong_type);
   }

@@ -60,6 +60,17 @@ void syscall_handle(Thread* t) {
     case Op::irq_bind: ret = sys::irq_bind(t, r.rdi, r.rsi, r.rdx); break;
     case Op::timer_bind: ret = sys::timer_bind(t, r.rdi, r.rsi, r.rdx); break;
     case Op::time_now: ret = static_cast<int64_t>(machine::time_us()); break;
+    case Op::vm_map: ret = sys::vm_map(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9); break;
+    case Op::vm_unmap: ret = sys::vm_unmap(t, r.rdi, r.rsi); break;
+    case Op::vcpu_create: ret = sys::vcpu_create(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9); break;
+    case Op::vcpu_run:
+      ret = sys::vcpu_run(t, r.rdi, r.rsi);
+      // Answer an exit and wait for the next notification in one call.
+      if (r.rdx != 0 && (ret == 0 || ret == sys::err(Error::vcpu_running))) {
+        if (sys::rcv(t, r.rdx, r.r10, 0, ret)) return;
+      }
+      break;
+    case Op::vcpu_inject: ret = sys::vcpu_inject(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     default: ret = sys::err(Error::bad_op); break;
   }
   r.rax = static_cast<uint64_t>(ret);

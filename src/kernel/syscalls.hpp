@@ -44,4 +44,14 @@ int64_t ioport_in(Thread* t, uint64_t slot, uint64_t port, uint64_t width);
 int64_t ioport_out(Thread* t, uint64_t slot, uint64_t port, uint64_t width, uint64_t value);
 int64_t irq_bind(Thread* t, uint64_t irq, uint64_t line, uint64_t rcv);
 
+// vm.cpp
+int64_t vm_create(Thread* t, Untyped* ut, Capability& made);
+int64_t vm_map(Thread* t, uint64_t vm, uint64_t gpa, uint64_t frame, uint64_t index, uint64_t rights,
+               uint64_t ut);
+int64_t vm_unmap(Thread* t, uint64_t vm, uint64_t gpa);
+int64_t vcpu_create(Thread* t, uint64_t ut, uint64_t dest, uint64_t vm, uint64_t frame, uint64_t rcv,
+                    uint64_t prio);
+int64_t vcpu_run(Thread* t, uint64_t vcpu, uint64_t mask);
+int64_t vcpu_inject(Thread* t, uint64_t vcpu, uint64_t vector, uint64_t type, uint64_t error_code);
+
 }  // namespace cos::sys

@@ -15,6 +15,7 @@ namespace cos {
 
 struct Component;
 struct RcvEndpoint;
+struct Vcpu;
 
 /// One entry of the invocation stack: the client context to resume on sret.
 struct InvocationFrame {
@@ -23,7 +24,8 @@ struct InvocationFrame {
   uint64_t rip, rsp, rflags;
 };
 
-enum class ThreadState : uint8_t { created, ready, running, blocked, dead };
+/// `stopped`: a vCPU thread whose exit awaits the VMM's vcpu_run.
+enum class ThreadState : uint8_t { created, ready, running, blocked, stopped, dead };
 
 /// Threads with a timeout pending are on a deadline-ordered kernel list.
 struct TimeoutTag;
@@ -44,6 +46,7 @@ struct Thread : KObject, SchedEntity, TimeoutHook {
   ThreadState state;
   RcvEndpoint* blocked_on;       ///< while blocked in rcv (referenced)
   uint64_t deadline;             ///< kernel time (us) at which a pending rcv times out
+  Vcpu* vcpu;                    ///< set for the thread that runs a vCPU's guest
 };
 static_assert(sizeof(Thread) <= 4096);
 static_assert(sizeof(x86::Regs) % 16 == 0);

@@ -13,6 +13,7 @@
 #include "cli.hpp"
 #include "composer.hpp"
 #include "deps.hpp"
+#include "ioports.hpp"
 #include "elf/elf64.hpp"
 #include "elf_builder.hpp"
 #include "manifest/manifest_reader.hpp"
@@ -296,6 +297,105 @@ TEST_F(ComposerTest, SizesPrioritiesAndSystemMemory) {
   const std::string json = read_text(outdir() / "system.json");
   EXPECT_NE(json.find("\"memory_mib\": 1024,"), std::string::npos) << json;
   EXPECT_NE(json.find("\"description\": \"say \\\"hi\\\"\\n\","), std::string::npos) << json;
+}
+
+TEST_F(ComposerTest, GrantsReachTheManifest) {
+  const Outcome r = run(std::string(prefix) +
+                        "[[component]]\n"
+                        "name = \"drv\"\n"
+                        "image = \"client\"\n"
+                        "untyped = \"4M\"\n"
+                        "caps = [\"comp\", \"captbl\"]\n"
+                        "[component.hardware]\n"
+                        "ioports = [\"0x70-0x71\", \"0x3f8:8\", \"0X2F8:0x8\", \"96-100\", \"0xffff:1\", \"0x80-0x80\"]\n"
+                        "irqs = [8, 4, 0, 15]\n"
+                        "timer = true\n"
+                        "\n"
+                        "[[component]]\n"
+                        "name = \"other\"\n"
+                        "image = \"ping\"\n"
+                        "untyped = 1073741824\n"
+                        "caps = [\"pgtbl\", \"captbl\", \"comp\"]\n"
+                        "hardware = { irqs = [1, 3], timer = false, ioports = [\"0x70:2\"] }\n"
+                        "\n"
+                        "[[component]]\n"
+                        "name = \"plain\"\n"
+                        "image = \"ping\"\n"
+                        "caps = []\n"
+                        "hardware = { ioports = [], irqs = [] }\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  ASSERT_EQ(man.component_count(), 4u);
+
+  const m::ComponentView booter = man.component(0);
+  EXPECT_EQ(booter.untyped_bytes, 0u);
+  EXPECT_EQ(booter.caps_mask, 0u);
+  EXPECT_FALSE(booter.timer);
+  EXPECT_EQ(booter.ioport_count + booter.irq_count, 0u);
+
+  const m::ComponentView drv = man.component(1);
+  EXPECT_EQ(str(drv.name), "drv");
+  EXPECT_EQ(drv.untyped_bytes, 4u << 20);
+  EXPECT_EQ(drv.caps_mask, m::kCapCaptbl | m::kCapComp);
+  EXPECT_TRUE(drv.timer);
+  ASSERT_EQ(drv.ioport_count, 6u);  // script order, as written
+  const uint32_t ports[][2] = {{0x70, 2}, {0x3f8, 8}, {0x2f8, 8}, {96, 5}, {0xffff, 1}, {0x80, 1}};
+  for (uint32_t j = 0; j < 6; ++j) {
+    EXPECT_EQ(man.ioport(1, j).first, ports[j][0]) << j;
+    EXPECT_EQ(man.ioport(1, j).count, ports[j][1]) << j;
+  }
+  ASSERT_EQ(drv.irq_count, 4u);
+  EXPECT_EQ(man.irq(1, 0), 8u);
+  EXPECT_EQ(man.irq(1, 1), 4u);
+  EXPECT_EQ(man.irq(1, 2), 0u);
+  EXPECT_EQ(man.irq(1, 3), 15u);
+
+  // Another component may hold the same I/O ports (only IRQ lines are exclusive).
+  const m::ComponentView other = man.component(2);
+  EXPECT_EQ(other.untyped_bytes, 1u << 30);
+  EXPECT_EQ(other.caps_mask, m::kCapCaptbl | m::kCapPgtbl | m::kCapComp);
+  EXPECT_FALSE(other.timer);
+  ASSERT_EQ(other.ioport_count, 1u);
+  EXPECT_EQ(man.ioport(2, 0).first, 0x70u);
+  ASSERT_EQ(other.irq_count, 2u);
+  EXPECT_EQ(man.irq(2, 0), 1u);
+  EXPECT_EQ(man.irq(2, 1), 3u);
+
+  const m::ComponentView plain = man.component(3);
+  EXPECT_EQ(plain.untyped_bytes + plain.caps_mask + plain.ioport_count + plain.irq_count, 0u);
+  EXPECT_FALSE(plain.timer);
+}
+
+TEST_F(ComposerTest, GrantLimitsAreInclusive) {
+  // Eight adjacent (not overlapping) ranges, every grantable IRQ line, the
+  // smallest untyped grant, the whole port space in one range elsewhere.
+  const Outcome r = run(std::string(prefix) +
+                        "[[component]]\nname = \"a\"\nimage = \"client\"\nuntyped = \"4K\"\n"
+                        "hardware.ioports = [\"0:1\", \"1:1\", \"2-3\", \"4:4\", \"8:8\", \"16:16\", \"32:32\", \"64-0xfffe\"]\n"
+                        "hardware.irqs = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]\n"
+                        "[[component]]\nname = \"b\"\nimage = \"client\"\nuntyped = \"1G\"\n"
+                        "hardware.ioports = [\"0-0xffff\"]\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  EXPECT_EQ(man.component(1).untyped_bytes, 4096u);
+  EXPECT_EQ(man.component(1).ioport_count, 8u);
+  EXPECT_EQ(man.ioport(1, 7).first, 64u);
+  EXPECT_EQ(man.ioport(1, 7).count, 0xfffeu - 64 + 1);
+  EXPECT_EQ(man.component(1).irq_count, 15u);
+  EXPECT_EQ(man.component(2).untyped_bytes, 1u << 30);
+  EXPECT_EQ(man.ioport(2, 0).first, 0u);
+  EXPECT_EQ(man.ioport(2, 0).count, 0x10000u);
+}
+
+TEST_F(ComposerTest, TwentyFourDepsAreAllowed) {
+  std::string text = std::string(prefix) + "[[component]]\nname = \"s\"\nimage = \"pong\"\nimplements = [";
+  for (int i = 0; i < 24; ++i) text += std::string(i ? ", " : "") + "\"i" + std::to_string(i) + "\"";
+  text += "]\n[[component]]\nname = \"x\"\nimage = \"client\"\ndeps = [";
+  for (int i = 0; i < 24; ++i) text += std::string(i ? ", " : "") + "\"i" + std::to_string(i) + "\"";
+  text += "]\n";
+  const Outcome r = run(text);
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  EXPECT_EQ(open_manifest().component(2).dep_count, 24u);
 }
 
 TEST_F(ComposerTest, PathImagesAreRelativeToTheScript) {
@@ -593,6 +693,132 @@ TEST_F(ComposerTest, ParamWithNulIsRejected) {
                "parameter 'bad' must not contain a NUL character");
 }
 
+// A component "x" on lines 9-11; a case's own text starts on line 12.
+std::string grant_comp() { return std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\n"; }
+
+TEST_F(ComposerTest, InvalidUntyped) {
+  const std::string comp = grant_comp();
+  expect_error(comp + "untyped = \"4097\"\n", 12, 11, "'untyped' must be a multiple of 4096 bytes (4K), not 4097");
+  expect_error(comp + "untyped = 6000\n", 12, 11, "'untyped' must be a multiple of 4096 bytes");
+  expect_error(comp + "untyped = 0\n", 12, 11, "'untyped' must be between 4K and 1G, not 0");
+  expect_error(comp + "untyped = \"0K\"\n", 12, 11, "'untyped' must be between 4K and 1G, not 0");
+  expect_error(comp + "untyped = \"2G\"\n", 12, 11, "'untyped' must be between 4K and 1G, not 2G");
+  expect_error(comp + "untyped = \"1025M\"\n", 12, 11, "not 1025M");
+  expect_error(comp + "untyped = -4096\n", 12, 11, "'untyped' must not be negative");
+  expect_error(comp + "untyped = \"4MB\"\n", 12, 11, "invalid size \"4MB\" for 'untyped': bad suffix 'MB'");
+  expect_error(comp + "untyped = true\n", 12, 11, "'untyped' must be a size (an integer number of bytes or a string");
+  expect_error(comp + "untyped = 1.5\n", 12, 11, "'untyped' must be a size");
+}
+
+TEST_F(ComposerTest, InvalidCaps) {
+  const std::string comp = grant_comp();
+  expect_error(comp + "caps = \"captbl\"\n", 12, 8, "'caps' must be an array, not a string");
+  expect_error(comp + "caps = [\"captbl\", 3]\n", 12, 19, "each element of 'caps' must be a string, not an integer");
+  expect_error(comp + "caps = [\"captbl\", \"thread\"]\n", 12, 19,
+               "unknown capability 'thread' in 'caps' (expected one of: captbl, pgtbl, comp)");
+  expect_error(comp + "caps = [\"CAPTBL\"]\n", 12, 9, "unknown capability 'CAPTBL'");
+  expect_error(comp + "caps = [\"pgtbl\", \"comp\", \"pgtbl\"]\n", 12, 26,
+               "capability 'pgtbl' listed twice in 'caps' (first at 12:9)");
+}
+
+TEST_F(ComposerTest, InvalidHardwareTable) {
+  const std::string comp = grant_comp();
+  expect_error(comp + "hardware = 1\n", 12, 12, "'hardware' must be a table, not an integer");
+  expect_error(comp + "hardware = [\"timer\"]\n", 12, 12, "'hardware' must be a table, not an array");
+  expect_error(comp + "[component.hardware]\ntimer = true\ndma = [1]\n", 14, 1,
+               "unknown key 'dma' in [component.hardware] (expected one of: ioports, irqs, timer)");
+  expect_error(comp + "hardware = { ioport = [\"0x70:2\"] }\n", 12, 14, "unknown key 'ioport' in [component.hardware]");
+  expect_error(comp + "[component.hardware]\ntimer = \"yes\"\n", 13, 9, "'timer' must be a boolean, not a string");
+  expect_error(comp + "[component.hardware]\ntimer = 1\n", 13, 9, "'timer' must be a boolean, not an integer");
+}
+
+TEST_F(ComposerTest, InvalidIoPorts) {
+  const std::string hw = grant_comp() + "[component.hardware]\n";  // the key's line is 13
+  expect_error(hw + "ioports = \"0x70-0x71\"\n", 13, 11, "'ioports' must be an array, not a string");
+  expect_error(hw + "ioports = [\"0x60:1\", 0x70]\n", 13, 22, "each element of 'ioports' must be a string, not an integer");
+  const std::string shape = "expected \"first-last\" or \"first:count\" with hexadecimal (0x3f8) or decimal port numbers";
+  for (const char* bad : {"0x70", "0x70-", "-0x71", ":4", "0x70..0x71", "0x70-0x71-0x72", "0x70:2:1", "0xg0-0x71",
+                          " 0x70-0x71", "0x70-0x71 ", "+1:2", "0x-1", "0x:1", "1e3:1", "70h-71h", ""})
+    expect_error(hw + "ioports = [\"" + bad + "\"]\n", 13, 12,
+                 "invalid I/O-port range \"" + std::string(bad) + "\": " + shape);
+  expect_error(hw + "ioports = [\"0x10000:1\"]\n", 13, 12,
+               "invalid I/O-port range \"0x10000:1\": port 0x10000 is beyond 0xffff");
+  expect_error(hw + "ioports = [\"0xfff0-0x10000\"]\n", 13, 12, "port 0x10000 is beyond 0xffff");
+  expect_error(hw + "ioports = [\"65536-65537\"]\n", 13, 12, "port 65536 is beyond 0xffff");
+  expect_error(hw + "ioports = [\"99999999999999999999999-1\"]\n", 13, 12, "port 99999999999999999999999 is beyond 0xffff");
+  expect_error(hw + "ioports = [\"0xfff0:0x11\"]\n", 13, 12,
+               "invalid I/O-port range \"0xfff0:0x11\": the range ends past port 0xffff");
+  expect_error(hw + "ioports = [\"0:0x10001\"]\n", 13, 12, "the range ends past port 0xffff");
+  expect_error(hw + "ioports = [\"1:99999999999999999999\"]\n", 13, 12, "the range ends past port 0xffff");
+  expect_error(hw + "ioports = [\"0x71-0x70\"]\n", 13, 12,
+               "invalid I/O-port range \"0x71-0x70\": the last port 0x70 is below the first 0x71");
+  expect_error(hw + "ioports = [\"0x70:0\"]\n", 13, 12, "invalid I/O-port range \"0x70:0\": the count must be at least 1");
+}
+
+TEST_F(ComposerTest, OverlappingAndTooManyIoPortRanges) {
+  const std::string hw = grant_comp() + "[component.hardware]\n";
+  expect_error(hw + "ioports = [\"0x70-0x71\", \"0x3f8:8\", \"0x71:4\"]\n", 13, 36,
+               "I/O-port range 0x71-0x74 overlaps 0x70-0x71 (at 13:12)");
+  expect_error(hw + "ioports = [\"0x3f8:8\", \"0x3ff\"]\n", 13, 23, "invalid I/O-port range \"0x3ff\"");
+  expect_error(hw + "ioports = [\"0x3f8:8\", \"0x3ff-0x3ff\"]\n", 13, 23,
+               "I/O-port range 0x3ff overlaps 0x3f8-0x3ff (at 13:12)");
+  expect_error(hw + "ioports = [\"0x3f8:8\", \"0-0xffff\"]\n", 13, 23, "I/O-port range 0x0-0xffff overlaps 0x3f8-0x3ff");
+  expect_error(hw + "ioports = [\"1:1\", \"1:1\"]\n", 13, 19, "I/O-port range 0x1 overlaps 0x1 (at 13:12)");
+  expect_error(hw + "ioports = [\"0:1\", \"1:1\", \"2:1\", \"3:1\", \"4:1\", \"5:1\", \"6:1\", \"7:1\", \"8:1\"]\n", 13, 68,
+               "at most 8 I/O-port ranges per component");
+}
+
+TEST_F(ComposerTest, InvalidIrqs) {
+  const std::string hw = grant_comp() + "[component.hardware]\n";
+  expect_error(hw + "irqs = 8\n", 13, 8, "'irqs' must be an array, not an integer");
+  expect_error(hw + "irqs = [4, \"8\"]\n", 13, 12, "each element of 'irqs' must be an integer, not a string");
+  expect_error(hw + "irqs = [16]\n", 13, 9, "IRQ line 16 does not exist (ISA lines are 0..15)");
+  expect_error(hw + "irqs = [4, -1]\n", 13, 12, "IRQ line -1 does not exist");
+  expect_error(hw + "irqs = [2]\n", 13, 9, "IRQ line 2 is the PIC cascade and cannot be granted");
+  expect_error(hw + "irqs = [8, 4, 8]\n", 13, 15, "IRQ line 8 listed twice in 'irqs' (first at 13:9)");
+}
+
+TEST_F(ComposerTest, IrqLineGrantedToTwoComponents) {
+  // The error is at the second grant (in declaration order) and names the first holder.
+  expect_error(grant_comp() + "hardware.irqs = [4, 8]\n"                                        // 12
+                   "[[component]]\nname = \"y\"\nimage = \"client\"\nhardware.timer = true\n"  // 13-16
+                   "[[component]]\nname = \"rtc\"\nimage = \"client\"\n"                       // 17-19
+                   "[component.hardware]\nirqs = [3, 8]\n",                                     // 20-21
+               21, 12,
+               "IRQ line 8 is already granted to component 'x' (at 12:21); a line may be granted to one component only");
+}
+
+TEST_F(ComposerTest, BooterCannotBeGranted) {
+  // prefix's booter table is open on line 8; grants on it are errors at the key.
+  expect_error(std::string(prefix) + "untyped = \"4M\"\n", 9, 1,
+               "the kernel-constructed component 'booter' cannot be granted 'untyped' (the kernel gives it every "
+               "initial capability)");
+  expect_error(std::string(prefix) + "caps = []\n", 9, 1, "component 'booter' cannot be granted 'caps'");
+  expect_error(std::string(prefix) + "[component.hardware]\ntimer = false\n", 9, 12,
+               "component 'booter' cannot be granted 'hardware'");
+  expect_error(std::string(prefix) + "hardware = {}\n", 9, 1, "component 'booter' cannot be granted 'hardware'");
+  // The earliest key in the file is reported.
+  expect_error(std::string(prefix) + "caps = [\"comp\"]\nuntyped = \"4K\"\n", 9, 1, "cannot be granted 'caps'");
+  // Booter grants are reported before IRQ conflicts, wherever the booter is.
+  expect_error("[system]\nname = \"t\"\n"                                                    // 1-2
+               "[[component]]\nname = \"x\"\nimage = \"client\"\nhardware.irqs = [8]\n"   // 3-6
+               "[[component]]\nname = \"y\"\nimage = \"client\"\nhardware.irqs = [8]\n"   // 7-10
+               "[[component]]\nname = \"b\"\nimage = \"booter\"\nconstructor = \"kernel\"\n"  // 11-14
+               "untyped = \"4M\"\n",                                                        // 15
+               15, 1, "component 'b' cannot be granted 'untyped'");
+}
+
+TEST_F(ComposerTest, TooManyDeps) {
+  std::string text = std::string(prefix) + "[[component]]\nname = \"s\"\nimage = \"pong\"\nimplements = [";
+  for (int i = 0; i < 25; ++i) text += std::string(i ? ", " : "") + "\"i" + std::to_string(i) + "\"";
+  text += "]\n[[component]]\nname = \"x\"\nimage = \"client\"\ndeps = [";
+  for (int i = 0; i < 25; ++i) text += std::string(i ? ", " : "") + "\"i" + std::to_string(i) + "\"";
+  text += "]\n";
+  // Line 16: deps = ["i0", "i1", ... "i9", "i10", ...]: the 25th entry starts at column
+  // 9 + 10 * 6 + 14 * 7 = 167.
+  expect_error(text, 16, 167, "at most 24 dependencies per component");
+}
+
 // ------------------------------------------------------------ pieces and CLI
 
 TEST(ComposerSize, ParsesSizes) {
@@ -617,6 +843,39 @@ TEST(ComposerSize, ParsesSizes) {
   EXPECT_EQ(c::format_size(4ull << 30), "4G");
   EXPECT_EQ(c::format_size(1000), "1000");
   EXPECT_EQ(c::format_size(0), "0");
+}
+
+TEST(ComposerIoPorts, ParsesAndFormatsRanges) {
+  uint32_t first = 0, count = 0;
+  std::string why;
+  EXPECT_TRUE(c::parse_ioport_range("0x70-0x71", first, count, why));
+  EXPECT_EQ(first, 0x70u);
+  EXPECT_EQ(count, 2u);
+  EXPECT_TRUE(c::parse_ioport_range("0x3F8:8", first, count, why));
+  EXPECT_EQ(first, 0x3f8u);
+  EXPECT_EQ(count, 8u);
+  EXPECT_TRUE(c::parse_ioport_range("1016:0X8", first, count, why));
+  EXPECT_EQ(first, 1016u);
+  EXPECT_EQ(count, 8u);
+  EXPECT_TRUE(c::parse_ioport_range("0-65535", first, count, why));
+  EXPECT_EQ(first, 0u);
+  EXPECT_EQ(count, 0x10000u);
+  EXPECT_TRUE(c::parse_ioport_range("0x0000ffff:1", first, count, why));
+  EXPECT_EQ(first, 0xffffu);
+  EXPECT_EQ(count, 1u);
+  EXPECT_TRUE(c::parse_ioport_range("007-8", first, count, why));  // leading zeros are decimal, not octal
+  EXPECT_EQ(first, 7u);
+  EXPECT_EQ(count, 2u);
+  first = count = 99;
+  EXPECT_FALSE(c::parse_ioport_range("0x80", first, count, why));
+  EXPECT_FALSE(c::parse_ioport_range("0x80-0x7f", first, count, why));
+  EXPECT_FALSE(c::parse_ioport_range("0x80:0", first, count, why));
+  EXPECT_FALSE(c::parse_ioport_range("0xffff:2", first, count, why));
+  EXPECT_EQ(first, 99u);  // untouched on failure
+  EXPECT_EQ(count, 99u);
+  EXPECT_EQ(c::format_ioport_range(0x70, 2), "0x70-0x71");
+  EXPECT_EQ(c::format_ioport_range(0x80, 1), "0x80");
+  EXPECT_EQ(c::format_ioport_range(0, 0x10000), "0x0-0xffff");
 }
 
 TEST(ComposerCli, ParsesArguments) {
@@ -656,6 +915,18 @@ std::vector<std::string> script_order(const std::string& file) {
 TEST(CompositionScripts, HelloAndFaultAreValid) {
   EXPECT_EQ(script_order("hello.toml"), (std::vector<std::string>{"booter", "pong", "ping"}));
   EXPECT_EQ(script_order("fault.toml"), (std::vector<std::string>{"booter", "victim", "peek_user", "peek_kernel"}));
+}
+
+TEST(CompositionScripts, GrantsIsValid) {
+  EXPECT_EQ(script_order("grants.toml"),
+            (std::vector<std::string>{"booter", "pong", "bare", "partial", "full", "hog", "hog_client"}));
+  const c::Script s = c::load_script(std::string(COS_TEST_SOURCE_DIR) + "/composition_scripts/grants.toml");
+  const c::ComponentSpec& full = s.components[4];
+  EXPECT_EQ(full.untyped_bytes, 64u << 10);
+  EXPECT_EQ(full.caps_mask, uint32_t(c::cap_captbl | c::cap_pgtbl | c::cap_comp));
+  EXPECT_EQ(full.ioports.size(), 2u);
+  EXPECT_EQ(full.irqs.size(), 2u);
+  EXPECT_TRUE(full.timer);
 }
 
 }  // namespace

@@ -39,6 +39,9 @@ m::System sample() {
   pong.sinv_entry = 0x401234;
   pong.implements = {"pong", "stats"};
   pong.params = {{"greeting", "hi there"}, {"empty", ""}};
+  pong.untyped_bytes = 4u << 20;
+  pong.caps_mask = m::kCapCaptbl | m::kCapComp;
+  pong.timer = true;
   m::Component ping;
   ping.name = "ping";
   ping.image = "ping.elf";
@@ -47,6 +50,9 @@ m::System sample() {
   ping.stack_bytes = 4096;
   ping.deps = {{"stats", 1, 1}, {"pong", 1, 0}};
   ping.params = {{"count", "3"}, {"verbose", "true"}, {"utf8", "gr\xc3\xbc\xc3\x9f"}};
+  ping.caps_mask = m::kCapPgtbl;
+  ping.ioports = {{0x70, 2}, {0x3f8, 8}, {0xffff, 1}};
+  ping.irqs = {8, 4, 0};
   sys.components = {booter, pong, ping};
   return sys;
 }
@@ -91,6 +97,10 @@ TEST(Manifest, RoundTrip) {
   EXPECT_EQ(b.sinv_entry, 0u);
   EXPECT_TRUE(b.constructed_by_kernel);
   EXPECT_EQ(b.implements_count + b.dep_count + b.param_count, 0u);
+  EXPECT_EQ(b.untyped_bytes, 0u);
+  EXPECT_EQ(b.caps_mask, 0u);
+  EXPECT_FALSE(b.timer);
+  EXPECT_EQ(b.ioport_count + b.irq_count, 0u);
 
   const m::ComponentView pong = r.component(1);
   EXPECT_EQ(str(pong.name), "pong");
@@ -105,6 +115,10 @@ TEST(Manifest, RoundTrip) {
   EXPECT_EQ(str(r.param(1, 0).value), "hi there");
   EXPECT_EQ(str(r.param(1, 1).value), "");
   EXPECT_EQ(r.param(1, 1).value.data[0], '\0');
+  EXPECT_EQ(pong.untyped_bytes, 4u << 20);
+  EXPECT_EQ(pong.caps_mask, m::kCapCaptbl | m::kCapComp);
+  EXPECT_TRUE(pong.timer);
+  EXPECT_EQ(pong.ioport_count + pong.irq_count, 0u);
 
   const m::ComponentView ping = r.component(2);
   EXPECT_EQ(ping.priority, 255u);
@@ -115,10 +129,60 @@ TEST(Manifest, RoundTrip) {
   EXPECT_EQ(str(r.dep(2, 1).interface), "pong");
   EXPECT_EQ(r.dep(2, 1).token, 0u);
   EXPECT_EQ(str(r.param(2, 2).value), "gr\xc3\xbc\xc3\x9f");
+  EXPECT_EQ(ping.untyped_bytes, 0u);
+  EXPECT_EQ(ping.caps_mask, m::kCapPgtbl);
+  EXPECT_FALSE(ping.timer);
+  ASSERT_EQ(ping.ioport_count, 3u);
+  EXPECT_EQ(r.ioport(2, 0).first, 0x70u);
+  EXPECT_EQ(r.ioport(2, 0).count, 2u);
+  EXPECT_EQ(r.ioport(2, 1).first, 0x3f8u);
+  EXPECT_EQ(r.ioport(2, 1).count, 8u);
+  EXPECT_EQ(r.ioport(2, 2).first, 0xffffu);
+  EXPECT_EQ(r.ioport(2, 2).count, 1u);
+  ASSERT_EQ(ping.irq_count, 3u);  // in script order
+  EXPECT_EQ(r.irq(2, 0), 8u);
+  EXPECT_EQ(r.irq(2, 1), 4u);
+  EXPECT_EQ(r.irq(2, 2), 0u);
 
   // Strings are NUL-terminated C strings and deduplicated.
   EXPECT_STREQ(pong.name.data, "pong");
   EXPECT_EQ(r.implements(1, 0).data, r.dep(2, 1).interface.data);
+}
+
+// The byte layout FORMAT.md documents, checked on the encoded sample.
+TEST(Manifest, LayoutMatchesFormat) {
+  const auto b = m::encode(sample());
+  auto u16at = [&](size_t at) { return unsigned(b[at] | b[at + 1] << 8); };
+  auto u32at = [&](size_t at) {
+    return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 | uint32_t(b[at + 3]) << 24;
+  };
+  EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "COSM");
+  EXPECT_EQ(u16at(4), 2u);   // version
+  EXPECT_EQ(u16at(6), 80u);  // header size
+  EXPECT_EQ(u32at(8), b.size());
+  EXPECT_EQ(u32at(16), 3u);   // components
+  EXPECT_EQ(u32at(20), 80u);  // right after the header
+  EXPECT_EQ(u32at(64), 3u);   // I/O-port ranges
+  EXPECT_EQ(u32at(72), 3u);   // IRQ lines
+  const uint32_t ioports = u32at(68), irqs = u32at(76), strings = u32at(48);
+  EXPECT_EQ(ioports % 8, 0u);
+  EXPECT_EQ(irqs, ioports + 3 * 8);
+  EXPECT_EQ(strings, irqs + 3 * 4 + 4);  // padded to 8
+  EXPECT_EQ(u32at(ioports + 8), 0x3f8u);
+  EXPECT_EQ(u32at(ioports + 12), 8u);
+  EXPECT_EQ(u32at(irqs + 4), 4u);
+  // Component records are 104 bytes; pong is record 1, ping record 2.
+  const size_t pong = 80 + 104, ping = 80 + 2 * 104;
+  EXPECT_EQ(u32at(pong + 44), 2u);  // flags: timer, not kernel-constructed
+  EXPECT_EQ(u32at(pong + 72), 4u << 20);
+  EXPECT_EQ(u32at(pong + 76), 0u);
+  EXPECT_EQ(u32at(pong + 80), 5u);  // captbl | comp
+  EXPECT_EQ(u32at(80 + 44), 1u);    // the booter: kernel-constructed
+  EXPECT_EQ(u32at(ping + 84), 0u);  // ioports_first
+  EXPECT_EQ(u32at(ping + 88), 3u);  // ioports_count
+  EXPECT_EQ(u32at(ping + 92), 0u);  // irqs_first
+  EXPECT_EQ(u32at(ping + 96), 3u);  // irqs_count
+  EXPECT_EQ(u32at(ping + 100), 0u);  // reserved
 }
 
 TEST(Manifest, EmptySystemRoundTrips) {
@@ -171,6 +235,14 @@ TEST(Manifest, OutOfRangeAccessorsAreEmpty) {
   EXPECT_EQ(r.dep(2, 2).interface.size, 0u);
   EXPECT_EQ(r.dep(0, 0).server, 0u);
   EXPECT_EQ(r.param(2, 3).key.size, 0u);
+  EXPECT_EQ(c.untyped_bytes + c.caps_mask + c.ioport_count + c.irq_count, 0u);
+  EXPECT_FALSE(c.timer);
+  EXPECT_EQ(r.ioport(2, 3).first + r.ioport(2, 3).count, 0u);
+  EXPECT_EQ(r.ioport(1, 0).count, 0u);
+  EXPECT_EQ(r.ioport(7, 0).count, 0u);
+  EXPECT_EQ(r.irq(2, 3), 0u);
+  EXPECT_EQ(r.irq(1, 0), 0u);
+  EXPECT_EQ(r.irq(7, 0), 0u);
   Reader unopened;
   EXPECT_EQ(unopened.component_count(), 0u);
   EXPECT_EQ(unopened.system_name().size, 0u);
@@ -214,16 +286,37 @@ TEST(Manifest, RejectsEverySingleBitCorruption) {
 
 TEST(Manifest, RejectsOtherVersions) {
   auto b = m::encode(sample());
-  b[f::h_version] = 2;
-  restamp(b);
-  EXPECT_EQ(open(b), Error::bad_version);
-  b[f::h_version] = 0;
-  restamp(b);
-  EXPECT_EQ(open(b), Error::bad_version);
+  for (unsigned v : {0u, 1u, 3u, 4u, 0x102u, 0xffffu}) {
+    b[f::h_version] = uint8_t(v);
+    b[f::h_version + 1] = uint8_t(v >> 8);
+    restamp(b);
+    EXPECT_EQ(open(b), Error::bad_version) << "version " << v;
+  }
   b = m::encode(sample());
-  b[f::h_header_size] = 72;
+  b[f::h_header_size] = 64;
   restamp(b);
   EXPECT_EQ(open(b), Error::bad_version);
+  b[f::h_header_size] = 88;
+  restamp(b);
+  EXPECT_EQ(open(b), Error::bad_version);
+}
+
+// A version-1 manifest (64-byte header), even one shorter than a version-2
+// header, is reported as the wrong version, not as truncated.
+TEST(Manifest, RejectsShortVersion1Manifest) {
+  std::vector<uint8_t> v1(72, 0);
+  put32(v1, f::h_magic, f::magic);
+  v1[f::h_version] = 1;
+  v1[f::h_header_size] = 64;
+  put32(v1, f::h_total_size, 72);
+  put32(v1, f::h_components_offset, 64);
+  put32(v1, f::h_strings_offset, 64);
+  put32(v1, f::h_strings_size, 1);
+  restamp(v1);
+  EXPECT_EQ(open(v1), Error::bad_version);
+  Reader r;
+  EXPECT_EQ(Reader::open(v1.data(), 8, r), Error::bad_version);
+  EXPECT_EQ(Reader::open(v1.data(), 7, r), Error::too_small);
 }
 
 TEST(Manifest, RejectsBadTotalSize) {
@@ -259,6 +352,11 @@ TEST(Manifest, RejectsOutOfRangeTables) {
   EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_params_offset, uint32_t(b.size()) - 8); }), Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_strings_size, get32(b, f::h_strings_size) + 64); }),
             Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_ioports_offset, 72); }), Error::bad_offset);  // inside the header
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_ioports_offset, uint32_t(b.size()) - 16); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_ioports_count, 0x20000000); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_irqs_offset, UINT32_MAX); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_irqs_count, 0x40000000); }), Error::bad_offset);
 }
 
 TEST(Manifest, RejectsOutOfRangeRecords) {
@@ -270,6 +368,11 @@ TEST(Manifest, RejectsOutOfRangeRecords) {
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_implements_first, UINT32_MAX); }),
             Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 0) + f::c_params_count, 6); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 2) + f::c_ioports_first, 1); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_ioports_count, 4); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 2) + f::c_irqs_first, UINT32_MAX); }),
+            Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 0) + f::c_irqs_count, 4); }), Error::bad_offset);
   // A dependency on a component that does not exist, or on a missing token.
   EXPECT_EQ(open_edited([](B& b) { put32(b, dep_at(b, 0) + f::d_server, 3); }), Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, dep_at(b, 0) + f::d_token, 2); }), Error::bad_offset);
@@ -298,6 +401,47 @@ TEST(Manifest, RejectsBadStrings) {
             Error::bad_string);
 }
 
+size_t ioport_at(const std::vector<uint8_t>& b, uint32_t i) {
+  return get32(b, f::h_ioports_offset) + size_t(i) * f::ioport_size;
+}
+size_t irq_at(const std::vector<uint8_t>& b, uint32_t i) { return get32(b, f::h_irqs_offset) + size_t(i) * f::irq_size; }
+
+TEST(Manifest, RejectsBadGrantValues) {
+  using B = std::vector<uint8_t>;
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_untyped_bytes, 4095); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_untyped_bytes + 4, 1); }), Error::ok);  // 16 GiB + 4M
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_caps_mask, 8); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_caps_mask, 0x80000007); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, ioport_at(b, 0) + f::io_count, 0); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, ioport_at(b, 0) + f::io_first, 0x10000); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, ioport_at(b, 2) + f::io_count, 2); }), Error::bad_value);  // 0xffff + 2
+  EXPECT_EQ(open_edited([](B& b) {
+              put32(b, ioport_at(b, 0) + f::io_first, 0xfff0);
+              put32(b, ioport_at(b, 0) + f::io_count, UINT32_MAX);  // wraps in 32 bits
+            }),
+            Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) {
+              put32(b, ioport_at(b, 0) + f::io_first, 0);
+              put32(b, ioport_at(b, 0) + f::io_count, 0x10000);  // every port
+            }),
+            Error::ok);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, irq_at(b, 0), 16); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, irq_at(b, 0), 2); }), Error::bad_value);  // the cascade
+  EXPECT_EQ(open_edited([](B& b) { put32(b, irq_at(b, 0), 0x80000008); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, irq_at(b, 1), 8); }), Error::bad_value);  // twice in one component
+  EXPECT_EQ(open_edited([](B& b) { put32(b, irq_at(b, 0), 15); }), Error::ok);
+}
+
+TEST(Manifest, RejectsAnIrqLineGrantedTwiceInTheSystem) {
+  m::System sys = sample();
+  sys.components[1].irqs = {3};
+  auto b = m::encode(sys);
+  ASSERT_EQ(open(b), Error::ok);
+  put32(b, irq_at(b, 0), 8);  // pong's line 3 -> 8, which ping also holds
+  restamp(b);
+  EXPECT_EQ(open(b), Error::bad_value);
+}
+
 TEST(Manifest, WriterRejectsInconsistentInput) {
   m::System sys = sample();
   sys.components[2].deps[0].server = 3;
@@ -310,9 +454,31 @@ TEST(Manifest, WriterRejectsInconsistentInput) {
   EXPECT_THROW(m::encode(sys), std::invalid_argument);
 }
 
+TEST(Manifest, WriterRejectsOutOfRangeGrants) {
+  auto with = [](auto edit) {
+    m::System sys = sample();
+    edit(sys.components[2]);
+    return sys;
+  };
+  using C = m::Component;
+  EXPECT_THROW(m::encode(with([](C& c) { c.untyped_bytes = 4097; })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.caps_mask = 8; })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.ioports.push_back({0x80, 0}); })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.ioports.push_back({0x10000, 1}); })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.ioports.push_back({0xfff0, 0x11}); })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.ioports.push_back({0x10, UINT32_MAX}); })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.irqs.push_back(2); })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.irqs.push_back(16); })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.irqs.push_back(8); })), std::invalid_argument);  // already ping's
+  m::System sys = sample();
+  sys.components[1].irqs = {4};  // ping has line 4 too
+  EXPECT_THROW(m::encode(sys), std::invalid_argument);
+  EXPECT_NO_THROW(m::encode(with([](C& c) { c.ioports.push_back({0, 0x10000}); })));  // overlaps are not its business
+}
+
 TEST(Manifest, ErrorStringsAreDistinct) {
   std::set<std::string> seen;
-  for (int e = 0; e <= int(Error::bad_string); ++e) {
+  for (int e = 0; e <= int(Error::bad_value); ++e) {
     const char* s = m::error_string(Error(e));
     ASSERT_NE(s, nullptr);
     EXPECT_TRUE(seen.insert(s).second) << s;
@@ -353,6 +519,17 @@ TEST(Manifest, RandomEditsNeverEscapeTheBuffer) {
         ASSERT_LT(d.token, r.component(d.server).implements_count);
       }
       for (uint32_t j = 0; j < v.param_count; ++j) ASSERT_TRUE(inside(r.param(c, j).key) && inside(r.param(c, j).value));
+      ASSERT_EQ(v.untyped_bytes % 4096, 0u);
+      ASSERT_EQ(v.caps_mask & ~7u, 0u);
+      for (uint32_t j = 0; j < v.ioport_count; ++j) {
+        const m::IoPortRange io = r.ioport(c, j);
+        ASSERT_GE(io.count, 1u);
+        ASSERT_LE(uint64_t(io.first) + io.count, 0x10000u);
+      }
+      for (uint32_t j = 0; j < v.irq_count; ++j) {
+        ASSERT_LT(r.irq(c, j), 16u);
+        ASSERT_NE(r.irq(c, j), 2u);
+      }
     }
   }
   EXPECT_GT(accepted, 0);

@@ -1,6 +1,21 @@
 #include "manifest_builder.hpp"
 
+#include "cos/abi.hpp"
+#include "cos/compinfo.hpp"
+#include "grant_limits.hpp"
+#include "manifest/format.hpp"
+
 namespace composer {
+
+// The script limits must match what the booter, the manifest and the kernel
+// can hold.
+static_assert(max_deps == cos::boot::kMaxDeps);
+static_assert(max_ioport_ranges == cos::boot::kMaxIoports);
+static_assert(irq_lines == cos::abi::kIrqLines && irq_lines == cos::manifest::format::irq_lines);
+static_assert(irq_cascade == cos::manifest::format::irq_cascade);
+static_assert(io_ports == cos::manifest::format::ioport_limit);
+static_assert(cap_captbl == cos::manifest::kCapCaptbl && cap_pgtbl == cos::manifest::kCapPgtbl &&
+              cap_comp == cos::manifest::kCapComp);
 
 cos::manifest::System build_manifest(const Script& script, const std::vector<std::vector<ResolvedDep>>& deps,
                                 const ImageSet& images, const std::vector<size_t>& order) {
@@ -22,6 +37,11 @@ cos::manifest::System build_manifest(const Script& script, const std::vector<std
     m.implements = c.implements;
     for (const ResolvedDep& d : deps[i]) m.deps.push_back(cos::manifest::Dep{d.interface, position[d.server], d.token});
     for (const ParamSpec& p : c.params) m.params.push_back(cos::manifest::Param{p.key, p.value});
+    m.untyped_bytes = c.untyped_bytes;
+    m.caps_mask = c.caps_mask;
+    m.timer = c.timer;
+    for (const IoPortSpec& io : c.ioports) m.ioports.push_back(cos::manifest::IoPortRange{io.first, io.count});
+    for (const IrqSpec& irq : c.irqs) m.irqs.push_back(irq.line);
     sys.components.push_back(std::move(m));
   }
   return sys;

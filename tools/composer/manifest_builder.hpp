@@ -13,7 +13,8 @@ namespace composer {
 
 /// Builds the cos::manifest::System: components in `order` (declaration indices),
 /// dependency servers renumbered to construction-order indices, image names
-/// "<img>.elf", sinv entries from `images`.
+/// "<img>.elf", sinv entries from `images`, grants (untyped memory, caps,
+/// I/O ports, IRQ lines, timer) as the script names them.
 cos::manifest::System build_manifest(const Script& script, const std::vector<std::vector<ResolvedDep>>& deps,
                                 const ImageSet& images, const std::vector<size_t>& order);
 

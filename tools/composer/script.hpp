@@ -27,6 +27,21 @@ struct ParamSpec {
   SourcePos pos;  ///< the key
 };
 
+/// One `hardware.ioports` entry: ports [first, first + count).
+struct IoPortSpec {
+  uint32_t first = 0, count = 0;
+  SourcePos pos;  ///< the string
+};
+
+/// One `hardware.irqs` entry.
+struct IrqSpec {
+  uint32_t line = 0;
+  SourcePos pos;  ///< the integer
+};
+
+/// Bits of ComponentSpec::caps_mask (equal to cos::manifest::kCap*).
+enum CapBit : uint32_t { cap_captbl = 1, cap_pgtbl = 2, cap_comp = 4 };
+
 /// One [[component]] table.
 struct ComponentSpec {
   SourcePos pos;  ///< the [[component]] header
@@ -44,6 +59,16 @@ struct ComponentSpec {
   std::vector<DepSpec> deps;
   SourcePos deps_pos;  ///< the `deps` key, or pos if absent
   std::vector<ParamSpec> params;
+  // Grants (see docs/composition.md, "Grants").
+  uint64_t untyped_bytes = 0;  ///< `untyped`; 0 = none
+  uint32_t caps_mask = 0;      ///< `caps`, CapBit bits
+  std::vector<IoPortSpec> ioports;  ///< `hardware.ioports`, script order
+  std::vector<IrqSpec> irqs;        ///< `hardware.irqs`, script order
+  bool timer = false;               ///< `hardware.timer`
+  /// Position of the first (in file order) of the keys `untyped`, `caps` and
+  /// `hardware`, for "the booter cannot be granted" errors; unset if none.
+  std::optional<SourcePos> first_grant_key;
+  std::string first_grant_key_name;
 };
 
 /// A whole script, components in declaration order.

@@ -1,6 +1,8 @@
 #include "script_checks.hpp"
 
 #include <map>
+#include <string>
+#include <utility>
 
 namespace composer {
 
@@ -31,6 +33,22 @@ void check_components(const Script& script) {
   if (!kernel_built->deps.empty())
     fail(kernel_built->deps.front().pos, "the kernel-constructed component '" + kernel_built->name +
                                              "' cannot have dependencies (it is constructed first)");
+  if (kernel_built->first_grant_key)
+    fail(*kernel_built->first_grant_key, "the kernel-constructed component '" + kernel_built->name +
+                                             "' cannot be granted '" + kernel_built->first_grant_key_name +
+                                             "' (the kernel gives it every initial capability)");
+
+  // An IRQ line belongs to one component of the system.
+  std::map<uint32_t, std::pair<const ComponentSpec*, const IrqSpec*>> irq_holder;
+  for (const ComponentSpec& c : script.components) {
+    for (const IrqSpec& irq : c.irqs) {
+      const auto [it, fresh] = irq_holder.emplace(irq.line, std::make_pair(&c, &irq));
+      if (!fresh)
+        fail(irq.pos, "IRQ line " + std::to_string(irq.line) + " is already granted to component '" +
+                          it->second.first->name + "' (at " + it->second.second->pos.line_col() +
+                          "); a line may be granted to one component only");
+    }
+  }
 }
 
 }  // namespace composer

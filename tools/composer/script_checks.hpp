@@ -8,7 +8,10 @@ namespace composer {
 
 /// Checks, in order: at least one component; component names unique (points
 /// at the second, mentions the first); exactly one component with
-/// constructor = "kernel"; that component has no deps. Throws ScriptError.
+/// constructor = "kernel"; that component has no deps and no grants
+/// (`untyped`, `caps`, `hardware`); every IRQ line is granted to at most one
+/// component (points at the second grant, names the first holder). Throws
+/// ScriptError.
 void check_components(const Script& script);
 
 }  // namespace composer

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "grant_limits.hpp"
+#include "ioports.hpp"
 #include "names.hpp"
 #include "size.hpp"
 #include "toml_schema.hpp"
@@ -21,6 +23,18 @@ struct SizeRule {
 };
 constexpr SizeRule component_size_rule{4096, 4096, 4 * gib};
 constexpr SizeRule system_memory_rule{mib, 16 * mib, 64 * gib};
+constexpr SizeRule untyped_rule{4096, 4096, max_untyped_bytes};
+
+// `caps` names and their bits, in the order messages list them.
+struct CapName {
+  std::string_view name;
+  CapBit bit;
+};
+constexpr CapName cap_names[] = {{"captbl", cap_captbl}, {"pgtbl", cap_pgtbl}, {"comp", cap_comp}};
+
+bool earlier(const SourcePos& a, const SourcePos& b) {
+  return std::tie(a.line, a.column) < std::tie(b.line, b.column);
+}
 
 // "TOML syntax error in <context>: <reason>" from TOML++'s
 // "Error while parsing <context>: <reason>".
@@ -76,7 +90,9 @@ class Parser {
     static constexpr std::string_view where = "[[component]]";
     ComponentSpec c;
     c.pos = s_.pos(t);
-    s_.check_keys(t, {"name", "image", "constructor", "priority", "memory", "stack", "implements", "deps", "params"},
+    s_.check_keys(t,
+                  {"name", "image", "constructor", "priority", "memory", "stack", "implements", "deps", "params",
+                   "untyped", "caps", "hardware"},
                   where);
     const toml::node& name = s_.required(t, "name", where);
     c.name = s_.string(name, "'name'");
@@ -109,10 +125,88 @@ class Parser {
     }
     if (const toml::node* n = t.get("deps")) {
       c.deps_pos = s_.key_pos(t, "deps");
-      for (const toml::node& d : s_.array(*n, "'deps'")) c.deps.push_back(parse_dep(d));
+      for (const toml::node& d : s_.array(*n, "'deps'")) {
+        if (c.deps.size() == max_deps)
+          fail(s_.pos(d), "at most " + std::to_string(max_deps) + " dependencies per component");
+        c.deps.push_back(parse_dep(d));
+      }
     }
     if (const toml::node* n = t.get("params")) parse_params(s_.table(*n, "'params'"), c);
+    parse_grants(t, c);
     return c;
+  }
+
+  // `untyped`, `caps` and [component.hardware].
+  void parse_grants(const toml::table& t, ComponentSpec& c) {
+    for (const char* key : {"untyped", "caps", "hardware"}) {
+      if (t.get(key) == nullptr) continue;
+      const SourcePos p = s_.key_pos(t, key);
+      if (!c.first_grant_key || earlier(p, *c.first_grant_key)) {
+        c.first_grant_key = p;
+        c.first_grant_key_name = key;
+      }
+    }
+    if (const toml::node* n = t.get("untyped")) c.untyped_bytes = size(*n, "untyped", untyped_rule);
+    if (const toml::node* n = t.get("caps")) parse_caps(*n, c);
+    if (const toml::node* n = t.get("hardware")) parse_hardware(s_.table(*n, "'hardware'"), c);
+  }
+
+  void parse_caps(const toml::node& n, ComponentSpec& c) {
+    std::vector<std::pair<uint32_t, SourcePos>> seen;
+    for (const toml::node& e : s_.array(n, "'caps'")) {
+      const std::string name = s_.string(e, "each element of 'caps'");
+      const CapName* cap = nullptr;
+      for (const CapName& k : cap_names)
+        if (k.name == name) cap = &k;
+      if (cap == nullptr)
+        fail(s_.pos(e), "unknown capability '" + name + "' in 'caps' (expected one of: captbl, pgtbl, comp)");
+      if ((c.caps_mask & cap->bit) != 0) {
+        SourcePos first;
+        for (const auto& [bit, pos] : seen)
+          if (bit == cap->bit) first = pos;
+        fail(s_.pos(e), "capability '" + name + "' listed twice in 'caps' (first at " + first.line_col() + ")");
+      }
+      c.caps_mask |= cap->bit;
+      seen.emplace_back(cap->bit, s_.pos(e));
+    }
+  }
+
+  void parse_hardware(const toml::table& t, ComponentSpec& c) {
+    s_.check_keys(t, {"ioports", "irqs", "timer"}, "[component.hardware]");
+    if (const toml::node* n = t.get("ioports")) {
+      for (const toml::node& e : s_.array(*n, "'ioports'")) {
+        const std::string text = s_.string(e, "each element of 'ioports'");
+        IoPortSpec io;
+        io.pos = s_.pos(e);
+        std::string why;
+        if (!parse_ioport_range(text, io.first, io.count, why))
+          fail(io.pos, "invalid I/O-port range \"" + text + "\": " + why);
+        for (const IoPortSpec& other : c.ioports)
+          if (io.first < other.first + other.count && other.first < io.first + io.count)
+            fail(io.pos, "I/O-port range " + format_ioport_range(io.first, io.count) + " overlaps " +
+                             format_ioport_range(other.first, other.count) + " (at " + other.pos.line_col() + ")");
+        if (c.ioports.size() == max_ioport_ranges)
+          fail(io.pos, "at most " + std::to_string(max_ioport_ranges) + " I/O-port ranges per component");
+        c.ioports.push_back(io);
+      }
+    }
+    if (const toml::node* n = t.get("irqs")) {
+      for (const toml::node& e : s_.array(*n, "'irqs'")) {
+        const int64_t line = s_.integer(e, "each element of 'irqs'");
+        IrqSpec irq;
+        irq.pos = s_.pos(e);
+        if (line < 0 || line >= int64_t(irq_lines))
+          fail(irq.pos, "IRQ line " + std::to_string(line) + " does not exist (ISA lines are 0..15)");
+        if (line == irq_cascade) fail(irq.pos, "IRQ line 2 is the PIC cascade and cannot be granted");
+        irq.line = uint32_t(line);
+        for (const IrqSpec& other : c.irqs)
+          if (other.line == irq.line)
+            fail(irq.pos, "IRQ line " + std::to_string(line) + " listed twice in 'irqs' (first at " +
+                              other.pos.line_col() + ")");
+        c.irqs.push_back(irq);
+      }
+    }
+    if (const toml::node* n = t.get("timer")) c.timer = s_.boolean(*n, "'timer'");
   }
 
   void parse_implements(const toml::node& n, ComponentSpec& c) {

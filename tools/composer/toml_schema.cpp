@@ -79,6 +79,11 @@ int64_t Schema::integer(const toml::node& n, std::string_view what) const {
   wrong_type(n, what, "an integer");
 }
 
+bool Schema::boolean(const toml::node& n, std::string_view what) const {
+  if (const auto* b = n.as_boolean()) return b->get();
+  wrong_type(n, what, "a boolean");
+}
+
 const toml::array& Schema::array(const toml::node& n, std::string_view what) const {
   if (const auto* a = n.as_array()) return *a;
   wrong_type(n, what, "an array");

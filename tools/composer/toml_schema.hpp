@@ -49,6 +49,8 @@ class Schema {
   std::string string(const toml::node& n, std::string_view what) const;
   /// `n` as an integer; same error shape.
   int64_t integer(const toml::node& n, std::string_view what) const;
+  /// `n` as a boolean; same error shape.
+  bool boolean(const toml::node& n, std::string_view what) const;
   /// `n` as an array; same error shape.
   const toml::array& array(const toml::node& n, std::string_view what) const;
   /// `n` as a table; same error shape.

@@ -129,12 +129,50 @@ enum class Op : uint64_t {
   timer_bind = 25,
   /// time_now(): microseconds since boot (kernel time base).
   time_now = 26,
+
+  // --- hardware virtualization (cos/vm.hpp has the vCPU state page) --------
+  /// vm_create is retype(ut, dest, ObjType::vm, 1): a guest-physical address
+  /// space (EPT or NPT root); uses 2 pages. Errors: no_virtualization.
+  reserved_27 = 27,
+  /// vm_map(vm_slot, gpa, frame_slot, page_index, rights, ut_slot): map page
+  /// `page_index` of the frame at guest-physical address gpa (page-aligned,
+  /// < kGuestPhysTop) with rights (read plus optionally write/exec, each held
+  /// by the frame capability). The VM needs write. Table pages come from
+  /// ut_slot. Errors as pgtbl_map.
+  vm_map = 28,
+  /// vm_unmap(vm_slot, gpa): remove a guest mapping; the guest TLB is
+  /// invalidated (INVEPT / ASID flush) before any vCPU of the VM runs again.
+  vm_unmap = 29,
+  /// vcpu_create(ut_slot, dest_slot, vm_slot, state_frame_slot, exit_rcv_slot, priority):
+  /// a vCPU of the VM (needs write), scheduled like a thread at `priority`,
+  /// whose state page is page 0 of the frame (needs read|write; the VMM maps
+  /// the same frame to read and write vm::StatePage), and whose exits notify
+  /// the receive endpoint (needs write). It starts stopped: set its state in
+  /// the state page and call vcpu_run. Uses 3 pages of untyped memory.
+  /// Errors: no_virtualization, wrong_type, no_rights, bad_argument.
+  vcpu_create = 30,
+  /// vcpu_run(vcpu_slot, load_mask, rcv_slot, timeout_us): load the state
+  /// groups in load_mask (vm::Load bits) from the state page into the vCPU,
+  /// validated (bad_guest_state: nothing is loaded and the vCPU stays
+  /// stopped), and let a stopped vCPU run; then, if rcv_slot != 0, wait on
+  /// that receive endpoint exactly like rcv(rcv_slot, timeout_us, 0), so a
+  /// VMM answers an exit and waits for the next one in one call; the result
+  /// is then rcv's. Errors (returned without waiting): bad_guest_state,
+  /// comp_dead (the vCPU's thread ended); vcpu_running if the vCPU is not
+  /// stopped (without a wait; with one, the wait still happens).
+  vcpu_run = 31,
+  /// vcpu_inject(vcpu_slot, vector, type, error_code): queue an event for the
+  /// guest (vm::EventType), injected at the next point it can be taken
+  /// (interrupt-window exits are requested as needed). One event of each
+  /// kind may be pending: a second external interrupt replaces nothing and
+  /// returns event_pending. The vCPU needs write.
+  vcpu_inject = 32,
 };
 
 /// Object types for Op::retype and the type field of a capability.
 enum class ObjType : uint64_t {
   none = 0, untyped = 1, captbl = 2, pgtbl = 3, frame = 4, comp = 5, thread = 6, sinv = 7,
-  rcv = 8, asnd = 9, ioport = 10, irq = 11, timer = 12,
+  rcv = 8, asnd = 9, ioport = 10, irq = 11, timer = 12, vm = 13, vcpu = 14,
 };
 
 /// Rights bits of a capability. Frames: read/write/exec bound the mapping
@@ -168,7 +206,24 @@ enum class Error : int64_t {
   out_of_range = -19,     ///< I/O port or IRQ line outside the capability's range
   irq_bound = -20,        ///< the IRQ line is already bound to an endpoint
   waiter_busy = -21,      ///< reserved
+  no_virtualization = -22,///< the CPU offers no usable VMX/SVM (see the boot message)
+  bad_guest_state = -23,  ///< vcpu_run: a loaded field fails the entry checks
+  vcpu_running = -24,     ///< vcpu_run on a vCPU that is not stopped
+  event_pending = -25,    ///< vcpu_inject: an event of that kind is already queued
 };
+
+/// The name of an error code ("bad_slot"), or "" for a value that is not one
+/// (0 and results >= 0 included). For messages and test reports.
+constexpr const char* error_name(int64_t v) {
+  constexpr const char* names[] = {
+      "",              "bad_op",          "bad_slot",          "empty_slot",       "wrong_type",
+      "slot_occupied", "bad_argument",    "out_of_memory",     "bad_address",      "already_mapped",
+      "not_mapped",    "no_rights",       "not_copyable",      "comp_dead",        "not_in_invocation",
+      "invocation_depth", "already_started", "would_block",    "timeout",          "out_of_range",
+      "irq_bound",     "waiter_busy",     "no_virtualization", "bad_guest_state",  "vcpu_running",
+      "event_pending"};
+  return v < 0 && -v < static_cast<int64_t>(sizeof(names) / sizeof(names[0])) ? names[-v] : "";
+}
 
 /// rcv flags.
 inline constexpr uint64_t kRcvNonBlocking = 1;
@@ -184,5 +239,7 @@ inline constexpr unsigned kQuantumTicks = 10;
 inline constexpr uint64_t kUserTop = 0x0000800000000000ull;
 /// ISA IRQ lines the kernel can route (8259 PIC pair); line 2 is the cascade.
 inline constexpr unsigned kIrqLines = 16;
+/// Guest-physical addresses are below this (4-level EPT/NPT, 48 bits).
+inline constexpr uint64_t kGuestPhysTop = 1ull << 48;
 
 }  // namespace cos::abi

@@ -10,6 +10,7 @@
 #include "kernel.hpp"
 #include "lapic.hpp"
 #include "thread.hpp"
+#include "virt.hpp"
 
 extern "C" [[noreturn]] void user_return_iret(cos::x86::Regs*);
 extern "C" [[noreturn]] void user_return_sysret(cos::x86::Regs*);
@@ -30,6 +31,30 @@ struct KernelMem {
     return ut && untyped_alloc(ut, 1, 1, PageKind::pgtable, pa) == abi::Error::ok;
   }
 };
+
+// The active backend's EPT/NPT entry format for PageTable<>.
+struct GuestEncoding {
+  static uint64_t table_entry(uint64_t pa) { return virt::gpt_table_entry(pa); }
+  static bool is_present(uint64_t e) { return virt::gpt_present(e); }
+  static bool is_large(uint64_t) { return false; }  // never created
+  static uint64_t target(uint64_t e) { return x86::pte::address(e); }
+};
+
+// Frees every mapping and table below a guest table at `level`.
+void guest_teardown(uint64_t table_pa, unsigned level) {
+  auto* e = x86::phys_to_virt<uint64_t>(table_pa);
+  for (unsigned i = 0; i < 512; ++i) {
+    if (!virt::gpt_present(e[i])) continue;
+    uint64_t pa = x86::pte::address(e[i]);
+    e[i] = 0;
+    if (level == 0) {
+      frame_page_unmapped(pa);
+    } else {
+      guest_teardown(pa, level - 1);
+      pgtable_page_freed(pa);
+    }
+  }
+}
 
 // Frees the user half below a table at `level` (3 = PML4).
 void teardown(uint64_t table_pa, unsigned level) {
@@ -145,6 +170,28 @@ void address_space_teardown(uint64_t root) {
   teardown(root, 3);
 }
 
+abi::Error map_guest_page(uint64_t root, uint64_t gpa, uint64_t pa, uint64_t rights, Untyped* ut) {
+  KernelMem mem{ut};
+  x86::PageTable<KernelMem, GuestEncoding> pt(mem, root);
+  switch (pt.map(gpa, virt::gpt_leaf_entry(pa, rights))) {
+    case x86::MapResult::ok: return abi::Error::ok;
+    case x86::MapResult::already_mapped: return abi::Error::already_mapped;
+    case x86::MapResult::no_memory: return abi::Error::out_of_memory;
+    default: return abi::Error::bad_address;
+  }
+}
+
+abi::Error unmap_guest_page(uint64_t root, uint64_t gpa, uint64_t& pa) {
+  KernelMem mem{nullptr};
+  x86::PageTable<KernelMem, GuestEncoding> pt(mem, root);
+  uint64_t old;
+  if (pt.unmap(gpa, old) != x86::MapResult::ok) return abi::Error::not_mapped;
+  pa = x86::pte::address(old);
+  return abi::Error::ok;
+}
+
+void guest_space_teardown(uint64_t root) { guest_teardown(root, 3); }
+
 void thread_destroyed(Thread* t) {
   if (g_fpu_owner == t) g_fpu_owner = nullptr;
 }
@@ -198,6 +245,14 @@ void resume(Thread* t) {
     x86::write_cr3(root);
     g_loaded_root = root;
   }
+  if (t->vcpu) {
+    // Guests run from the top of the kernel stack: every re-entry starts afresh.
+    asm volatile("mov %0, %%rsp\n"
+                 "mov %1, %%rdi\n"
+                 "call vcpu_thread_run_c\n"
+                 "ud2" ::"r"(kernel_stack_top), "r"(t) : "memory");
+    __builtin_unreachable();
+  }
   uint64_t top = reinterpret_cast<uint64_t>(&t->regs + 1);
   x86::tss_set_rsp0(top);
   x86::percpu().regs_top = top;
@@ -220,3 +275,5 @@ void idle() {
 }
 
 }  // namespace cos::machine
+
+extern "C" [[noreturn]] void vcpu_thread_run_c(cos::Thread* t) { cos::vcpu_thread_run(t); }

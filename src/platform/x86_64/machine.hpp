@@ -52,6 +52,13 @@ void address_space_teardown(uint64_t root);
 /// at it (the lazily saved FPU owner).
 void thread_destroyed(Thread* t);
 
+/// Guest-physical mappings in EPT/NPT format (virt::gpt_* encoding), same
+/// contracts as map_user_page / unmap_user_page / address_space_teardown
+/// (gpa < abi::kGuestPhysTop). Invalidation is the caller's business.
+abi::Error map_guest_page(uint64_t root, uint64_t gpa, uint64_t pa, uint64_t rights, Untyped* ut);
+abi::Error unmap_guest_page(uint64_t root, uint64_t gpa, uint64_t& pa);
+void guest_space_teardown(uint64_t root);
+
 /// Microseconds since boot (TSC calibrated against the PIT).
 uint64_t time_us();
 /// Port I/O on behalf of a component holding an I/O-port capability.

@@ -10,6 +10,7 @@
 #include "multiboot2.hpp"
 #include "percpu.hpp"
 #include "serial.hpp"
+#include "virt.hpp"
 
 extern "C" char __kernel_phys_start[], __kernel_phys_end[];
 extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
@@ -53,6 +54,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
   kprintf("cos: LAPIC timer %u ticks/ms, kernel tick %lu us, quantum %u ticks, TSC %lu MHz\n",
           x86::lapic::ticks_per_ms(), abi::kTickUs, abi::kQuantumTicks, x86::lapic::tsc_per_us());
 
+  virt::init();
   boot_create_booter(info.modules, info.module_count, info.ram, info.ram_count);
   schedule(false);
 }

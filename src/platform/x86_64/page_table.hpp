@@ -5,6 +5,9 @@
 // Mem must provide:
 //   uint64_t* table(uint64_t pa);    // the 512 entries of the page at pa
 //   bool alloc_table(uint64_t& pa);  // a zeroed page for a new table, false if none
+// Enc gives the entry format (pte::Encoding for x86 paging; EPT and NPT
+// backends have their own): table_entry(pa), is_present(e), is_large(e),
+// target(e).
 #pragma once
 #include <stdint.h>
 
@@ -15,7 +18,7 @@ namespace cos::x86 {
 /// Result codes of PageTable operations.
 enum class MapResult { ok, no_memory, already_mapped, not_mapped, large_page };
 
-template <typename Mem>
+template <typename Mem, typename Enc = pte::Encoding>
 class PageTable {
  public:
   PageTable(Mem& mem, uint64_t root_pa) : mem_(mem), root_(root_pa) {}
@@ -27,7 +30,7 @@ class PageTable {
     uint64_t* slot;
     MapResult r = leaf_slot(va, true, slot);
     if (r != MapResult::ok) return r;
-    if (pte::present(*slot)) return MapResult::already_mapped;
+    if (Enc::is_present(*slot)) return MapResult::already_mapped;
     *slot = entry;
     return MapResult::ok;
   }
@@ -37,7 +40,7 @@ class PageTable {
     uint64_t* slot;
     MapResult r = leaf_slot(va, false, slot);
     if (r != MapResult::ok) return r;
-    if (!pte::present(*slot)) return MapResult::not_mapped;
+    if (!Enc::is_present(*slot)) return MapResult::not_mapped;
     old = *slot;
     *slot = 0;
     return MapResult::ok;
@@ -55,15 +58,15 @@ class PageTable {
     uint64_t table_pa = root_;
     for (unsigned level = pte::kLevels - 1; level > 0; --level) {
       uint64_t& e = mem_.table(table_pa)[pte::index(va, level)];
-      if (!pte::present(e)) {
+      if (!Enc::is_present(e)) {
         if (!create) return MapResult::not_mapped;
         uint64_t pa;
         if (!mem_.alloc_table(pa)) return MapResult::no_memory;
-        e = pte::table(pa);
-      } else if (e & pte::kLargePage) {
+        e = Enc::table_entry(pa);
+      } else if (Enc::is_large(e)) {
         return MapResult::large_page;
       }
-      table_pa = pte::address(e);
+      table_pa = Enc::target(e);
     }
     out = &mem_.table(table_pa)[pte::index(va, 0)];
     return MapResult::ok;

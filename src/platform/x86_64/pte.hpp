@@ -53,4 +53,13 @@ constexpr bool writable(uint64_t e) { return (e & kWritable) != 0; }
 constexpr bool user(uint64_t e) { return (e & kUser) != 0; }
 constexpr bool executable(uint64_t e) { return (e & kNoExecute) == 0; }
 
+/// The x86-64 paging encoding as a policy for PageTable<> (EPT and NPT
+/// backends provide their own).
+struct Encoding {
+  static constexpr uint64_t table_entry(uint64_t pa) { return table(pa); }
+  static constexpr bool is_present(uint64_t e) { return present(e); }
+  static constexpr bool is_large(uint64_t e) { return (e & kLargePage) != 0; }
+  static constexpr uint64_t target(uint64_t e) { return address(e); }
+};
+
 }  // namespace cos::x86::pte

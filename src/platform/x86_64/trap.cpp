@@ -82,10 +82,19 @@ extern "C" [[noreturn]] void trap_from_user(Regs* r) {
 
 extern "C" void trap_from_kernel(Regs* r) {
   if (r->vector >= 32) {
-    // Only the idle loop runs with interrupts enabled in the kernel: anything
-    // that became ready gets the CPU.
-    handle_interrupt(r->vector);
+    bool rotate = handle_interrupt(r->vector);
+    // A vCPU's exit path briefly enables interrupts to take the one that
+    // caused the exit: it reschedules itself afterwards.
+    if (g_current) {
+      g_rotate_pending |= rotate;
+      return;
+    }
+    // Otherwise this is the idle loop: anything that became ready gets the CPU.
     if (!g_run_queue.empty()) schedule(false);
+    return;
+  }
+  if (r->vector == 2) {  // NMI (e.g. one that ended a guest's run): nothing to do
+    kprintf("cos: NMI at rip %#lx ignored\n", r->rip);
     return;
   }
   kprintf("\ncos: kernel exception: %s, rip %#lx", exception_name(r->vector), r->rip);

@@ -10,6 +10,7 @@ Modules:
   qemu      QEMU command line, accelerator choice, result classification
   bochs     Bochs configuration, pty console, result classification
   run       `cos run` and `cos debug`
+  bench     `cos bench ipc|fuzz`: benchmarks and long runs (not tests)
   testing   `cos test`
   cli       argument parsing and dispatch
 """

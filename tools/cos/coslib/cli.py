@@ -4,7 +4,7 @@ import argparse
 import sys
 import textwrap
 
-from . import build, packages, run, systems, testing
+from . import bench, build, packages, run, systems, testing
 from .common import DEFAULT_ARCH, CosError, info
 from .outcome import EXIT_INTERRUPTED
 
@@ -21,6 +21,7 @@ Typical workflow:
   ./cos build
   ./cos compose composition_scripts/hello.toml hello
   ./cos run hello [--emulator bochs]
+  ./cos bench ipc | ./cos bench fuzz [--calls N] [--seed S]
 """
 
 
@@ -120,6 +121,37 @@ def build_parser():
     p.add_argument("ctest_args", nargs="*", metavar="-- CTEST-ARGS",
                    help="further ctest arguments, after '--'")
 
+    p = add("bench", "run a benchmark or long run: ipc (IPC costs) or fuzz (syscall fuzzer)",
+            bench.cmd_bench,
+            "Benchmarks and long runs, not tests: they compose a system from a copy of\n"
+            "its script with other parameters (build/x86_64/bench/<script>.toml ->\n"
+            "system_binaries/bench-<what>/), boot it with its console on stdout, then\n"
+            "summarise.\n\n"
+            "  ipc   composition_scripts/ipc_bench.toml: null syscall, sinv/sret round\n"
+            "        trip, asnd->rcv round trip and thread switch, median and minimum\n"
+            "        TSC cycles over --iterations samples each. QEMU runs TCG with\n"
+            "        -icount shift=0, so cycles follow executed instructions and the\n"
+            "        numbers are deterministic. Prints a table (and the ratio sinv round\n"
+            "        trip / null syscall) and writes build/x86_64/bench/ipc.json.\n"
+            "  fuzz  composition_scripts/syscall_fuzz.toml with --calls pseudo-random\n"
+            "        system calls (default 1000000) from --seed; passes when every call\n"
+            "        returned, the kernel did not panic, the canary component's memory and\n"
+            "        capabilities are intact and no ABI contract violation was seen.\n\n"
+            "Exit status: 0 success, 1 failure (run failed, results missing or a fuzz\n"
+            "check failed), 2 usage error.")
+    p.add_argument("what", choices=("ipc", "fuzz"), metavar="ipc|fuzz", help="which benchmark")
+    p.add_argument("--emulator", choices=("qemu", "bochs"), default="qemu",
+                   help="emulator (default: qemu; for ipc: TCG with -icount shift=0)")
+    p.add_argument("--timeout", type=_timeout, default=None, metavar="S",
+                   help="stop the emulator and fail after S seconds (default: ipc 600, "
+                        "fuzz 3600; 0: none)")
+    p.add_argument("--iterations", type=int, metavar="N",
+                   help="ipc: timed iterations per benchmark (default: the script's, 10000)")
+    p.add_argument("--calls", type=int, default=1000000, metavar="N",
+                   help="fuzz: number of system calls (default 1000000)")
+    p.add_argument("--seed", type=int, metavar="S",
+                   help="fuzz: PRNG seed (default: the script's, 1)")
+
     add("clean", "remove build/, system_binaries/ and the compile_commands.json link",
         cmd_clean)
 
@@ -193,7 +225,7 @@ def main(argv):
             return 0
         if args.command not in NO_PACKAGE_CHECK:
             # run/debug keep stdout for the guest console: apt output to stderr.
-            packages.ensure_packages(stdout_to_stderr=args.command in ("run", "debug"))
+            packages.ensure_packages(stdout_to_stderr=args.command in ("run", "debug", "bench"))
         return args.func(args)
     except CosError as e:
         sys.stdout.flush()

@@ -1,4 +1,4 @@
-// Boot manifest binary layout, version 1: the constants shared by the reader
+// Boot manifest binary layout, version 2: the constants shared by the reader
 // (freestanding, booter) and the writer (host, composer). FORMAT.md in this
 // directory is the prose description; keep the two in sync.
 #pragma once
@@ -10,10 +10,10 @@ namespace cos::manifest::format {
 /// "COSM" in file byte order.
 inline constexpr uint32_t magic = 0x4D534F43u;
 /// The only version this code reads and writes.
-inline constexpr uint16_t version = 1;
+inline constexpr uint16_t version = 2;
 
-// Header (64 bytes): byte offsets of its fields.
-inline constexpr uint32_t header_size = 64;
+// Header (80 bytes): byte offsets of its fields.
+inline constexpr uint32_t header_size = 80;
 inline constexpr uint32_t h_magic = 0;               // u32
 inline constexpr uint32_t h_version = 4;             // u16
 inline constexpr uint32_t h_header_size = 6;         // u16
@@ -30,13 +30,20 @@ inline constexpr uint32_t h_params_offset = 44;      // u32
 inline constexpr uint32_t h_strings_offset = 48;     // u32
 inline constexpr uint32_t h_strings_size = 52;       // u32
 inline constexpr uint32_t h_system_name = 56;        // strref
+inline constexpr uint32_t h_ioports_count = 64;      // u32
+inline constexpr uint32_t h_ioports_offset = 68;     // u32
+inline constexpr uint32_t h_irqs_count = 72;         // u32
+inline constexpr uint32_t h_irqs_offset = 76;        // u32
+/// Bytes of the header every version starts with (magic, version,
+/// header_size): enough to tell which version a buffer claims to be.
+inline constexpr uint32_t version_prefix_size = 8;
 
 /// A string reference: u32 offset into the string pool, u32 length in bytes
 /// (excluding the NUL that must follow the string in the pool).
 inline constexpr uint32_t strref_size = 8;
 
-// Component record (72 bytes).
-inline constexpr uint32_t component_size = 72;
+// Component record (104 bytes).
+inline constexpr uint32_t component_size = 104;
 inline constexpr uint32_t c_name = 0;               // strref
 inline constexpr uint32_t c_image = 8;              // strref
 inline constexpr uint32_t c_heap_bytes = 16;        // u64
@@ -50,9 +57,20 @@ inline constexpr uint32_t c_deps_first = 56;        // u32
 inline constexpr uint32_t c_deps_count = 60;        // u32
 inline constexpr uint32_t c_params_first = 64;      // u32
 inline constexpr uint32_t c_params_count = 68;      // u32
+inline constexpr uint32_t c_untyped_bytes = 72;     // u64, multiple of 4096 (0: none)
+inline constexpr uint32_t c_caps_mask = 80;         // u32, cos::manifest::kCap* bits
+inline constexpr uint32_t c_ioports_first = 84;     // u32
+inline constexpr uint32_t c_ioports_count = 88;     // u32
+inline constexpr uint32_t c_irqs_first = 92;        // u32
+inline constexpr uint32_t c_irqs_count = 96;        // u32
+inline constexpr uint32_t c_reserved = 100;         // u32, written as 0
 
 /// c_flags bit: the kernel constructs this component (the booter).
 inline constexpr uint32_t flag_constructed_by_kernel = 1u << 0;
+/// c_flags bit: the component is granted the periodic-timer capability.
+inline constexpr uint32_t flag_timer = 1u << 1;
+/// Every bit of c_caps_mask that has a meaning (captbl | pgtbl | comp).
+inline constexpr uint32_t caps_mask_all = 7;
 
 // Implements entry: one strref (the interface name).
 inline constexpr uint32_t implements_size = strref_size;
@@ -67,5 +85,19 @@ inline constexpr uint32_t d_token = 12;     // u32, index in the server's implem
 inline constexpr uint32_t param_size = 16;
 inline constexpr uint32_t p_key = 0;    // strref
 inline constexpr uint32_t p_value = 8;  // strref
+
+// I/O-port range record (8 bytes): ports [first, first + count).
+inline constexpr uint32_t ioport_size = 8;
+inline constexpr uint32_t io_first = 0;  // u32
+inline constexpr uint32_t io_count = 4;  // u32, >= 1; first + count <= ioport_limit
+/// Number of x86 I/O ports: valid ports are 0 .. ioport_limit - 1.
+inline constexpr uint32_t ioport_limit = 0x10000;
+
+// IRQ record (4 bytes): one ISA IRQ line.
+inline constexpr uint32_t irq_size = 4;
+inline constexpr uint32_t q_line = 0;  // u32, < irq_lines and != irq_cascade
+/// ISA IRQ lines (8259 PIC pair) and the cascade line, which is never granted.
+inline constexpr uint32_t irq_lines = 16;
+inline constexpr uint32_t irq_cascade = 2;
 
 }  // namespace cos::manifest::format

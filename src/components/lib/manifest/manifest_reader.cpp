@@ -9,6 +9,7 @@ namespace cos::manifest {
 namespace {
 
 namespace f = format;
+static_assert((kCapCaptbl | kCapPgtbl | kCapComp) == f::caps_mask_all);
 
 uint16_t load16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
 uint32_t load32(const uint8_t* p) {
@@ -37,14 +38,18 @@ bool strref_ok(const uint8_t* ref, const uint8_t* pool, uint32_t pool_size) {
 
 // Everything open() learned from the header.
 struct Layout {
-  uint32_t total, comps, comps_off, impls, impls_off, deps, deps_off, params, params_off, str_off, str_size;
+  uint32_t total, comps, comps_off, impls, impls_off, deps, deps_off, params, params_off, ioports, ioports_off,
+      irqs, irqs_off, str_off, str_size;
 };
 
 Error check_header(const uint8_t* d, size_t size, Layout& l) {
-  if (d == nullptr || size < f::header_size) return Error::too_small;
+  // The version is checked before the full header size, so a manifest of
+  // another version (whose header may be shorter) is reported as such.
+  if (d == nullptr || size < f::version_prefix_size) return Error::too_small;
   if (load32(d + f::h_magic) != f::magic) return Error::bad_magic;
   if (load16(d + f::h_version) != f::version || load16(d + f::h_header_size) != f::header_size)
     return Error::bad_version;
+  if (size < f::header_size) return Error::too_small;
   l.total = load32(d + f::h_total_size);
   if (l.total < f::header_size || l.total > size) return Error::bad_size;
 
@@ -62,6 +67,10 @@ Error check_header(const uint8_t* d, size_t size, Layout& l) {
   l.deps_off = load32(d + f::h_deps_offset);
   l.params = load32(d + f::h_params_count);
   l.params_off = load32(d + f::h_params_offset);
+  l.ioports = load32(d + f::h_ioports_count);
+  l.ioports_off = load32(d + f::h_ioports_offset);
+  l.irqs = load32(d + f::h_irqs_count);
+  l.irqs_off = load32(d + f::h_irqs_offset);
   l.str_off = load32(d + f::h_strings_offset);
   l.str_size = load32(d + f::h_strings_size);
   return Error::ok;
@@ -72,6 +81,8 @@ Error check_tables(const uint8_t* d, const Layout& l) {
       !table_ok(l.impls_off, l.impls, f::implements_size, l.total) ||
       !table_ok(l.deps_off, l.deps, f::dep_size, l.total) ||
       !table_ok(l.params_off, l.params, f::param_size, l.total) ||
+      !table_ok(l.ioports_off, l.ioports, f::ioport_size, l.total) ||
+      !table_ok(l.irqs_off, l.irqs, f::irq_size, l.total) ||
       !table_ok(l.str_off, l.str_size, 1, l.total))
     return Error::bad_offset;
 
@@ -79,7 +90,9 @@ Error check_tables(const uint8_t* d, const Layout& l) {
     const uint8_t* c = d + l.comps_off + uint64_t(i) * f::component_size;
     if (uint64_t(load32(c + f::c_implements_first)) + load32(c + f::c_implements_count) > l.impls ||
         uint64_t(load32(c + f::c_deps_first)) + load32(c + f::c_deps_count) > l.deps ||
-        uint64_t(load32(c + f::c_params_first)) + load32(c + f::c_params_count) > l.params)
+        uint64_t(load32(c + f::c_params_first)) + load32(c + f::c_params_count) > l.params ||
+        uint64_t(load32(c + f::c_ioports_first)) + load32(c + f::c_ioports_count) > l.ioports ||
+        uint64_t(load32(c + f::c_irqs_first)) + load32(c + f::c_irqs_count) > l.irqs)
       return Error::bad_offset;
   }
   for (uint32_t i = 0; i < l.deps; ++i) {
@@ -114,6 +127,29 @@ Error check_strings(const uint8_t* d, const Layout& l) {
   return Error::ok;
 }
 
+// Grants: untyped sizes in whole pages, only known capability bits, I/O-port
+// ranges non-empty and below 0x10000, IRQ lines valid, not the cascade, and
+// each in the whole table at most once (a line belongs to one component).
+Error check_grants(const uint8_t* d, const Layout& l) {
+  for (uint32_t i = 0; i < l.comps; ++i) {
+    const uint8_t* c = d + l.comps_off + uint64_t(i) * f::component_size;
+    if (load64(c + f::c_untyped_bytes) % 4096 != 0 || (load32(c + f::c_caps_mask) & ~f::caps_mask_all) != 0)
+      return Error::bad_value;
+  }
+  for (uint32_t i = 0; i < l.ioports; ++i) {
+    const uint8_t* r = d + l.ioports_off + uint64_t(i) * f::ioport_size;
+    const uint32_t first = load32(r + f::io_first), count = load32(r + f::io_count);
+    if (count == 0 || first >= f::ioport_limit || count > f::ioport_limit - first) return Error::bad_value;
+  }
+  uint32_t seen = 0;
+  for (uint32_t i = 0; i < l.irqs; ++i) {
+    const uint32_t line = load32(d + l.irqs_off + uint64_t(i) * f::irq_size + f::q_line);
+    if (line >= f::irq_lines || line == f::irq_cascade || (seen & (1u << line)) != 0) return Error::bad_value;
+    seen |= 1u << line;
+  }
+  return Error::ok;
+}
+
 }  // namespace
 
 bool Str::equals(const char* cstr) const {
@@ -133,6 +169,7 @@ const char* error_string(Error e) {
     case Error::bad_checksum: return "manifest checksum mismatch (corrupted)";
     case Error::bad_offset: return "manifest table or index out of bounds";
     case Error::bad_string: return "manifest string reference invalid";
+    case Error::bad_value: return "manifest grant out of range (untyped size, capabilities, I/O ports or IRQs)";
   }
   return "unknown error";
 }
@@ -143,6 +180,7 @@ Error Reader::open(const void* data, size_t size, Reader& out) {
   Error e = check_header(d, size, l);
   if (e == Error::ok) e = check_tables(d, l);
   if (e == Error::ok) e = check_strings(d, l);
+  if (e == Error::ok) e = check_grants(d, l);
   if (e != Error::ok) return e;
 
   out.base_ = d;
@@ -152,6 +190,8 @@ Error Reader::open(const void* data, size_t size, Reader& out) {
   out.implements_offset_ = l.impls_off;
   out.deps_offset_ = l.deps_off;
   out.params_offset_ = l.params_off;
+  out.ioports_offset_ = l.ioports_off;
+  out.irqs_offset_ = l.irqs_off;
   out.strings_offset_ = l.str_off;
   out.strings_size_ = l.str_size;
   return Error::ok;
@@ -170,8 +210,10 @@ Str Reader::system_name() const {
 }
 
 ComponentView Reader::component(uint32_t i) const {
-  if (i >= component_count_) return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false};
+  if (i >= component_count_)
+    return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false, 0, 0, false, 0, 0};
   const uint32_t c = components_offset_ + i * f::component_size;
+  const uint32_t flags = u32(c + f::c_flags);
   return ComponentView{
       str_at(c + f::c_name),
       str_at(c + f::c_image),
@@ -182,7 +224,12 @@ ComponentView Reader::component(uint32_t i) const {
       u32(c + f::c_implements_count),
       u32(c + f::c_deps_count),
       u32(c + f::c_params_count),
-      (u32(c + f::c_flags) & f::flag_constructed_by_kernel) != 0,
+      (flags & f::flag_constructed_by_kernel) != 0,
+      u64(c + f::c_untyped_bytes),
+      u32(c + f::c_caps_mask),
+      (flags & f::flag_timer) != 0,
+      u32(c + f::c_ioports_count),
+      u32(c + f::c_irqs_count),
   };
 }
 
@@ -210,6 +257,17 @@ ParamView Reader::param(uint32_t comp, uint32_t j) const {
   const uint32_t r = record(comp, f::c_params_first, f::c_params_count, params_offset_, f::param_size, j);
   if (r == 0) return ParamView{empty_str(), empty_str()};
   return ParamView{str_at(r + f::p_key), str_at(r + f::p_value)};
+}
+
+IoPortRange Reader::ioport(uint32_t comp, uint32_t j) const {
+  const uint32_t r = record(comp, f::c_ioports_first, f::c_ioports_count, ioports_offset_, f::ioport_size, j);
+  if (r == 0) return IoPortRange{0, 0};
+  return IoPortRange{u32(r + f::io_first), u32(r + f::io_count)};
+}
+
+uint32_t Reader::irq(uint32_t comp, uint32_t j) const {
+  const uint32_t r = record(comp, f::c_irqs_first, f::c_irqs_count, irqs_offset_, f::irq_size, j);
+  return r == 0 ? 0 : u32(r + f::q_line);
 }
 
 bool Reader::find_component(const char* name, uint32_t& index) const {

@@ -1,4 +1,4 @@
-// Boot manifest reader (format: FORMAT.md, version 1).
+// Boot manifest reader (format: FORMAT.md, version 2).
 //
 // Freestanding-safe like the ELF reader: only <stdint.h>/<stddef.h>, no
 // allocation, no exceptions, byte-wise little-endian loads (no alignment
@@ -28,11 +28,22 @@ enum class Error : int {
   ok,
   too_small,     ///< shorter than the 64-byte header
   bad_magic,     ///< does not start with "COSM"
-  bad_version,   ///< version other than 1 (or an unexpected header size)
+  bad_version,   ///< version other than 2 (or an unexpected header size)
   bad_size,      ///< total_size smaller than the header or larger than the buffer (truncated)
   bad_checksum,  ///< CRC-32 mismatch (corrupted)
   bad_offset,    ///< a table, record range or component index out of bounds
   bad_string,    ///< a string reference out of the pool, unterminated, or with an embedded NUL
+  bad_value,     ///< a grant out of its range: untyped size, caps bits, I/O ports, IRQ lines
+};
+
+/// Bits of ComponentView::caps_mask: capabilities to the component's own
+/// capability table, page table and component object.
+inline constexpr uint32_t kCapCaptbl = 1, kCapPgtbl = 2, kCapComp = 4;
+
+/// A granted I/O-port range: ports [first, first + count), count >= 1,
+/// first + count <= 0x10000.
+struct IoPortRange {
+  uint32_t first, count;
 };
 
 /// Static, human-readable description of `e` (never null).
@@ -50,6 +61,12 @@ struct ComponentView {
   uint32_t dep_count;          ///< entries for dep(comp, j)
   uint32_t param_count;        ///< entries for param(comp, j)
   bool constructed_by_kernel;  ///< true for exactly the booter
+  // What the composition script grants (the booter itself is granted nothing here).
+  uint64_t untyped_bytes;      ///< untyped memory, multiple of 4096; 0 = none
+  uint32_t caps_mask;          ///< kCapCaptbl | kCapPgtbl | kCapComp bits
+  bool timer;                  ///< the periodic-timer capability
+  uint32_t ioport_count;       ///< entries for ioport(comp, j)
+  uint32_t irq_count;          ///< entries for irq(comp, j)
 };
 
 /// One dependency of a client component on an interface of a server.
@@ -71,9 +88,10 @@ class Reader {
  public:
   /// Validates `data[0, size)` (size may exceed the manifest's total_size;
   /// trailing bytes are ignored) and on success fills `out`. Checks, in
-  /// order: header present (too_small), magic, version and header size, total
-  /// size, CRC-32, table bounds and per-component ranges and dependency
-  /// indices (bad_offset), every string reference (bad_string). On error `out`
+  /// order: version prefix present (too_small), magic, version and header
+  /// size, whole header present (too_small), total size, CRC-32, table bounds
+  /// and per-component ranges and dependency indices (bad_offset), every
+  /// string reference (bad_string), grant values (bad_value). On error `out`
   /// is left unchanged.
   static Error open(const void* data, size_t size, Reader& out);
 
@@ -90,6 +108,10 @@ class Reader {
   DepView dep(uint32_t comp, uint32_t j) const;
   /// Parameter `j` (< param_count) of component `comp`.
   ParamView param(uint32_t comp, uint32_t j) const;
+  /// Granted I/O-port range `j` (< ioport_count) of component `comp`.
+  IoPortRange ioport(uint32_t comp, uint32_t j) const;
+  /// Granted IRQ line `j` (< irq_count) of component `comp` (0..15, never 2).
+  uint32_t irq(uint32_t comp, uint32_t j) const;
 
   /// Finds the component named `name`; sets `index` and returns true if found.
   bool find_component(const char* name, uint32_t& index) const;
@@ -114,6 +136,8 @@ class Reader {
   uint32_t implements_offset_ = 0;
   uint32_t deps_offset_ = 0;
   uint32_t params_offset_ = 0;
+  uint32_t ioports_offset_ = 0;
+  uint32_t irqs_offset_ = 0;
   uint32_t strings_offset_ = 0;
   uint32_t strings_size_ = 0;
 };

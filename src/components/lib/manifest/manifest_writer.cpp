@@ -31,6 +31,27 @@ void check_deps(const System& sys) {
   }
 }
 
+// The grants must satisfy what Reader::open checks (bad_value).
+void check_grants(const System& sys) {
+  uint32_t irqs_seen = 0;
+  for (const Component& c : sys.components) {
+    if (c.untyped_bytes % 4096 != 0)
+      throw std::invalid_argument("untyped memory of '" + c.name + "' is not a multiple of 4096 bytes");
+    if ((c.caps_mask & ~f::caps_mask_all) != 0)
+      throw std::invalid_argument("caps_mask of '" + c.name + "' has unknown bits");
+    for (const IoPortRange& r : c.ioports)
+      if (r.count == 0 || r.first >= f::ioport_limit || r.count > f::ioport_limit - r.first)
+        throw std::invalid_argument("I/O-port range of '" + c.name + "' is empty or beyond port 0xffff");
+    for (uint32_t line : c.irqs) {
+      if (line >= f::irq_lines || line == f::irq_cascade)
+        throw std::invalid_argument("IRQ line " + std::to_string(line) + " of '" + c.name + "' is invalid");
+      if ((irqs_seen & (1u << line)) != 0)
+        throw std::invalid_argument("IRQ line " + std::to_string(line) + " is granted twice");
+      irqs_seen |= 1u << line;
+    }
+  }
+}
+
 uint64_t align8(uint64_t n) { return (n + 7) & ~uint64_t(7); }
 
 // String pool with deduplication; offsets are relative to the pool start.
@@ -77,17 +98,22 @@ class Out {
 
 std::vector<uint8_t> encode(const System& sys) {
   check_deps(sys);
-  uint64_t n_impls = 0, n_deps = 0, n_params = 0;
+  check_grants(sys);
+  uint64_t n_impls = 0, n_deps = 0, n_params = 0, n_ioports = 0, n_irqs = 0;
   for (const Component& c : sys.components) {
     n_impls += c.implements.size();
     n_deps += c.deps.size();
     n_params += c.params.size();
+    n_ioports += c.ioports.size();
+    n_irqs += c.irqs.size();
   }
   const uint64_t comps_off = f::header_size;
   const uint64_t impls_off = align8(comps_off + sys.components.size() * f::component_size);
   const uint64_t deps_off = align8(impls_off + n_impls * f::implements_size);
   const uint64_t params_off = align8(deps_off + n_deps * f::dep_size);
-  const uint64_t strings_off = align8(params_off + n_params * f::param_size);
+  const uint64_t ioports_off = align8(params_off + n_params * f::param_size);
+  const uint64_t irqs_off = align8(ioports_off + n_ioports * f::ioport_size);
+  const uint64_t strings_off = align8(irqs_off + n_irqs * f::irq_size);
   if (strings_off > UINT32_MAX) throw std::length_error("manifest too large");
 
   std::vector<uint8_t> buf(strings_off, 0);
@@ -95,7 +121,7 @@ std::vector<uint8_t> encode(const System& sys) {
   Pool pool;
   out.str(f::h_system_name, pool, sys.name);
 
-  uint32_t impl_i = 0, dep_i = 0, param_i = 0;
+  uint32_t impl_i = 0, dep_i = 0, param_i = 0, ioport_i = 0, irq_i = 0;
   for (size_t i = 0; i < sys.components.size(); ++i) {
     const Component& c = sys.components[i];
     const uint64_t r = comps_off + i * f::component_size;
@@ -105,13 +131,20 @@ std::vector<uint8_t> encode(const System& sys) {
     out.u64(r + f::c_stack_bytes, c.stack_bytes);
     out.u64(r + f::c_sinv_entry, c.sinv_entry);
     out.u32(r + f::c_priority, c.priority);
-    out.u32(r + f::c_flags, c.constructed_by_kernel ? f::flag_constructed_by_kernel : 0);
+    out.u32(r + f::c_flags,
+            (c.constructed_by_kernel ? f::flag_constructed_by_kernel : 0) | (c.timer ? f::flag_timer : 0));
     out.u32(r + f::c_implements_first, impl_i);
     out.u32(r + f::c_implements_count, uint32_t(c.implements.size()));
     out.u32(r + f::c_deps_first, dep_i);
     out.u32(r + f::c_deps_count, uint32_t(c.deps.size()));
     out.u32(r + f::c_params_first, param_i);
     out.u32(r + f::c_params_count, uint32_t(c.params.size()));
+    out.u64(r + f::c_untyped_bytes, c.untyped_bytes);
+    out.u32(r + f::c_caps_mask, c.caps_mask);
+    out.u32(r + f::c_ioports_first, ioport_i);
+    out.u32(r + f::c_ioports_count, uint32_t(c.ioports.size()));
+    out.u32(r + f::c_irqs_first, irq_i);
+    out.u32(r + f::c_irqs_count, uint32_t(c.irqs.size()));
     for (const std::string& s : c.implements) out.str(impls_off + uint64_t(impl_i++) * f::implements_size, pool, s);
     for (const Dep& d : c.deps) {
       const uint64_t at = deps_off + uint64_t(dep_i++) * f::dep_size;
@@ -124,6 +157,12 @@ std::vector<uint8_t> encode(const System& sys) {
       out.str(at + f::p_key, pool, p.key);
       out.str(at + f::p_value, pool, p.value);
     }
+    for (const IoPortRange& io : c.ioports) {
+      const uint64_t at = ioports_off + uint64_t(ioport_i++) * f::ioport_size;
+      out.u32(at + f::io_first, io.first);
+      out.u32(at + f::io_count, io.count);
+    }
+    for (uint32_t line : c.irqs) out.u32(irqs_off + uint64_t(irq_i++) * f::irq_size + f::q_line, line);
   }
 
   const std::vector<uint8_t>& strings = pool.bytes();
@@ -144,6 +183,10 @@ std::vector<uint8_t> encode(const System& sys) {
   out.u32(f::h_deps_offset, uint32_t(deps_off));
   out.u32(f::h_params_count, uint32_t(n_params));
   out.u32(f::h_params_offset, uint32_t(params_off));
+  out.u32(f::h_ioports_count, uint32_t(n_ioports));
+  out.u32(f::h_ioports_offset, uint32_t(ioports_off));
+  out.u32(f::h_irqs_count, uint32_t(n_irqs));
+  out.u32(f::h_irqs_offset, uint32_t(irqs_off));
   out.u32(f::h_strings_offset, uint32_t(strings_off));
   out.u32(f::h_strings_size, uint32_t(strings.size()));
   out.u32(f::h_checksum, crc32(buf.data(), buf.size()));  // checksum field is still 0 here

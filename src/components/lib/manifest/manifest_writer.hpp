@@ -1,4 +1,4 @@
-// Boot manifest writer (host only; format: FORMAT.md, version 1). The
+// Boot manifest writer (host only; format: FORMAT.md, version 2). The
 // composer fills a System and encodes it; the booter reads the bytes with
 // cos::manifest::Reader.
 #pragma once
@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "manifest/manifest_reader.hpp"  // IoPortRange, kCap*
 
 namespace cos::manifest {
 
@@ -33,6 +35,12 @@ struct Component {
   std::vector<std::string> implements;
   std::vector<Dep> deps;
   std::vector<Param> params;
+  // Grants from the composition script.
+  uint64_t untyped_bytes = 0;  ///< multiple of 4096; 0 = none
+  uint32_t caps_mask = 0;      ///< kCapCaptbl | kCapPgtbl | kCapComp
+  bool timer = false;
+  std::vector<IoPortRange> ioports;
+  std::vector<uint32_t> irqs;  ///< ISA lines 0..15 except 2
 };
 
 /// A whole system; `components` must already be in construction order.
@@ -41,12 +49,15 @@ struct System {
   std::vector<Component> components;
 };
 
-/// Encodes `sys` as a version-1 manifest (header, tables, string pool,
+/// Encodes `sys` as a version-2 manifest (header, tables, string pool,
 /// CRC-32). Identical strings are stored once. Throws std::invalid_argument
-/// if a string contains a NUL byte, or a dependency's server/token is out of
-/// range or names a different interface than the server's implements[token];
-/// throws std::length_error if the result would exceed 4 GiB. The output
-/// always passes Reader::open.
+/// if a string contains a NUL byte, a dependency's server/token is out of
+/// range or names a different interface than the server's implements[token],
+/// or a grant is out of range (untyped_bytes not a multiple of 4096, unknown
+/// caps_mask bits, an empty I/O-port range or one past port 0xffff, an IRQ
+/// line > 15 or 2, or the same IRQ line twice in the system); throws
+/// std::length_error if the result would exceed 4 GiB. The output always
+/// passes Reader::open.
 std::vector<uint8_t> encode(const System& sys);
 
 }  // namespace cos::manifest

@@ -1,0 +1,96 @@
+// Pieces of the booter shared between its files: the booter's own capability
+// slots and untyped memory (slots.cpp), building one component (build.cpp)
+// and the capabilities a component is granted (grants.cpp). booter.cpp has
+// main() and the overview.
+#pragma once
+#include "cos.hpp"
+#include "cos/bootinfo.hpp"
+#include "manifest/manifest_reader.hpp"
+
+namespace booter {
+
+using cos::abi::ObjType;
+namespace Rights = cos::abi::Rights;
+namespace sys = cos::sys;
+inline constexpr uint64_t kPage = 4096;
+/// Every component's capability table: 4 pages of 64 slots (slot 0 unused).
+inline constexpr uint64_t kCompCaptblPages = 4;
+inline constexpr uint64_t kCompSlots = kCompCaptblPages * cos::abi::kSlotsPerCaptblPage;
+
+/// Most components a manifest may have (the booter included).
+inline constexpr uint32_t kMaxComponents = 64;
+
+/// What the kernel handed the booter.
+const cos::boot::BootInfo& boot_info();
+
+// ---------------------------------------------------------------- slots.cpp
+
+/// Starts slot allocation at the first slot the kernel left free.
+void init_slots();
+/// A free slot of the booter's capability table, or 0 if it is full.
+uint64_t new_slot();
+/// Empties `slot` (cap_delete) and lets new_slot() hand it out again.
+void free_slot(uint64_t slot);
+/// retype(ut, dest, type, pages) from whichever untyped capability has room.
+int64_t retype_any(uint64_t dest, ObjType type, uint64_t pages);
+/// Object creation calls take an untyped slot; tries each until one has room.
+template <typename F>
+int64_t with_untyped(F f) {
+  int64_t r = static_cast<int64_t>(cos::abi::Error::out_of_memory);
+  for (uint32_t i = 0; i < boot_info().untyped_count; ++i) {
+    r = f(boot_info().untyped[i].slot);
+    if (r != static_cast<int64_t>(cos::abi::Error::out_of_memory)) return r;
+  }
+  return r;
+}
+/// The name of a kernel error code ("out_of_memory"), or "error" if unknown.
+const char* error_name(int64_t err);
+
+// ---------------------------------------------------------------- build.cpp
+
+/// One component under construction.
+struct Build {
+  const cos::manifest::Reader& m;
+  uint32_t index;                  ///< in the manifest
+  cos::manifest::ComponentView cv;
+  char name[32];
+  // The booter's capabilities to the component's objects (0: not made yet).
+  uint64_t ct = 0, pt = 0, comp = 0, thread = 0;
+  /// Next unused slot of the component's own capability table.
+  uint64_t next_slot = 1;
+  /// The first failure ("" while there is none) and the kernel's error code
+  /// for it (0 if the failure is not a kernel error).
+  char what[96] = {};
+  int64_t err = 0;
+
+  Build(const cos::manifest::Reader& manifest, uint32_t i);
+  /// Records the first failure; always returns false.
+  bool fail(int64_t error, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+  /// Claims the next slot of the component's table; false (and a recorded
+  /// failure) if the table is full.
+  bool take_child_slot(uint64_t& slot);
+};
+
+/// Builds manifest component `index` completely (capability table, page
+/// table, component, image, stack, heap, capabilities, info page, thread) but
+/// does not start it. On failure prints which component and what failed,
+/// releases what it made and returns false.
+bool build(const cos::manifest::Reader& m, uint32_t index);
+/// The booter's capability to built component `index`'s object / main
+/// thread; 0 if it was not built (or failed).
+uint64_t built_comp(uint32_t index);
+uint64_t built_thread(uint32_t index);
+
+// --------------------------------------------------------------- grants.cpp
+
+/// A sinv gate per dependency, in slots 1..n of the component's table, in
+/// `deps` order; fills info.deps.
+bool grant_deps(Build& b, cos::boot::CompInfo& info);
+/// What the composition script grants, in the next consecutive slots:
+/// untyped memory, own captbl / pgtbl / comp, I/O-port ranges, IRQ lines,
+/// the timer. Fills the info page's slots and first_free_slot.
+bool grant_script(Build& b, cos::boot::CompInfo& info);
+/// Prints "booter:   grants: ..." listing what grant_script granted.
+void print_grants(const cos::boot::CompInfo& info);
+
+}  // namespace booter

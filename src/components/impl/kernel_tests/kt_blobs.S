@@ -1,0 +1,177 @@
+/* Machine code for child components, and two helpers of kernel_tests.
+
+   The blobs live in .rodata: they are never executed here. A test copies the
+   bytes between kt_blob_<name>_start and kt_blob_<name>_end into a frame and
+   maps it executable at 0x400000 in a child component (kt::Child). Every blob
+   is position independent (only relative jumps inside itself, absolute
+   addresses only as data). Child conventions (kt.hpp):
+     child slot 1 = an asnd capability (kChildAsnd)
+     child slot 2 = a sinv gate into the child itself (kChildSelfGate)
+     0x600000     = the child's data page (kChildData)
+   System-call numbers (cos/abi.hpp, Op): sinv 11, sret 12, thd_exit 14,
+   asnd 19. Encodings are given as bytes next to each instruction. */
+
+#define OP_SINV 11
+#define OP_SRET 12
+#define OP_THD_EXIT 14
+#define OP_ASND 19
+#define CHILD_ASND 1
+#define CHILD_SELF_GATE 2
+
+  .section .rodata.kt_blobs, "a"
+
+/* asnd_exit: thread body. Notifies child slot 1 once, then exits. */
+  .global kt_blob_asnd_exit_start, kt_blob_asnd_exit_end
+kt_blob_asnd_exit_start:
+  mov $OP_ASND, %eax          /* b8 13 00 00 00 */
+  mov $CHILD_ASND, %edi       /* bf 01 00 00 00 */
+  syscall                     /* 0f 05          asnd(1) */
+  mov $OP_THD_EXIT, %eax      /* b8 0e 00 00 00 */
+  syscall                     /* 0f 05          thd_exit() */
+  ud2                         /* 0f 0b          never reached */
+kt_blob_asnd_exit_end:
+
+/* asnd_n_exit: thread body. Notifies child slot 1 rdi (the thread's arg)
+   times, then exits. rbx survives syscall (only rcx and r11 are clobbered). */
+  .global kt_blob_asnd_n_exit_start, kt_blob_asnd_n_exit_end
+kt_blob_asnd_n_exit_start:
+  mov %rdi, %rbx              /* 48 89 fb       n = arg */
+1:
+  test %rbx, %rbx             /* 48 85 db */
+  jz 2f                       /* 74 11 */
+  mov $OP_ASND, %eax          /* b8 13 00 00 00 */
+  mov $CHILD_ASND, %edi       /* bf 01 00 00 00 */
+  syscall                     /* 0f 05          asnd(1) */
+  dec %rbx                    /* 48 ff cb */
+  jmp 1b                      /* eb ea */
+2:
+  mov $OP_THD_EXIT, %eax      /* b8 0e 00 00 00 */
+  syscall                     /* 0f 05          thd_exit() */
+  ud2                         /* 0f 0b */
+kt_blob_asnd_n_exit_end:
+
+/* sret_echo: sinv entry (rdi = token, rsi = op, rdx = a0). Returns
+   r0 = a0 + 1, r1 = token. Uses no stack. */
+  .global kt_blob_sret_echo_start, kt_blob_sret_echo_end
+kt_blob_sret_echo_start:
+  mov %rdi, %rsi              /* 48 89 fe       r1 = token */
+  lea 1(%rdx), %rdi           /* 48 8d 7a 01    r0 = a0 + 1 */
+  mov $OP_SRET, %eax          /* b8 0c 00 00 00 */
+  syscall                     /* 0f 05          sret(r0, r1) */
+  ud2                         /* 0f 0b */
+kt_blob_sret_echo_end:
+
+/* ud2: faults at once (#UD), as a thread body or a sinv entry. */
+  .global kt_blob_ud2_start, kt_blob_ud2_end
+kt_blob_ud2_start:
+  ud2                         /* 0f 0b */
+kt_blob_ud2_end:
+
+/* asnd_store_asnd_exit: thread body. asnd(1); stores 0xc0ffee at the data
+   page 0x600000; asnd(1); exits. With a read-only data page the store
+   faults, so exactly one notification arrives and the child dies. */
+  .global kt_blob_asnd_store_asnd_exit_start, kt_blob_asnd_store_asnd_exit_end
+kt_blob_asnd_store_asnd_exit_start:
+  mov $OP_ASND, %eax          /* b8 13 00 00 00 */
+  mov $CHILD_ASND, %edi       /* bf 01 00 00 00 */
+  syscall                     /* 0f 05          asnd(1) */
+  movl $0xc0ffee, 0x600000    /* c7 04 25 00 00 60 00 ee ff c0 00   absolute store */
+  mov $OP_ASND, %eax          /* b8 13 00 00 00 */
+  mov $CHILD_ASND, %edi       /* bf 01 00 00 00 */
+  syscall                     /* 0f 05          asnd(1) */
+  mov $OP_THD_EXIT, %eax      /* b8 0e 00 00 00 */
+  syscall                     /* 0f 05          thd_exit() */
+  ud2                         /* 0f 0b */
+kt_blob_asnd_store_asnd_exit_end:
+
+/* spin: thread body that never ends by itself. */
+  .global kt_blob_spin_start, kt_blob_spin_end
+kt_blob_spin_start:
+1:
+  pause                       /* f3 90 */
+  jmp 1b                      /* eb fc */
+kt_blob_spin_end:
+
+/* recurse: sinv entry that invokes itself through child slot 2 until the
+   kernel refuses, then unwinds: r0 = the innermost error, r1 = the number of
+   invocations that were entered (each level adds one on the way out). */
+  .global kt_blob_recurse_start, kt_blob_recurse_end
+kt_blob_recurse_start:
+  xor %edx, %edx              /* 31 d2          a0 = 0: a refused sinv leaves rdx 0 */
+  xor %esi, %esi              /* 31 f6          op 0 */
+  mov $CHILD_SELF_GATE, %edi  /* bf 02 00 00 00 */
+  mov $OP_SINV, %eax          /* b8 0b 00 00 00 */
+  syscall                     /* 0f 05          sinv(2, 0, 0, ...) -> rax, rdx */
+  mov %rax, %rdi              /* 48 89 c7       r0 = inner r0 */
+  lea 1(%rdx), %rsi           /* 48 8d 72 01    r1 = inner r1 + 1 */
+  mov $OP_SRET, %eax          /* b8 0c 00 00 00 */
+  syscall                     /* 0f 05          sret(r0, r1) */
+  ud2                         /* 0f 0b */
+kt_blob_recurse_end:
+
+/* regleak: sinv entry returning r0 = rbx | rbp | r9 | r12 | r13 | r14 | r15
+   as the server sees them: the kernel must not pass the client's values. */
+  .global kt_blob_regleak_start, kt_blob_regleak_end
+kt_blob_regleak_start:
+  mov %rbx, %rax              /* 48 89 d8 */
+  or %rbp, %rax               /* 48 09 e8 */
+  or %r9, %rax                /* 4c 09 c8 */
+  or %r12, %rax               /* 4c 09 e0 */
+  or %r13, %rax               /* 4c 09 e8 */
+  or %r14, %rax               /* 4c 09 f0 */
+  or %r15, %rax               /* 4c 09 f8 */
+  mov %rax, %rdi              /* 48 89 c7       r0 */
+  xor %esi, %esi              /* 31 f6          r1 = 0 */
+  mov $OP_SRET, %eax          /* b8 0c 00 00 00 */
+  syscall                     /* 0f 05          sret(r0, 0) */
+  ud2                         /* 0f 0b */
+kt_blob_regleak_end:
+
+  .text
+
+/* Helper-thread entry (kt::start_helper): rdi = the kt::Helper. The stack
+   top is 16-byte aligned, so the call leaves the ABI's alignment. After
+   kt_thread_main returns, Helper::state (offset 0) becomes 2 with no further
+   stack use, so the owner may reuse the stack as soon as it sees it. */
+  .global kt_thread_entry
+kt_thread_entry:
+  xor %ebp, %ebp
+  mov %rdi, %rbx
+  call kt_thread_main
+  movl $2, (%rbx)
+  mov $OP_THD_EXIT, %eax
+  syscall
+  ud2
+
+/* int64_t kt_sinv_with_secrets(uint64_t slot): sinv(slot, 0, 0, 0, 0) with
+   rbx, rbp, r9, r12..r15 set to known non-zero values; returns rax. */
+  .global kt_sinv_with_secrets
+kt_sinv_with_secrets:
+  push %rbx
+  push %rbp
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+  movabs $0x5ec2e70000000001, %rbx
+  movabs $0x5ec2e70000000002, %rbp
+  movabs $0x5ec2e70000000003, %r9
+  movabs $0x5ec2e70000000004, %r12
+  movabs $0x5ec2e70000000005, %r13
+  movabs $0x5ec2e70000000006, %r14
+  movabs $0x5ec2e70000000007, %r15
+  xor %esi, %esi
+  xor %edx, %edx
+  xor %r10d, %r10d
+  xor %r8d, %r8d
+  mov $OP_SINV, %eax
+  syscall
+  pop %r15
+  pop %r14
+  pop %r13
+  pop %r12
+  pop %rbp
+  pop %rbx
+  ret
+
+  .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,169 @@
+// Turning a raw #VMEXIT (EXITCODE, EXITINFO1/2) into the vendor-neutral
+// vm::Exit, including the instruction length SVM does not report without
+// the NRIP-save feature (QEMU's SVM has none): IN/OUT give the next RIP in
+// EXITINFO2 (AMD APM Vol. 2, 15.10.2); the other intercepted instructions
+// have fixed encodings, preceded by prefixes we count from the guest's
+// instruction bytes when they can be read. Pure logic, host-testable.
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cos/vm.hpp"
+#include "svm/vmcb.hpp"
+
+namespace cos::svm {
+
+/// The raw exit as the VMCB reports it.
+struct RawExit {
+  uint64_t exitcode, exitinfo1, exitinfo2;
+  uint64_t rip;        ///< guest RIP of the exiting instruction
+  uint64_t next_rip;   ///< VMCB nRIP, valid only with NRIP save
+  bool nrip_valid;
+  uint64_t rax, rcx;   ///< for OUT data and MSR index
+  uint64_t cr2;
+};
+
+/// Encoding of an intercepted instruction without prefixes: its bytes.
+struct Opcode {
+  uint8_t bytes[3];
+  uint8_t length;
+};
+
+/// The opcode an exit code stands for, or length 0 if it is not an
+/// instruction exit with a fixed encoding.
+constexpr Opcode opcode_for(ExitCode c) {
+  switch (c) {
+    case ExitCode::cpuid: return {{0x0f, 0xa2, 0}, 2};
+    case ExitCode::rdtsc: return {{0x0f, 0x31, 0}, 2};
+    case ExitCode::rdtscp: return {{0x0f, 0x01, 0xf9}, 3};
+    case ExitCode::hlt: return {{0xf4, 0, 0}, 1};
+    case ExitCode::vmmcall: return {{0x0f, 0x01, 0xd9}, 3};
+    case ExitCode::invd: return {{0x0f, 0x08, 0}, 2};
+    case ExitCode::wbinvd: return {{0x0f, 0x09, 0}, 2};
+    case ExitCode::xsetbv: return {{0x0f, 0x01, 0xd1}, 3};
+    case ExitCode::pause: return {{0xf3, 0x90, 0}, 2};
+    case ExitCode::monitor: return {{0x0f, 0x01, 0xc8}, 3};
+    case ExitCode::mwait: return {{0x0f, 0x01, 0xc9}, 3};
+    case ExitCode::vmrun: return {{0x0f, 0x01, 0xd8}, 3};
+    case ExitCode::vmload: return {{0x0f, 0x01, 0xda}, 3};
+    case ExitCode::vmsave: return {{0x0f, 0x01, 0xdb}, 3};
+    case ExitCode::stgi: return {{0x0f, 0x01, 0xdc}, 3};
+    case ExitCode::clgi: return {{0x0f, 0x01, 0xdd}, 3};
+    case ExitCode::skinit: return {{0x0f, 0x01, 0xde}, 3};
+    default: return {{0, 0, 0}, 0};
+  }
+}
+
+/// True for legacy prefixes (Intel SDM Vol. 2A, 2.1.1), and REX in 64-bit mode.
+constexpr bool is_prefix(uint8_t b, bool long_mode) {
+  switch (b) {
+    case 0x66: case 0x67: case 0xf0: case 0xf2: case 0xf3:
+    case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
+      return true;
+    default:
+      return long_mode && (b & 0xf0) == 0x40;
+  }
+}
+
+/// Length of the instruction that caused exit `r`. `insn` holds up to `n`
+/// guest bytes at RIP (n may be 0 if they could not be read).
+inline uint32_t instruction_length(const RawExit& r, const uint8_t* insn, size_t n, bool long_mode) {
+  auto code = static_cast<ExitCode>(r.exitcode);
+  if (r.nrip_valid && r.next_rip > r.rip && r.next_rip - r.rip <= 15)
+    return static_cast<uint32_t>(r.next_rip - r.rip);
+  if (code == ExitCode::ioio) {
+    uint64_t len = r.exitinfo2 - r.rip;
+    return len >= 1 && len <= 15 ? static_cast<uint32_t>(len) : 0;
+  }
+  if (code == ExitCode::msr) return 2;  // RDMSR 0f 32 / WRMSR 0f 30
+  Opcode op = opcode_for(code);
+  if (op.length == 0) return 0;
+  // pause is "f3 90": its f3 is part of the opcode, not a prefix.
+  size_t p = 0;
+  if (code != ExitCode::pause)
+    while (p < n && p < 14 && is_prefix(insn[p], long_mode)) ++p;
+  if (p + op.length <= n) {
+    for (unsigned i = 0; i < op.length; ++i)
+      if (insn[p + i] != op.bytes[i]) return op.length;  // bytes disagree: trust the exit code
+    return static_cast<uint32_t>(p + op.length);
+  }
+  return op.length;
+}
+
+/// Fills `out` (everything but instruction_length) from a raw exit.
+/// Returns false for exits that are not reported to VMMs as such (INTR, NMI,
+/// VINTR): the caller handles those.
+inline bool decode(const RawExit& r, vm::Exit& out) {
+  out = vm::Exit{};
+  out.vendor_code = r.exitcode;
+  out.vendor_qualification = r.exitinfo1;
+  auto code = static_cast<ExitCode>(r.exitcode);
+  using vm::ExitReason;
+  if (r.exitcode >= 0x40 && r.exitcode < 0x60) {
+    out.reason = ExitReason::exception;
+    out.exception.vector = static_cast<uint32_t>(r.exitcode - 0x40);
+    unsigned v = out.exception.vector;
+    out.exception.has_error_code = v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
+    out.exception.error_code = static_cast<uint32_t>(r.exitinfo1);
+    if (v == 14) out.exception.cr2 = r.exitinfo2;
+    return true;
+  }
+  if (r.exitcode < 0x20) {
+    out.reason = ExitReason::cr_access;
+    out.cr.cr = static_cast<uint32_t>(r.exitcode & 0xf);
+    out.cr.write = r.exitcode >= 0x10;
+    // With decode assists EXITINFO1 bit 63 says the GPR number is valid.
+    out.cr.gpr = (r.exitinfo1 >> 63) ? static_cast<uint32_t>(r.exitinfo1 & 0xf) : ~0u;
+    return true;
+  }
+  switch (code) {
+    case ExitCode::intr:
+    case ExitCode::nmi:
+    case ExitCode::smi:
+    case ExitCode::init:
+    case ExitCode::vintr:
+      return false;
+    case ExitCode::ioio: {
+      out.reason = ExitReason::io;
+      out.io.port = static_cast<uint16_t>(r.exitinfo1 >> Ioio::port_shift);
+      out.io.size = (r.exitinfo1 & Ioio::sz32) ? 4 : (r.exitinfo1 & Ioio::sz16) ? 2 : 1;
+      out.io.in = (r.exitinfo1 & Ioio::in) ? 1 : 0;
+      out.io.string = (r.exitinfo1 & Ioio::str) ? 1 : 0;
+      out.io.rep = (r.exitinfo1 & Ioio::rep) ? 1 : 0;
+      if (!out.io.in && !out.io.string)
+        out.io.data = static_cast<uint32_t>(r.rax & (out.io.size == 4 ? 0xffffffffu : out.io.size == 2 ? 0xffffu : 0xffu));
+      return true;
+    }
+    case ExitCode::npf:
+      out.reason = ExitReason::gpa_fault;
+      out.gpa.gpa = r.exitinfo2;
+      out.gpa.access = (r.exitinfo1 & NpfError::fetch)   ? vm::kAccessExec
+                       : (r.exitinfo1 & NpfError::write) ? vm::kAccessWrite
+                                                         : vm::kAccessRead;
+      out.gpa.present = (r.exitinfo1 & NpfError::present) ? 1 : 0;
+      return true;
+    case ExitCode::cpuid: out.reason = ExitReason::cpuid; return true;
+    case ExitCode::msr:
+      out.reason = r.exitinfo1 ? ExitReason::msr_write : ExitReason::msr_read;
+      out.msr.index = static_cast<uint32_t>(r.rcx);
+      return true;
+    case ExitCode::hlt: out.reason = ExitReason::hlt; return true;
+    case ExitCode::vmmcall: out.reason = ExitReason::hypercall; return true;
+    case ExitCode::xsetbv: out.reason = ExitReason::xsetbv; return true;
+    case ExitCode::invd: out.reason = ExitReason::invd; return true;
+    case ExitCode::wbinvd: out.reason = ExitReason::wbinvd; return true;
+    case ExitCode::shutdown: out.reason = ExitReason::shutdown; return true;
+    case ExitCode::rdtsc:
+    case ExitCode::rdtscp: out.reason = ExitReason::rdtsc; return true;
+    case ExitCode::pause: out.reason = ExitReason::pause; return true;
+    case ExitCode::invalid:
+      out.reason = ExitReason::entry_failure;
+      out.entry.reason = r.exitcode;
+      return true;
+    default:
+      out.reason = ExitReason::vendor;
+      return true;
+  }
+}
+
+}  // namespace cos::svm

@@ -1,0 +1,91 @@
+#include "svm/guest_memory.hpp"
+
+#include "machine.hpp"
+#include "svm/npt.hpp"
+
+namespace cos::svm {
+namespace {
+
+constexpr uint64_t kPresent = 1, kLarge = 1ull << 7;
+constexpr uint64_t kAddr = 0x000ffffffffff000ull;
+
+bool read_gpa(uint64_t root, uint64_t gpa, void* out, size_t size) {
+  auto* dst = static_cast<uint8_t*>(out);
+  for (size_t i = 0; i < size; ++i) {
+    uint64_t hpa;
+    if (!npt_lookup(root, gpa + i, hpa)) return false;
+    dst[i] = *static_cast<const uint8_t*>(machine::phys_to_kernel(hpa));
+  }
+  return true;
+}
+
+// Guest-virtual to guest-physical for the paging mode in the VMCB.
+bool translate(uint64_t root, const Vmcb& c, uint64_t gva, uint64_t& gpa) {
+  constexpr uint64_t kCr0Pg = 1ull << 31, kCr4Pae = 1ull << 5, kCr4Pse = 1ull << 4, kEferLma = 1ull << 10;
+  if (!(c.cr0 & kCr0Pg)) {
+    gpa = gva & 0xffffffffull;
+    return true;
+  }
+  if (c.efer & kEferLma) {
+    uint64_t table = c.cr3 & kAddr;
+    for (int level = 3; level >= 0; --level) {
+      uint64_t e;
+      if (!read_gpa(root, table + ((gva >> (12 + 9 * level)) & 0x1ff) * 8, &e, 8) || !(e & kPresent)) return false;
+      if (level > 0 && level < 3 && (e & kLarge)) {
+        uint64_t size = 1ull << (12 + 9 * level);
+        gpa = (e & kAddr & ~(size - 1)) | (gva & (size - 1));
+        return true;
+      }
+      table = e & kAddr;
+    }
+    gpa = table | (gva & 0xfff);
+    return true;
+  }
+  if (c.cr4 & kCr4Pae) {
+    uint64_t pdpte, pde, pte;
+    if (!read_gpa(root, (c.cr3 & 0xffffffe0ull) + ((gva >> 30) & 3) * 8, &pdpte, 8) || !(pdpte & kPresent)) return false;
+    if (!read_gpa(root, (pdpte & kAddr) + ((gva >> 21) & 0x1ff) * 8, &pde, 8) || !(pde & kPresent)) return false;
+    if (pde & kLarge) {
+      gpa = (pde & kAddr & ~0x1fffffull) | (gva & 0x1fffff);
+      return true;
+    }
+    if (!read_gpa(root, (pde & kAddr) + ((gva >> 12) & 0x1ff) * 8, &pte, 8) || !(pte & kPresent)) return false;
+    gpa = (pte & kAddr) | (gva & 0xfff);
+    return true;
+  }
+  uint32_t pde, pte;
+  if (!read_gpa(root, (c.cr3 & 0xfffff000ull) + ((gva >> 22) & 0x3ff) * 4, &pde, 4) || !(pde & kPresent)) return false;
+  if ((pde & kLarge) && (c.cr4 & kCr4Pse)) {
+    gpa = (pde & 0xffc00000u) | (gva & 0x3fffff);
+    return true;
+  }
+  if (!read_gpa(root, (pde & 0xfffff000u) + ((gva >> 12) & 0x3ff) * 4, &pte, 4) || !(pte & kPresent)) return false;
+  gpa = (pte & 0xfffff000u) | (gva & 0xfff);
+  return true;
+}
+
+}  // namespace
+
+bool npt_lookup(uint64_t root, uint64_t gpa, uint64_t& hpa) {
+  uint64_t table = root;
+  for (int level = 3; level >= 0; --level) {
+    uint64_t e = static_cast<const uint64_t*>(machine::phys_to_kernel(table))[(gpa >> (12 + 9 * level)) & 0x1ff];
+    if (!npt::present(e)) return false;
+    table = e & npt::kAddrMask;
+  }
+  hpa = table | (gpa & 0xfff);
+  return true;
+}
+
+size_t read_guest_code(uint64_t npt_root, const Vmcb& c, uint8_t* buf, size_t n) {
+  bool long_code = (c.efer & (1ull << 10)) && (c.cs.attr & (1u << 9));
+  uint64_t lin = long_code ? c.rip : ((c.cs.base + c.rip) & 0xffffffffull);
+  for (size_t i = 0; i < n; ++i) {
+    uint64_t gpa, hpa;
+    if (!translate(npt_root, c, lin + i, gpa) || !npt_lookup(npt_root, gpa, hpa)) return i;
+    buf[i] = *static_cast<const uint8_t*>(machine::phys_to_kernel(hpa));
+  }
+  return n;
+}
+
+}  // namespace cos::svm
