@@ -6,10 +6,13 @@ namespace {
 constexpr uint64_t kPage = 4096;
 }
 
-Error get_untyped(Thread* t, uint64_t slot, Untyped*& out) {
+Error get_untyped(Thread* t, uint64_t slot, Untyped*& out, Capability** cap) {
   Capability* c;
   Error e = caps(t).get(slot, ObjType::untyped, c, Rights::write);
-  if (e == Error::ok) out = reinterpret_cast<Untyped*>(c->w0);
+  if (e == Error::ok) {
+    out = reinterpret_cast<Untyped*>(c->w0);
+    if (cap) *cap = c;
+  }
   return e;
 }
 

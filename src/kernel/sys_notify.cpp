@@ -7,7 +7,8 @@ namespace cos::sys {
 int64_t asnd_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t rcv_slot) {
   Capability *slot, *rc;
   Untyped* ut;
-  Error e = get_untyped(t, ut_slot, ut);
+  Capability* utc;
+  Error e = get_untyped(t, ut_slot, ut, &utc);
   if (e != Error::ok) return err(e);
   if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if ((e = caps(t).get(rcv_slot, ObjType::rcv, rc, Rights::grant)) != Error::ok) return err(e);
@@ -18,7 +19,7 @@ int64_t asnd_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t rcv_slo
   Capability made{};
   made.type = static_cast<uint8_t>(ObjType::asnd);
   made.w0 = reinterpret_cast<uint64_t>(s);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), nullptr);
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
   return 0;
 }
 

@@ -11,7 +11,8 @@ int64_t comp_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t ct_slot
                     uint64_t name_ptr, uint64_t name_len) {
   Capability *slot, *ct, *pt;
   Untyped* ut;
-  Error e = get_untyped(t, ut_slot, ut);
+  Capability* utc;
+  Error e = get_untyped(t, ut_slot, ut, &utc);
   if (e != Error::ok) return err(e);
   if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if ((e = caps(t).get(ct_slot, ObjType::captbl, ct, Rights::write)) != Error::ok) return err(e);
@@ -34,7 +35,7 @@ int64_t comp_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t ct_slot
   Capability made{};
   made.type = static_cast<uint8_t>(ObjType::comp);
   made.w0 = reinterpret_cast<uint64_t>(c);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), nullptr);
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
   return 0;
 }
 
@@ -42,7 +43,8 @@ int64_t thd_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp_slo
                    uint64_t arg) {
   Capability *slot, *cc;
   Untyped* ut;
-  Error e = get_untyped(t, ut_slot, ut);
+  Capability* utc;
+  Error e = get_untyped(t, ut_slot, ut, &utc);
   if (e != Error::ok) return err(e);
   if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if ((e = caps(t).get(comp_slot, ObjType::comp, cc, Rights::exec)) != Error::ok) return err(e);
@@ -53,7 +55,7 @@ int64_t thd_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp_slo
   Capability made{};
   made.type = static_cast<uint8_t>(ObjType::thread);
   made.w0 = reinterpret_cast<uint64_t>(nt);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), nullptr);
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
   return 0;
 }
 
@@ -73,7 +75,8 @@ int64_t sinv_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp_sl
                     uint64_t token) {
   Capability *slot, *cc;
   Untyped* ut;
-  Error e = get_untyped(t, ut_slot, ut);
+  Capability* utc;
+  Error e = get_untyped(t, ut_slot, ut, &utc);
   if (e != Error::ok) return err(e);
   if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if ((e = caps(t).get(comp_slot, ObjType::comp, cc, Rights::exec)) != Error::ok) return err(e);
@@ -87,7 +90,7 @@ int64_t sinv_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp_sl
   Capability made{};
   made.type = static_cast<uint8_t>(ObjType::sinv);
   made.w0 = reinterpret_cast<uint64_t>(g);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), nullptr);
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
   return 0;
 }
 

@@ -11,8 +11,10 @@ namespace Rights = abi::Rights;
 inline int64_t err(Error e) { return static_cast<int64_t>(e); }
 inline CapTable& caps(Thread* t) { return t->current->captbl; }
 
-/// The untyped object in `slot` (needs write).
-Error get_untyped(Thread* t, uint64_t slot, Untyped*& out);
+/// The untyped object in `slot` (needs write), and its capability: objects
+/// made from it are installed as children of that capability, so revoking
+/// the untyped deletes them.
+Error get_untyped(Thread* t, uint64_t slot, Untyped*& out, Capability** cap = nullptr);
 
 // sys_memory.cpp
 int64_t retype(Thread* t, uint64_t ut, uint64_t dest, uint64_t type, uint64_t npages);

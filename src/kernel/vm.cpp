@@ -120,7 +120,8 @@ int64_t vcpu_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t vm_slot
   if (virt::backend() == virt::Backend::none) return err(Error::no_virtualization);
   Capability *slot, *vc, *fr, *rc;
   Untyped* ut;
-  Error e = get_untyped(t, ut_slot, ut);
+  Capability* utc;
+  Error e = get_untyped(t, ut_slot, ut, &utc);
   if (e != Error::ok) return err(e);
   if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if ((e = caps(t).get(vm_slot, ObjType::vm, vc, Rights::write)) != Error::ok) return err(e);
@@ -176,7 +177,7 @@ int64_t vcpu_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t vm_slot
   Capability made{};
   made.type = static_cast<uint8_t>(ObjType::vcpu);
   made.w0 = reinterpret_cast<uint64_t>(v);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), nullptr);
+  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
   return 0;
 }
 

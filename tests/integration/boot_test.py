@@ -50,6 +50,9 @@ def parse_args(argv):
                    help="expected exit status of ./cos run (default 0)")
     p.add_argument("--expect-reason", metavar="REGEX",
                    help="for a failing run: regex for its 'cos: run failed:' line")
+    p.add_argument("--icount", action="store_true",
+                   help="QEMU only: ./cos run --icount (TCG, -icount shift=0: the run is "
+                        "deterministic)")
     return p.parse_args(argv)
 
 
@@ -107,6 +110,8 @@ def main(argv):
 
     cmd = [COS, "run", args.name, "--emulator", args.emulator, "--timeout",
            "%g" % args.timeout]
+    if args.icount:
+        cmd.append("--icount")
     status, out, err, secs = run(cmd, args.timeout + 120)
     serial = "\n".join(clean_line(l.encode()) for l in out.split("\n"))
     section("serial output of ./cos run %s --emulator %s" % (args.name, args.emulator),

@@ -136,6 +136,30 @@ TEST(SvmInstructionLength, NripSaveWins) {
   EXPECT_EQ(cos::svm::instruction_length(r, nullptr, 0, false), 4u);
 }
 
+TEST(SvmDecode, InvalidExitCodeIn32Bits) {
+  // QEMU 7.2 stores VMEXIT_INVALID as 0xffffffff.
+  RawExit r = raw(ExitCode::cpuid);
+  r.exitcode = 0xffffffffull;
+  cos::vm::Exit e;
+  ASSERT_TRUE(cos::svm::decode(r, e));
+  EXPECT_EQ(e.reason, ExitReason::entry_failure);
+  EXPECT_EQ(cos::svm::instruction_length(r, nullptr, 0, false), 0u);
+}
+
+TEST(SvmDecode, InvdReportedAsWbinvdIsCorrected) {
+  const uint8_t invd[] = {0x0f, 0x08};
+  const uint8_t wbinvd[] = {0x0f, 0x09};
+  RawExit r = raw(ExitCode::wbinvd);
+  cos::svm::fix_wbinvd_alias(r, invd, 2, false);
+  cos::vm::Exit e;
+  ASSERT_TRUE(cos::svm::decode(r, e));
+  EXPECT_EQ(e.reason, ExitReason::invd);
+  RawExit w = raw(ExitCode::wbinvd);
+  cos::svm::fix_wbinvd_alias(w, wbinvd, 2, false);
+  ASSERT_TRUE(cos::svm::decode(w, e));
+  EXPECT_EQ(e.reason, ExitReason::wbinvd);
+}
+
 TEST(Npt, EntryEncoding) {
   namespace npt = cos::svm::npt;
   namespace R = cos::abi::Rights;

@@ -3,8 +3,15 @@
   cos bench ipc   composition_scripts/ipc_bench.toml under QEMU TCG with
                   -icount shift=0 (or Bochs): prints a table of median and
                   minimum cycles and writes build/x86_64/bench/ipc.json
+  cos bench vmexit
+                  composition_scripts/vm_exit_bench.toml under QEMU TCG with
+                  -icount shift=0 (AMD SVM) or Bochs (Intel VMX): port-I/O,
+                  CPUID and hypercall exits handled in a VMM component; prints
+                  mean cycles per round trip and exits per second for each
+                  kind and writes build/x86_64/bench/vmexit.json
   cos bench fuzz  composition_scripts/syscall_fuzz.toml with 1,000,000 calls
-                  (--calls, --seed): prints the outcome
+                  (--calls, --seed) under QEMU TCG with -icount shift=0 (a
+                  deterministic run) or Bochs: prints the outcome
 
 Parameters are overridden by writing a copy of the script with other
 `[component.params]` values to build/x86_64/bench/<name>.toml and composing
@@ -263,6 +270,92 @@ def bench_ipc(args):
     return status
 
 
+# ---------------------------------------------------------------- vmexit
+
+VMEXIT_ROWS = [
+    ("pio", "port I/O (OUT to port 0x510)"),
+    ("cpuid", "CPUID (leaf 0)"),
+    ("hypercall", "hypercall (VMCALL/VMMCALL)"),
+]
+
+BACKEND_NAMES = {"svm": "AMD SVM", "vmx": "Intel VMX"}
+
+
+def parse_guest_json(serial, prefix):
+    """The object on the guest's `<prefix>: json {...}` line, or None."""
+    for line in serial.splitlines():
+        m = re.search(re.escape(prefix) + r": json (\{.*\})\s*$", line)
+        if m:
+            try:
+                return json.loads(m.group(1))
+            except ValueError:
+                return None
+    return None
+
+
+def vmexit_table(data):
+    """The human-readable table for vm_exit_bench's results."""
+    results = data.get("results", {})
+    out = ["%-32s %12s %12s %14s" % ("exit kind", "round trips", "mean cycles", "exits/second")]
+    for key, label in VMEXIT_ROWS:
+        r = results.get(key)
+        if r is None:
+            out.append("%-32s %12s %12s %14s" % (label, "-", "-", "-"))
+            continue
+        trips = r.get("round_trips", 0)
+        mean = r["cycles"] / trips if trips else float("nan")
+        rate = trips * 1e6 / r["elapsed_us"] if r.get("elapsed_us") else float("nan")
+        out.append("%-32s %12d %12.1f %14.0f" % (label, trips, mean, rate))
+    return "\n".join(out)
+
+
+def bench_vmexit(args):
+    _positive(args.iterations, "--iterations")
+    params = {}
+    if args.iterations:
+        params["iterations"] = args.iterations
+    source = SCRIPTS_DIR / "vm_exit_bench.toml"
+    script = script_with_params(source, "vm_exit_bench", params, bench_dir() / "vm_exit_bench.toml")
+    icount = args.emulator == "qemu"
+    verdict, serial = compose_and_boot(script, "bench-vmexit", args.emulator, args.timeout, icount)
+    status = verdict.report()
+    data = parse_guest_json(serial, "vm_exit_bench")
+    if data is None:
+        info("error: the VMM printed no 'vm_exit_bench: json' line (see %s)"
+             % rel(System("bench-vmexit").dir / "serial.log"))
+        return EXIT_FAILED
+    backend = data.get("backend", "unknown")
+    meaning = CYCLES_MEANING[args.emulator]
+    print()
+    print("VM-exit benchmark (%s, %s backend; %d round trips per kind after %d warm-up, "
+          "TSC cycles)" % (args.emulator, BACKEND_NAMES.get(backend, backend),
+                           data.get("iterations", 0), data.get("warmup", 0)))
+    print(meaning)
+    print("A round trip: guest exit -> kernel -> VMM handler (vmrt run loop, registers only) "
+          "-> vcpu_run -> guest. Exits per second use the kernel's time base (%s)."
+          % ("virtual time: -icount shift=0 makes one instruction 1 ns" if icount
+             else "Bochs' emulated time"))
+    print(vmexit_table(data))
+    record = {
+        "benchmark": "vmexit",
+        "emulator": args.emulator,
+        "backend": backend,
+        "qemu_args": "-accel tcg -icount shift=0" if icount else None,
+        "cycles": meaning,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "run_status": status,
+        "guest": data,
+    }
+    out = bench_dir() / "vmexit.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2) + "\n")
+    info("wrote %s" % rel(out))
+    if status == EXIT_OK and "(with errors)" in serial:
+        return EXIT_FAILED
+    return status
+
+
 # ---------------------------------------------------------------- fuzz
 
 def bench_fuzz(args):
@@ -274,7 +367,8 @@ def bench_fuzz(args):
         params["seed"] = args.seed
     source = SCRIPTS_DIR / "syscall_fuzz.toml"
     script = script_with_params(source, "syscall_fuzz", params, bench_dir() / "syscall_fuzz.toml")
-    verdict, serial = compose_and_boot(script, "bench-fuzz", args.emulator, args.timeout, False)
+    icount = args.emulator == "qemu"
+    verdict, serial = compose_and_boot(script, "bench-fuzz", args.emulator, args.timeout, icount)
     status = verdict.report()
     seed = re.search(r"^fuzz: seed (\d+), (\d+) calls", serial, re.M)
     done = re.search(r"^fuzz: done, (\d+) calls returned(.*)$", serial, re.M)
@@ -304,19 +398,24 @@ def bench_fuzz(args):
         return EXIT_FAILED
     print("fuzz: PASSED (%s): every call returned, no kernel panic, canary memory and "
           "capabilities intact, no contract violations" % what)
+    if icount:
+        print("QEMU TCG with -icount shift=0: the run is deterministic; the same seed and "
+              "count reproduce it exactly")
     return EXIT_OK
 
 
 def cmd_bench(args):
-    """`cos bench ipc|fuzz`."""
+    """`cos bench ipc|vmexit|fuzz`."""
     if args.timeout is None:
-        args.timeout = 600 if args.what == "ipc" else 3600
+        args.timeout = 600 if args.what in ("ipc", "vmexit") else 3600
     if args.timeout < 0:
         raise CosError("--timeout must be >= 0 (0 = no timeout)", status=2)
-    if args.what == "ipc" and (args.seed is not None or args.calls != 1000000):
+    if args.what in ("ipc", "vmexit") and (args.seed is not None or args.calls != 1000000):
         raise CosError("--calls and --seed apply to 'bench fuzz' only", status=2)
     if args.what == "fuzz" and args.iterations is not None:
-        raise CosError("--iterations applies to 'bench ipc' only", status=2)
+        raise CosError("--iterations applies to 'bench ipc' and 'bench vmexit' only", status=2)
     if args.what == "ipc":
         return bench_ipc(args)
+    if args.what == "vmexit":
+        return bench_vmexit(args)
     return bench_fuzz(args)

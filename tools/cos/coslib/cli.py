@@ -21,7 +21,7 @@ Typical workflow:
   ./cos build
   ./cos compose composition_scripts/hello.toml hello
   ./cos run hello [--emulator bochs]
-  ./cos bench ipc | ./cos bench fuzz [--calls N] [--seed S]
+  ./cos bench ipc | ./cos bench vmexit | ./cos bench fuzz [--calls N] [--seed S]
 """
 
 
@@ -121,7 +121,8 @@ def build_parser():
     p.add_argument("ctest_args", nargs="*", metavar="-- CTEST-ARGS",
                    help="further ctest arguments, after '--'")
 
-    p = add("bench", "run a benchmark or long run: ipc (IPC costs) or fuzz (syscall fuzzer)",
+    p = add("bench", "run a benchmark or long run: ipc (IPC costs), vmexit (VM-exit costs) or "
+            "fuzz (syscall fuzzer)",
             bench.cmd_bench,
             "Benchmarks and long runs, not tests: they compose a system from a copy of\n"
             "its script with other parameters (build/x86_64/bench/<script>.toml ->\n"
@@ -133,20 +134,30 @@ def build_parser():
             "        -icount shift=0, so cycles follow executed instructions and the\n"
             "        numbers are deterministic. Prints a table (and the ratio sinv round\n"
             "        trip / null syscall) and writes build/x86_64/bench/ipc.json.\n"
+            "  vmexit composition_scripts/vm_exit_bench.toml: a guest's port-I/O, CPUID\n"
+            "        and hypercall exits handled by a VMM component; mean TSC cycles per\n"
+            "        round trip and exits per second for each kind over --iterations\n"
+            "        round trips. QEMU (TCG, -icount shift=0) uses the AMD SVM backend,\n"
+            "        --emulator bochs the Intel VMX one. Writes\n"
+            "        build/x86_64/bench/vmexit.json (with the emulator and backend).\n"
             "  fuzz  composition_scripts/syscall_fuzz.toml with --calls pseudo-random\n"
             "        system calls (default 1000000) from --seed; passes when every call\n"
             "        returned, the kernel did not panic, the canary component's memory and\n"
-            "        capabilities are intact and no ABI contract violation was seen.\n\n"
+            "        capabilities are intact and no ABI contract violation was seen.\n"
+            "        QEMU runs TCG with -icount shift=0 here too: the same seed and count\n"
+            "        reproduce a run exactly.\n\n"
             "Exit status: 0 success, 1 failure (run failed, results missing or a fuzz\n"
             "check failed), 2 usage error.")
-    p.add_argument("what", choices=("ipc", "fuzz"), metavar="ipc|fuzz", help="which benchmark")
+    p.add_argument("what", choices=("ipc", "vmexit", "fuzz"), metavar="ipc|vmexit|fuzz",
+                   help="which benchmark")
     p.add_argument("--emulator", choices=("qemu", "bochs"), default="qemu",
-                   help="emulator (default: qemu; for ipc: TCG with -icount shift=0)")
+                   help="emulator (default: qemu, TCG with -icount shift=0)")
     p.add_argument("--timeout", type=_timeout, default=None, metavar="S",
-                   help="stop the emulator and fail after S seconds (default: ipc 600, "
-                        "fuzz 3600; 0: none)")
+                   help="stop the emulator and fail after S seconds (default: ipc and "
+                        "vmexit 600, fuzz 3600; 0: none)")
     p.add_argument("--iterations", type=int, metavar="N",
-                   help="ipc: timed iterations per benchmark (default: the script's, 10000)")
+                   help="ipc: timed iterations per benchmark; vmexit: round trips per "
+                        "exit kind (default: the script's, 10000)")
     p.add_argument("--calls", type=int, default=1000000, metavar="N",
                    help="fuzz: number of system calls (default 1000000)")
     p.add_argument("--seed", type=int, metavar="S",

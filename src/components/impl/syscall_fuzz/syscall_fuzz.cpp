@@ -1,34 +1,39 @@
 // syscall_fuzz: an unprivileged component that issues pseudo-random system
 // calls (composition_scripts/syscall_fuzz.toml).
 //
-// Parameters: `seed` (default 1) and `calls` (default 1000000), decimal or
-// 0x-hex; `progress` (default 100000) is the interval of progress lines;
-// `ops` (a bit mask: bit i = cos::abi::Op i, bit 27 = invalid numbers; default
-// all) restricts the operations, to narrow a problem down. The
-// same seed gives the same sequence of calls (the kernel's answers can still
-// differ where they depend on time, e.g. rcv timeouts or preemption).
+// Parameters (decimal or 0x-hex): `seed` (default 1), `calls` (default
+// 1000000), `progress` (default 100000: calls between progress lines),
+// `priority` (default 250: must be the component's own priority), and `ops`
+// (a bit mask, bit i = cos::abi::Op i, bit kNumOps = invalid numbers; default
+// all) to narrow a problem down to some operations. The same seed gives the
+// same sequence of calls (the kernel's answers can still differ where they
+// depend on time: rcv timeouts, preemption).
 //
 // Every call picks an operation uniformly among all of cos::abi::Op (except
 // thd_exit) plus a bucket of invalid numbers, then capability slots (mostly in
 // [0, table size + 8], biased towards objects it created recently) and
-// arguments (small values, boundaries, user/kernel addresses, random words).
-// Half of the time the arguments are "structured" (slots of the right type,
-// plausible sizes) so that calls also succeed and build up objects: child
-// components over fresh page tables, threads at random entries (they fault and
-// only their component dies), gates into them, frames mapped into them,
-// endpoints, copies, revocations.
+// arguments (small values, boundaries, user/kernel/guest addresses, random
+// words). 70% of the time the arguments are "structured" (slots of the right
+// type, plausible sizes) so that calls also succeed and build up objects:
+// child components over fresh page tables, threads at random entries (the
+// children's memory is all zeros: they fault and only their component is
+// stopped), gates into them, frames mapped into them, endpoints, copies,
+// revocations, VMs and vCPUs.
 //
-// Excluded only: thd_exit; rcv that could block forever (it always has
-// kRcvNonBlocking or a timeout of at most 2 ms); cap_delete of the three
+// Excluded only what would end or starve the fuzzer: thd_exit; rcv (and
+// vcpu_run with an endpoint) that could block forever: always
+// kRcvNonBlocking or a timeout of at most 2 ms; cap_delete of the three
 // capabilities it needs to finish (its untyped memory, its capability table,
-// the gate to the canary). It has no capability to its own page table or
-// component, so it can neither unmap its own code nor invoke itself.
+// the gate to the canary); vCPUs at a priority above its own (a looping guest
+// would starve it). It has no capability to its own page table or component,
+// so it can neither unmap its own code nor invoke itself.
 //
 // It checks the ABI contract on the way: unknown operations return bad_op, nop
 // returns 0, registers other than rax/rdx/rcx/r11 are preserved, cap_info
 // results are well formed, and every error is one of cos::abi::Error. At the
-// end it asks fuzz_canary (dependency "canary") to verify its memory and
-// capabilities, and prints a histogram of results.
+// end it prints a histogram of results, asks fuzz_canary (dependency
+// "canary") to verify its memory and capabilities, and measures how much of
+// its untyped memory it gets back after deleting everything.
 #include "../fuzz_canary/canary.hpp"
 #include "cos.hpp"
 #include "fmt/format.hpp"
@@ -110,26 +115,36 @@ uint64_t g_table_size;  // slots in our capability table
 uint64_t g_priority = 250;
 uint64_t g_ut, g_ct, g_canary, g_first_free;
 
-// Recently created objects: a ring of slots overall and the last few per type.
+// Recently created objects: a ring of slots overall and a few per type.
 constexpr int kRecent = 16;
 uint64_t g_recent[kRecent];
 int g_recent_n;
-constexpr int kPerType = 6;
 constexpr int kTypes = static_cast<int>(ObjType::vcpu) + 1;
-uint64_t g_by_type[kTypes][kPerType];
-int g_by_type_n[kTypes];
+struct Pool {
+  static constexpr int kSize = 6;
+  uint64_t slot[kSize];
+  int n, next;  // slots held; where the next one replaces an old one when full
+};
+Pool g_by_type[kTypes];
 
 void remember(uint64_t slot, ObjType type) {
   g_recent[g_recent_n++ % kRecent] = slot;
   auto t = static_cast<unsigned>(type);
-  if (t < kTypes) g_by_type[t][g_by_type_n[t]++ % kPerType] = slot;
+  if (t >= kTypes) return;
+  Pool& p = g_by_type[t];
+  if (p.n < Pool::kSize) {
+    p.slot[p.n++] = slot;
+  } else {
+    p.slot[p.next] = slot;
+    p.next = (p.next + 1) % Pool::kSize;
+  }
 }
 
 // After a successful cap_delete: the slot no longer holds that object.
 void forget(uint64_t slot) {
-  for (int t = 0; t < kTypes; ++t)
-    for (int i = 0; i < kPerType && i < g_by_type_n[t]; ++i)
-      if (g_by_type[t][i] == slot) g_by_type[t][i] = g_by_type[t][(g_by_type_n[t] - 1) % kPerType], --g_by_type_n[t];
+  for (Pool& p : g_by_type)
+    for (int i = 0; i < p.n; ++i)
+      if (p.slot[i] == slot) p.slot[i--] = p.slot[--p.n];
 }
 
 // Recent successful mappings (page table slot, address), for pgtbl_unmap.
@@ -197,8 +212,7 @@ uint64_t any_slot() {
 uint64_t slot_of(ObjType type) {
   auto t = static_cast<unsigned>(type);
   if (t == static_cast<unsigned>(ObjType::untyped) && g_rng.percent(70)) return g_ut;
-  if (t < kTypes && g_by_type_n[t] && g_rng.percent(85))
-    return g_by_type[t][g_rng.below(g_by_type_n[t] < kPerType ? g_by_type_n[t] : kPerType)];
+  if (t < kTypes && g_by_type[t].n && g_rng.percent(85)) return g_by_type[t].slot[g_rng.below(g_by_type[t].n)];
   return any_slot();
 }
 
@@ -283,7 +297,7 @@ struct Call {
   ObjType creates;  // type of the object a successful call puts in a[1] (none: nothing)
 };
 
-// Operations to fuzz (bit i = Op i, bit 27 = invalid numbers): parameter
+// Operations to fuzz (bit i = Op i, bit kNumOps = invalid numbers): parameter
 // `ops`, for narrowing a problem down to a few operations.
 uint64_t g_ops_mask = ~0ull;
 
@@ -566,8 +580,8 @@ void after(const Call& c, int64_t r) {
       forget(c.a[0]);
       break;
     case Op::cap_revoke:
-      if (c.a[0] == g_ut)  // everything we made from it is gone
-        for (int t = 0; t < kTypes; ++t) g_by_type_n[t] = 0;
+      if (c.a[0] == g_ut)  // everything retyped from it is gone
+        for (Pool& p : g_by_type) p.n = p.next = 0;
       break;
     case Op::pgtbl_map:
       g_map_pt[g_map_n % kMappings] = c.a[0];
@@ -653,21 +667,24 @@ void census() {
               static_cast<unsigned long>(g_table_size - 1), n ? buf : " none");
 }
 
-// Deletes every capability in our table except the booter's grants (which
-// also stops every vCPU we made, unless a capability in a child's table keeps
-// it), revokes our untyped memory and measures how much of it can be retyped
-// again (greedily, as frames): memory still held afterwards belongs to
-// objects that stay alive without a capability in our table (reference
-// cycles through child capability tables, threads that have not run yet), or
-// is leaked.
+// Revokes and deletes every capability in our table except the booter's
+// grants (which also stops every vCPU we made, unless a copy that lost its
+// source keeps it), revokes our untyped memory and measures how much of it
+// can be retyped again (greedily, as frames): memory still held afterwards
+// belongs to objects that stay alive without a capability in our table
+// (reference cycles through child capability tables, threads that have not
+// run yet), or is leaked.
 void reclaim() {
   if (!g_ut) return;
   uint64_t deleted = 0;
-  for (uint64_t slot = g_first_free; slot < g_table_size; ++slot) deleted += sys::cap_delete(slot) == 0;
+  for (uint64_t slot = g_first_free; slot < g_table_size; ++slot) {
+    sys::cap_revoke(slot);  // its copies in children's tables first
+    deleted += sys::cap_delete(slot) == 0;
+  }
   int64_t r = sys::cap_revoke(g_ut);
-  uint64_t kept[64], nkept = 0, total = 0;
+  uint64_t kept[256], nkept = 0, total = 0;
   uint64_t slot = g_first_free;
-  while (nkept < 64) {
+  while (nkept < 256) {
     while (slot < g_table_size && sys::cap_info(slot) != static_cast<int64_t>(Error::empty_slot)) ++slot;
     if (slot >= g_table_size) break;
     uint64_t lo = 0, hi = cos::self().untyped_bytes / 4096;  // largest frame that fits: in [lo, hi]

@@ -84,6 +84,26 @@ inline int64_t timer_bind(uint64_t timer, uint64_t rcv, uint64_t period_us) {
 }
 inline int64_t time_now() { return call(abi::Op::time_now); }
 
+// Hardware virtualization (cos/vm.hpp has the vCPU state page).
+inline int64_t vm_create(uint64_t ut, uint64_t dest) { return retype(ut, dest, abi::ObjType::vm, 1); }
+inline int64_t vm_map(uint64_t vm, uint64_t gpa, uint64_t frame, uint64_t page, uint64_t rights, uint64_t ut) {
+  return call(abi::Op::vm_map, vm, gpa, frame, page, rights, ut);
+}
+inline int64_t vm_unmap(uint64_t vm, uint64_t gpa) { return call(abi::Op::vm_unmap, vm, gpa); }
+inline int64_t vcpu_create(uint64_t ut, uint64_t dest, uint64_t vm, uint64_t state_frame, uint64_t exit_rcv,
+                           uint64_t priority) {
+  return call(abi::Op::vcpu_create, ut, dest, vm, state_frame, exit_rcv, priority);
+}
+/// Loads the vm::Load groups in load_mask, lets the vCPU run, then (rcv != 0)
+/// waits on rcv like rcv(rcv, timeout_us, 0).
+inline int64_t vcpu_run(uint64_t vcpu, uint64_t load_mask, uint64_t rcv, uint64_t timeout_us) {
+  return call(abi::Op::vcpu_run, vcpu, load_mask, rcv, timeout_us);
+}
+/// type: a vm::EventType value.
+inline int64_t vcpu_inject(uint64_t vcpu, uint64_t vector, uint64_t type, uint64_t error_code) {
+  return call(abi::Op::vcpu_inject, vcpu, vector, type, error_code);
+}
+
 /// Result of a synchronous invocation: the server's two return words.
 struct SinvResult {
   int64_t r0;

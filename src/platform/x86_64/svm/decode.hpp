@@ -90,6 +90,19 @@ inline uint32_t instruction_length(const RawExit& r, const uint8_t* insn, size_t
   return op.length;
 }
 
+/// VMEXIT_INVALID is -1; some implementations (QEMU 7.2) store it as a
+/// 32-bit value.
+constexpr bool is_invalid_exit(uint64_t exitcode) { return exitcode == ~0ull || exitcode == 0xffffffffull; }
+
+/// QEMU 7.2 reports INVD (0f 08) with the WBINVD exit code (fixed in later
+/// QEMU); the instruction bytes tell them apart.
+inline void fix_wbinvd_alias(RawExit& r, const uint8_t* insn, size_t n, bool long_mode) {
+  if (static_cast<ExitCode>(r.exitcode) != ExitCode::wbinvd) return;
+  size_t p = 0;
+  while (p < n && p < 14 && is_prefix(insn[p], long_mode)) ++p;
+  if (p + 2 <= n && insn[p] == 0x0f && insn[p + 1] == 0x08) r.exitcode = static_cast<uint64_t>(ExitCode::invd);
+}
+
 /// Fills `out` (everything but instruction_length) from a raw exit.
 /// Returns false for exits that are not reported to VMMs as such (INTR, NMI,
 /// VINTR): the caller handles those.
@@ -97,7 +110,7 @@ inline bool decode(const RawExit& r, vm::Exit& out) {
   out = vm::Exit{};
   out.vendor_code = r.exitcode;
   out.vendor_qualification = r.exitinfo1;
-  auto code = static_cast<ExitCode>(r.exitcode);
+  auto code = is_invalid_exit(r.exitcode) ? ExitCode::invalid : static_cast<ExitCode>(r.exitcode);
   using vm::ExitReason;
   if (r.exitcode >= 0x40 && r.exitcode < 0x60) {
     out.reason = ExitReason::exception;

@@ -9,13 +9,13 @@ namespace {
 constexpr uint64_t kPresent = 1, kLarge = 1ull << 7;
 constexpr uint64_t kAddr = 0x000ffffffffff000ull;
 
+// Reads a naturally aligned page-table entry (never crosses a page).
 bool read_gpa(uint64_t root, uint64_t gpa, void* out, size_t size) {
+  uint64_t hpa;
+  if (!npt_lookup(root, gpa, hpa)) return false;
+  const auto* src = static_cast<const uint8_t*>(machine::phys_to_kernel(hpa));
   auto* dst = static_cast<uint8_t*>(out);
-  for (size_t i = 0; i < size; ++i) {
-    uint64_t hpa;
-    if (!npt_lookup(root, gpa + i, hpa)) return false;
-    dst[i] = *static_cast<const uint8_t*>(machine::phys_to_kernel(hpa));
-  }
+  for (size_t i = 0; i < size; ++i) dst[i] = src[i];
   return true;
 }
 
@@ -80,12 +80,18 @@ bool npt_lookup(uint64_t root, uint64_t gpa, uint64_t& hpa) {
 size_t read_guest_code(uint64_t npt_root, const Vmcb& c, uint8_t* buf, size_t n) {
   bool long_code = (c.efer & (1ull << 10)) && (c.cs.attr & (1u << 9));
   uint64_t lin = long_code ? c.rip : ((c.cs.base + c.rip) & 0xffffffffull);
-  for (size_t i = 0; i < n; ++i) {
+  size_t done = 0;
+  // One translation per guest page (the bytes may straddle two).
+  while (done < n) {
     uint64_t gpa, hpa;
-    if (!translate(npt_root, c, lin + i, gpa) || !npt_lookup(npt_root, gpa, hpa)) return i;
-    buf[i] = *static_cast<const uint8_t*>(machine::phys_to_kernel(hpa));
+    if (!translate(npt_root, c, lin + done, gpa) || !npt_lookup(npt_root, gpa, hpa)) break;
+    size_t chunk = 4096 - (hpa & 0xfff);
+    if (chunk > n - done) chunk = n - done;
+    const auto* src = static_cast<const uint8_t*>(machine::phys_to_kernel(hpa));
+    for (size_t i = 0; i < chunk; ++i) buf[done + i] = src[i];
+    done += chunk;
   }
-  return n;
+  return done;
 }
 
 }  // namespace cos::svm

@@ -38,6 +38,9 @@ uint32_t g_asids;        // ASIDs the CPU offers (ASID 0 is the host's)
 uint32_t g_next_asid = 1;
 bool g_nrip_save;
 const Vm* g_asid_owner[256];  // last VM that ran on each ASID (flush when it changes)
+// The guest state as loaded, kept across VMRUN: a refused entry (VMEXIT_INVALID)
+// may leave host values in the VMCB's save area, which must not reach the VMM.
+uint8_t g_save_area_copy[sizeof(Vmcb) - 0x400];
 
 Vmcb* vmcb(Vcpu* v) { return static_cast<Vmcb*>(machine::phys_to_kernel(v->control_pa)); }
 
@@ -286,7 +289,10 @@ virt::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   }
   prepare_injection(v, c);
   c.clean_bits = 0;
+  auto* save_area = reinterpret_cast<uint8_t*>(&c) + 0x400;
+  __builtin_memcpy(g_save_area_copy, save_area, sizeof(g_save_area_copy));
   svm_run(v->control_pa, v->gpr, kphys(g_host_vmsave));
+  if (is_invalid_exit(c.exitcode)) __builtin_memcpy(save_area, g_save_area_copy, sizeof(g_save_area_copy));
 
   // An event whose delivery the exit interrupted is delivered again.
   c.eventinj = (c.exitintinfo & Event::valid) ? c.exitintinfo : 0;
@@ -306,9 +312,14 @@ virt::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
     return virt::ExitAction::forward;
   }
   RawExit raw{c.exitcode, c.exitinfo1, c.exitinfo2, c.rip, c.next_rip, g_nrip_save, c.rax, v->gpr[1], c.cr2};
-  decode(raw, exit);
+  // Guest code bytes are needed only where neither the CPU (NRIP save, IN/OUT)
+  // nor the exit code alone gives the instruction's length.
   uint8_t insn[15];
-  size_t n = read_guest_code(v->vm->root, c, insn, sizeof(insn));
+  size_t n = 0;
+  if (!g_nrip_save && opcode_for(static_cast<ExitCode>(raw.exitcode)).length != 0)
+    n = read_guest_code(v->vm->root, c, insn, sizeof(insn));
+  fix_wbinvd_alias(raw, insn, n, long_mode(c));
+  decode(raw, exit);
   exit.instruction_length = instruction_length(raw, insn, n, long_mode(c));
   return virt::ExitAction::forward;
 }

@@ -1,8 +1,11 @@
 // VMX architectural constants: capability MSRs, VM-execution / VM-exit /
 // VM-entry control bits, basic exit reasons and the event-information format
-// (Intel SDM Vol. 3C, chapters 24 "Virtual Machine Control Structures",
-// 25 "VMX Non-Root Operation" and appendices A "VMX Capability Reporting
+// (Intel SDM Vol. 3C, chapters 25 "Virtual Machine Control Structures",
+// 26 "VMX Non-Root Operation" and appendices A "VMX Capability Reporting
 // Facility" and C "VMX Basic Exit Reasons"). Pure constants: host-compilable.
+//
+// Section numbers in the vmx/ sources follow the SDM editions since 2022
+// (Vol. 3C chapters 24-31; older editions number them one lower).
 #pragma once
 #include <stdint.h>
 
@@ -41,7 +44,7 @@ inline constexpr uint32_t gs_base = 0xc0000101;
 inline constexpr uint32_t kernel_gs_base = 0xc0000102;
 }  // namespace Msr
 
-/// IA32_FEATURE_CONTROL (SDM Vol. 3C, 23.7 "Enabling and Entering VMX Operation").
+/// IA32_FEATURE_CONTROL (SDM Vol. 3C, 24.7 "Enabling and Entering VMX Operation").
 namespace FeatureControl {
 inline constexpr uint64_t lock = 1ull << 0;
 inline constexpr uint64_t vmxon_in_smx = 1ull << 1;
@@ -58,6 +61,8 @@ inline constexpr uint64_t true_controls = 1ull << 55;
 
 /// IA32_VMX_MISC (appendix A.6).
 namespace Misc {
+/// The VMX-preemption timer counts down once every 2^rate TSC ticks.
+constexpr unsigned preemption_timer_rate(uint64_t v) { return static_cast<unsigned>(v & 0x1f); }
 inline constexpr uint64_t store_lma = 1ull << 5;             ///< exits save EFER.LMA into "IA-32e mode guest"
 inline constexpr uint64_t zero_length_injection = 1ull << 30;///< software events may be injected with length 0
 }  // namespace Misc
@@ -75,11 +80,11 @@ inline constexpr uint64_t invvpid_single = 1ull << 41;
 inline constexpr uint64_t invvpid_all = 1ull << 42;
 }  // namespace EptCap
 
-/// INVEPT / INVVPID types (SDM Vol. 3C, 28.3.3.1).
+/// INVEPT / INVVPID types (SDM Vol. 3C, 31.3 "INVEPT", "INVVPID").
 enum class InvType : uint64_t { individual = 0, single = 1, all = 2 };
 
-// --- VM-execution controls (SDM Vol. 3C, 24.6) -------------------------------
-/// Pin-based VM-execution controls (table 24-5).
+// --- VM-execution controls (SDM Vol. 3C, 25.6) -------------------------------
+/// Pin-based VM-execution controls.
 namespace Pin {
 inline constexpr uint32_t external_interrupt_exiting = 1u << 0;
 inline constexpr uint32_t nmi_exiting = 1u << 3;
@@ -87,7 +92,7 @@ inline constexpr uint32_t virtual_nmis = 1u << 5;
 inline constexpr uint32_t preemption_timer = 1u << 6;
 }  // namespace Pin
 
-/// Primary processor-based VM-execution controls (table 24-6).
+/// Primary processor-based VM-execution controls.
 namespace Cpu1 {
 inline constexpr uint32_t interrupt_window_exiting = 1u << 2;
 inline constexpr uint32_t tsc_offsetting = 1u << 3;
@@ -112,7 +117,7 @@ inline constexpr uint32_t pause_exiting = 1u << 30;
 inline constexpr uint32_t secondary_controls = 1u << 31;
 }  // namespace Cpu1
 
-/// Secondary processor-based VM-execution controls (table 24-7).
+/// Secondary processor-based VM-execution controls.
 namespace Cpu2 {
 inline constexpr uint32_t virtualize_apic_accesses = 1u << 0;
 inline constexpr uint32_t enable_ept = 1u << 1;
@@ -125,7 +130,7 @@ inline constexpr uint32_t enable_invpcid = 1u << 12;
 inline constexpr uint32_t enable_xsaves = 1u << 20;
 }  // namespace Cpu2
 
-/// VM-exit controls (SDM Vol. 3C, 24.7.1, table 24-13).
+/// VM-exit controls (SDM Vol. 3C, 25.7.1).
 namespace ExitCtl {
 inline constexpr uint32_t save_debug_controls = 1u << 2;
 inline constexpr uint32_t host_address_space_size = 1u << 9;
@@ -137,7 +142,7 @@ inline constexpr uint32_t save_efer = 1u << 20;
 inline constexpr uint32_t load_efer = 1u << 21;
 }  // namespace ExitCtl
 
-/// VM-entry controls (SDM Vol. 3C, 24.8.1, table 24-15).
+/// VM-entry controls (SDM Vol. 3C, 25.8.1).
 namespace EntryCtl {
 inline constexpr uint32_t load_debug_controls = 1u << 2;
 inline constexpr uint32_t ia32e_mode_guest = 1u << 9;
@@ -213,10 +218,10 @@ enum class Reason : uint32_t {
   xrstors = 64,
 };
 
-/// Exit-reason field: bit 31 "VM-entry failure" (SDM Vol. 3C, 24.9.1).
+/// Exit-reason field: bit 31 "VM-entry failure" (SDM Vol. 3C, 25.9.1).
 inline constexpr uint32_t kExitReasonEntryFailure = 1u << 31;
 
-// --- Event information (SDM Vol. 3C, 24.8.3 and 24.9.2) -------------------------
+// --- Event information (SDM Vol. 3C, 25.8.3 and 25.9.2) -------------------------
 /// VM-entry interruption information, VM-exit interruption information and
 /// IDT-vectoring information share this layout.
 namespace IntrInfo {
@@ -228,7 +233,7 @@ inline constexpr uint32_t nmi_unblocking = 1u << 12;  ///< exit info only
 inline constexpr uint32_t valid = 1u << 31;
 }  // namespace IntrInfo
 
-/// Interruption types (table 24-16).
+/// Interruption types.
 enum class IntrType : uint32_t {
   external_interrupt = 0,
   nmi = 2,
@@ -239,7 +244,7 @@ enum class IntrType : uint32_t {
   other_event = 7,
 };
 
-/// Guest interruptibility state (table 24-3).
+/// Guest interruptibility state.
 namespace Interruptibility {
 inline constexpr uint32_t blocking_by_sti = 1u << 0;
 inline constexpr uint32_t blocking_by_mov_ss = 1u << 1;
@@ -247,7 +252,7 @@ inline constexpr uint32_t blocking_by_smi = 1u << 2;
 inline constexpr uint32_t blocking_by_nmi = 1u << 3;
 }  // namespace Interruptibility
 
-/// VM-instruction error numbers worth naming (SDM Vol. 3C, 30.4).
+/// VM-instruction error numbers worth naming (SDM Vol. 3C, 31.4).
 namespace InsnError {
 inline constexpr uint32_t invalid_control_field = 7;
 inline constexpr uint32_t invalid_host_state = 8;

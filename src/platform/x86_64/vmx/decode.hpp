@@ -10,7 +10,7 @@
 
 namespace cos::vmx {
 
-// --- Segment attributes (SDM Vol. 3C, 24.4.1, table 24-2) -----------------------
+// --- Segment attributes (SDM Vol. 3C, 25.4.1) -----------------------
 // vm::Segment::attr is AMD's packed format: bits 7:0 type/S/DPL/P, 11:8
 // AVL/L/D/G. VMX access rights keep 7:0 in place, have AVL/L/D/G at 15:12
 // and bit 16 "segment unusable".
@@ -41,9 +41,9 @@ constexpr uint16_t attr_from_ar(uint32_t ar) {
   return static_cast<uint16_t>((ar & 0xffu) | ((ar >> 4) & 0xf00u));
 }
 
-// --- Exit qualifications (SDM Vol. 3C, 27.2.1) ------------------------------------
+// --- Exit qualifications (SDM Vol. 3C, 28.2.1) ------------------------------------
 
-/// I/O instructions (table 27-5): size, direction, string, REP, port. For
+/// I/O instructions: size, direction, string, REP, port. For
 /// OUT the written value is the low `size` bytes of the guest's RAX (for
 /// OUTS the data is in guest memory: `data` is 0).
 inline void decode_io(uint64_t qual, uint64_t rax, vm::Exit& exit) {
@@ -57,7 +57,7 @@ inline void decode_io(uint64_t qual, uint64_t rax, vm::Exit& exit) {
   exit.io.data = (exit.io.in || exit.io.string) ? 0 : static_cast<uint32_t>(rax & mask);
 }
 
-/// EPT violations (table 27-7): bits 2:0 the access (read, write, fetch),
+/// EPT violations: bits 2:0 the access (read, write, fetch),
 /// bits 5:3 what the translation allowed (all 0: nothing was mapped).
 inline void decode_ept_violation(uint64_t qual, uint64_t gpa, vm::Exit& exit) {
   exit.gpa.gpa = gpa;
@@ -66,7 +66,7 @@ inline void decode_ept_violation(uint64_t qual, uint64_t gpa, vm::Exit& exit) {
   exit.gpa.present = (qual & (7u << 3)) != 0;
 }
 
-/// Control-register accesses (table 27-3).
+/// Control-register accesses.
 enum class CrAccess : unsigned { mov_to_cr = 0, mov_from_cr = 1, clts = 2, lmsw = 3 };
 struct CrQual {
   unsigned cr;
@@ -101,7 +101,7 @@ constexpr bool exception_has_error_code(unsigned vector) {
 }
 
 /// VM-entry interruption information for an event of the vCPU ABI, or 0 if
-/// the event is not injectable (SDM Vol. 3C, 26.2.1.3: NMI is vector 2,
+/// the event is not injectable (SDM Vol. 3C, 27.2.1.3: NMI is vector 2,
 /// hardware exceptions are vectors 0-31). `deliver_error_code` follows the
 /// architecture, not the caller: an error code is pushed iff the vector has
 /// one and the guest is in protected mode (CR0.PE). Software interrupts use
@@ -130,10 +130,10 @@ constexpr uint32_t entry_intr_info(unsigned vector, vm::EventType type, bool pro
 
 /// Converts IDT-vectoring information (an event whose delivery was
 /// interrupted by the exit) into VM-entry interruption information that
-/// re-injects it (SDM Vol. 3C, 27.2.4; bit 12 is undefined there and bits
+/// re-injects it (SDM Vol. 3C, 28.2.4; bit 12 is undefined there and bits
 /// 30:12 must be 0 on entry).
 constexpr uint32_t reinjection_info(uint32_t idt_vectoring_info) {
-  return idt_vectoring_info & (IntrInfo::valid | 0x7ffu);
+  return valid(idt_vectoring_info) ? idt_vectoring_info & (IntrInfo::valid | 0xfffu) : 0;
 }
 
 /// True for event types that need the VM-entry instruction-length field.
@@ -145,7 +145,7 @@ constexpr bool needs_instruction_length(IntrType t) {
 // --- Instruction lengths ---------------------------------------------------------------
 
 /// True if the VM-exit instruction-length field is defined for an exit
-/// (SDM Vol. 3C, 27.2.5): exits caused by executing an instruction, and
+/// (SDM Vol. 3C, 28.2.5): exits caused by executing an instruction, and
 /// exits during delivery of a software interrupt or exception (INT n,
 /// INT3, INTO, INT1), signalled by the exit interruption information
 /// (reason 0) or by the IDT-vectoring information (any reason).

@@ -1,6 +1,6 @@
 // Extended page tables: entry and EPTP encoding (Intel SDM Vol. 3C, 29.3.2
-// "EPT Translation Mechanism", tables 29-1..29-6, and 24.6.11 "Extended-Page-
-// Table Pointer"). Pure logic: host-compilable and unit-tested.
+// "EPT Translation Mechanism" and 25.6.11 "Extended-Page-Table Pointer").
+// Pure logic: host-compilable and unit-tested.
 #pragma once
 #include <stdint.h>
 

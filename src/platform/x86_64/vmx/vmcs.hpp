@@ -102,6 +102,7 @@ enum class Vmcs : uint32_t {
   guest_interruptibility = 0x4824,
   guest_activity_state = 0x4826,
   guest_sysenter_cs = 0x482a,
+  guest_preemption_timer = 0x482e,
   // B.3.4 32-bit host-state field
   host_sysenter_cs = 0x4c00,
 
@@ -158,7 +159,7 @@ constexpr Vmcs seg_limit(Seg s) { return Vmcs(uint32_t(Vmcs::guest_es_limit) + 2
 constexpr Vmcs seg_ar(Seg s) { return Vmcs(uint32_t(Vmcs::guest_es_ar) + 2 * unsigned(s)); }
 constexpr Vmcs seg_base(Seg s) { return Vmcs(uint32_t(Vmcs::guest_es_base) + 2 * unsigned(s)); }
 
-// --- VMX instructions (SDM Vol. 2, chapter 6 / Vol. 3C, 30.3) -----------------
+// --- VMX instructions (SDM Vol. 3C, 31.3) -----------------
 // Each returns false on VMfailInvalid (CF) or VMfailValid (ZF).
 
 inline uint64_t vmread(Vmcs field) {

@@ -1,0 +1,22 @@
+// vmrt: the VM runtime library for VMM components — everything in one include.
+//
+//   error.hpp         vmrt::Error / Errc / Result<T> (the library's one error type)
+//   slots.hpp         capability-slot allocator
+//   guest_memory.hpp  guest-physical regions -> VMM pointers, copies in and out
+//   paging.hpp        guest page walk (gva -> gpa), 4-level page-table builder
+//   vcpu_state.hpp    typed state-page access, exit-handler table, dispatch
+//   modes.hpp         initial modes: real, 32-bit protected, 64-bit long
+//   vm.hpp            vmrt::Env, vmrt::Vm (VM object, guest RAM)      [component only]
+//   vcpu.hpp          vmrt::Vcpu (vCPU object, run loop, injection)   [component only]
+//
+// README.md in this directory describes the design and the guest-memory layout.
+#pragma once
+
+#include "error.hpp"
+#include "guest_memory.hpp"
+#include "modes.hpp"
+#include "paging.hpp"
+#include "slots.hpp"
+#include "vcpu.hpp"
+#include "vcpu_state.hpp"
+#include "vm.hpp"

@@ -1,0 +1,103 @@
+// What the VMX backend's files share: the capabilities found at boot, the
+// per-vCPU state the VMCS does not hold, and helpers over the current VMCS.
+#pragma once
+#include <stdint.h>
+
+#include "guest_state.hpp"
+#include "vcpu.hpp"
+#include "vmcs.hpp"
+
+namespace cos::vmx {
+
+/// Found by init(): the control settings every VMCS starts with (allowed-0
+/// bits forced on) and what the CPU offers beyond them.
+struct Caps {
+  uint32_t revision;
+  uint32_t pin, cpu1, cpu2, exit, entry;  ///< base values of the controls
+  uint32_t cpu1_allowed1;                 ///< primary controls that may be 1
+  uint32_t cpu1_allowed0;                 ///< primary controls that must be 1
+  GuestLimits limits;
+  bool virtual_nmis;
+  bool execute_only;
+  bool invept_single;
+  bool invvpid_single;
+  bool lma_store;          ///< exits update "IA-32e mode guest" (IA32_VMX_MISC bit 5)
+  bool zero_length_inject; ///< IA32_VMX_MISC bit 30
+  /// VMX-preemption timer value per entry (0: not used). A guest never runs
+  /// longer than this without an exit, even where an interrupt fails to
+  /// cause one (Bochs 2.7 does not exit for host interrupts while a guest
+  /// that was entered with RFLAGS.IF = 0 keeps IF clear).
+  uint32_t preemption_ticks;
+  uint64_t msr_bitmap_pa;
+};
+extern Caps g_caps;
+
+/// Per-vCPU state the VMCS does not hold: registers VMX does not switch
+/// (CR2 and the SYSCALL MSRs) and what the VMM asked for.
+struct VcpuExtra {
+  Vcpu* owner;  ///< nullptr: free slot
+  uint64_t cr2;
+  uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
+  uint32_t vmm_exceptions;   ///< exception bitmap requested by the VMM
+  uint32_t intercept_flags;  ///< vm::Intercept bits requested by the VMM
+  uint32_t cpu1;             ///< current primary processor-based controls
+};
+
+/// Largest number of vCPUs (all VMs together) the backend supports.
+inline constexpr unsigned kMaxVcpus = 128;
+
+/// The slot of `v` (assigned by vcpu_init).
+VcpuExtra& extra(Vcpu* v);
+VcpuExtra* extra_find(Vcpu* v);
+/// Assigns a free slot to `v`; nullptr if all are taken.
+VcpuExtra* extra_alloc(Vcpu* v);
+
+/// INVEPT for the VM if a mapping was removed since its last entry.
+void flush_if_pending(Vm* vm);
+
+/// Makes v's VMCS the current VMCS of this CPU (VMPTRLD when it is not).
+void make_current(Vcpu* v);
+/// Forgets the current-VMCS pointer if it is `pa` (after VMCLEAR).
+void forget_current(uint64_t pa);
+
+/// Exceptions the kernel always intercepts, whatever the VMM asks: #DB and
+/// #AC, whose delivery can otherwise loop forever inside the CPU without an
+/// exit (CVE-2015-5307, CVE-2015-8104). They are reflected to the guest
+/// unless the VMM asked for them.
+inline constexpr uint32_t kForcedExceptions = (1u << 1) | (1u << 17);
+
+/// The guest/host masks for CR0 and CR4: bits VMX forces (and, with
+/// Intercept::cr_writes, all bits) belong to the host, and guest writes that
+/// change them exit.
+uint64_t cr0_mask(uint32_t intercept_flags);
+uint64_t cr4_mask(uint32_t intercept_flags);
+
+/// Reads the current VMCS guest state.
+void read_guest_state(GuestState& g);
+/// Reads guest-physical memory through the VM's EPT (false if unmapped).
+bool read_guest_phys(Vm* vm, uint64_t gpa, void* dst, unsigned len);
+/// Loads the PAE PDPTEs of the guest's CR3 into the VMCS; false if they are
+/// unreadable or invalid.
+bool load_pdptes(Vm* vm, uint64_t cr3);
+/// Flushes the linear and combined mappings of the VM's VPID.
+void flush_vpid(Vm* vm);
+
+/// Queues a hardware exception for the next entry (used by the in-kernel
+/// emulation of guest CR writes and the reflection of forced exceptions).
+void inject_exception_now(unsigned vector, bool has_error_code, uint32_t error_code);
+
+/// Emulates a guest control-register access the VMM did not ask to see
+/// (MOV to CR0/CR3/CR4, MOV from CR3, CLTS, LMSW). Returns false if the
+/// access is one for the VMM.
+bool emulate_cr_access(Vcpu* v, uint64_t qualification, uint32_t instruction_length);
+
+}  // namespace cos::vmx
+
+extern "C" {
+/// entry.S: loads the guest GPRs from gpr[16], enters the guest with
+/// VMLAUNCH (launched == 0) or VMRESUME, and at the next VM exit stores them
+/// back. Returns 0 after a VM exit, 1 for VMfailInvalid, 2 for VMfailValid.
+uint64_t vmx_enter_guest(uint64_t* gpr, uint64_t launched);
+/// The host RIP of every VMCS.
+void vmx_exit_stub();
+}
