@@ -51,6 +51,7 @@ void vcpu_thread_run(Thread* t) {
     // An exit for the VMM: publish it, stop, notify.
     virt::vcpu_save(v, *v->state, v->state->save_mask);
     v->state->exit = exit;
+    v->state->exit_pending = 1;
     v->run = VcpuRun::stopped;
     t->state = ThreadState::stopped;
     --g_live_threads;  // a stopped vCPU waits for its VMM, which is live itself
@@ -191,6 +192,7 @@ int64_t vcpu_run(Thread* t, uint64_t vcpu_slot, uint64_t mask) {
   if (v->run != VcpuRun::stopped) return err(Error::vcpu_running);
   if ((e = virt::vcpu_load(v, *v->state, mask & vm::Load::all)) != Error::ok) return err(e);
   v->window_requested_by_vmm = (v->state->request & vm::Request::interrupt_window) != 0;
+  v->state->exit_pending = 0;
   v->run = VcpuRun::runnable;
   if (th->state == ThreadState::created) {
     thread_start(th, 0, th->priority);

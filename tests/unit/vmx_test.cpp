@@ -367,6 +367,20 @@ TEST(VmxGuestState, ChecksCatchWhatEntryRejects) {
   EXPECT_FALSE(fails([](GuestState& g) { g.seg[7].ar = 0x83; }));           // 16-bit busy TSS outside IA-32e
 }
 
+TEST(VmxGuestState, Virtual8086) {
+  GuestLimits l = limits();
+  GuestState g = cos::vmx::reset_guest_state(l);
+  g.cr0 |= 1;  // protected mode
+  g.rflags = 2 | (1ull << 17);
+  for (unsigned i = 0; i < 6; ++i) g.seg[i] = SegmentState{uint16_t(0x1000 + i), 0xffff, (0x1000ull + i) << 4, 0xf3};
+  EXPECT_EQ(cos::vmx::check_guest_state(g, l), nullptr);
+  g.seg[unsigned(Seg::ds)].base = 0;
+  EXPECT_NE(cos::vmx::check_guest_state(g, l), nullptr);
+  g.seg[unsigned(Seg::ds)].base = 0x10030;
+  g.seg[unsigned(Seg::cs)].ar = 0xfb;  // must be 0xf3 in virtual-8086 mode
+  EXPECT_NE(cos::vmx::check_guest_state(g, l), nullptr);
+}
+
 TEST(VmxGuestState, Pdptes) {
   uint64_t ok[4] = {0x1001, 0, 0x2001, 0xfff0};  // not-present entries may hold anything
   EXPECT_TRUE(cos::vmx::pdptes_valid(ok, 39));

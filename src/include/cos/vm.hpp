@@ -169,7 +169,10 @@ struct StatePage {
   // Always read by the kernel on vcpu_run.
   uint64_t save_mask;         ///< groups (besides regs) written on every exit
   uint32_t request;           ///< Request bits
-  uint32_t reserved1;
+  /// Written by the kernel: 1 when `exit` holds an exit the VMM has not yet
+  /// answered with vcpu_run (a VMM woken by another notification on the same
+  /// endpoint, e.g. an IRQ or its timer, sees 0).
+  uint32_t exit_pending;
 };
 
 inline constexpr uint64_t kStateMagic = 0x4554415453555043ull;  // "CPUSTATE"

@@ -85,15 +85,27 @@ Result<vm::ExitReason> Vcpu::step(uint64_t timeout_us) {
   return wait(sys::vcpu_run(slot_, load, rcv_, timeout_us), timeout_us, load);
 }
 
+uint64_t Vcpu::wait_us(const RunOptions& opts) {
+  return opts.dynamic_timeout_us ? *opts.dynamic_timeout_us : opts.timeout_us;
+}
+
 Result<vm::ExitReason> Vcpu::run(const RunOptions& opts) {
   if (!slot_) return make_error(Errc::not_created, "Vcpu::run");
   for (uint64_t exits = 0;; ++exits) {
     uint64_t load = take_dirty();
-    int64_t r = sys::vcpu_run(slot_, load, rcv_, opts.timeout_us);
-    while (r == kTimeout && opts.on_timeout) {
+    int64_t r = sys::vcpu_run(slot_, load, rcv_, wait_us(opts));
+    // Woken without an exit: a timeout, or another notification bound to the
+    // exit endpoint (an IRQ, a timer). The VMM's wake-up handler runs, then
+    // the wait goes on.
+    while (r == kTimeout || (r >= 0 && !page().exit_pending)) {
+      if (!opts.on_timeout) {
+        if (r == kTimeout) break;
+        r = sys::rcv(rcv_, wait_us(opts), 0);
+        continue;
+      }
       if (opts.on_timeout(*this, opts.timeout_ctx) == Action::stop)
         return make_error(Errc::timeout, "run stopped by the timeout handler", rip(), opts.timeout_us);
-      r = sys::rcv(rcv_, opts.timeout_us, 0);
+      r = sys::rcv(rcv_, wait_us(opts), 0);
     }
     auto e = wait(r, opts.timeout_us, load);
     if (!e) return e.error();

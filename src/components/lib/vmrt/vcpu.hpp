@@ -38,7 +38,13 @@ using TimeoutHandler = Action (*)(Vcpu& vcpu, void* ctx);
 struct RunOptions {
   /// Microseconds to wait for each exit (0: forever).
   uint64_t timeout_us = 0;
-  /// Called on a timeout; without it a timeout ends run() with Errc::timeout.
+  /// When set, read before every wait instead of timeout_us (0: forever), so a
+  /// VMM can sleep exactly until its next device deadline.
+  const uint64_t* dynamic_timeout_us = nullptr;
+  /// Called on a timeout and whenever the exit endpoint is notified without
+  /// an exit (an IRQ or timer the VMM bound to it, see Vcpu::exit_endpoint);
+  /// without it a timeout ends run() with Errc::timeout and other
+  /// notifications are ignored.
   TimeoutHandler on_timeout = nullptr;
   void* timeout_ctx = nullptr;
   /// Leave run() with Action::stop semantics after this many exits (0: no limit).
@@ -59,6 +65,8 @@ class Vcpu : public VcpuState {
   /// no_virtualization), bad_state_page.
   Status create(Vm& vm, const VcpuConfig& cfg = {});
   bool created() const { return slot_ != 0; }
+  /// The receive endpoint exits notify (to bind an IRQ or timer to it too).
+  uint64_t exit_endpoint() const { return rcv_; }
 
   /// Runs the guest: loads the dirty groups, waits for an exit, dispatches
   /// it to the handler table, repeats until a handler returns Action::stop.
@@ -91,6 +99,7 @@ class Vcpu : public VcpuState {
   Vm* vm() const { return vm_; }
 
  private:
+  static uint64_t wait_us(const RunOptions& opts);
   Result<vm::ExitReason> wait(int64_t r, uint64_t timeout_us, uint64_t load);
 
   Vm* vm_ = nullptr;

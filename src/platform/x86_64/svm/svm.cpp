@@ -248,7 +248,12 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
     if (s.intercept_flags & vm::Intercept::cr_writes) c.intercept_cr |= (1u << 16) | (1u << 19) | (1u << 20);
   }
   if (mask & vm::Load::interruptibility) c.interrupt_shadow = s.interrupt_shadow & 1;
-  if (mask & vm::Load::inject) v->pending_exc = inj;
+  if (mask & vm::Load::inject) {
+    // An external interrupt waits for the guest to be interruptible; the
+    // other kinds are delivered at the next entry.
+    if (inj.type == vm::EventType::external_interrupt) v->pending_irq = inj;
+    else v->pending_exc = inj;
+  }
   return abi::Error::ok;
 }
 

@@ -21,28 +21,11 @@ bool limit_ok(const SegmentState& s) {
 
 bool usable(const SegmentState& s) { return !(s.ar & kArUnusable); }
 
-const char* check_segments(const GuestState& g) {
+/// CS, SS, DS, ES, FS and GS outside virtual-8086 mode.
+const char* check_code_data_segments(const GuestState& g) {
   const SegmentState& cs = g.seg[unsigned(Seg::cs)];
   const SegmentState& ss = g.seg[unsigned(Seg::ss)];
-  const SegmentState& tr = g.seg[unsigned(Seg::tr)];
-  const SegmentState& ldtr = g.seg[unsigned(Seg::ldtr)];
   const bool pe = g.cr0 & Cr0::pe;
-
-  // Selectors.
-  if (tr.sel & 4) return "TR selector has TI set";
-  if (usable(ldtr) && (ldtr.sel & 4)) return "LDTR selector has TI set";
-
-  // Bases.
-  if (!canonical(tr.base)) return "TR base not canonical";
-  if (!canonical(g.seg[unsigned(Seg::fs)].base)) return "FS base not canonical";
-  if (!canonical(g.seg[unsigned(Seg::gs)].base)) return "GS base not canonical";
-  if (usable(ldtr) && !canonical(ldtr.base)) return "LDTR base not canonical";
-  if (cs.base >> 32) return "CS base above 4 GiB";
-  constexpr Seg kSsDsEs[] = {Seg::ss, Seg::ds, Seg::es};
-  for (Seg s : kSsDsEs) {
-    const SegmentState& r = g.seg[unsigned(s)];
-    if (usable(r) && (r.base >> 32)) return "SS/DS/ES base above 4 GiB";
-  }
 
   // CS.
   if (!usable(cs)) return "CS unusable";
@@ -82,6 +65,42 @@ const char* check_segments(const GuestState& g) {
     if (!(r.ar & kArS)) return "DS/ES/FS/GS is a system segment";
     if (!(r.ar & kArPresent)) return "DS/ES/FS/GS not present";
     if (!limit_ok(r)) return "DS/ES/FS/GS limit/granularity or reserved access rights";
+  }
+
+  return nullptr;
+}
+
+const char* check_segments(const GuestState& g) {
+  const SegmentState& cs = g.seg[unsigned(Seg::cs)];
+  const SegmentState& tr = g.seg[unsigned(Seg::tr)];
+  const SegmentState& ldtr = g.seg[unsigned(Seg::ldtr)];
+
+  // Selectors.
+  if (tr.sel & 4) return "TR selector has TI set";
+  if (usable(ldtr) && (ldtr.sel & 4)) return "LDTR selector has TI set";
+
+  // Bases.
+  if (!canonical(tr.base)) return "TR base not canonical";
+  if (!canonical(g.seg[unsigned(Seg::fs)].base)) return "FS base not canonical";
+  if (!canonical(g.seg[unsigned(Seg::gs)].base)) return "GS base not canonical";
+  if (usable(ldtr) && !canonical(ldtr.base)) return "LDTR base not canonical";
+  if (cs.base >> 32) return "CS base above 4 GiB";
+  constexpr Seg kSsDsEs[] = {Seg::ss, Seg::ds, Seg::es};
+  for (Seg s : kSsDsEs) {
+    const SegmentState& r = g.seg[unsigned(s)];
+    if (usable(r) && (r.base >> 32)) return "SS/DS/ES base above 4 GiB";
+  }
+
+  if (g.rflags & Rflags::vm) {
+    // Virtual-8086 mode: the six segment registers are what a real-mode
+    // load makes them, with DPL 3.
+    for (unsigned i = 0; i < 6; ++i) {
+      const SegmentState& r = g.seg[i];
+      if (r.base != uint64_t(r.sel) << 4 || r.limit != 0xffff || r.ar != 0xf3)
+        return "virtual-8086 segment is not selector << 4, limit 0xffff, attributes 0xf3";
+    }
+  } else if (const char* why = check_code_data_segments(g)) {
+    return why;
   }
 
   // TR.
@@ -138,7 +157,6 @@ const char* check_guest_state(const GuestState& g, const GuestLimits& l) {
   if (g.rflags & Rflags::kReserved) return "RFLAGS has a reserved bit set";
   if (!(g.rflags & Rflags::kFixed1)) return "RFLAGS bit 1 clear";
   if ((g.rflags & Rflags::vm) && (g.ia32e || !(g.cr0 & Cr0::pe))) return "RFLAGS.VM in IA-32e or real mode";
-  if (g.rflags & Rflags::vm) return "virtual-8086 guests are not supported";
 
   // 27.3.1.5 Non-register state (activity state is always active here).
   if (g.interruptibility & ~0x1fu) return "interruptibility reserved bits";
