@@ -79,24 +79,33 @@ int64_t retype(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t type, uint64
   return 0;
 }
 
+Error frame_page_for_map(Thread* t, uint64_t frame_slot, uint64_t index, uint64_t rights, uint64_t ut_slot,
+                         MapSource& out) {
+  Capability* fr;
+  Error e = caps(t).get(frame_slot, ObjType::frame, fr);
+  if (e != Error::ok) return e;
+  out.ut = nullptr;
+  if (ut_slot != 0 && (e = get_untyped(t, ut_slot, out.ut)) != Error::ok) return e;
+  if (index >= fr->w1) return Error::bad_argument;
+  if ((rights & Rights::read) == 0 || (rights & ~(Rights::read | Rights::write | Rights::exec)))
+    return Error::bad_argument;
+  if (!fr->has(rights)) return Error::no_rights;
+  out.pa = fr->w0 + index * kPage;
+  out.meta = page_meta(out.pa);
+  if (!out.meta || out.meta->kind != PageKind::frame) return Error::wrong_type;  // cannot happen: invariant
+  if (out.meta->maps == 0xffff) return Error::bad_argument;
+  return Error::ok;
+}
+
 int64_t pgtbl_map(Thread* t, uint64_t pt_slot, uint64_t va, uint64_t frame_slot, uint64_t index,
                   uint64_t rights, uint64_t ut_slot) {
-  Capability *pt, *fr;
-  Untyped* ut = nullptr;
+  Capability* pt;
+  MapSource src;
   Error e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write);
+  if (e == Error::ok) e = frame_page_for_map(t, frame_slot, index, rights, ut_slot, src);
   if (e != Error::ok) return err(e);
-  if ((e = caps(t).get(frame_slot, ObjType::frame, fr)) != Error::ok) return err(e);
-  if (ut_slot != 0 && (e = get_untyped(t, ut_slot, ut)) != Error::ok) return err(e);
-  if (index >= fr->w1) return err(Error::bad_argument);
-  if ((rights & Rights::read) == 0 || (rights & ~(Rights::read | Rights::write | Rights::exec)))
-    return err(Error::bad_argument);
-  if (!fr->has(rights)) return err(Error::no_rights);
-  uint64_t pa = fr->w0 + index * kPage;
-  PageMeta* m = page_meta(pa);
-  if (!m || m->kind != PageKind::frame) return err(Error::wrong_type);  // cannot happen: invariant
-  if (m->maps == 0xffff) return err(Error::bad_argument);
-  e = machine::map_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, pa, rights, ut);
-  if (e == Error::ok) ++m->maps;
+  e = machine::map_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, src.pa, rights, src.ut);
+  if (e == Error::ok) ++src.meta->maps;
   return err(e);
 }
 

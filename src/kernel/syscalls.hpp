@@ -16,6 +16,18 @@ inline CapTable& caps(Thread* t) { return t->current->captbl; }
 /// the untyped deletes them.
 Error get_untyped(Thread* t, uint64_t slot, Untyped*& out, Capability** cap = nullptr);
 
+/// A frame page about to be mapped (pgtbl_map, vm_map) and where page-table
+/// pages come from.
+struct MapSource {
+  uint64_t pa;
+  PageMeta* meta;
+  Untyped* ut;
+};
+/// Checks the frame capability, page index, rights (read plus optionally
+/// write/exec, all held by the frame) and the untyped for table pages.
+Error frame_page_for_map(Thread* t, uint64_t frame_slot, uint64_t index, uint64_t rights, uint64_t ut_slot,
+                         MapSource& out);
+
 // sys_memory.cpp
 int64_t retype(Thread* t, uint64_t ut, uint64_t dest, uint64_t type, uint64_t npages);
 int64_t pgtbl_map(Thread* t, uint64_t pt, uint64_t va, uint64_t frame, uint64_t index, uint64_t rights,

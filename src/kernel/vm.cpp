@@ -82,23 +82,14 @@ int64_t vm_create(Thread*, Untyped* ut, Capability& made) {
 
 int64_t vm_map(Thread* t, uint64_t vm_slot, uint64_t gpa, uint64_t frame_slot, uint64_t index,
                uint64_t rights, uint64_t ut_slot) {
-  Capability *vc, *fr;
-  Untyped* ut = nullptr;
+  Capability* vc;
+  MapSource src;
   Error e = caps(t).get(vm_slot, ObjType::vm, vc, Rights::write);
+  if (e == Error::ok) e = frame_page_for_map(t, frame_slot, index, rights, ut_slot, src);
+  if (e == Error::ok && (gpa >= abi::kGuestPhysTop || (gpa & (kPage - 1)))) e = Error::bad_address;
   if (e != Error::ok) return err(e);
-  if ((e = caps(t).get(frame_slot, ObjType::frame, fr)) != Error::ok) return err(e);
-  if (ut_slot != 0 && (e = get_untyped(t, ut_slot, ut)) != Error::ok) return err(e);
-  if (index >= fr->w1) return err(Error::bad_argument);
-  if ((rights & Rights::read) == 0 || (rights & ~(Rights::read | Rights::write | Rights::exec)))
-    return err(Error::bad_argument);
-  if (!fr->has(rights)) return err(Error::no_rights);
-  if (gpa >= abi::kGuestPhysTop || (gpa & (kPage - 1))) return err(Error::bad_address);
-  uint64_t pa = fr->w0 + index * kPage;
-  PageMeta* m = page_meta(pa);
-  if (!m || m->kind != PageKind::frame) return err(Error::wrong_type);
-  if (m->maps == 0xffff) return err(Error::bad_argument);
-  e = machine::map_guest_page(reinterpret_cast<Vm*>(vc->w0)->root, gpa, pa, rights, ut);
-  if (e == Error::ok) ++m->maps;
+  e = machine::map_guest_page(reinterpret_cast<Vm*>(vc->w0)->root, gpa, src.pa, rights, src.ut);
+  if (e == Error::ok) ++src.meta->maps;
   return err(e);
 }
 
