@@ -52,6 +52,7 @@ void vcpu_thread_run(Thread* t) {
     virt::vcpu_save(v, *v->state, v->state->save_mask);
     v->state->exit = exit;
     v->state->exit_pending = 1;
+    v->state->irq_pending = v->pending_irq.valid ? 1 : 0;
     v->run = VcpuRun::stopped;
     t->state = ThreadState::stopped;
     --g_live_threads;  // a stopped vCPU waits for its VMM, which is live itself

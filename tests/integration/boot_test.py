@@ -14,13 +14,18 @@ Checks, in this order:
     its `cos: run failed: ...` line;
   * every --expect regex matches the serial output, in the given order (each
     after the end of the previous match; `^`/`$` match at line boundaries);
-  * no --reject regex matches anywhere.
+  * no --reject regex matches anywhere;
+  * with --blobs COMPONENT: every "<who>: guest.<x> at 0x..., N bytes, crc32
+    0xC" line (printed by blob_check) names the size and CRC-32 of the file
+    system_binaries/<name>/COMPONENT.guest.<x> the composer wrote, and there
+    are 3 such lines.
 The serial output is compared after removing ANSI escapes and carriage returns.
 Exit status 0 = pass, 1 = fail, 2 = bad arguments.
 """
 
 import argparse
 import re
+import zlib
 import subprocess
 import sys
 import time
@@ -50,18 +55,26 @@ def parse_args(argv):
                    help="expected exit status of ./cos run (default 0)")
     p.add_argument("--expect-reason", metavar="REGEX",
                    help="for a failing run: regex for its 'cos: run failed:' line")
+    p.add_argument("--blobs", metavar="COMPONENT",
+                   help="compare the blob sizes and CRC-32s printed on the console with the "
+                        "COMPONENT.guest.* files of the composed system")
+    p.add_argument("--input", metavar="TEXT",
+                   help="text piped to ./cos run's stdin (the guest console); '\\n' is a newline")
     p.add_argument("--icount", action="store_true",
                    help="QEMU only: ./cos run --icount (TCG, -icount shift=0: the run is "
                         "deterministic)")
     return p.parse_args(argv)
 
 
-def run(argv, timeout):
-    """Run a cos command with no stdin; return (status, stdout, stderr, seconds)."""
+def run(argv, timeout, input_text=None):
+    """Run a cos command with no stdin (or `input_text` piped in); return
+    (status, stdout, stderr, seconds)."""
     start = time.monotonic()
+    stdin = subprocess.DEVNULL if input_text is None else None
+    data = None if input_text is None else input_text.encode()
     try:
-        proc = subprocess.run([str(a) for a in argv], cwd=str(REPO),
-                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        proc = subprocess.run([str(a) for a in argv], cwd=str(REPO), input=data,
+                              stdin=stdin, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, timeout=timeout,
                               preexec_fn=die_with_parent)
         status, out, err = proc.returncode, proc.stdout, proc.stderr
@@ -97,6 +110,27 @@ def check_serial(serial, expects, rejects):
     return failures
 
 
+def check_blobs(serial, system_dir, component):
+    """The printed size and CRC-32 of each blob against the composed files."""
+    failures, seen = [], 0
+    for m in re.finditer(r"^\S+: (guest\.\w+) at 0x[0-9a-f]+, (\d+) bytes, crc32 0x([0-9a-f]{8})$",
+                         serial, re.M):
+        seen += 1
+        path = system_dir / ("%s.%s" % (component, m.group(1)))
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            failures.append("cannot read %s: %s" % (path, e))
+            continue
+        if len(data) != int(m.group(2)) or zlib.crc32(data) != int(m.group(3), 16):
+            failures.append("%s: the component saw %s bytes with CRC-32 0x%s, the file has %d bytes "
+                            "with 0x%08x" % (m.group(1), m.group(2), m.group(3), len(data),
+                                             zlib.crc32(data)))
+    if seen != 3:
+        failures.append("expected 3 blob lines on the console, found %d" % seen)
+    return failures
+
+
 def main(argv):
     args = parse_args(argv)
     failures = []
@@ -112,7 +146,8 @@ def main(argv):
            "%g" % args.timeout]
     if args.icount:
         cmd.append("--icount")
-    status, out, err, secs = run(cmd, args.timeout + 120)
+    text = None if args.input is None else args.input.replace("\\n", "\n")
+    status, out, err, secs = run(cmd, args.timeout + 120, text)
     serial = "\n".join(clean_line(l.encode()) for l in out.split("\n"))
     section("serial output of ./cos run %s --emulator %s" % (args.name, args.emulator),
             serial)
@@ -129,6 +164,8 @@ def main(argv):
                    if "cos: run failed:" in l):
             failures.append("no 'cos: run failed:' line matches /%s/" % args.expect_reason)
     failures += check_serial(serial, args.expect, args.reject)
+    if args.blobs:
+        failures += check_blobs(serial, REPO / "system_binaries" / args.name, args.blobs)
 
     logs = " ".join("system_binaries/%s/%s" % (args.name, p)
                     for p in ("serial.log", "qemu.log", "bochs.log")

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -16,6 +17,7 @@
 #include "ioports.hpp"
 #include "elf/elf64.hpp"
 #include "elf_builder.hpp"
+#include "guests.hpp"
 #include "manifest/manifest_reader.hpp"
 #include "order.hpp"
 #include "script_checks.hpp"
@@ -99,6 +101,7 @@ class ComposerTest : public ::testing::Test {
     o.images_dir = dir_ / "images";
     o.kernel = dir_ / "kernel-image.elf";
     o.make_iso = false;
+    o.guest_inputs = guest_inputs_;
     return o;
   }
 
@@ -137,6 +140,7 @@ class ComposerTest : public ::testing::Test {
   }
 
   fs::path dir_;
+  c::GuestInputs guest_inputs_;  ///< what "debian-cloud" / "default" stand for (GuestTest sets them)
   std::string script_;
   std::vector<uint8_t> manifest_bytes_;
 };
@@ -903,6 +907,259 @@ TEST(ComposerCli, RejectsBadArguments) {
   EXPECT_THROW(c::parse_args(8, extra), c::UsageError);
 }
 
+// ---------------------------------------------------------------- [component.guest]
+
+// A bzImage-shaped file: the setup-header fields the composer reads.
+std::vector<uint8_t> fake_bzimage(uint16_t version = 0x020f, uint8_t loadflags = 1, uint8_t setup_sects = 4,
+                                  size_t pm_bytes = 0x10000, uint32_t init_size = 0x100000) {
+  std::vector<uint8_t> b((setup_sects + 1u) * 512, 0);
+  b.resize(b.size() + pm_bytes, 0xf4);
+  b[0x1f1] = setup_sects;
+  b[0x1fe] = 0x55;
+  b[0x1ff] = 0xaa;
+  std::memcpy(&b[0x202], "HdrS", 4);
+  b[0x206] = uint8_t(version);
+  b[0x207] = uint8_t(version >> 8);
+  b[0x211] = loadflags;
+  b[0x258 + 3] = 0x01;  // pref_address 0x1000000
+  for (int i = 0; i < 4; ++i) b[0x260 + size_t(i)] = uint8_t(init_size >> (8 * i));
+  return b;
+}
+
+// A VMM component on lines 9-13; a case's [component.guest] keys start on line 14.
+constexpr const char* vmm_comp =
+    "[[component]]\n"       // 9
+    "name = \"vmm\"\n"      // 10
+    "image = \"client\"\n"  // 11
+    "untyped = \"300M\"\n"  // 12
+    "[component.guest]\n";  // 13
+
+class GuestTest : public ComposerTest {
+ protected:
+  void SetUp() override {
+    ComposerTest::SetUp();
+    write_bytes(dir_ / "scripts" / "bz" / "vmlinuz", fake_bzimage());
+    write_bytes(dir_ / "cache" / "debian-vmlinuz", fake_bzimage(0x020c));
+    write_bytes(dir_ / "build" / "initramfs.cpio.gz", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3, 1, 2, 3});
+    write_text(dir_ / "scripts" / "i.cpio", "070701 and so on");
+    write_text(dir_ / "scripts" / "files" / "hello.sh", "#!/bin/sh\necho hello\n");
+    write_bytes(dir_ / "images" / "guest.img", std::vector<uint8_t>(2048, 0x90));
+    write_bytes(dir_ / "images" / "big.img", std::vector<uint8_t>(0x7001, 0x90));
+    write_bytes(dir_ / "scripts" / "old", fake_bzimage(0x0204));
+    write_bytes(dir_ / "scripts" / "zimage", fake_bzimage(0x020f, 0));
+    std::vector<uint8_t> no_hdrs = fake_bzimage();
+    no_hdrs[0x202] = 'X';
+    write_bytes(dir_ / "scripts" / "nohdrs", no_hdrs);
+    write_bytes(dir_ / "scripts" / "truncated", fake_bzimage(0x020f, 1, 40, 0));
+    guest_inputs_.kernel = dir_ / "cache" / "debian-vmlinuz";
+    guest_inputs_.initramfs["vmm"] = dir_ / "build" / "initramfs.cpio.gz";
+  }
+  std::string guest(const std::string& keys) { return std::string(prefix) + vmm_comp + keys; }
+};
+
+TEST_F(GuestTest, GuestFilesBecomeModulesAndBlobs) {
+  const Outcome r = run(guest("kernel = \"bz/vmlinuz\"\n"
+                              "ram = \"128M\"\n"
+                              "cmdline = \"console=ttyS0 quiet\"\n"
+                              "overlays = [ { src = \"files/hello.sh\", dst = \"/bin/hello.sh\" } ]\n"));
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  EXPECT_EQ(read_bytes(outdir() / "vmm.guest.kernel"), read_bytes(dir_ / "scripts" / "bz" / "vmlinuz"));
+  EXPECT_EQ(read_bytes(outdir() / "vmm.guest.initramfs"), read_bytes(dir_ / "build" / "initramfs.cpio.gz"));
+  EXPECT_EQ(read_bytes(outdir() / "vmm.guest.bootloader"), read_bytes(dir_ / "images" / "guest.img"));
+
+  const std::string cfg = read_text(outdir() / "grub.cfg");
+  EXPECT_NE(cfg.find("  module2 /boot/client.elf client.elf\n"
+                     "  module2 --nounzip /boot/vmm.guest.kernel vmm.guest.kernel\n"
+                     "  module2 --nounzip /boot/vmm.guest.initramfs vmm.guest.initramfs\n"
+                     "  module2 --nounzip /boot/vmm.guest.bootloader vmm.guest.bootloader\n"
+                     "  boot\n"),
+            std::string::npos)
+      << cfg;
+
+  m::Reader man = open_manifest();
+  ASSERT_EQ(man.component_count(), 2u);
+  EXPECT_EQ(man.component(0).blob_count, 0u);
+  EXPECT_EQ(man.component(0).guest_ram_bytes, 0u);
+  const m::ComponentView vmm = man.component(1);
+  EXPECT_EQ(vmm.guest_ram_bytes, 128u << 20);
+  EXPECT_EQ(str(vmm.guest_cmdline), "console=ttyS0 quiet");
+  ASSERT_EQ(vmm.blob_count, 3u);
+  const char* roles[] = {"kernel", "initramfs", "bootloader"};
+  for (uint32_t j = 0; j < 3; ++j) {
+    EXPECT_EQ(str(man.blob(1, j).name), std::string("guest.") + roles[j]);
+    EXPECT_EQ(str(man.blob(1, j).module), std::string("vmm.guest.") + roles[j]);
+  }
+  const std::string json = read_text(outdir() / "system.json");
+  EXPECT_NE(json.find("\"guest\": {\"ram_mib\": 128, \"cmdline\": \"console=ttyS0 quiet\", \"kernel\": "
+                      "\"vmm.guest.kernel\", \"initramfs\": \"vmm.guest.initramfs\", \"bootloader\": "
+                      "\"vmm.guest.bootloader\"}"),
+            std::string::npos)
+      << json;
+}
+
+TEST_F(GuestTest, Defaults) {
+  const Outcome r = run(guest(""));
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  EXPECT_EQ(read_bytes(outdir() / "vmm.guest.kernel"), read_bytes(dir_ / "cache" / "debian-vmlinuz"));
+  EXPECT_EQ(read_bytes(outdir() / "vmm.guest.bootloader"), read_bytes(dir_ / "images" / "guest.img"));
+  m::Reader man = open_manifest();
+  EXPECT_EQ(man.component(1).guest_ram_bytes, 256u << 20);
+  EXPECT_EQ(str(man.component(1).guest_cmdline),
+            "console=ttyS0 earlyprintk=serial,ttyS0 reboot=k panic=-1 tsc=reliable no_timer_check");
+  const c::Script s = c::load_script(script_);
+  ASSERT_TRUE(s.components[1].guest.has_value());
+  EXPECT_EQ(s.components[1].guest->kernel, "debian-cloud");
+  EXPECT_EQ(s.components[1].guest->initramfs, "default");
+  EXPECT_EQ(s.components[1].guest->bootloader, "guest.img");
+  EXPECT_FALSE(s.components[0].guest.has_value());
+}
+
+TEST_F(GuestTest, InlineTableAndPathsForEveryFile) {
+  const Outcome r = run(std::string(prefix) +
+                        "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"1G\"\n"
+                        "guest = { kernel = \"" + (dir_ / "scripts" / "old").string() + "x\" }\n");
+  EXPECT_EQ(r.status, c::exit_script_error);  // an absolute path, not found
+  EXPECT_NE(r.err.find("/scripts/oldx' not found"), std::string::npos) << r.err;
+  const Outcome ok = run(std::string(prefix) +
+                         "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"1G\"\n"
+                         "guest = { kernel = \"bz/vmlinuz\", initramfs = \"i.cpio\", bootloader = \"../images/guest.img\","
+                         " ram = 1073741824 }\n");
+  ASSERT_EQ(ok.status, c::exit_ok) << ok.err;
+  EXPECT_EQ(read_text(outdir() / "vmm.guest.initramfs"), "070701 and so on");
+  EXPECT_EQ(open_manifest().component(1).guest_ram_bytes, 1u << 30);
+}
+
+TEST_F(GuestTest, SchemaErrors) {
+  expect_error(guest("kernal = \"x\"\n"), 14, 1, "unknown key 'kernal' in [component.guest] (expected one of: kernel, "
+                                                  "initramfs, bootloader, ram, cmdline, overlays)");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nguest = 5\n", 12, 9,
+               "'guest' must be a table, not an integer");
+  expect_error(guest("kernel = 5\n"), 14, 10, "'kernel' must be a string, not an integer");
+  expect_error(guest("kernel = \"\"\n"), 14, 10, "'kernel' must not be empty");
+  expect_error(guest("initramfs = []\n"), 14, 13, "'initramfs' must be a string, not an array");
+  expect_error(guest("bootloader = \"\"\n"), 14, 14, "'bootloader' must not be empty");
+  expect_error(guest("ram = true\n"), 14, 7, "'ram' must be a size");
+  expect_error(guest("ram = \"3M\"\n"), 14, 7, "'ram' must be a multiple of 2097152 bytes (2M), not 3145728");
+  expect_error(guest("ram = \"8M\"\n"), 14, 7, "'ram' must be between 16M and 3G, not 8M");
+  expect_error(guest("ram = \"4G\"\n"), 14, 7, "'ram' must be between 16M and 3G, not 4G");
+  expect_error(guest("cmdline = 1\n"), 14, 11, "'cmdline' must be a string, not an integer");
+  expect_error(guest("cmdline = \"" + std::string(256, 'a') + "\"\n"), 14, 11,
+               "'cmdline' is 256 bytes long; at most 255 are allowed");
+  expect_error(guest("cmdline = \"a\\u0000b\"\n"), 14, 11, "'cmdline' must not contain a NUL character");
+  expect_error(guest("overlays = 1\n"), 14, 12, "'overlays' must be an array, not an integer");
+  expect_error(guest("initramfs = \"i.cpio\"\noverlays = [{ src = \"a\", dst = \"/a\" }]\n"), 15, 1,
+               "'overlays' apply to the default initramfs only, but 'initramfs' is \"i.cpio\" (at 14:13)");
+  expect_error(guest("overlays = [\"a\"]\n"), 14, 13,
+               "each element of 'overlays' must be a table { src = \"...\", dst = \"/...\" }, not a string");
+  expect_error(guest("overlays = [{ src = \"a\" }]\n"), 14, 13, "missing required key 'dst' in overlay table");
+  expect_error(guest("overlays = [{ dst = \"/a\" }]\n"), 14, 13, "missing required key 'src' in overlay table");
+  expect_error(guest("overlays = [{ src = \"a\", dst = \"/a\", mode = 1 }]\n"), 14, 38,
+               "unknown key 'mode' in overlay table (expected one of: src, dst)");
+  expect_error(guest("overlays = [{ src = 1, dst = \"/a\" }]\n"), 14, 21, "'src' must be a string, not an integer");
+  expect_error(guest("overlays = [{ src = \"\", dst = \"/a\" }]\n"), 14, 21, "'src' must be a non-empty path");
+  expect_error(guest("overlays = [{ src = \"a\", dst = \"a\" }]\n"), 14, 32,
+               "invalid overlay destination \"a\": it must be an absolute path (start with '/')");
+  expect_error(guest("overlays = [{ src = \"a\", dst = \"/\" }]\n"), 14, 32,
+               "invalid overlay destination \"/\": it must name a file or directory below '/'");
+  expect_error(guest("overlays = [{ src = \"a\", dst = \"/a/../b\" }]\n"), 14, 32, "it contains a '..' component");
+  expect_error(guest("overlays = [{ src = \"a\", dst = \"/a//b\" }]\n"), 14, 32, "it contains an empty path component");
+  expect_error(guest("overlays = [{ src = \"a\", dst = \"/a/\" }]\n"), 14, 32, "it contains an empty path component");
+  expect_error(guest("overlays = [\n  { src = \"a\", dst = \"/x\" },\n  { src = \"b\", dst = \"/x\" },\n]\n"), 16, 22,
+               "overlay destination \"/x\" listed twice (first at 15:22)");
+}
+
+TEST_F(GuestTest, BooterAndUntypedRules) {
+  expect_error(std::string(prefix) + "[component.guest]\n", 9, 12,
+               "the kernel-constructed component 'booter' cannot have a guest (only a VMM component can)");
+  expect_error(guest("ram = \"512M\"\n"), 14, 7,
+               "component 'vmm' runs a guest with 512M of RAM but is granted 300M of untyped memory");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\n[component.guest]\n", 12, 1,
+               "component 'vmm' runs a guest with 256M of RAM but is granted no untyped memory");
+}
+
+TEST_F(GuestTest, FileErrors) {
+  expect_error(guest("kernel = \"nope\"\n"), 14, 10, "guest kernel '" + (dir_ / "scripts" / "nope").string() +
+                                                       "' not found");
+  expect_error(guest("kernel = \"bz\"\n"), 14, 10, "guest kernel '" + (dir_ / "scripts" / "bz").string() +
+                                                     "' is not a regular file");
+  expect_error(guest("kernel = \"../images/client.elf\"\n"), 14, 10,
+               "guest kernel '" + (dir_ / "images" / "client.elf").string() +
+                   "' is not a bzImage: it is an ELF file (a vmlinux?): no boot flag 0xAA55");
+  expect_error(guest("kernel = \"i.cpio\"\n"), 14, 10, "is not a bzImage: it is too small to hold a Linux setup header");
+  expect_error(guest("kernel = \"nohdrs\"\n"), 14, 10, "is not a bzImage: no \"HdrS\" signature at offset 0x202");
+  expect_error(guest("kernel = \"old\"\n"), 14, 10,
+               "is not a bzImage: its boot protocol is 2.04; the guest bootloader needs 2.06 or later");
+  expect_error(guest("kernel = \"zimage\"\n"), 14, 10, "is not a bzImage: loadflags LOADED_HIGH is not set");
+  expect_error(guest("kernel = \"truncated\"\n"), 14, 10,
+               "is not a bzImage: the file ends inside its real-mode setup code (40 setup sectors): truncated?");
+  expect_error(guest("initramfs = \"nope.cpio\"\n"), 14, 13, "guest initramfs '" +
+                                                              (dir_ / "scripts" / "nope.cpio").string() + "' not found");
+  expect_error(guest("initramfs = \"bz/vmlinuz\"\n"), 14, 13,
+               "is unusable: it is not a newc cpio archive (\"070701\") nor one compressed with gzip");
+  expect_error(guest("bootloader = \"nope.img\"\n"), 14, 14,
+               "guest bootloader '" + (dir_ / "images" / "nope.img").string() + "' not found");
+  expect_error(guest("bootloader = \"big.img\"\n"), 14, 14,
+               "guest bootloader '" + (dir_ / "images" / "big.img").string() +
+                   "' is 28673 bytes; it must hold 1 to 28672 bytes");
+  expect_error(guest("overlays = [{ src = \"files/nope.sh\", dst = \"/bin/nope\" }]\n"), 14, 21,
+               "overlay source '" + (dir_ / "scripts" / "files" / "nope.sh").string() + "' not found");
+  expect_error(guest("kernel = \"bz/vmlinuz\"\nram = \"64M\"\n"), 15, 7,
+               "guest RAM of 64M is too small for its kernel and initramfs: they need at least 65M");
+}
+
+TEST_F(GuestTest, MissingInputsAreNotScriptErrors) {
+  guest_inputs_ = {};
+  Outcome r = run(guest("initramfs = \"i.cpio\"\n"));
+  EXPECT_EQ(r.status, c::exit_failure);
+  EXPECT_NE(r.err.find("cos-composer: error: kernel = \"debian-cloud\" (" + script_ +
+                       ":13:1) needs the Debian kernel: compose with ./cos compose"),
+            std::string::npos)
+      << r.err;
+  r = run(guest("kernel = \"bz/vmlinuz\"\n"));
+  EXPECT_EQ(r.status, c::exit_failure);
+  EXPECT_NE(r.err.find("initramfs = \"default\" of component 'vmm' (" + script_ +
+                       ":13:1) needs the default initramfs"),
+            std::string::npos)
+      << r.err;
+  guest_inputs_.kernel = dir_ / "scripts" / "old";
+  r = run(guest("initramfs = \"i.cpio\"\n"));
+  EXPECT_EQ(r.status, c::exit_failure);
+  EXPECT_NE(r.err.find("is not a bzImage: its boot protocol is 2.04"), std::string::npos) << r.err;
+  expect_no_output();
+}
+
+TEST(GuestChecks, BzImageAndInitramfsMagic) {
+  EXPECT_EQ(c::bzimage_problem(fake_bzimage()), "");
+  EXPECT_EQ(c::bzimage_problem(fake_bzimage(0x0206)), "");
+  EXPECT_NE(c::bzimage_problem(fake_bzimage(0x0205)), "");
+  EXPECT_NE(c::bzimage_problem(std::vector<uint8_t>(100)), "");
+  for (std::vector<uint8_t> magic : {std::vector<uint8_t>{'0', '7', '0', '7', '0', '1'},
+                                     std::vector<uint8_t>{0x1f, 0x8b}, std::vector<uint8_t>{0x28, 0xb5, 0x2f, 0xfd},
+                                     std::vector<uint8_t>{0xfd, '7', 'z', 'X', 'Z', 0}, std::vector<uint8_t>{'B', 'Z', 'h'}})
+    EXPECT_EQ(c::initramfs_problem(magic), "");
+  EXPECT_NE(c::initramfs_problem({}), "");
+  EXPECT_NE(c::initramfs_problem({'0', '7', '0', '7', '0', '7'}), "");  // old binary-ish "odc" cpio
+  // 64 MiB + the file vs 16 MiB + init_size: the larger end, plus the initramfs.
+  EXPECT_EQ(c::guest_ram_needed(fake_bzimage(0x020f, 1, 4, 0x10000, 0x100000), 4096),
+            0x4000000u + 0x10a00u + 4096 - 0xa00 + 4096);
+  EXPECT_EQ(c::guest_ram_needed(fake_bzimage(0x020f, 1, 4, 0x10000, 0x3400000), 1), 0x4400000u + 4096);
+  EXPECT_EQ(c::guest_ram_needed(fake_bzimage(0x0209, 1, 4, 0x10000, 0x3400000), 0), 0x4011000u);  // no init_size
+}
+
+TEST(ComposerCli, GuestInputs) {
+  const char* argv[] = {"cos-composer", "s.toml", "out", "--images", "i", "--kernel", "k", "--guest-kernel", "/c/vmlinuz",
+                        "--guest-initramfs", "vmm=/b/i.cpio.gz", "--guest-initramfs=vmm2=x"};
+  const c::Options o = c::parse_args(12, argv);
+  EXPECT_EQ(o.guest_inputs.kernel, "/c/vmlinuz");
+  ASSERT_EQ(o.guest_inputs.initramfs.size(), 2u);
+  EXPECT_EQ(o.guest_inputs.initramfs.at("vmm"), "/b/i.cpio.gz");
+  EXPECT_EQ(o.guest_inputs.initramfs.at("vmm2"), "x");
+  for (const char* bad : {"vmm", "=x", "vmm="}) {
+    const char* args[] = {"cos-composer", "s.toml", "out", "--images", "i", "--kernel", "k", "--guest-initramfs", bad};
+    EXPECT_THROW(c::parse_args(9, args), c::UsageError) << bad;
+  }
+}
+
 // The repository's own composition scripts pass every script-level check.
 std::vector<std::string> script_order(const std::string& file) {
   const c::Script s = c::load_script(std::string(COS_TEST_SOURCE_DIR) + "/composition_scripts/" + file);
@@ -915,6 +1172,20 @@ std::vector<std::string> script_order(const std::string& file) {
 TEST(CompositionScripts, HelloAndFaultAreValid) {
   EXPECT_EQ(script_order("hello.toml"), (std::vector<std::string>{"booter", "pong", "ping"}));
   EXPECT_EQ(script_order("fault.toml"), (std::vector<std::string>{"booter", "victim", "peek_user", "peek_kernel"}));
+}
+
+TEST(CompositionScripts, GuestScriptsAreValid) {
+  EXPECT_EQ(script_order("simple_vmm.toml"), (std::vector<std::string>{"booter", "simple_vmm"}));
+  const c::Script vm = c::load_script(std::string(COS_TEST_SOURCE_DIR) + "/composition_scripts/simple_vmm.toml");
+  EXPECT_EQ(vm.name, "vm");
+  const c::ComponentSpec& vmm = vm.components[1];
+  ASSERT_TRUE(vmm.guest.has_value());
+  EXPECT_EQ(vmm.guest->kernel, "debian-cloud");
+  EXPECT_EQ(vmm.guest->initramfs, "default");
+  EXPECT_EQ(vmm.guest->ram_bytes, 256u << 20);
+  EXPECT_EQ(vmm.guest->cmdline, c::default_guest_cmdline);
+  EXPECT_GE(vmm.untyped_bytes, vmm.guest->ram_bytes);
+  EXPECT_EQ(script_order("blob_check.toml"), (std::vector<std::string>{"booter", "vmm"}));
 }
 
 TEST(CompositionScripts, GrantsIsValid) {

@@ -53,7 +53,18 @@ m::System sample() {
   ping.caps_mask = m::kCapPgtbl;
   ping.ioports = {{0x70, 2}, {0x3f8, 8}, {0xffff, 1}};
   ping.irqs = {8, 4, 0};
-  sys.components = {booter, pong, ping};
+  m::Component vmm;
+  vmm.name = "vmm";
+  vmm.image = "simple_vmm.elf";
+  vmm.heap_bytes = 4096;
+  vmm.stack_bytes = 4096;
+  vmm.untyped_bytes = 300u << 20;
+  vmm.blobs = {{"guest.kernel", "vmm.guest.kernel"},
+               {"guest.initramfs", "vmm.guest.initramfs"},
+               {"guest.bootloader", "vmm.guest.bootloader"}};
+  vmm.guest_ram_bytes = 256u << 20;
+  vmm.guest_cmdline = "console=ttyS0 acpi=off";
+  sys.components = {booter, pong, ping, vmm};
   return sys;
 }
 
@@ -86,7 +97,7 @@ TEST(Manifest, RoundTrip) {
   ASSERT_EQ(Reader::open(bytes.data(), bytes.size(), r), Error::ok);
   EXPECT_EQ(r.size(), bytes.size());
   EXPECT_EQ(str(r.system_name()), "hello");
-  ASSERT_EQ(r.component_count(), 3u);
+  ASSERT_EQ(r.component_count(), 4u);
 
   const m::ComponentView b = r.component(0);
   EXPECT_EQ(str(b.name), "booter");
@@ -100,7 +111,10 @@ TEST(Manifest, RoundTrip) {
   EXPECT_EQ(b.untyped_bytes, 0u);
   EXPECT_EQ(b.caps_mask, 0u);
   EXPECT_FALSE(b.timer);
-  EXPECT_EQ(b.ioport_count + b.irq_count, 0u);
+  EXPECT_EQ(b.ioport_count + b.irq_count + b.blob_count, 0u);
+  EXPECT_EQ(b.guest_ram_bytes, 0u);
+  EXPECT_EQ(str(b.guest_cmdline), "");
+  EXPECT_EQ(b.guest_cmdline.data[0], '\0');
 
   const m::ComponentView pong = r.component(1);
   EXPECT_EQ(str(pong.name), "pong");
@@ -143,6 +157,19 @@ TEST(Manifest, RoundTrip) {
   EXPECT_EQ(r.irq(2, 0), 8u);
   EXPECT_EQ(r.irq(2, 1), 4u);
   EXPECT_EQ(r.irq(2, 2), 0u);
+  EXPECT_EQ(ping.blob_count, 0u);
+  EXPECT_EQ(ping.guest_ram_bytes, 0u);
+
+  const m::ComponentView vmm = r.component(3);
+  EXPECT_EQ(str(vmm.name), "vmm");
+  EXPECT_EQ(vmm.guest_ram_bytes, 256u << 20);
+  EXPECT_EQ(str(vmm.guest_cmdline), "console=ttyS0 acpi=off");
+  ASSERT_EQ(vmm.blob_count, 3u);
+  EXPECT_EQ(str(r.blob(3, 0).name), "guest.kernel");
+  EXPECT_EQ(str(r.blob(3, 0).module), "vmm.guest.kernel");
+  EXPECT_EQ(str(r.blob(3, 1).name), "guest.initramfs");
+  EXPECT_EQ(str(r.blob(3, 2).module), "vmm.guest.bootloader");
+  EXPECT_STREQ(r.blob(3, 2).name.data, "guest.bootloader");
 
   // Strings are NUL-terminated C strings and deduplicated.
   EXPECT_STREQ(pong.name.data, "pong");
@@ -157,32 +184,47 @@ TEST(Manifest, LayoutMatchesFormat) {
     return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 | uint32_t(b[at + 3]) << 24;
   };
   EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "COSM");
-  EXPECT_EQ(u16at(4), 2u);   // version
-  EXPECT_EQ(u16at(6), 80u);  // header size
+  EXPECT_EQ(u16at(4), 3u);   // version
+  EXPECT_EQ(u16at(6), 88u);  // header size
   EXPECT_EQ(u32at(8), b.size());
-  EXPECT_EQ(u32at(16), 3u);   // components
-  EXPECT_EQ(u32at(20), 80u);  // right after the header
+  EXPECT_EQ(u32at(16), 4u);   // components
+  EXPECT_EQ(u32at(20), 88u);  // right after the header
   EXPECT_EQ(u32at(64), 3u);   // I/O-port ranges
   EXPECT_EQ(u32at(72), 3u);   // IRQ lines
-  const uint32_t ioports = u32at(68), irqs = u32at(76), strings = u32at(48);
+  EXPECT_EQ(u32at(80), 3u);   // blobs
+  const uint32_t ioports = u32at(68), irqs = u32at(76), blobs = u32at(84), strings = u32at(48);
   EXPECT_EQ(ioports % 8, 0u);
   EXPECT_EQ(irqs, ioports + 3 * 8);
-  EXPECT_EQ(strings, irqs + 3 * 4 + 4);  // padded to 8
+  EXPECT_EQ(blobs, irqs + 3 * 4 + 4);  // padded to 8
+  EXPECT_EQ(strings, blobs + 3 * 16);
   EXPECT_EQ(u32at(ioports + 8), 0x3f8u);
   EXPECT_EQ(u32at(ioports + 12), 8u);
   EXPECT_EQ(u32at(irqs + 4), 4u);
-  // Component records are 104 bytes; pong is record 1, ping record 2.
-  const size_t pong = 80 + 104, ping = 80 + 2 * 104;
+  // Component records are 128 bytes; pong is record 1, ping record 2, vmm 3.
+  const size_t pong = 88 + 128, ping = 88 + 2 * 128, vmm = 88 + 3 * 128;
   EXPECT_EQ(u32at(pong + 44), 2u);  // flags: timer, not kernel-constructed
   EXPECT_EQ(u32at(pong + 72), 4u << 20);
   EXPECT_EQ(u32at(pong + 76), 0u);
   EXPECT_EQ(u32at(pong + 80), 5u);  // captbl | comp
-  EXPECT_EQ(u32at(80 + 44), 1u);    // the booter: kernel-constructed
+  EXPECT_EQ(u32at(88 + 44), 1u);    // the booter: kernel-constructed
   EXPECT_EQ(u32at(ping + 84), 0u);  // ioports_first
   EXPECT_EQ(u32at(ping + 88), 3u);  // ioports_count
   EXPECT_EQ(u32at(ping + 92), 0u);  // irqs_first
   EXPECT_EQ(u32at(ping + 96), 3u);  // irqs_count
-  EXPECT_EQ(u32at(ping + 100), 0u);  // reserved
+  EXPECT_EQ(u32at(ping + 100), 0u);  // blobs_first
+  EXPECT_EQ(u32at(ping + 104), 0u);  // blobs_count
+  EXPECT_EQ(u32at(ping + 108), 0u);  // reserved
+  EXPECT_EQ(u32at(ping + 112), 0u);  // guest_ram_bytes
+  EXPECT_EQ(u32at(ping + 124), 0u);  // guest_cmdline length
+  EXPECT_EQ(u32at(vmm + 100), 0u);   // blobs_first
+  EXPECT_EQ(u32at(vmm + 104), 3u);   // blobs_count
+  EXPECT_EQ(u32at(vmm + 112), 256u << 20);
+  EXPECT_EQ(u32at(vmm + 116), 0u);
+  EXPECT_EQ(u32at(vmm + 124), 22u);  // strlen("console=ttyS0 acpi=off")
+  const uint32_t cmdline = strings + u32at(vmm + 120);
+  EXPECT_EQ(std::string(b.begin() + cmdline, b.begin() + cmdline + 22), "console=ttyS0 acpi=off");
+  const uint32_t blob2_module = strings + u32at(blobs + 2 * 16 + 8);
+  EXPECT_EQ(std::string(b.begin() + blob2_module, b.begin() + blob2_module + 20), "vmm.guest.bootloader");
 }
 
 TEST(Manifest, EmptySystemRoundTrips) {
@@ -226,7 +268,7 @@ TEST(Manifest, OutOfRangeAccessorsAreEmpty) {
   const auto bytes = m::encode(sample());
   Reader r;
   ASSERT_EQ(Reader::open(bytes.data(), bytes.size(), r), Error::ok);
-  const m::ComponentView c = r.component(3);
+  const m::ComponentView c = r.component(4);
   EXPECT_EQ(c.name.size, 0u);
   ASSERT_NE(c.name.data, nullptr);
   EXPECT_EQ(c.implements_count + c.dep_count + c.param_count, 0u);
@@ -243,6 +285,12 @@ TEST(Manifest, OutOfRangeAccessorsAreEmpty) {
   EXPECT_EQ(r.irq(2, 3), 0u);
   EXPECT_EQ(r.irq(1, 0), 0u);
   EXPECT_EQ(r.irq(7, 0), 0u);
+  EXPECT_EQ(c.blob_count + c.guest_ram_bytes + c.guest_cmdline.size, 0u);
+  ASSERT_NE(c.guest_cmdline.data, nullptr);
+  EXPECT_EQ(r.blob(3, 3).name.size + r.blob(3, 3).module.size, 0u);
+  EXPECT_EQ(r.blob(2, 0).name.size, 0u);
+  EXPECT_EQ(r.blob(9, 0).module.size, 0u);
+  ASSERT_NE(r.blob(9, 0).module.data, nullptr);
   Reader unopened;
   EXPECT_EQ(unopened.component_count(), 0u);
   EXPECT_EQ(unopened.system_name().size, 0u);
@@ -286,7 +334,7 @@ TEST(Manifest, RejectsEverySingleBitCorruption) {
 
 TEST(Manifest, RejectsOtherVersions) {
   auto b = m::encode(sample());
-  for (unsigned v : {0u, 1u, 3u, 4u, 0x102u, 0xffffu}) {
+  for (unsigned v : {0u, 1u, 2u, 4u, 0x103u, 0xffffu}) {
     b[f::h_version] = uint8_t(v);
     b[f::h_version + 1] = uint8_t(v >> 8);
     restamp(b);
@@ -296,12 +344,12 @@ TEST(Manifest, RejectsOtherVersions) {
   b[f::h_header_size] = 64;
   restamp(b);
   EXPECT_EQ(open(b), Error::bad_version);
-  b[f::h_header_size] = 88;
+  b[f::h_header_size] = 80;  // version 2's
   restamp(b);
   EXPECT_EQ(open(b), Error::bad_version);
 }
 
-// A version-1 manifest (64-byte header), even one shorter than a version-2
+// A version-1 manifest (64-byte header), even one shorter than a version-3
 // header, is reported as the wrong version, not as truncated.
 TEST(Manifest, RejectsShortVersion1Manifest) {
   std::vector<uint8_t> v1(72, 0);
@@ -357,6 +405,9 @@ TEST(Manifest, RejectsOutOfRangeTables) {
   EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_ioports_count, 0x20000000); }), Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_irqs_offset, UINT32_MAX); }), Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_irqs_count, 0x40000000); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_blobs_offset, 80); }), Error::bad_offset);  // inside the header
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_blobs_offset, uint32_t(b.size()) - 8); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_blobs_count, 0x10000000); }), Error::bad_offset);
 }
 
 TEST(Manifest, RejectsOutOfRangeRecords) {
@@ -373,6 +424,10 @@ TEST(Manifest, RejectsOutOfRangeRecords) {
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 2) + f::c_irqs_first, UINT32_MAX); }),
             Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 0) + f::c_irqs_count, 4); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 3) + f::c_blobs_first, 1); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 0) + f::c_blobs_count, 4); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 3) + f::c_blobs_first, UINT32_MAX); }),
+            Error::bad_offset);
   // A dependency on a component that does not exist, or on a missing token.
   EXPECT_EQ(open_edited([](B& b) { put32(b, dep_at(b, 0) + f::d_server, 3); }), Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, dep_at(b, 0) + f::d_token, 2); }), Error::bad_offset);
@@ -399,6 +454,16 @@ TEST(Manifest, RejectsBadStrings) {
               put32(b, get32(b, f::h_params_offset) + f::param_size * 4 + f::p_value, 0xfffffff0);
             }),
             Error::bad_string);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 3) + f::c_guest_cmdline + 4, 1000); }),
+            Error::bad_string);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 0) + f::c_guest_cmdline, UINT32_MAX); }),
+            Error::bad_string);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, get32(b, f::h_blobs_offset) + f::b_name + 4, 13); }),  // eats the NUL
+            Error::bad_string);
+  EXPECT_EQ(open_edited([](B& b) {
+              put32(b, get32(b, f::h_blobs_offset) + 2 * f::blob_size + f::b_module, 0xfffffff0);
+            }),
+            Error::bad_string);
 }
 
 size_t ioport_at(const std::vector<uint8_t>& b, uint32_t i) {
@@ -411,6 +476,8 @@ TEST(Manifest, RejectsBadGrantValues) {
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_untyped_bytes, 4095); }), Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_untyped_bytes + 4, 1); }), Error::ok);  // 16 GiB + 4M
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_caps_mask, 8); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 3) + f::c_guest_ram_bytes, 0x10000800); }),
+            Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_caps_mask, 0x80000007); }), Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, ioport_at(b, 0) + f::io_count, 0); }), Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, ioport_at(b, 0) + f::io_first, 0x10000); }), Error::bad_value);
@@ -463,6 +530,10 @@ TEST(Manifest, WriterRejectsOutOfRangeGrants) {
   using C = m::Component;
   EXPECT_THROW(m::encode(with([](C& c) { c.untyped_bytes = 4097; })), std::invalid_argument);
   EXPECT_THROW(m::encode(with([](C& c) { c.caps_mask = 8; })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.guest_ram_bytes = 4097; })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.blobs.push_back({"guest.kernel", std::string("a\0b", 3)}); })),
+               std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](C& c) { c.guest_cmdline = std::string("x\0", 2); })), std::invalid_argument);
   EXPECT_THROW(m::encode(with([](C& c) { c.ioports.push_back({0x80, 0}); })), std::invalid_argument);
   EXPECT_THROW(m::encode(with([](C& c) { c.ioports.push_back({0x10000, 1}); })), std::invalid_argument);
   EXPECT_THROW(m::encode(with([](C& c) { c.ioports.push_back({0xfff0, 0x11}); })), std::invalid_argument);
@@ -510,7 +581,9 @@ TEST(Manifest, RandomEditsNeverEscapeTheBuffer) {
     ASSERT_TRUE(inside(r.system_name()));
     for (uint32_t c = 0; c < r.component_count(); ++c) {
       const m::ComponentView v = r.component(c);
-      ASSERT_TRUE(inside(v.name) && inside(v.image));
+      ASSERT_TRUE(inside(v.name) && inside(v.image) && inside(v.guest_cmdline));
+      ASSERT_EQ(v.guest_ram_bytes % 4096, 0u);
+      for (uint32_t j = 0; j < v.blob_count; ++j) ASSERT_TRUE(inside(r.blob(c, j).name) && inside(r.blob(c, j).module));
       for (uint32_t j = 0; j < v.implements_count; ++j) ASSERT_TRUE(inside(r.implements(c, j)));
       for (uint32_t j = 0; j < v.dep_count; ++j) {
         const m::DepView d = r.dep(c, j);

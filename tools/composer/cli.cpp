@@ -7,8 +7,12 @@ namespace composer {
 
 const char* const usage_text =
     "usage: cos-composer <script.toml> <outdir> --images <dir> --kernel <kernel.elf> [--no-iso]\n"
+    "                    [--guest-kernel <bzImage>] [--guest-initramfs <component>=<file>]...\n"
     "  Checks a composition script and writes <outdir>/{kernel.elf, <image>.elf..., manifest.bin,\n"
-    "  grub.cfg, system.json, cos.iso}. Exit status: 0 ok, 1 failure, 2 script error, 64 usage.\n";
+    "  grub.cfg, system.json, cos.iso} (and <component>.guest.{kernel,initramfs,bootloader} for\n"
+    "  VMM components with a guest). --guest-kernel is what kernel = \"debian-cloud\" means,\n"
+    "  --guest-initramfs what a component's initramfs = \"default\" means.\n"
+    "  Exit status: 0 ok, 1 failure, 2 script error, 64 usage.\n";
 
 Options parse_args(int argc, const char* const* argv) {
   Options opts;
@@ -38,6 +42,15 @@ Options parse_args(int argc, const char* const* argv) {
       take_value("--kernel");
       opts.kernel = value;
       have_kernel = true;
+    } else if (is("--guest-kernel")) {
+      take_value("--guest-kernel");
+      opts.guest_inputs.kernel = value;
+    } else if (is("--guest-initramfs")) {
+      take_value("--guest-initramfs");
+      const size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == value.size())
+        throw UsageError("--guest-initramfs needs <component>=<file>, not '" + value + "'");
+      opts.guest_inputs.initramfs[value.substr(0, eq)] = value.substr(eq + 1);
     } else if (arg == "--no-iso") {
       opts.make_iso = false;
     } else if (arg.size() > 1 && arg[0] == '-') {

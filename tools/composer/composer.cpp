@@ -32,6 +32,12 @@ void write_outputs(const Plan& plan, const Options& opts) {
     write_file(dir / img.file_name, img.bytes.data(), img.bytes.size());
     boot_files.push_back(img.file_name);
   }
+  for (size_t i : plan.order) {
+    for (const GuestFile& g : plan.guests.files[i]) {
+      write_file(dir / g.module, g.bytes.data(), g.bytes.size());
+      boot_files.push_back(g.module);
+    }
+  }
   const std::vector<uint8_t> manifest = cos::manifest::encode(plan.manifest);
   write_file(dir / "manifest.bin", manifest.data(), manifest.size());
   write_file(dir / "grub.cfg", grub_cfg(plan));
@@ -45,7 +51,7 @@ void write_outputs(const Plan& plan, const Options& opts) {
 
 int run(const Options& opts, std::ostream& out, std::ostream& err) {
   try {
-    const Plan plan = make_plan(opts.script, opts.images_dir);
+    const Plan plan = make_plan(opts.script, opts.images_dir, opts.guest_inputs);
     write_outputs(plan, opts);
     out << "cos-composer: composed '" << plan.script.name << "' (" << plan.manifest.components.size()
         << " components) into " << opts.outdir.string() << "\n";

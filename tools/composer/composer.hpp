@@ -7,6 +7,8 @@
 #include <ostream>
 #include <string>
 
+#include "guests.hpp"
+
 namespace composer {
 
 /// Exit statuses of cos-composer.
@@ -25,6 +27,7 @@ struct Options {
   std::filesystem::path kernel;        ///< kernel ELF, copied to <outdir>/kernel.elf
   bool make_iso = true;                ///< run grub-mkrescue to produce <outdir>/cos.iso
   std::string grub_mkrescue = "grub-mkrescue";  ///< program used for the ISO
+  GuestInputs guest_inputs;            ///< --guest-kernel, --guest-initramfs: what "debian-cloud" / "default" are
 };
 
 /// Composes according to `opts`. On success writes the output directory,

@@ -21,4 +21,16 @@ inline constexpr uint32_t irq_cascade = 2;
 /// Largest `untyped` grant.
 inline constexpr uint64_t max_untyped_bytes = uint64_t(1) << 30;
 
+// [component.guest] (checked against cos/compinfo.hpp and cos/guest_boot.hpp).
+/// Longest guest command line (cos::boot::kGuestCmdlineBytes - 1: the info page's copy).
+inline constexpr size_t max_guest_cmdline_bytes = 255;
+/// Blobs a component may receive (cos::boot::kMaxBlobs); a guest uses 3.
+inline constexpr size_t max_blobs = 4;
+/// Largest guest bootloader image (cos::guest::kBootloaderMaxBytes).
+inline constexpr uint64_t max_bootloader_bytes = 0x7000;
+/// Where the VMM loads the bzImage file (cos::guest::kKernelFileGpa) and where
+/// the protected-mode kernel runs from (cos::guest::kKernel32Gpa).
+inline constexpr uint64_t guest_kernel_file_gpa = 0x4000000;
+inline constexpr uint64_t guest_kernel32_gpa = 0x100000;
+
 }  // namespace composer

@@ -2,6 +2,7 @@
 
 #include "cos/abi.hpp"
 #include "cos/compinfo.hpp"
+#include "cos/guest_boot.hpp"
 #include "grant_limits.hpp"
 #include "manifest/format.hpp"
 
@@ -14,11 +15,18 @@ static_assert(max_ioport_ranges == cos::boot::kMaxIoports);
 static_assert(irq_lines == cos::abi::kIrqLines && irq_lines == cos::manifest::format::irq_lines);
 static_assert(irq_cascade == cos::manifest::format::irq_cascade);
 static_assert(io_ports == cos::manifest::format::ioport_limit);
+static_assert(max_guest_cmdline_bytes + 1 == cos::boot::kGuestCmdlineBytes);
+static_assert(max_blobs == cos::boot::kMaxBlobs);
+static_assert(max_bootloader_bytes == cos::guest::kBootloaderMaxBytes);
+static_assert(guest_kernel_file_gpa == cos::guest::kKernelFileGpa);
+static_assert(guest_kernel32_gpa == cos::guest::kKernel32Gpa);
+static_assert(max_guest_cmdline_bytes < cos::guest::kCmdlineMaxBytes);
 static_assert(cap_captbl == cos::manifest::kCapCaptbl && cap_pgtbl == cos::manifest::kCapPgtbl &&
               cap_comp == cos::manifest::kCapComp);
 
 cos::manifest::System build_manifest(const Script& script, const std::vector<std::vector<ResolvedDep>>& deps,
-                                const ImageSet& images, const std::vector<size_t>& order) {
+                                     const ImageSet& images, const GuestSet& guests,
+                                     const std::vector<size_t>& order) {
   std::vector<uint32_t> position(script.components.size());
   for (size_t k = 0; k < order.size(); ++k) position[order[k]] = uint32_t(k);
 
@@ -42,6 +50,11 @@ cos::manifest::System build_manifest(const Script& script, const std::vector<std
     m.timer = c.timer;
     for (const IoPortSpec& io : c.ioports) m.ioports.push_back(cos::manifest::IoPortRange{io.first, io.count});
     for (const IrqSpec& irq : c.irqs) m.irqs.push_back(irq.line);
+    if (c.guest) {
+      m.guest_ram_bytes = c.guest->ram_bytes;
+      m.guest_cmdline = c.guest->cmdline;
+    }
+    for (const GuestFile& f : guests.files[i]) m.blobs.push_back(cos::manifest::Blob{f.blob, f.module});
     sys.components.push_back(std::move(m));
   }
   return sys;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "deps.hpp"
+#include "guests.hpp"
 #include "images.hpp"
 #include "manifest/manifest_writer.hpp"
 #include "script.hpp"
@@ -14,8 +15,10 @@ namespace composer {
 /// Builds the cos::manifest::System: components in `order` (declaration indices),
 /// dependency servers renumbered to construction-order indices, image names
 /// "<img>.elf", sinv entries from `images`, grants (untyped memory, caps,
-/// I/O ports, IRQ lines, timer) as the script names them.
+/// I/O ports, IRQ lines, timer) as the script names them, and for VMM
+/// components their guest (RAM, command line) and its files as blobs.
 cos::manifest::System build_manifest(const Script& script, const std::vector<std::vector<ResolvedDep>>& deps,
-                                const ImageSet& images, const std::vector<size_t>& order);
+                                     const ImageSet& images, const GuestSet& guests,
+                                     const std::vector<size_t>& order);
 
 }  // namespace composer

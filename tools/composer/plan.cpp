@@ -8,13 +8,15 @@
 
 namespace composer {
 
-Plan make_plan(const std::string& script_path, const std::filesystem::path& images_dir) {
+Plan make_plan(const std::string& script_path, const std::filesystem::path& images_dir,
+               const GuestInputs& guest_inputs) {
   Plan plan;
   plan.script = load_script(script_path);
   check_components(plan.script);
   const std::vector<std::vector<ResolvedDep>> deps = resolve_deps(plan.script);
   plan.order = construction_order(plan.script, deps);
   plan.images = load_images(plan.script, images_dir);
+  plan.guests = load_guests(plan.script, images_dir, guest_inputs);
 
   std::vector<bool> listed(plan.images.files.size(), false);
   for (size_t i : plan.order) {
@@ -22,7 +24,7 @@ Plan make_plan(const std::string& script_path, const std::filesystem::path& imag
     if (!listed[f]) plan.image_order.push_back(f);
     listed[f] = true;
   }
-  plan.manifest = build_manifest(plan.script, deps, plan.images, plan.order);
+  plan.manifest = build_manifest(plan.script, deps, plan.images, plan.guests, plan.order);
   return plan;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "guests.hpp"
 #include "images.hpp"
 #include "manifest/manifest_writer.hpp"
 #include "script.hpp"
@@ -18,13 +19,15 @@ struct Plan {
   std::vector<size_t> order;        ///< declaration indices in construction order (order[0] = booter)
   ImageSet images;
   std::vector<size_t> image_order;  ///< indices into images.files in construction order of first use (booter's first)
+  GuestSet guests;                  ///< per component (declaration order): its guest's files
   cos::manifest::System manifest;        ///< components in construction order
 };
 
 /// Loads the script at `script_path` and runs every check in this order:
 /// TOML syntax and schema, cross-component rules, dependency resolution,
-/// cycles, images. Throws ScriptError (first problem only) or ToolError (the
-/// script cannot be read).
-Plan make_plan(const std::string& script_path, const std::filesystem::path& images_dir);
+/// cycles, images, guest files. Throws ScriptError (first problem only) or
+/// ToolError (the script or a file ./cos compose made cannot be read).
+Plan make_plan(const std::string& script_path, const std::filesystem::path& images_dir,
+               const GuestInputs& guest_inputs = {});
 
 }  // namespace composer

@@ -39,6 +39,42 @@ struct IrqSpec {
   SourcePos pos;  ///< the integer
 };
 
+/// One `overlays` entry of [component.guest]: a file or directory copied into
+/// the default initramfs (by `./cos compose`, which builds it).
+struct OverlaySpec {
+  std::string src;  ///< as written (relative to the script's directory unless absolute)
+  std::string dst;  ///< absolute path inside the initramfs
+  SourcePos pos;    ///< the inline table
+  SourcePos src_pos, dst_pos;
+};
+
+/// The default command line of a guest kernel (`cmdline`).
+inline constexpr const char* default_guest_cmdline =
+    "console=ttyS0 earlyprintk=serial,ttyS0 reboot=k panic=-1 tsc=reliable no_timer_check";
+/// `kernel` value meaning the Debian cloud kernel `./cos guest fetch` caches.
+inline constexpr const char* debian_cloud_kernel = "debian-cloud";
+/// `initramfs` value meaning the busybox initramfs `./cos guest build` makes.
+inline constexpr const char* default_initramfs = "default";
+/// Default `bootloader`: <images dir>/guest.img.
+inline constexpr const char* default_bootloader = "guest.img";
+
+/// [component.guest]: the Linux guest a VMM component runs (docs/composition.md).
+struct GuestSpec {
+  SourcePos pos;  ///< the [component.guest] header (or the inline table)
+  std::string kernel = debian_cloud_kernel;
+  SourcePos kernel_pos;  ///< the value, or pos if absent
+  std::string initramfs = default_initramfs;
+  SourcePos initramfs_pos;
+  std::string bootloader = default_bootloader;
+  SourcePos bootloader_pos;
+  uint64_t ram_bytes = 256ull << 20;
+  SourcePos ram_pos;
+  std::string cmdline = default_guest_cmdline;
+  SourcePos cmdline_pos;
+  std::vector<OverlaySpec> overlays;
+  SourcePos overlays_pos;  ///< the `overlays` key, or pos if absent
+};
+
 /// Bits of ComponentSpec::caps_mask (equal to cos::manifest::kCap*).
 enum CapBit : uint32_t { cap_captbl = 1, cap_pgtbl = 2, cap_comp = 4 };
 
@@ -69,6 +105,9 @@ struct ComponentSpec {
   /// `hardware`, for "the booter cannot be granted" errors; unset if none.
   std::optional<SourcePos> first_grant_key;
   std::string first_grant_key_name;
+  /// [component.guest], for VMM components.
+  std::optional<GuestSpec> guest;
+  SourcePos guest_key_pos;  ///< the `guest` key
 };
 
 /// A whole script, components in declaration order.

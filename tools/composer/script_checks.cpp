@@ -1,5 +1,7 @@
 #include "script_checks.hpp"
 
+#include "size.hpp"
+
 #include <map>
 #include <string>
 #include <utility>
@@ -37,6 +39,21 @@ void check_components(const Script& script) {
     fail(*kernel_built->first_grant_key, "the kernel-constructed component '" + kernel_built->name +
                                              "' cannot be granted '" + kernel_built->first_grant_key_name +
                                              "' (the kernel gives it every initial capability)");
+
+  if (kernel_built->guest)
+    fail(kernel_built->guest_key_pos, "the kernel-constructed component '" + kernel_built->name +
+                                          "' cannot have a guest (only a VMM component can)");
+
+  // A guest's RAM comes out of its VMM's untyped memory.
+  for (const ComponentSpec& c : script.components) {
+    if (!c.guest) continue;
+    if (c.untyped_bytes < c.guest->ram_bytes)
+      fail(c.guest->ram_pos, "component '" + c.name + "' runs a guest with " + format_size(c.guest->ram_bytes) +
+                                 " of RAM but is granted " +
+                                 (c.untyped_bytes == 0 ? std::string("no untyped memory")
+                                                       : format_size(c.untyped_bytes) + " of untyped memory") +
+                                 " (guest RAM is made from the VMM's 'untyped' grant)");
+  }
 
   // An IRQ line belongs to one component of the system.
   std::map<uint32_t, std::pair<const ComponentSpec*, const IrqSpec*>> irq_holder;

@@ -24,6 +24,7 @@ struct SizeRule {
 constexpr SizeRule component_size_rule{4096, 4096, 4 * gib};
 constexpr SizeRule system_memory_rule{mib, 16 * mib, 64 * gib};
 constexpr SizeRule untyped_rule{4096, 4096, max_untyped_bytes};
+constexpr SizeRule guest_ram_rule{2 * mib, 16 * mib, 3 * gib};
 
 // `caps` names and their bits, in the order messages list them.
 struct CapName {
@@ -92,7 +93,7 @@ class Parser {
     c.pos = s_.pos(t);
     s_.check_keys(t,
                   {"name", "image", "constructor", "priority", "memory", "stack", "implements", "deps", "params",
-                   "untyped", "caps", "hardware"},
+                   "untyped", "caps", "hardware", "guest"},
                   where);
     const toml::node& name = s_.required(t, "name", where);
     c.name = s_.string(name, "'name'");
@@ -133,7 +134,97 @@ class Parser {
     }
     if (const toml::node* n = t.get("params")) parse_params(s_.table(*n, "'params'"), c);
     parse_grants(t, c);
+    if (const toml::node* n = t.get("guest")) {
+      c.guest_key_pos = s_.key_pos(t, "guest");
+      c.guest = parse_guest(s_.table(*n, "'guest'"));
+    }
     return c;
+  }
+
+  // [component.guest]: files are only named here; guests.cpp reads them.
+  GuestSpec parse_guest(const toml::table& t) {
+    GuestSpec g;
+    g.pos = s_.pos(t);
+    s_.check_keys(t, {"kernel", "initramfs", "bootloader", "ram", "cmdline", "overlays"}, "[component.guest]");
+    g.kernel_pos = g.initramfs_pos = g.bootloader_pos = g.ram_pos = g.cmdline_pos = g.overlays_pos = g.pos;
+    auto file = [&](const char* key, std::string& value, SourcePos& pos) {
+      const toml::node* n = t.get(key);
+      if (n == nullptr) return;
+      value = s_.string(*n, "'" + std::string(key) + "'");
+      pos = s_.pos(*n);
+      if (value.empty()) fail(pos, "'" + std::string(key) + "' must not be empty");
+      if (value.find('\0') != std::string::npos)
+        fail(pos, "'" + std::string(key) + "' must not contain a NUL character");
+    };
+    file("kernel", g.kernel, g.kernel_pos);
+    file("initramfs", g.initramfs, g.initramfs_pos);
+    file("bootloader", g.bootloader, g.bootloader_pos);
+    if (const toml::node* n = t.get("ram")) {
+      g.ram_bytes = size(*n, "ram", guest_ram_rule);
+      g.ram_pos = s_.pos(*n);
+    }
+    if (const toml::node* n = t.get("cmdline")) {
+      g.cmdline = s_.string(*n, "'cmdline'");
+      g.cmdline_pos = s_.pos(*n);
+      if (g.cmdline.find('\0') != std::string::npos) fail(g.cmdline_pos, "'cmdline' must not contain a NUL character");
+      if (g.cmdline.size() > max_guest_cmdline_bytes)
+        fail(g.cmdline_pos, "'cmdline' is " + std::to_string(g.cmdline.size()) + " bytes long; at most " +
+                                std::to_string(max_guest_cmdline_bytes) + " are allowed");
+    }
+    if (const toml::node* n = t.get("overlays")) {
+      g.overlays_pos = s_.key_pos(t, "overlays");
+      const toml::array& a = s_.array(*n, "'overlays'");
+      if (!a.empty() && g.initramfs != default_initramfs)
+        fail(g.overlays_pos, "'overlays' apply to the default initramfs only, but 'initramfs' is \"" + g.initramfs +
+                                 "\" (at " + g.initramfs_pos.line_col() + ")");
+      for (const toml::node& e : a) g.overlays.push_back(parse_overlay(e, g));
+    }
+    return g;
+  }
+
+  OverlaySpec parse_overlay(const toml::node& n, const GuestSpec& g) {
+    static constexpr std::string_view where = "overlay table";
+    OverlaySpec o;
+    o.pos = s_.pos(n);
+    const toml::table* t = n.as_table();
+    if (t == nullptr)
+      fail(o.pos, "each element of 'overlays' must be a table { src = \"...\", dst = \"/...\" }, not " +
+                      a_type_name(n.type()));
+    s_.check_keys(*t, {"src", "dst"}, where);
+    const toml::node& src = s_.required(*t, "src", where);
+    o.src = s_.string(src, "'src'");
+    o.src_pos = s_.pos(src);
+    if (o.src.empty() || o.src.find('\0') != std::string::npos)
+      fail(o.src_pos, "'src' must be a non-empty path without NUL characters");
+    const toml::node& dst = s_.required(*t, "dst", where);
+    o.dst = s_.string(dst, "'dst'");
+    o.dst_pos = s_.pos(dst);
+    std::string why;
+    if (!valid_overlay_dst(o.dst, why)) fail(o.dst_pos, "invalid overlay destination \"" + o.dst + "\": " + why);
+    for (const OverlaySpec& other : g.overlays)
+      if (other.dst == o.dst)
+        fail(o.dst_pos, "overlay destination \"" + o.dst + "\" listed twice (first at " + other.dst_pos.line_col() +
+                            ")");
+    return o;
+  }
+
+  // An absolute, normalised path inside the initramfs, not the root itself.
+  static bool valid_overlay_dst(const std::string& dst, std::string& why) {
+    if (dst.empty() || dst[0] != '/') return why = "it must be an absolute path (start with '/')", false;
+    if (dst == "/") return why = "it must name a file or directory below '/'", false;
+    if (dst.size() > 255) return why = "it is longer than 255 bytes", false;
+    size_t start = 1;
+    while (start <= dst.size()) {
+      size_t end = dst.find('/', start);
+      if (end == std::string::npos) end = dst.size();
+      const std::string part = dst.substr(start, end - start);
+      if (part.empty()) return why = "it contains an empty path component ('//' or a trailing '/')", false;
+      if (part == "." || part == "..") return why = "it contains a '" + part + "' component", false;
+      for (char ch : part)
+        if (ch == '\0' || ch == '\n') return why = "it contains a NUL or newline character", false;
+      start = end + 1;
+    }
+    return true;
   }
 
   // `untyped`, `caps` and [component.hardware].

@@ -40,7 +40,15 @@ std::string system_json(const Plan& plan, const std::string& absolute_script, bo
     j += sep;
     j += "    {\"name\": " + json_string(c.name) + ", \"image\": " + json_string(c.image) +
          ", \"constructor\": " + (c.constructed_by_kernel ? "\"kernel\"" : "\"booter\"") +
-         ", \"priority\": " + std::to_string(c.priority) + "}";
+         ", \"priority\": " + std::to_string(c.priority);
+    if (c.guest_ram_bytes != 0) {
+      j += ", \"guest\": {\"ram_mib\": " + std::to_string(c.guest_ram_bytes >> 20) +
+           ", \"cmdline\": " + json_string(c.guest_cmdline);
+      for (const cos::manifest::Blob& b : c.blobs)
+        j += ", " + json_string(b.name.substr(b.name.find('.') + 1)) + ": " + json_string(b.module);
+      j += "}";
+    }
+    j += "}";
     sep = ",\n";
   }
   j += "\n  ]\n}\n";

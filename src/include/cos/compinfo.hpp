@@ -9,6 +9,14 @@ inline constexpr uint64_t kCompInfoMagic = 0x4f464e49504d4f43ull;  // "COMPINFO"
 inline constexpr unsigned kMaxDeps = 24;
 inline constexpr unsigned kMaxParams = 16;
 inline constexpr unsigned kMaxIoports = 8;
+/// Boot modules ("blobs") a component can receive: a VMM's guest kernel,
+/// initramfs and bootloader ([component.guest] in its composition script).
+inline constexpr unsigned kMaxBlobs = 4;
+/// Where the booter maps blob j, read-only: kBlobWindow + j * kBlobStride.
+inline constexpr uint64_t kBlobWindow = 0x0000200000000000ull;
+inline constexpr uint64_t kBlobStride = 1ull << 32;  // 4 GiB per blob
+/// Size of CompInfo::guest_cmdline (the command line plus its NUL).
+inline constexpr unsigned kGuestCmdlineBytes = 256;
 
 struct CompInfo {
   uint64_t magic;
@@ -47,6 +55,21 @@ struct CompInfo {
     char key[32];
     char value[96];
   } params[kMaxParams];
+  /// Boot modules copied into the component, read-only (blobs[j] at
+  /// kBlobWindow + j * kBlobStride). A VMM with [component.guest] gets
+  /// "guest.kernel" (the bzImage), "guest.initramfs" and "guest.bootloader"
+  /// (guest.img), in this order.
+  struct Blob {
+    char name[32];   ///< NUL-terminated
+    uint64_t vaddr;  ///< first byte
+    uint64_t size;   ///< bytes (the mapping is rounded up to whole pages, zero-filled)
+  } blobs[kMaxBlobs];
+  uint32_t blob_count;
+  uint32_t guest_cmdline_size;  ///< bytes of guest_cmdline without the NUL
+  /// Guest RAM in bytes ([component.guest] ram); 0 = no guest.
+  uint64_t guest_ram_bytes;
+  /// The guest kernel's command line, NUL-terminated.
+  char guest_cmdline[kGuestCmdlineBytes];
 };
 static_assert(sizeof(CompInfo) <= 4096);
 

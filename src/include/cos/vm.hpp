@@ -173,6 +173,11 @@ struct StatePage {
   /// answered with vcpu_run (a VMM woken by another notification on the same
   /// endpoint, e.g. an IRQ or its timer, sees 0).
   uint32_t exit_pending;
+  /// Written by the kernel on every exit: 1 while an external interrupt
+  /// queued with vcpu_inject (or Load::inject) waits for the guest to become
+  /// interruptible (a VMM emulating HLT must not sleep then).
+  uint32_t irq_pending;
+  uint32_t reserved2;
 };
 
 inline constexpr uint64_t kStateMagic = 0x4554415453555043ull;  // "CPUSTATE"

@@ -99,10 +99,11 @@ def build_is_stale(arch=DEFAULT_ARCH):
 
 
 def build_outputs(arch=DEFAULT_ARCH):
-    """The build products a composed system depends on: images and the composer."""
+    """The build products a composed system depends on: images (and guest.img) and the composer."""
     outputs = [composer_binary(arch)]
     if images_dir(arch).is_dir():
         outputs.extend(images_dir(arch).glob("*.elf"))
+        outputs.extend(images_dir(arch).glob("*.img"))  # guest.img
     return outputs
 
 

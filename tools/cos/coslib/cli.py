@@ -4,7 +4,7 @@ import argparse
 import sys
 import textwrap
 
-from . import bench, build, packages, run, systems, testing
+from . import bench, build, guest, packages, run, systems, testing
 from .common import DEFAULT_ARCH, CosError, info
 from .outcome import EXIT_INTERRUPTED
 
@@ -21,6 +21,7 @@ Typical workflow:
   ./cos build
   ./cos compose composition_scripts/hello.toml hello
   ./cos run hello [--emulator bochs]
+  ./cos guest fetch | ./cos guest build      (guest kernel / initramfs; compose does it)
   ./cos bench ipc | ./cos bench vmexit | ./cos bench fuzz [--calls N] [--seed S]
 """
 
@@ -79,9 +80,27 @@ def build_parser():
             "  cos-composer <script> system_binaries/<name> --images build/x86_64/images\n"
             "               --kernel build/x86_64/images/kernel.elf\n"
             "The output holds kernel.elf, the component images, manifest.bin, grub.cfg,\n"
-            "system.json and cos.iso. Exit status is the composer's (2 = bad script).")
+            "system.json and cos.iso. For a script with [component.guest] tables it first\n"
+            "fetches the guest kernel and builds the default initramfs if they are used\n"
+            "(see 'cos guest') and passes them to the composer. Exit status is the\n"
+            "composer's (2 = bad script).")
     p.add_argument("script", nargs="?", help="composition script (.toml)")
     p.add_argument("name", nargs="?", help="system name (output directory)")
+
+    p = add("guest", "fetch the guest kernel or build the default initramfs",
+            guest.cmd_guest,
+            "Guest images for VMM components ([component.guest] in a composition\n"
+            "script; 'cos compose' does this by itself when a script needs them):\n"
+            "  fetch  the Debian cloud kernel (the bzImage of the package that\n"
+            "         linux-image-cloud-amd64 depends on) with apt-get download,\n"
+            "         cached in $XDG_CACHE_HOME/cos/guest (default ~/.cache/cos/guest)\n"
+            "  build  the default initramfs (guest/initramfs/init.c and busybox)\n"
+            "         into build/x86_64/guest/initramfs.cpio.gz\n"
+            "See docs/guest.md.")
+    p.add_argument("what", choices=("fetch", "build"), metavar="fetch|build",
+                   help="fetch the kernel or build the initramfs")
+    p.add_argument("--refresh", action="store_true",
+                   help="fetch: download the kernel again even if it is cached")
 
     p = add("run", "boot a system with its serial console on this terminal", run.cmd_run,
             "Boot system_binaries/<name>/cos.iso with the guest's serial console on this\n"

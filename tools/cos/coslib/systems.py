@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from . import build as buildmod
+from . import guest as guestmod
 from .common import (REPO, SCRIPTS_DIR, SYSTEMS_DIR, CosError, composer_binary,
                      images_dir, info, kernel_image, newest_mtime, rel, run_command,
                      warn)
@@ -27,10 +28,27 @@ def check_name(name):
                        % name, status=2)
 
 
+SYSTEM_NAME_RE = re.compile(r'^\s*\[system\]\s*$(?:(?!^\s*\[).)*?^\s*name\s*=\s*"([^"]*)"',
+                            re.M | re.S)
+
+
+def script_system_name(script):
+    """The [system] name a composition script declares (None if unreadable)."""
+    try:
+        m = SYSTEM_NAME_RE.search(Path(script).read_text(errors="replace"))
+    except OSError:
+        return None
+    return m.group(1) if m else None
+
+
 def available_systems():
-    """(composed, scripts): names under system_binaries/ and composition_scripts/."""
+    """(composed, scripts): names under system_binaries/ and composition_scripts/
+    (a script whose [system] name differs from its file name shows both)."""
     composed = sorted(p.name for p in SYSTEMS_DIR.glob("*") if p.is_dir())
-    scripts = sorted(p.stem for p in SCRIPTS_DIR.glob("*.toml"))
+    scripts = []
+    for p in sorted(SCRIPTS_DIR.glob("*.toml")):
+        declared = script_system_name(p)
+        scripts.append(p.stem if declared in (None, p.stem) else "%s (%s.toml)" % (declared, p.stem))
     return composed, scripts
 
 
@@ -61,8 +79,15 @@ class System:
 
     @property
     def default_script(self):
-        """composition_scripts/<name>.toml (may not exist)."""
-        return SCRIPTS_DIR / (self.name + ".toml")
+        """composition_scripts/<name>.toml, or else the one script there whose
+        [system] name is <name> (simple_vmm.toml declares "vm"); may not exist."""
+        script = SCRIPTS_DIR / (self.name + ".toml")
+        if not script.is_file():
+            named = [p for p in sorted(SCRIPTS_DIR.glob("*.toml"))
+                     if script_system_name(p) == self.name]
+            if len(named) == 1:
+                return named[0]
+        return script
 
     def exists(self):
         return self.dir.is_dir()
@@ -150,6 +175,8 @@ def compose(script, name, cwd=None, stdout_to_stderr=False, build_first=True):
     SYSTEMS_DIR.mkdir(parents=True, exist_ok=True)
     argv = [composer, script, SYSTEMS_DIR / name, "--images", images_dir(),
             "--kernel", kernel_image()]
+    # Guests: fetch the Debian kernel / build the default initramfs if used.
+    argv += guestmod.prepare_for_script(base / script, name)[0]
     return run_command(argv, cwd=base, stdout_to_stderr=stdout_to_stderr)
 
 
@@ -209,10 +236,13 @@ def prepare_for_run(name):
         buildmod.build(stdout_to_stderr=True)
     iso_time = system.iso.stat().st_mtime
     stale = None
+    guest_files = guestmod.prepare_for_script(script, name)[1] if script is not None else []
     if newest_mtime(buildmod.build_outputs()) > iso_time:
         stale = "the build is newer than %s" % rel(system.iso)
     elif script is not None and newest_mtime([script]) > iso_time:
         stale = "%s is newer than %s" % (rel(script), rel(system.iso))
+    elif newest_mtime(guest_files) > iso_time:
+        stale = "a guest image is newer than %s" % rel(system.iso)
     if stale:
         if script is None:
             warn(stale + ", but no composition script is recorded; booting it as it is")

@@ -77,6 +77,38 @@ bool build_region(Build& b, const char* what, uint64_t va, uint64_t pages, uint6
   return true;
 }
 
+// Copies the component's blobs (boot modules such as a guest kernel) into
+// frames from the booter's untyped memory, maps them read-only at
+// kBlobWindow + j * kBlobStride and records them (and its guest) in `info`.
+bool load_blobs(Build& b, cos::boot::CompInfo& info) {
+  if (b.cv.blob_count > cos::boot::kMaxBlobs)
+    return b.fail(0, "%u blobs, its info page holds %u", b.cv.blob_count, cos::boot::kMaxBlobs);
+  for (uint32_t j = 0; j < b.cv.blob_count; ++j) {
+    cos::manifest::BlobView bv = b.m.blob(b.index, j);
+    const cos::boot::Module* mod = find_module(bv.module);
+    if (!mod)
+      return b.fail(0, "its blob '%s' (boot module '%s') is not among the boot modules", bv.name.data,
+                    bv.module.data);
+    if (mod->size >= cos::boot::kBlobStride) return b.fail(0, "its blob '%s' is larger than 4 GiB", bv.name.data);
+    uint64_t va = cos::boot::kBlobWindow + j * cos::boot::kBlobStride;
+    uint64_t pages = (mod->size + kPage - 1) / kPage;
+    if (pages == 0) pages = 1;
+    char what[48];
+    cos::fmt::snformat(what, sizeof(what), "blob '%s'", bv.name.data);
+    if (!build_region(b, what, va, pages, Rights::read, reinterpret_cast<const uint8_t*>(mod->vaddr), 0, mod->size))
+      return false;
+    cos::boot::CompInfo::Blob& e = info.blobs[j];
+    copy_str(e.name, sizeof(e.name), bv.name);
+    e.vaddr = va;
+    e.size = mod->size;
+    info.blob_count = j + 1;
+  }
+  info.guest_ram_bytes = b.cv.guest_ram_bytes;
+  copy_str(info.guest_cmdline, sizeof(info.guest_cmdline), b.cv.guest_cmdline);
+  info.guest_cmdline_size = static_cast<uint32_t>(__builtin_strlen(info.guest_cmdline));
+  return true;
+}
+
 bool load_image(Build& b, const cos::elf::Image& img) {
   for (size_t i = 0; i < img.segment_count(); ++i) {
     cos::elf::Segment s = img.segment(i);
@@ -149,7 +181,7 @@ bool build_all(Build& b, cos::boot::CompInfo& info) {
     copy_str(info.params[j].value, sizeof(info.params[j].value), p.value);
     info.param_count = j + 1;
   }
-  if (!grant_deps(b, info) || !grant_script(b, info)) return false;
+  if (!grant_deps(b, info) || !grant_script(b, info) || !load_blobs(b, info)) return false;
   if (!build_region(b, "info page", cos::boot::kInfoVaddr, 1, Rights::read,
                     reinterpret_cast<const uint8_t*>(&info), 0, sizeof(info)))
     return false;
@@ -205,6 +237,18 @@ bool build(const cos::manifest::Reader& m, uint32_t index) {
               static_cast<int>(b.cv.image.size), b.cv.image.data, b.cv.priority, b.cv.heap_bytes / 1024,
               b.cv.dep_count);
   print_grants(info);
+  if (info.blob_count != 0 || info.guest_ram_bytes != 0) {
+    char line[192] = "";
+    size_t n = 0;
+    auto clamp = [&](size_t len) { n = n + len < sizeof(line) - 1 ? n + len : sizeof(line) - 1; };
+    if (info.guest_ram_bytes != 0)
+      clamp(cos::fmt::snformat(line + n, sizeof(line) - n, " guest RAM %lu MiB;", info.guest_ram_bytes >> 20));
+    if (info.blob_count != 0) clamp(cos::fmt::snformat(line + n, sizeof(line) - n, " blobs"));
+    for (uint32_t j = 0; j < info.blob_count; ++j)
+      clamp(cos::fmt::snformat(line + n, sizeof(line) - n, " %s %lu KiB%s", info.blobs[j].name,
+                               (info.blobs[j].size + 1023) / 1024, j + 1 < info.blob_count ? "," : ""));
+    cos::printf("booter:  %s (read-only at 0x%lx)\n", line, cos::boot::kBlobWindow);
+  }
   return true;
 }
 

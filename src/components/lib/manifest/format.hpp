@@ -1,4 +1,4 @@
-// Boot manifest binary layout, version 2: the constants shared by the reader
+// Boot manifest binary layout, version 3: the constants shared by the reader
 // (freestanding, booter) and the writer (host, composer). FORMAT.md in this
 // directory is the prose description; keep the two in sync.
 #pragma once
@@ -10,10 +10,10 @@ namespace cos::manifest::format {
 /// "COSM" in file byte order.
 inline constexpr uint32_t magic = 0x4D534F43u;
 /// The only version this code reads and writes.
-inline constexpr uint16_t version = 2;
+inline constexpr uint16_t version = 3;
 
-// Header (80 bytes): byte offsets of its fields.
-inline constexpr uint32_t header_size = 80;
+// Header (88 bytes): byte offsets of its fields.
+inline constexpr uint32_t header_size = 88;
 inline constexpr uint32_t h_magic = 0;               // u32
 inline constexpr uint32_t h_version = 4;             // u16
 inline constexpr uint32_t h_header_size = 6;         // u16
@@ -34,6 +34,8 @@ inline constexpr uint32_t h_ioports_count = 64;      // u32
 inline constexpr uint32_t h_ioports_offset = 68;     // u32
 inline constexpr uint32_t h_irqs_count = 72;         // u32
 inline constexpr uint32_t h_irqs_offset = 76;        // u32
+inline constexpr uint32_t h_blobs_count = 80;        // u32
+inline constexpr uint32_t h_blobs_offset = 84;       // u32
 /// Bytes of the header every version starts with (magic, version,
 /// header_size): enough to tell which version a buffer claims to be.
 inline constexpr uint32_t version_prefix_size = 8;
@@ -42,8 +44,8 @@ inline constexpr uint32_t version_prefix_size = 8;
 /// (excluding the NUL that must follow the string in the pool).
 inline constexpr uint32_t strref_size = 8;
 
-// Component record (104 bytes).
-inline constexpr uint32_t component_size = 104;
+// Component record (128 bytes).
+inline constexpr uint32_t component_size = 128;
 inline constexpr uint32_t c_name = 0;               // strref
 inline constexpr uint32_t c_image = 8;              // strref
 inline constexpr uint32_t c_heap_bytes = 16;        // u64
@@ -63,7 +65,11 @@ inline constexpr uint32_t c_ioports_first = 84;     // u32
 inline constexpr uint32_t c_ioports_count = 88;     // u32
 inline constexpr uint32_t c_irqs_first = 92;        // u32
 inline constexpr uint32_t c_irqs_count = 96;        // u32
-inline constexpr uint32_t c_reserved = 100;         // u32, written as 0
+inline constexpr uint32_t c_blobs_first = 100;      // u32
+inline constexpr uint32_t c_blobs_count = 104;      // u32
+inline constexpr uint32_t c_reserved = 108;         // u32, written as 0
+inline constexpr uint32_t c_guest_ram_bytes = 112;  // u64, multiple of 4096 (0: no guest)
+inline constexpr uint32_t c_guest_cmdline = 120;    // strref ("" without a guest)
 
 /// c_flags bit: the kernel constructs this component (the booter).
 inline constexpr uint32_t flag_constructed_by_kernel = 1u << 0;
@@ -99,5 +105,10 @@ inline constexpr uint32_t q_line = 0;  // u32, < irq_lines and != irq_cascade
 /// ISA IRQ lines (8259 PIC pair) and the cascade line, which is never granted.
 inline constexpr uint32_t irq_lines = 16;
 inline constexpr uint32_t irq_cascade = 2;
+
+// Blob record (16 bytes): a boot module the booter copies into the component.
+inline constexpr uint32_t blob_size = 16;
+inline constexpr uint32_t b_name = 0;    // strref: the name the component sees ("guest.kernel")
+inline constexpr uint32_t b_module = 8;  // strref: the GRUB module's command line ("vmm.guest.kernel")
 
 }  // namespace cos::manifest::format

@@ -39,7 +39,7 @@ bool strref_ok(const uint8_t* ref, const uint8_t* pool, uint32_t pool_size) {
 // Everything open() learned from the header.
 struct Layout {
   uint32_t total, comps, comps_off, impls, impls_off, deps, deps_off, params, params_off, ioports, ioports_off,
-      irqs, irqs_off, str_off, str_size;
+      irqs, irqs_off, blobs, blobs_off, str_off, str_size;
 };
 
 Error check_header(const uint8_t* d, size_t size, Layout& l) {
@@ -71,6 +71,8 @@ Error check_header(const uint8_t* d, size_t size, Layout& l) {
   l.ioports_off = load32(d + f::h_ioports_offset);
   l.irqs = load32(d + f::h_irqs_count);
   l.irqs_off = load32(d + f::h_irqs_offset);
+  l.blobs = load32(d + f::h_blobs_count);
+  l.blobs_off = load32(d + f::h_blobs_offset);
   l.str_off = load32(d + f::h_strings_offset);
   l.str_size = load32(d + f::h_strings_size);
   return Error::ok;
@@ -83,6 +85,7 @@ Error check_tables(const uint8_t* d, const Layout& l) {
       !table_ok(l.params_off, l.params, f::param_size, l.total) ||
       !table_ok(l.ioports_off, l.ioports, f::ioport_size, l.total) ||
       !table_ok(l.irqs_off, l.irqs, f::irq_size, l.total) ||
+      !table_ok(l.blobs_off, l.blobs, f::blob_size, l.total) ||
       !table_ok(l.str_off, l.str_size, 1, l.total))
     return Error::bad_offset;
 
@@ -92,7 +95,8 @@ Error check_tables(const uint8_t* d, const Layout& l) {
         uint64_t(load32(c + f::c_deps_first)) + load32(c + f::c_deps_count) > l.deps ||
         uint64_t(load32(c + f::c_params_first)) + load32(c + f::c_params_count) > l.params ||
         uint64_t(load32(c + f::c_ioports_first)) + load32(c + f::c_ioports_count) > l.ioports ||
-        uint64_t(load32(c + f::c_irqs_first)) + load32(c + f::c_irqs_count) > l.irqs)
+        uint64_t(load32(c + f::c_irqs_first)) + load32(c + f::c_irqs_count) > l.irqs ||
+        uint64_t(load32(c + f::c_blobs_first)) + load32(c + f::c_blobs_count) > l.blobs)
       return Error::bad_offset;
   }
   for (uint32_t i = 0; i < l.deps; ++i) {
@@ -110,7 +114,8 @@ Error check_strings(const uint8_t* d, const Layout& l) {
   if (!strref_ok(d + f::h_system_name, pool, l.str_size)) return Error::bad_string;
   for (uint32_t i = 0; i < l.comps; ++i) {
     const uint8_t* c = d + l.comps_off + uint64_t(i) * f::component_size;
-    if (!strref_ok(c + f::c_name, pool, l.str_size) || !strref_ok(c + f::c_image, pool, l.str_size))
+    if (!strref_ok(c + f::c_name, pool, l.str_size) || !strref_ok(c + f::c_image, pool, l.str_size) ||
+        !strref_ok(c + f::c_guest_cmdline, pool, l.str_size))
       return Error::bad_string;
   }
   for (uint32_t i = 0; i < l.impls; ++i)
@@ -124,16 +129,22 @@ Error check_strings(const uint8_t* d, const Layout& l) {
     if (!strref_ok(p + f::p_key, pool, l.str_size) || !strref_ok(p + f::p_value, pool, l.str_size))
       return Error::bad_string;
   }
+  for (uint32_t i = 0; i < l.blobs; ++i) {
+    const uint8_t* b = d + l.blobs_off + uint64_t(i) * f::blob_size;
+    if (!strref_ok(b + f::b_name, pool, l.str_size) || !strref_ok(b + f::b_module, pool, l.str_size))
+      return Error::bad_string;
+  }
   return Error::ok;
 }
 
-// Grants: untyped sizes in whole pages, only known capability bits, I/O-port
+// Grants: untyped sizes (and guest RAM sizes) in whole pages, only known capability bits, I/O-port
 // ranges non-empty and below 0x10000, IRQ lines valid, not the cascade, and
 // each in the whole table at most once (a line belongs to one component).
 Error check_grants(const uint8_t* d, const Layout& l) {
   for (uint32_t i = 0; i < l.comps; ++i) {
     const uint8_t* c = d + l.comps_off + uint64_t(i) * f::component_size;
-    if (load64(c + f::c_untyped_bytes) % 4096 != 0 || (load32(c + f::c_caps_mask) & ~f::caps_mask_all) != 0)
+    if (load64(c + f::c_untyped_bytes) % 4096 != 0 || (load32(c + f::c_caps_mask) & ~f::caps_mask_all) != 0 ||
+        load64(c + f::c_guest_ram_bytes) % 4096 != 0)
       return Error::bad_value;
   }
   for (uint32_t i = 0; i < l.ioports; ++i) {
@@ -169,7 +180,8 @@ const char* error_string(Error e) {
     case Error::bad_checksum: return "manifest checksum mismatch (corrupted)";
     case Error::bad_offset: return "manifest table or index out of bounds";
     case Error::bad_string: return "manifest string reference invalid";
-    case Error::bad_value: return "manifest grant out of range (untyped size, capabilities, I/O ports or IRQs)";
+    case Error::bad_value:
+      return "manifest grant out of range (untyped size, capabilities, I/O ports, IRQs or guest RAM size)";
   }
   return "unknown error";
 }
@@ -192,6 +204,7 @@ Error Reader::open(const void* data, size_t size, Reader& out) {
   out.params_offset_ = l.params_off;
   out.ioports_offset_ = l.ioports_off;
   out.irqs_offset_ = l.irqs_off;
+  out.blobs_offset_ = l.blobs_off;
   out.strings_offset_ = l.str_off;
   out.strings_size_ = l.str_size;
   return Error::ok;
@@ -211,7 +224,7 @@ Str Reader::system_name() const {
 
 ComponentView Reader::component(uint32_t i) const {
   if (i >= component_count_)
-    return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false, 0, 0, false, 0, 0};
+    return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false, 0, 0, false, 0, 0, 0, 0, empty_str()};
   const uint32_t c = components_offset_ + i * f::component_size;
   const uint32_t flags = u32(c + f::c_flags);
   return ComponentView{
@@ -230,6 +243,9 @@ ComponentView Reader::component(uint32_t i) const {
       (flags & f::flag_timer) != 0,
       u32(c + f::c_ioports_count),
       u32(c + f::c_irqs_count),
+      u32(c + f::c_blobs_count),
+      u64(c + f::c_guest_ram_bytes),
+      str_at(c + f::c_guest_cmdline),
   };
 }
 
@@ -268,6 +284,12 @@ IoPortRange Reader::ioport(uint32_t comp, uint32_t j) const {
 uint32_t Reader::irq(uint32_t comp, uint32_t j) const {
   const uint32_t r = record(comp, f::c_irqs_first, f::c_irqs_count, irqs_offset_, f::irq_size, j);
   return r == 0 ? 0 : u32(r + f::q_line);
+}
+
+BlobView Reader::blob(uint32_t comp, uint32_t j) const {
+  const uint32_t r = record(comp, f::c_blobs_first, f::c_blobs_count, blobs_offset_, f::blob_size, j);
+  if (r == 0) return BlobView{empty_str(), empty_str()};
+  return BlobView{str_at(r + f::b_name), str_at(r + f::b_module)};
 }
 
 bool Reader::find_component(const char* name, uint32_t& index) const {

@@ -1,4 +1,4 @@
-// Boot manifest reader (format: FORMAT.md, version 2).
+// Boot manifest reader (format: FORMAT.md, version 3).
 //
 // Freestanding-safe like the ELF reader: only <stdint.h>/<stddef.h>, no
 // allocation, no exceptions, byte-wise little-endian loads (no alignment
@@ -26,14 +26,14 @@ struct Str {
 /// Why Reader::open rejected a buffer. `ok` is the only success value.
 enum class Error : int {
   ok,
-  too_small,     ///< shorter than the 64-byte header
+  too_small,     ///< shorter than the 88-byte header
   bad_magic,     ///< does not start with "COSM"
-  bad_version,   ///< version other than 2 (or an unexpected header size)
+  bad_version,   ///< version other than 3 (or an unexpected header size)
   bad_size,      ///< total_size smaller than the header or larger than the buffer (truncated)
   bad_checksum,  ///< CRC-32 mismatch (corrupted)
   bad_offset,    ///< a table, record range or component index out of bounds
   bad_string,    ///< a string reference out of the pool, unterminated, or with an embedded NUL
-  bad_value,     ///< a grant out of its range: untyped size, caps bits, I/O ports, IRQ lines
+  bad_value,     ///< a grant out of its range: untyped size, caps bits, I/O ports, IRQ lines, guest RAM size
 };
 
 /// Bits of ComponentView::caps_mask: capabilities to the component's own
@@ -67,6 +67,18 @@ struct ComponentView {
   bool timer;                  ///< the periodic-timer capability
   uint32_t ioport_count;       ///< entries for ioport(comp, j)
   uint32_t irq_count;          ///< entries for irq(comp, j)
+  // Boot modules copied into the component, and its guest (VMM components).
+  uint32_t blob_count;         ///< entries for blob(comp, j)
+  uint64_t guest_ram_bytes;    ///< guest RAM, multiple of 4096; 0 = no [component.guest]
+  Str guest_cmdline;           ///< the guest kernel's command line ("" without a guest)
+};
+
+/// A boot module the booter copies into a component (read-only), e.g. a
+/// guest kernel: `name` is what the component looks it up by
+/// ("guest.kernel"), `module` the GRUB module's command line
+/// ("vmm.guest.kernel").
+struct BlobView {
+  Str name, module;
 };
 
 /// One dependency of a client component on an interface of a server.
@@ -91,7 +103,8 @@ class Reader {
   /// order: version prefix present (too_small), magic, version and header
   /// size, whole header present (too_small), total size, CRC-32, table bounds
   /// and per-component ranges and dependency indices (bad_offset), every
-  /// string reference (bad_string), grant values (bad_value). On error `out`
+  /// string reference (bad_string), grant values and guest RAM sizes
+  /// (bad_value). On error `out`
   /// is left unchanged.
   static Error open(const void* data, size_t size, Reader& out);
 
@@ -112,6 +125,8 @@ class Reader {
   IoPortRange ioport(uint32_t comp, uint32_t j) const;
   /// Granted IRQ line `j` (< irq_count) of component `comp` (0..15, never 2).
   uint32_t irq(uint32_t comp, uint32_t j) const;
+  /// Blob `j` (< blob_count) of component `comp`.
+  BlobView blob(uint32_t comp, uint32_t j) const;
 
   /// Finds the component named `name`; sets `index` and returns true if found.
   bool find_component(const char* name, uint32_t& index) const;
@@ -138,6 +153,7 @@ class Reader {
   uint32_t params_offset_ = 0;
   uint32_t ioports_offset_ = 0;
   uint32_t irqs_offset_ = 0;
+  uint32_t blobs_offset_ = 0;
   uint32_t strings_offset_ = 0;
   uint32_t strings_size_ = 0;
 };

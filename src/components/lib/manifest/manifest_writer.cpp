@@ -39,6 +39,8 @@ void check_grants(const System& sys) {
       throw std::invalid_argument("untyped memory of '" + c.name + "' is not a multiple of 4096 bytes");
     if ((c.caps_mask & ~f::caps_mask_all) != 0)
       throw std::invalid_argument("caps_mask of '" + c.name + "' has unknown bits");
+    if (c.guest_ram_bytes % 4096 != 0)
+      throw std::invalid_argument("guest RAM of '" + c.name + "' is not a multiple of 4096 bytes");
     for (const IoPortRange& r : c.ioports)
       if (r.count == 0 || r.first >= f::ioport_limit || r.count > f::ioport_limit - r.first)
         throw std::invalid_argument("I/O-port range of '" + c.name + "' is empty or beyond port 0xffff");
@@ -99,13 +101,14 @@ class Out {
 std::vector<uint8_t> encode(const System& sys) {
   check_deps(sys);
   check_grants(sys);
-  uint64_t n_impls = 0, n_deps = 0, n_params = 0, n_ioports = 0, n_irqs = 0;
+  uint64_t n_impls = 0, n_deps = 0, n_params = 0, n_ioports = 0, n_irqs = 0, n_blobs = 0;
   for (const Component& c : sys.components) {
     n_impls += c.implements.size();
     n_deps += c.deps.size();
     n_params += c.params.size();
     n_ioports += c.ioports.size();
     n_irqs += c.irqs.size();
+    n_blobs += c.blobs.size();
   }
   const uint64_t comps_off = f::header_size;
   const uint64_t impls_off = align8(comps_off + sys.components.size() * f::component_size);
@@ -113,7 +116,8 @@ std::vector<uint8_t> encode(const System& sys) {
   const uint64_t params_off = align8(deps_off + n_deps * f::dep_size);
   const uint64_t ioports_off = align8(params_off + n_params * f::param_size);
   const uint64_t irqs_off = align8(ioports_off + n_ioports * f::ioport_size);
-  const uint64_t strings_off = align8(irqs_off + n_irqs * f::irq_size);
+  const uint64_t blobs_off = align8(irqs_off + n_irqs * f::irq_size);
+  const uint64_t strings_off = align8(blobs_off + n_blobs * f::blob_size);
   if (strings_off > UINT32_MAX) throw std::length_error("manifest too large");
 
   std::vector<uint8_t> buf(strings_off, 0);
@@ -121,7 +125,7 @@ std::vector<uint8_t> encode(const System& sys) {
   Pool pool;
   out.str(f::h_system_name, pool, sys.name);
 
-  uint32_t impl_i = 0, dep_i = 0, param_i = 0, ioport_i = 0, irq_i = 0;
+  uint32_t impl_i = 0, dep_i = 0, param_i = 0, ioport_i = 0, irq_i = 0, blob_i = 0;
   for (size_t i = 0; i < sys.components.size(); ++i) {
     const Component& c = sys.components[i];
     const uint64_t r = comps_off + i * f::component_size;
@@ -145,6 +149,10 @@ std::vector<uint8_t> encode(const System& sys) {
     out.u32(r + f::c_ioports_count, uint32_t(c.ioports.size()));
     out.u32(r + f::c_irqs_first, irq_i);
     out.u32(r + f::c_irqs_count, uint32_t(c.irqs.size()));
+    out.u32(r + f::c_blobs_first, blob_i);
+    out.u32(r + f::c_blobs_count, uint32_t(c.blobs.size()));
+    out.u64(r + f::c_guest_ram_bytes, c.guest_ram_bytes);
+    out.str(r + f::c_guest_cmdline, pool, c.guest_cmdline);
     for (const std::string& s : c.implements) out.str(impls_off + uint64_t(impl_i++) * f::implements_size, pool, s);
     for (const Dep& d : c.deps) {
       const uint64_t at = deps_off + uint64_t(dep_i++) * f::dep_size;
@@ -163,6 +171,11 @@ std::vector<uint8_t> encode(const System& sys) {
       out.u32(at + f::io_count, io.count);
     }
     for (uint32_t line : c.irqs) out.u32(irqs_off + uint64_t(irq_i++) * f::irq_size + f::q_line, line);
+    for (const Blob& b : c.blobs) {
+      const uint64_t at = blobs_off + uint64_t(blob_i++) * f::blob_size;
+      out.str(at + f::b_name, pool, b.name);
+      out.str(at + f::b_module, pool, b.module);
+    }
   }
 
   const std::vector<uint8_t>& strings = pool.bytes();
@@ -187,6 +200,8 @@ std::vector<uint8_t> encode(const System& sys) {
   out.u32(f::h_ioports_offset, uint32_t(ioports_off));
   out.u32(f::h_irqs_count, uint32_t(n_irqs));
   out.u32(f::h_irqs_offset, uint32_t(irqs_off));
+  out.u32(f::h_blobs_count, uint32_t(n_blobs));
+  out.u32(f::h_blobs_offset, uint32_t(blobs_off));
   out.u32(f::h_strings_offset, uint32_t(strings_off));
   out.u32(f::h_strings_size, uint32_t(strings.size()));
   out.u32(f::h_checksum, crc32(buf.data(), buf.size()));  // checksum field is still 0 here

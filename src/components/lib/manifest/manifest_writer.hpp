@@ -1,4 +1,4 @@
-// Boot manifest writer (host only; format: FORMAT.md, version 2). The
+// Boot manifest writer (host only; format: FORMAT.md, version 3). The
 // composer fills a System and encodes it; the booter reads the bytes with
 // cos::manifest::Reader.
 #pragma once
@@ -23,6 +23,12 @@ struct Param {
   std::string key, value;
 };
 
+/// A boot module copied into a component: `name` as the component sees it,
+/// `module` the GRUB module's command line.
+struct Blob {
+  std::string name, module;
+};
+
 /// One component, mirroring ComponentView. Sizes in bytes.
 struct Component {
   std::string name;
@@ -41,6 +47,10 @@ struct Component {
   bool timer = false;
   std::vector<IoPortRange> ioports;
   std::vector<uint32_t> irqs;  ///< ISA lines 0..15 except 2
+  // Boot modules and the guest of a VMM component.
+  std::vector<Blob> blobs;
+  uint64_t guest_ram_bytes = 0;  ///< multiple of 4096; 0 = no guest
+  std::string guest_cmdline;
 };
 
 /// A whole system; `components` must already be in construction order.
@@ -49,13 +59,14 @@ struct System {
   std::vector<Component> components;
 };
 
-/// Encodes `sys` as a version-2 manifest (header, tables, string pool,
+/// Encodes `sys` as a version-3 manifest (header, tables, string pool,
 /// CRC-32). Identical strings are stored once. Throws std::invalid_argument
 /// if a string contains a NUL byte, a dependency's server/token is out of
 /// range or names a different interface than the server's implements[token],
 /// or a grant is out of range (untyped_bytes not a multiple of 4096, unknown
 /// caps_mask bits, an empty I/O-port range or one past port 0xffff, an IRQ
-/// line > 15 or 2, or the same IRQ line twice in the system); throws
+/// line > 15 or 2, the same IRQ line twice in the system, or guest_ram_bytes
+/// not a multiple of 4096); throws
 /// std::length_error if the result would exceed 4 GiB. The output always
 /// passes Reader::open.
 std::vector<uint8_t> encode(const System& sys);

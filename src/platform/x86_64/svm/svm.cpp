@@ -198,6 +198,7 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
     cur.cr0 = c.cr0, cur.cr3 = c.cr3, cur.cr4 = c.cr4, cur.efer = c.efer, cur.dr7 = c.dr7;
     if (check_cr(cur, cs) != abi::Error::ok) return abi::Error::bad_guest_state;
   }
+  uint64_t rip_before = c.rip;
   PendingEvent inj{};
   if (mask & vm::Load::inject) {
     inj = PendingEvent{true, static_cast<uint8_t>(s.inject.vector), s.inject.type, s.inject.has_error_code != 0,
@@ -248,6 +249,7 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
     if (s.intercept_flags & vm::Intercept::cr_writes) c.intercept_cr |= (1u << 16) | (1u << 19) | (1u << 20);
   }
   if (mask & vm::Load::interruptibility) c.interrupt_shadow = s.interrupt_shadow & 1;
+  else if ((mask & vm::Load::regs) && c.rip != rip_before) c.interrupt_shadow = 0;  // a skipped instruction ends STI/MOV-SS blocking
   if (mask & vm::Load::inject) {
     // An external interrupt waits for the guest to be interruptible; the
     // other kinds are delivered at the next entry.

@@ -1,0 +1,104 @@
+/* /init of the default guest initramfs (built by `./cos guest build`, see
+ * tools/cos/coslib/guest.py): compiled with `gcc -static -Os -s`, next to a
+ * static busybox.
+ *
+ * Mounts /proc, /sys and /dev (devtmpfs), greets on the console like the
+ * classic init.c of the Composite VMM (the line the tests look for), and runs
+ * /bin/sh on /dev/console as a session leader with the console as its
+ * controlling terminal (so job control and Ctrl-C work), starting it again
+ * whenever it exits. Every failure is printed with its reason. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+  char line[256];
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  if (n > 0) {
+    if (n > (int)sizeof line - 1) n = sizeof line - 1;
+    ssize_t w = write(STDOUT_FILENO, line, (size_t)n);
+    (void)w;
+  }
+}
+
+static void mount_fs(const char *source, const char *target, const char *type, unsigned long flags) {
+  if (mkdir(target, 0755) != 0 && errno != EEXIST) say("init: mkdir %s: %s\n", target, strerror(errno));
+  if (mount(source, target, type, flags, NULL) != 0 && errno != EBUSY)
+    say("init: mounting %s failed: %s\n", target, strerror(errno));
+}
+
+/* stdin/stdout/stderr on /dev/console (the kernel may have opened it already
+ * from the initramfs's dev/console node; reopen after devtmpfs is there). */
+static int open_console(void) {
+  int fd = open("/dev/console", O_RDWR | O_NOCTTY);
+  if (fd < 0) return -1;
+  for (int i = 0; i < 3; ++i) dup2(fd, i);
+  if (fd > 2) close(fd);
+  return 0;
+}
+
+static void run_shell(void) {
+  char *const argv[] = {"sh", NULL};
+  char *const envp[] = {"HOME=/", "PATH=/sbin:/bin:/usr/sbin:/usr/bin", "TERM=vt100", "PS1=~ # ", NULL};
+  if (setsid() < 0) say("init: setsid: %s\n", strerror(errno));
+  /* A new session: the console becomes its controlling terminal. */
+  int fd = open("/dev/console", O_RDWR);
+  if (fd < 0) {
+    say("init: cannot open /dev/console: %s\n", strerror(errno));
+    _exit(127);
+  }
+  if (ioctl(fd, TIOCSCTTY, 1) != 0) say("init: TIOCSCTTY on /dev/console: %s\n", strerror(errno));
+  for (int i = 0; i < 3; ++i) dup2(fd, i);
+  if (fd > 2) close(fd);
+  if (chdir("/") != 0) say("init: chdir /: %s\n", strerror(errno));
+  execve("/bin/sh", argv, envp);
+  say("init: cannot run /bin/sh: %s\n", strerror(errno));
+  _exit(127);
+}
+
+int main(void) {
+  mount_fs("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  mount_fs("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  mount_fs("devtmpfs", "/dev", "devtmpfs", MS_NOSUID);
+  if (open_console() != 0) say("init: cannot open /dev/console: %s\n", strerror(errno));
+  mkdir("/tmp", 01777);
+
+  say("Hello Initramfs in special bootloader!\n");
+
+  signal(SIGINT, SIG_IGN);
+  for (;;) {
+    pid_t pid = fork();
+    if (pid < 0) {
+      say("init: fork: %s\n", strerror(errno));
+      sleep(1);
+      continue;
+    }
+    if (pid == 0) {
+      signal(SIGINT, SIG_DFL);
+      run_shell();
+    }
+    /* Reap everything (orphans are re-parented to init) until the shell ends. */
+    for (;;) {
+      int status = 0;
+      pid_t done = waitpid(-1, &status, 0);
+      if (done < 0 && errno == EINTR) continue;
+      if (done < 0 || done == pid) break;
+    }
+    say("init: the shell exited; starting a new one\n");
+    sleep(1);
+  }
+}

@@ -1,0 +1,44 @@
+// Puts the guest bootloader, the bzImage, the initramfs, the command line
+// and the boot-info block into guest RAM (layout: cos/guest_boot.hpp).
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cos/guest_boot.hpp"
+#include "vmrt.hpp"
+
+namespace cos::simple_vmm {
+
+struct GuestImages {
+  const uint8_t* bootloader;
+  size_t bootloader_size;
+  const uint8_t* kernel;  ///< a bzImage file
+  size_t kernel_size;
+  const uint8_t* initrd;  ///< may be null
+  size_t initrd_size;
+  const char* cmdline;
+};
+
+/// Where things ended up (guest-physical).
+struct GuestLayout {
+  uint64_t ram_bytes;
+  uint32_t initrd_gpa;
+  /// Reserved region for firmware tables (MP tables) below 1 MiB.
+  uint32_t tables_gpa;
+  uint32_t tables_size;
+};
+
+/// The Linux boot protocol's initrd_addr_max default for protocol >= 2.03
+/// (Documentation/arch/x86/boot.rst): the initrd must end below this.
+inline constexpr uint64_t kInitrdAddrMax = 0x37ffffff;
+
+/// Checks the bzImage setup header (boot_flag 0xAA55 at 0x1fe, "HdrS" at
+/// 0x202, protocol >= 2.06 at 0x206, LOADED_HIGH in loadflags at 0x211).
+/// Returns nullptr if it is one, else what is wrong.
+const char* check_bzimage(const uint8_t* image, size_t size);
+
+/// Copies everything into the VM's RAM (which must be mapped at gpa 0,
+/// `ram_bytes` long) and writes the boot-info block with the e820 map.
+vmrt::Status load_guest(vmrt::Vm& vm, uint64_t ram_bytes, const GuestImages& img, GuestLayout& out);
+
+}  // namespace cos::simple_vmm

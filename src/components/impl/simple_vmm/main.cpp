@@ -1,0 +1,231 @@
+// simple_vmm: loads the guest bootloader (guest.img), a stock bzImage and an
+// initramfs into guest RAM, starts one vCPU in real mode at the bootloader
+// and emulates the PC around it until the guest powers off, reboots or dies.
+#include "cos.hpp"
+#include "cos/guest_boot.hpp"
+#include "guest_loader.hpp"
+#include "vmm.hpp"
+
+namespace cos::simple_vmm {
+
+Vmm g_vmm;
+
+namespace {
+
+constexpr uint16_t kHostCom1 = 0x3f8;
+constexpr uint8_t kHostCom1Irq = 4;
+
+// Guest console output, flushed at newlines and before the VMM waits.
+char g_out[256];
+size_t g_out_len;
+
+void console_out(uint8_t b) {
+  g_out[g_out_len++] = static_cast<char>(b);
+  if (b == '\n' || g_out_len == sizeof(g_out)) flush_console();
+}
+
+uint8_t bcd(uint8_t v) { return static_cast<uint8_t>((v >> 4) * 10 + (v & 0xf)); }
+
+// The host's date from its CMOS RTC (MC146818), if the ports were granted.
+void host_date(uint64_t rtc_slot, Platform::Config& cfg) {
+  cfg.year = 2026, cfg.month = 1, cfg.day = 1, cfg.hour = 0, cfg.minute = 0, cfg.second = 0;
+  if (!rtc_slot) return;
+  auto reg = [&](uint8_t r) {
+    cos::sys::ioport_out(rtc_slot, 0x70, 1, r);
+    return static_cast<uint8_t>(cos::sys::ioport_in(rtc_slot, 0x71, 1));
+  };
+  for (int i = 0; i < 1000 && (reg(0x0a) & 0x80); ++i) {
+  }
+  bool binary = reg(0x0b) & 0x04;
+  auto val = [&](uint8_t r) { uint8_t v = reg(r); return binary ? v : bcd(v); };
+  cfg.second = val(0x00), cfg.minute = val(0x02), cfg.hour = val(0x04) & 0x3f, cfg.day = val(0x07),
+  cfg.month = val(0x08), cfg.year = 2000 + val(0x09);
+}
+
+// Seconds since 1970 for a civil date (proleptic Gregorian, days-from-civil).
+uint64_t epoch_of(const Platform::Config& c) {
+  int64_t y = static_cast<int64_t>(c.year) - (c.month <= 2);
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  int64_t yoe = y - era * 400;
+  int64_t mp = (static_cast<int64_t>(c.month) + 9) % 12;
+  int64_t doy = (153 * mp + 2) / 5 + static_cast<int64_t>(c.day) - 1;
+  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  int64_t days = era * 146097 + doe - 719468;
+  return static_cast<uint64_t>(days * 86400 + c.hour * 3600 + c.minute * 60 + c.second);
+}
+
+uint64_t rdtsc() {
+  uint32_t lo, hi;
+  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
+// The TSC frequency, measured against kernel time over 10 ms.
+uint64_t measure_tsc_hz() {
+  uint64_t t0 = cos::sys::time_now(), c0 = rdtsc();
+  while (static_cast<uint64_t>(cos::sys::time_now()) < t0 + 10000) {
+  }
+  uint64_t t1 = cos::sys::time_now(), c1 = rdtsc();
+  return (c1 - c0) * 1000000 / (t1 - t0 ? t1 - t0 : 1);
+}
+
+const boot::CompInfo::Blob* blob(const char* suffix) {
+  const boot::CompInfo& info = cos::self();
+  for (uint32_t i = 0; i < info.blob_count; ++i) {
+    const char* n = info.blobs[i].name;
+    size_t ln = 0, ls = 0;
+    while (n[ln]) ++ln;
+    while (suffix[ls]) ++ls;
+    if (ln >= ls && __builtin_memcmp(n + ln - ls, suffix, ls) == 0) return &info.blobs[i];
+  }
+  return nullptr;
+}
+
+vmrt::Action on_wakeup(vmrt::Vcpu&, void*) {
+  service_platform();
+  return g_vmm.end == End::running ? vmrt::Action::resume : vmrt::Action::stop;
+}
+
+int fail(const char* what, const vmrt::Error& e) {
+  char buf[160];
+  e.format(buf, sizeof(buf));
+  cos::printf("simple_vmm: %s: %s\n", what, buf);
+  return 1;
+}
+
+}  // namespace
+
+uint64_t now_ns() { return static_cast<uint64_t>(cos::sys::time_now()) * 1000; }
+
+void flush_console() {
+  if (g_out_len) cos::sys::print(g_out, g_out_len);
+  g_out_len = 0;
+}
+
+void poll_host_console() {
+  if (!g_vmm.ioport_slot) return;
+
+  // LSR bit 0: data ready (PC16550D). Stop when the VMM's buffer is full:
+  // the host UART (and the emulator behind it) then holds the rest.
+  for (int i = 0; i < 64 && g_vmm.pc.host_input_room() &&
+                  (cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1 + 5, 1) & 1);
+       ++i)
+    g_vmm.pc.host_input(static_cast<uint8_t>(cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1, 1)));
+}
+
+void service_platform() {
+  poll_host_console();
+  deliver_interrupts();
+}
+
+void deliver_interrupts() {
+  g_vmm.pc.pump_input();
+  uint64_t now = now_ns();
+  g_vmm.pc.advance(now);
+  // The kernel holds at most one external interrupt for the vCPU; if one is
+  // still queued, vcpu_inject refuses and the vector stays in the APIC's IRR.
+  uint8_t vector;
+  if (g_vmm.pc.pending_vector(vector) && g_vmm.cpu.inject_interrupt(vector)) g_vmm.pc.acknowledge(vector);
+  flush_console();
+  uint64_t next = g_vmm.pc.next_deadline_ns();
+  if (next == ~0ull) g_vmm.wait_us = 0;
+  else g_vmm.wait_us = next > now ? (next - now + 999) / 1000 : 1;
+}
+
+}  // namespace cos::simple_vmm
+
+using namespace cos::simple_vmm;
+
+int main() {
+  const cos::boot::CompInfo& info = cos::self();
+  const auto* loader = blob(".bootloader");
+  const auto* kernel = blob(".kernel");
+  const auto* initrd = blob(".initramfs");
+  if (!loader || !kernel) {
+    cos::printf("simple_vmm: no guest bootloader or kernel among my boot files (composition [component.guest])\n");
+    return 1;
+  }
+  uint64_t ram = info.guest_ram_bytes ? info.guest_ram_bytes : 256ull << 20;
+  uint64_t rtc_slot = 0;
+  for (uint32_t i = 0; i < info.ioport_count; ++i) {
+    if (info.ioports[i].first <= kHostCom1 && kHostCom1 + 8 <= info.ioports[i].first + info.ioports[i].count)
+      g_vmm.ioport_slot = info.ioports[i].slot;
+    if (info.ioports[i].first <= 0x70 && 0x72 <= info.ioports[i].first + info.ioports[i].count)
+      rtc_slot = info.ioports[i].slot;
+  }
+  cos::printf("simple_vmm: guest RAM %lu MiB, kernel %lu KiB, initramfs %lu KiB\n",
+              static_cast<unsigned long>(ram >> 20), static_cast<unsigned long>(kernel->size >> 10),
+              static_cast<unsigned long>(initrd ? initrd->size >> 10 : 0));
+  cos::printf("simple_vmm: command line: %s\n", info.guest_cmdline);
+
+  if (auto s = g_vmm.vm.create(); !s) return fail("creating the VM", s.error());
+  if (auto s = g_vmm.vm.add_ram(0, ram); !s) return fail("allocating guest RAM", s.error());
+
+  GuestImages img{reinterpret_cast<const uint8_t*>(loader->vaddr), loader->size,
+                  reinterpret_cast<const uint8_t*>(kernel->vaddr), kernel->size,
+                  initrd ? reinterpret_cast<const uint8_t*>(initrd->vaddr) : nullptr, initrd ? initrd->size : 0,
+                  info.guest_cmdline};
+  GuestLayout layout;
+  if (auto s = load_guest(g_vmm.vm, ram, img, layout); !s) return fail("loading the guest", s.error());
+
+  Platform::Config cfg{};
+  cfg.tsc_hz = measure_tsc_hz();
+  cfg.console_out = console_out;
+  host_date(rtc_slot, cfg);
+  g_vmm.clock.init(cfg.tsc_hz, epoch_of(cfg), now_ns());
+  auto tables = g_vmm.vm.gpa_to_hva(layout.tables_gpa, layout.tables_size);
+  if (!tables || !g_vmm.pc.init(cfg, tables.value(), layout.tables_gpa, layout.tables_size)) {
+    cos::printf("simple_vmm: setting up the devices failed\n");
+    return 1;
+  }
+
+  vmrt::VcpuConfig vc;
+  vc.priority = 200;
+  vc.save_mask = cos::vm::Load::cr | cos::vm::Load::segments | cos::vm::Load::syscall_msrs |
+                 cos::vm::Load::interruptibility;
+  if (auto s = g_vmm.cpu.create(g_vmm.vm, vc); !s) return fail("creating the vCPU", s.error());
+  // The bootloader is assembled with VMCALL (0f 01 c1); every occurrence
+  // becomes the backend's hypercall instruction.
+  if (auto code = g_vmm.vm.gpa_to_hva(cos::guest::kBootloaderGpa, loader->size)) {
+    uint8_t* p = code.value();
+    for (size_t i = 0; i + 3 <= loader->size; ++i)
+      if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xc1)
+        if (auto s = vmrt::write_hypercall(g_vmm.vm.memory(), cos::guest::kBootloaderGpa + i, g_vmm.cpu.backend()); !s)
+          return fail("patching the bootloader's hypercall", s.error());
+  }
+  vmrt::setup_real_mode(g_vmm.cpu, {.cs = 0, .ip = static_cast<uint16_t>(cos::guest::kBootloaderGpa)});
+  install_exit_handlers();
+  if (const char* t = cos::param("trace")) {
+    for (; *t >= '0' && *t <= '9'; ++t) g_vmm.trace_every = g_vmm.trace_every * 10 + static_cast<uint64_t>(*t - '0');
+  }
+
+  // Console input: the host COM1's receive interrupt wakes the run loop.
+  if (g_vmm.ioport_slot && info.irq_count) {
+    for (uint32_t i = 0; i < info.irq_count; ++i)
+      if (info.irqs[i].line == kHostCom1Irq) {
+        int64_t r = cos::sys::irq_bind(info.irqs[i].slot, kHostCom1Irq, g_vmm.cpu.exit_endpoint());
+        if (r < 0) cos::printf("simple_vmm: binding the console IRQ failed: %s\n", cos::abi::error_name(r));
+      }
+    cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 1, 1, 0x01);  // IER: received data available
+    uint32_t mcr = static_cast<uint32_t>(cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1 + 4, 1));
+    cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 4, 1, mcr | 0x08);  // OUT2 gates the IRQ on PCs
+  }
+
+  cos::printf("simple_vmm: starting the vCPU (%s) in real mode at 0000:%04x\n",
+              g_vmm.cpu.backend() == cos::vm::kBackendSvm ? "AMD SVM" : "Intel VMX", cos::guest::kBootloaderGpa);
+  service_platform();
+  vmrt::RunOptions opts;
+  opts.dynamic_timeout_us = &g_vmm.wait_us;
+  opts.on_timeout = on_wakeup;
+  for (;;) {
+    auto r = g_vmm.cpu.run(opts);
+    if (g_vmm.end != End::running || !r) break;
+  }
+  flush_console();
+  const char* how = g_vmm.end == End::poweroff ? "powered off"
+                    : g_vmm.end == End::reboot ? "rebooted"
+                    : g_vmm.end == End::crash  ? "crashed"
+                                               : "stopped";
+  cos::printf("simple_vmm: guest %s after %lu exits\n", how, static_cast<unsigned long>(g_vmm.cpu.exit_count()));
+  return 0;
+}

@@ -1,0 +1,178 @@
+#include "platform.hpp"
+
+#include <new>
+
+#include "cos.hpp"
+#include "devices.hpp"
+
+namespace cos::simple_vmm {
+namespace {
+
+using namespace cos::dev;
+
+constexpr uint64_t kLapicBase = 0xfee00000, kIoApicBase = 0xfec00000;
+
+// Kernel time as the devices' clock; the guest sees the host TSC.
+struct KernelClock final : Clock, TscSource {
+  uint64_t now_ns() const override { return static_cast<uint64_t>(cos::sys::time_now()) * 1000; }
+  uint64_t guest_tsc() const override {
+    uint32_t lo, hi;
+    asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return (static_cast<uint64_t>(hi) << 32) | lo;
+  }
+};
+
+// All devices of the PC, built once in init() (placement into static storage:
+// they hold references to each other).
+struct Devices {
+  KernelClock clock;
+  Pic8259Pair pic;
+  IoApic ioapic;
+  IsaIrqRouter isa;
+  LocalApic lapic;
+  Pit8254 pit;
+  Uart8250 com1;
+  CmosRtc rtc;
+  PciHost pci;
+  Port80 port80;
+  I8042 i8042;
+  AcpiPm pm;
+  PortBus ports;
+  MmioBus mmio;
+  TimerSet timers;
+  bool reset = false;
+  bool poweroff = false;
+
+  Devices(const Platform::Config& cfg, const RtcDate& date, const LocalApic::Config& lc)
+      : ioapic(&lapic, 1),
+        isa(&pic, &ioapic),
+        lapic(clock, lc, &clock),
+        pit(clock, &isa),
+        com1(clock, &isa, Uart8250::Config{}),
+        rtc(clock, &isa, date),
+        i8042(&isa),
+        pm(clock) {
+    (void)cfg;
+  }
+};
+
+alignas(Devices) unsigned char g_storage[sizeof(Devices)];
+Devices* g_dev;
+void (*g_console_out)(uint8_t);
+
+// Host console input waiting for room in the guest UART's receive FIFO.
+uint8_t g_input[4096];
+size_t g_input_head, g_input_len;
+// When the guest enabled the receive interrupt (0: not yet). Linux's 8250
+// start-up reads and discards the receive register right around enabling it,
+// so input waits a little longer (kInputSettleNs) before it is fed.
+uint64_t g_rx_enabled_at;
+constexpr uint64_t kInputSettleNs = 50'000'000;
+
+void log_unknown_port(void*, uint16_t port, bool write, unsigned size, uint32_t value) {
+  if (write)
+    cos::printf("simple_vmm: guest wrote %#x to unknown port %#x (%u bytes); ignored\n", value, port, size);
+  else
+    cos::printf("simple_vmm: guest read unknown port %#x (%u bytes); answered all-ones\n", port, size);
+}
+
+}  // namespace
+
+bool Platform::init(const Config& cfg, uint8_t* tables, uint32_t tables_gpa, uint32_t tables_size) {
+  RtcDate date;
+  date.year = static_cast<uint16_t>(cfg.year);
+  date.month = static_cast<uint8_t>(cfg.month);
+  date.day = static_cast<uint8_t>(cfg.day);
+  date.hour = static_cast<uint8_t>(cfg.hour);
+  date.minute = static_cast<uint8_t>(cfg.minute);
+  date.second = static_cast<uint8_t>(cfg.second);
+  LocalApic::Config lc;
+  lc.tsc_hz = cfg.tsc_hz;
+  g_dev = new (g_storage) Devices(cfg, date, lc);
+  Devices& d = *g_dev;
+  g_console_out = cfg.console_out;
+  d.lapic.set_ext_int_source(&d.pic);
+  d.lapic.set_eoi_listener(&d.ioapic);
+  d.com1.set_output([](void*, uint8_t b) { g_console_out(b); }, nullptr);
+  d.i8042.set_reset_callback([](void*) { g_dev->reset = true; }, nullptr);
+  d.pci.set_reset_callback([](void*) { g_dev->reset = true; }, nullptr);
+  d.pm.set_poweroff_callback([](void*) { g_dev->poweroff = true; }, nullptr);
+  d.ports.set_unknown_port_log(log_unknown_port, nullptr);
+  bool ok = d.ports.add(0x20, 2, d.pic) && d.ports.add(0xa0, 2, d.pic) && d.ports.add(0x4d0, 2, d.pic) &&
+            d.ports.add(0x40, 4, d.pit) && d.ports.add(0x61, 1, d.pit) && d.ports.add(0x60, 1, d.i8042) &&
+            d.ports.add(0x64, 1, d.i8042) && d.ports.add(0x70, 2, d.rtc) && d.ports.add(0x80, 1, d.port80) &&
+            d.ports.add(0x3f8, 8, d.com1) && d.ports.add(0xcf8, 8, d.pci, 4) && d.ports.add(0x600, 12, d.pm, 4);
+  ok = ok && d.mmio.add(kLapicBase, 0x1000, d.lapic) && d.mmio.add(kIoApicBase, 0x1000, d.ioapic);
+  ok = ok && d.timers.add(d.lapic) && d.timers.add(d.pit) && d.timers.add(d.com1) && d.timers.add(d.rtc);
+  if (!ok) return false;
+  // ACPI tables (the Debian cloud kernel has no MP-table support) in the
+  // first half of the area, MP tables for other kernels in the second.
+  uint32_t half = tables_size / 2;
+  return AcpiTables::build(tables, half, tables_gpa) != 0 &&
+         MpTable::build(tables + half, tables_size - half, tables_gpa + half) != 0;
+}
+
+uint32_t Platform::io_in(uint16_t port, unsigned size) { return g_dev->ports.read(port, size); }
+void Platform::io_out(uint16_t port, unsigned size, uint32_t value) { g_dev->ports.write(port, size, value); }
+
+bool Platform::is_mmio(uint64_t gpa) const {
+  uint64_t v;
+  return g_dev->mmio.read(gpa & ~0xfffull, 4, v) || (gpa & ~0xfffull) == kLapicBase || (gpa & ~0xfffull) == kIoApicBase;
+}
+bool Platform::mmio_read(uint64_t gpa, unsigned size, uint64_t& value) { return g_dev->mmio.read(gpa, size, value); }
+bool Platform::mmio_write(uint64_t gpa, unsigned size, uint64_t value) { return g_dev->mmio.write(gpa, size, value); }
+
+MsrResult Platform::apic_msr_read(uint32_t index, uint64_t& value) {
+  return g_dev->lapic.read_msr(index, value) ? MsrResult::done : MsrResult::gp;
+}
+MsrResult Platform::apic_msr_write(uint32_t index, uint64_t value) {
+  if (!g_dev->lapic.write_msr(index, value)) return MsrResult::gp;
+  if (index == LocalApic::kMsrApicBase) g_dev->mmio.move(g_dev->lapic, g_dev->lapic.base());  // relocated APIC page
+  return MsrResult::done;
+}
+
+void Platform::advance(uint64_t now_ns) { g_dev->timers.advance(now_ns); }
+uint64_t Platform::next_deadline_ns() const {
+  uint64_t t = g_dev->timers.next_deadline_ns();
+  if (g_input_len && g_rx_enabled_at && g_rx_enabled_at + kInputSettleNs < t) t = g_rx_enabled_at + kInputSettleNs;
+  return t;
+}
+
+bool Platform::pending_vector(uint8_t& vector) {
+  int v = g_dev->lapic.highest_pending();
+  if (v < 0) return false;
+  vector = static_cast<uint8_t>(v);
+  return true;
+}
+
+void Platform::acknowledge(uint8_t) { g_dev->lapic.ack(); }
+
+void Platform::host_input(uint8_t byte) {
+  if (g_input_len == sizeof(g_input)) return;
+  g_input[(g_input_head + g_input_len++) % sizeof(g_input)] = byte;
+  pump_input();
+}
+
+bool Platform::host_input_room() const { return g_input_len < sizeof(g_input); }
+
+void Platform::pump_input() {
+  // Until the guest reads the console (its driver enables the receive
+  // interrupt when the shell opens the tty), input stays queued: the boot-time
+  // driver would discard it, and scripted sessions type ahead.
+  if (!g_dev->com1.rx_interrupt_enabled()) {
+    g_rx_enabled_at = 0;
+    return;
+  }
+  uint64_t now = g_dev->clock.now_ns();
+  if (!g_rx_enabled_at) g_rx_enabled_at = now;
+  if (now - g_rx_enabled_at < kInputSettleNs) return;
+  while (g_input_len && g_dev->com1.rx_room()) {
+    g_dev->com1.push_input(g_input[g_input_head]);
+    g_input_head = (g_input_head + 1) % sizeof(g_input);
+    --g_input_len;
+  }
+}
+bool Platform::reset_requested() const { return g_dev->reset; }
+bool Platform::poweroff_requested() const { return g_dev->poweroff; }
+
+}  // namespace cos::simple_vmm

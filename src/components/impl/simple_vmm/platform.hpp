@@ -1,0 +1,61 @@
+// The emulated PC around the guest: the device models (src/components/lib/
+// devices) wired together the way a PC wires them — ISA IRQs to both the
+// 8259 PIC pair and the I/O APIC, the I/O APIC and the PIC (through LINT0 in
+// ExtINT mode) to the local APIC — plus the port and MMIO maps the VMM's exit
+// handlers dispatch to.
+#pragma once
+#include <stdint.h>
+
+#include "msrs.hpp"
+
+namespace cos::simple_vmm {
+
+class Platform {
+ public:
+  struct Config {
+    uint64_t tsc_hz;                       ///< guest TSC frequency (for TSC-deadline and the PIT)
+    void (*console_out)(uint8_t byte);     ///< bytes the guest writes to COM1
+    /// Date and time for the CMOS RTC (binary: year e.g. 2026, month 1-12, ...).
+    uint32_t year, month, day, hour, minute, second;
+  };
+
+  /// Builds the devices; `tables` receives the MP tables (written at
+  /// `tables_gpa`, at most `tables_size` bytes).
+  bool init(const Config& cfg, uint8_t* tables, uint32_t tables_gpa, uint32_t tables_size);
+
+  /// Port I/O from the guest. Unknown ports read all-ones and ignore writes
+  /// (each logged once).
+  uint32_t io_in(uint16_t port, unsigned size);
+  void io_out(uint16_t port, unsigned size, uint32_t value);
+  /// True if `gpa` lies in an emulated MMIO page (local APIC, I/O APIC).
+  bool is_mmio(uint64_t gpa) const;
+  /// MMIO to the local APIC / I/O APIC pages; false if `gpa` is neither.
+  bool mmio_read(uint64_t gpa, unsigned size, uint64_t& value);
+  bool mmio_write(uint64_t gpa, unsigned size, uint64_t value);
+  /// The local APIC's MSRs (IA32_APIC_BASE, x2APIC, TSC deadline).
+  MsrResult apic_msr_read(uint32_t index, uint64_t& value);
+  MsrResult apic_msr_write(uint32_t index, uint64_t value);
+
+  /// Brings every timer up to `now_ns`, raising the interrupts that are due.
+  void advance(uint64_t now_ns);
+  /// The earliest time (ns) a device needs advance() again, or ~0 if none.
+  uint64_t next_deadline_ns() const;
+  /// The vector the CPU would take now, if any (does not acknowledge it).
+  bool pending_vector(uint8_t& vector);
+  /// The CPU takes `vector` (IRR -> ISR, or the PIC's INTA).
+  void acknowledge(uint8_t vector);
+
+  /// A byte typed on the host console: queued in the VMM until the guest's
+  /// UART has room (its FIFO holds 16 bytes).
+  void host_input(uint8_t byte);
+  /// True while the input queue can take more bytes.
+  bool host_input_room() const;
+  /// Moves queued input into the guest's UART as far as its FIFO allows.
+  void pump_input();
+  /// The guest asked for a reset through the i8042 (reboot=k) or port 0xcf9.
+  bool reset_requested() const;
+  /// The guest powered off through ACPI (SLP_TYP of \_S5 with SLP_EN).
+  bool poweroff_requested() const;
+};
+
+}  // namespace cos::simple_vmm

@@ -1,0 +1,49 @@
+// simple_vmm: boots a stock Linux bzImage with an initramfs in one vCPU.
+// main.cpp sets the VM up; exits.cpp holds the exit handlers; the emulated
+// PC is Platform (platform.hpp).
+#pragma once
+#include <stdint.h>
+
+#include "kvmclock.hpp"
+#include "msrs.hpp"
+#include "platform.hpp"
+#include "vmrt.hpp"
+
+namespace cos::simple_vmm {
+
+/// How the guest ended.
+enum class End { running, poweroff, reboot, crash };
+
+struct Vmm {
+  vmrt::Vm vm;
+  vmrt::Vcpu cpu;
+  Platform pc;
+  Msrs msrs;
+  KvmClock clock;
+  End end = End::running;
+  uint64_t ioport_slot = 0;   ///< host COM1 (console input), 0 if not granted
+  uint64_t wait_us = 0;       ///< run loop's next wait (until the next device deadline)
+  uint64_t exits_by_reason[32] = {};
+  uint64_t trace_every = 0;   ///< parameter `trace`: print every Nth exit (0: off)
+};
+
+extern Vmm g_vmm;
+
+/// Registers every exit handler on g_vmm.cpu.
+void install_exit_handlers();
+/// Device time, interrupt delivery and console work after every exit or
+/// wake-up: brings timers up to date, hands the highest pending vector to
+/// the kernel (vcpu_inject) when none is queued there, reads host input,
+/// flushes console output and computes the next wait.
+void service_platform();
+/// The part of service_platform() that runs after every exit that touched a
+/// device: timers, interrupt delivery, console flush, next wait.
+void deliver_interrupts();
+/// Reads bytes typed on the host console (host COM1) into the guest's UART.
+void poll_host_console();
+/// Flushes buffered guest console output.
+void flush_console();
+/// Kernel time in nanoseconds.
+uint64_t now_ns();
+
+}  // namespace cos::simple_vmm

@@ -1,0 +1,66 @@
+// The files of each component's [component.guest]: the guest kernel (a
+// bzImage), initramfs and bootloader, resolved, read and checked. They are
+// copied into the output directory and loaded by GRUB as modules named
+// "<component>.guest.kernel" etc.; the booter copies them into the VMM
+// component (see docs/composition.md, "Guests").
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "script.hpp"
+
+namespace composer {
+
+/// What the symbolic values of [component.guest] stand for; `./cos compose`
+/// fetches and builds them (tools/cos/coslib/guest.py) and passes them as
+/// --guest-kernel and --guest-initramfs.
+struct GuestInputs {
+  std::filesystem::path kernel;                        ///< kernel = "debian-cloud"
+  std::map<std::string, std::filesystem::path> initramfs;  ///< per component: initramfs = "default"
+};
+
+/// One file of a guest.
+struct GuestFile {
+  std::string module;             ///< "<component>.guest.kernel": output file name and GRUB module command line
+  std::string blob;               ///< "guest.kernel": the name the component finds it by
+  std::filesystem::path source;   ///< where it was read from
+  std::vector<uint8_t> bytes;
+};
+
+/// Per component (declaration order): its guest's files in the order kernel,
+/// initramfs, bootloader; empty for components without a guest.
+struct GuestSet {
+  std::vector<std::vector<GuestFile>> files;
+};
+
+/// Why `bytes` is not a bzImage the guest bootloader can start (boot flag
+/// 0xAA55 at 0x1fe, "HdrS" at 0x202, boot protocol >= 2.06, LOADED_HIGH,
+/// a protected-mode part), or "" if it is one.
+std::string bzimage_problem(const std::vector<uint8_t>& bytes);
+
+/// Why `bytes` is not an initramfs (a newc cpio archive, or one compressed
+/// with gzip, bzip2, xz, lzma, lzo, lz4 or zstd), or "" if it is one.
+std::string initramfs_problem(const std::vector<uint8_t>& bytes);
+
+/// Guest RAM the files need with the layout of cos/guest_boot.hpp: the
+/// bzImage file at 64 MiB, the kernel running from 1 MiB (up to its
+/// pref_address + init_size), the initramfs above both.
+uint64_t guest_ram_needed(const std::vector<uint8_t>& kernel, uint64_t initramfs_bytes);
+
+/// Resolves, reads and checks every guest's files. `kernel` and `initramfs`
+/// values are paths relative to the script's directory unless absolute,
+/// except "debian-cloud" / "default", which mean inputs.kernel /
+/// inputs.initramfs[component]; `bootloader` is a path if it contains '/',
+/// else a file in `images_dir`. Throws ScriptError (at the value) for a
+/// missing or unreadable file, a kernel that is not a bzImage, an initramfs
+/// that is not one, a bootloader that is empty or larger than 0x7000 bytes,
+/// a missing overlay source (at its `src`), or guest RAM too small for the
+/// files (at `ram`); throws ToolError if a symbolic value was used but its
+/// input was not given or is unusable.
+GuestSet load_guests(const Script& script, const std::filesystem::path& images_dir, const GuestInputs& inputs);
+
+}  // namespace composer

@@ -1,0 +1,482 @@
+"""Guest images for VMM components (`cos guest fetch|build`, and the step of
+`cos compose` for scripts with a [component.guest] table).
+
+* The guest kernel "debian-cloud": the bzImage of the Debian package that
+  linux-image-cloud-amd64 depends on, fetched with `apt-get download` and
+  cached outside the repository in $XDG_CACHE_HOME/cos/guest/debian-cloud/
+  (default ~/.cache/cos/guest/): vmlinuz plus package.txt naming the package.
+  A cached kernel is reused; `cos guest fetch --refresh` fetches it again.
+* The initramfs "default": guest/initramfs/init.c compiled with
+  `gcc -static -Os -s`, busybox from busybox-static (/bin/busybox) with a
+  symlink per applet, /dev/console and /dev/null nodes, and the script's
+  overlays, packed here as a gzip-compressed newc cpio archive with every
+  file owned by root (no fakeroot, no mknod: the archive is written directly).
+  Outputs go to build/<arch>/guest/ (initramfs.cpio.gz without overlays,
+  <system>/<component>.initramfs.cpio.gz with them); a stamp of the inputs
+  decides whether to rebuild.
+
+The composer gets the resolved files as `--guest-kernel <bzImage>` and
+`--guest-initramfs <component>=<cpio>`; it checks them (and every path the
+script names) itself. See docs/guest.md.
+"""
+
+import contextlib
+import fcntl
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+from .common import REPO, CosError, build_dir, info, quote_cmd, rel
+
+DEBIAN_META_PACKAGE = "linux-image-cloud-amd64"
+INIT_SOURCE = REPO / "guest" / "initramfs" / "init.c"
+BUSYBOX = Path("/bin/busybox")
+# Bump when the initramfs layout changes, so existing outputs are rebuilt.
+INITRAMFS_FORMAT = 1
+
+
+def cache_dir():
+    """$XDG_CACHE_HOME/cos/guest (default ~/.cache/cos/guest)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "cos" / "guest"
+
+
+def output_dir():
+    """build/<arch>/guest: the initramfs outputs (git-ignored with build/)."""
+    return build_dir() / "guest"
+
+
+@contextlib.contextmanager
+def _locked(path, what):
+    """Hold an exclusive lock on `path` (parallel ctest runs share the cache)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            info("waiting for another cos command %s ..." % what)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def _mib(n):
+    return "%.1f MiB" % (n / (1 << 20))
+
+
+# ---------------------------------------------------------------- the kernel
+
+def debian_kernel_path():
+    """Where the fetched Debian kernel is cached (may not exist yet)."""
+    return cache_dir() / "debian-cloud" / "vmlinuz"
+
+
+_apt_updated = False
+
+
+def _apt_update(package):
+    global _apt_updated
+    if os.geteuid() != 0:
+        raise CosError("apt-get does not know %s (no package lists yet?) and this is not root: "
+                       "run 'sudo apt-get update', then try again" % package)
+    info("apt-get does not know %s (no package lists yet?): running apt-get update" % package)
+    proc = subprocess.run(["apt-get", "update"], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise CosError("'apt-get update' failed (exit status %d):\n%s"
+                       % (proc.returncode, _tail(proc.stdout)))
+    _apt_updated = True
+
+
+def _tail(text, lines=15):
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _apt_download(package, directory):
+    """`apt-get download <package>` into `directory`; returns the .deb path.
+
+    Runs `apt-get update` once (as root) when apt does not know the package,
+    which is the case on a fresh machine without package lists.
+    """
+    argv = ["apt-get", "download", package]
+    for attempt in (1, 2):
+        before = set(Path(directory).glob("*.deb"))
+        proc = subprocess.run(argv, cwd=str(directory), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        debs = sorted(set(Path(directory).glob("*.deb")) - before)
+        if proc.returncode == 0 and debs:
+            return debs[0]
+        unknown = any(s in proc.stdout for s in (
+            "Unable to locate package", "has no installation candidate",
+            "Can't select candidate", "No packages found"))
+        if attempt == 1 and unknown and not _apt_updated:
+            _apt_update(package)
+            continue
+        raise CosError("'%s' failed (exit status %d):\n%s"
+                       % (quote_cmd(argv), proc.returncode, _tail(proc.stdout)))
+    raise AssertionError("unreachable")
+
+
+def _deb_field(deb, field):
+    proc = subprocess.run(["dpkg-deb", "-f", str(deb), field], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise CosError("dpkg-deb -f %s %s failed: %s" % (deb, field, proc.stderr.strip()))
+    return proc.stdout.strip()
+
+
+def _kernel_package(meta_deb):
+    """The linux-image-*-cloud-amd64 package the meta package depends on."""
+    depends = _deb_field(meta_deb, "Depends")
+    for alternative in depends.replace("|", ",").split(","):
+        name = alternative.strip().split(" ")[0]
+        if name.startswith("linux-image-") and name != DEBIAN_META_PACKAGE:
+            return name
+    raise CosError("%s depends on no linux-image package (Depends: %s)"
+                   % (DEBIAN_META_PACKAGE, depends))
+
+
+def _extract_vmlinuz(deb, dest):
+    """Extract ./boot/vmlinuz-* of `deb` to `dest`; returns its file name.
+
+    Equivalent to `dpkg-deb -x` and picking boot/vmlinuz-*, without writing
+    the package's modules to disk.
+    """
+    proc = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", str(deb)], stdout=subprocess.PIPE)
+    found = None
+    try:
+        with tarfile.open(fileobj=proc.stdout, mode="r|") as tar:
+            for member in tar:
+                name = member.name.lstrip("./")
+                if member.isfile() and name.startswith("boot/vmlinuz-"):
+                    src = tar.extractfile(member)
+                    with open(dest, "wb") as out:
+                        shutil.copyfileobj(src, out)
+                    found = Path(name).name
+                    break
+    finally:
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
+    if found is None:
+        raise CosError("%s contains no boot/vmlinuz-*" % deb.name)
+    return found
+
+
+def fetch_kernel(refresh=False):
+    """The cached Debian cloud bzImage, fetched first if needed; returns its path."""
+    kernel = debian_kernel_path()
+    if kernel.is_file() and not refresh:
+        return kernel
+    with _locked(cache_dir() / ".fetch.lock", "fetching the guest kernel"):
+        if kernel.is_file() and not refresh:
+            return kernel  # another cos command fetched it meanwhile
+        kernel.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".fetch-", dir=str(cache_dir())) as tmp:
+            os.chmod(tmp, 0o755)  # apt's _apt user may read it (fewer warnings)
+            info("fetching guest kernel: %s (apt-get download) ..." % DEBIAN_META_PACKAGE)
+            meta = _apt_download(DEBIAN_META_PACKAGE, tmp)
+            package = _kernel_package(meta)
+            info("fetching guest kernel: %s (apt-get download) ..." % package)
+            deb = _apt_download(package, tmp)
+            version = _deb_field(deb, "Version")
+            staged = Path(tmp) / "vmlinuz"
+            vmlinuz = _extract_vmlinuz(deb, staged)
+            problem = bzimage_problem(staged)
+            if problem:
+                raise CosError("%s from %s is not usable: %s" % (vmlinuz, package, problem))
+            os.replace(staged, kernel)
+        (kernel.parent / "package.txt").write_text(
+            "%s %s %s\n" % (package, version, vmlinuz))
+        info("guest kernel: %s (%s %s, %s)" % (kernel, package, version,
+                                                _mib(kernel.stat().st_size)))
+    return kernel
+
+
+def kernel_description():
+    """'<package> <version> <vmlinuz>' of the cached kernel, or None."""
+    try:
+        return (debian_kernel_path().parent / "package.txt").read_text().strip()
+    except OSError:
+        return None
+
+
+def bzimage_problem(path):
+    """Why `path` is not a bzImage the guest bootloader can start, or None."""
+    with open(path, "rb") as f:
+        head = f.read(0x300)
+    if len(head) < 0x270:
+        return "too small for a setup header"
+    if head[0x1fe:0x200] != b"\x55\xaa":
+        return "no boot flag 0xAA55 at offset 0x1fe"
+    if head[0x202:0x206] != b"HdrS":
+        return "no HdrS signature at offset 0x202"
+    version = int.from_bytes(head[0x206:0x208], "little")
+    if version < 0x0206:
+        return "boot protocol %d.%02d is older than 2.06" % (version >> 8, version & 0xff)
+    if not head[0x211] & 1:
+        return "loadflags LOADED_HIGH is not set (a zImage)"
+    return None
+
+
+# ------------------------------------------------------------ the initramfs
+
+class Cpio:
+    """A newc ("070701") cpio archive written in memory; everything root:root."""
+
+    def __init__(self):
+        self.out = io.BytesIO()
+        self.ino = 1
+        self.dirs = set()
+
+    def _entry(self, name, mode, data=b"", nlink=1, rdev=(0, 0)):
+        name_bytes = name.encode() + b"\0"
+        fields = (self.ino, mode, 0, 0, nlink, 0, len(data), 0, 0, rdev[0], rdev[1],
+                  len(name_bytes), 0)
+        self.ino += 1
+        header = b"070701" + b"".join(b"%08x" % v for v in fields)
+        self.out.write(header + name_bytes)
+        self.out.write(b"\0" * (-(len(header) + len(name_bytes)) % 4))
+        self.out.write(data)
+        self.out.write(b"\0" * (-len(data) % 4))
+
+    def directory(self, name, mode=0o755):
+        name = name.strip("/")
+        if not name or name in self.dirs:
+            return
+        parent = os.path.dirname(name)
+        if parent:
+            self.directory(parent)
+        self.dirs.add(name)
+        self._entry(name, stat.S_IFDIR | mode, nlink=2)
+
+    def _parent(self, name):
+        parent = os.path.dirname(name)
+        if parent:
+            self.directory(parent)
+
+    def file(self, name, data, mode=0o644):
+        name = name.strip("/")
+        self._parent(name)
+        self._entry(name, stat.S_IFREG | mode, data)
+
+    def symlink(self, name, target):
+        name = name.strip("/")
+        self._parent(name)
+        self._entry(name, stat.S_IFLNK | 0o777, target.encode())
+
+    def char_device(self, name, major, minor, mode=0o600):
+        name = name.strip("/")
+        self._parent(name)
+        self._entry(name, stat.S_IFCHR | mode, rdev=(major, minor))
+
+    def finish(self):
+        self._entry("TRAILER!!!", 0)
+        self.out.write(b"\0" * (-self.out.tell() % 512))
+        return self.out.getvalue()
+
+
+def _file_mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def _compile_init():
+    """build/<arch>/guest/init from guest/initramfs/init.c (when it changed)."""
+    init = output_dir() / "init"
+    if init.is_file() and init.stat().st_mtime >= INIT_SOURCE.stat().st_mtime:
+        return init
+    init.parent.mkdir(parents=True, exist_ok=True)
+    argv = ["gcc", "-static", "-Os", "-s", "-Wall", "-Wextra", "-o", str(init) + ".tmp",
+            str(INIT_SOURCE)]
+    info("compiling %s" % rel(INIT_SOURCE))
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise CosError("'%s' failed:\n%s" % (quote_cmd(argv), _tail(proc.stdout, 30)))
+    os.replace(str(init) + ".tmp", init)
+    return init
+
+
+def _busybox_applets():
+    if not BUSYBOX.is_file():
+        raise CosError("%s is missing: install busybox-static (./cos setup)" % BUSYBOX)
+    proc = subprocess.run([str(BUSYBOX), "--list-full"], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        raise CosError("%s --list-full failed: %s" % (BUSYBOX, proc.stderr.strip()))
+    return [line.strip().strip("/") for line in proc.stdout.splitlines() if line.strip()]
+
+
+def _overlay_files(src, dst):
+    """(source file or None for a directory, destination) pairs of one overlay."""
+    src = Path(src)
+    dst = "/" + dst.strip("/")
+    if src.is_dir():
+        yield None, dst
+        for root, dirs, files in os.walk(src):
+            dirs.sort()
+            for d in dirs:
+                yield None, dst + "/" + os.path.relpath(os.path.join(root, d), src)
+            for f in sorted(files):
+                yield Path(root) / f, dst + "/" + os.path.relpath(os.path.join(root, f), src)
+    else:
+        yield src, dst
+
+
+def _stamp(init, overlays):
+    """A digest of everything the initramfs is made of."""
+    h = hashlib.sha256()
+    h.update(b"format %d\n" % INITRAMFS_FORMAT)
+    for path in [init, BUSYBOX]:
+        st = os.stat(path)
+        h.update(("%s %d %d\n" % (path, st.st_size, st.st_mtime_ns)).encode())
+    for src, dst in overlays:
+        for f, d in _overlay_files(src, dst):
+            if f is None:
+                h.update(("dir %s\n" % d).encode())
+            else:
+                st = os.stat(f)
+                h.update(("file %s %s %d %d %o\n" % (f, d, st.st_size, st.st_mtime_ns,
+                                                     st.st_mode)).encode())
+    return h.hexdigest()
+
+
+def build_initramfs(overlays=(), out=None):
+    """Build the default initramfs with `overlays` [(abs src, dst)] into `out`.
+
+    Returns the output path; rebuilds only when an input changed.
+    """
+    out = Path(out) if out else output_dir() / "initramfs.cpio.gz"
+    with _locked(output_dir() / ".initramfs.lock", "building a guest initramfs"):
+        init = _compile_init()
+        stamp = _stamp(init, overlays)
+        stamp_file = out.with_name(out.name + ".stamp")
+        if out.is_file() and stamp_file.is_file() and stamp_file.read_text().strip() == stamp:
+            return out
+        info("building guest initramfs %s" % rel(out))
+        cpio = Cpio()
+        for d in ("bin", "sbin", "usr/bin", "usr/sbin", "dev", "proc", "sys", "etc", "root",
+                  "mnt"):
+            cpio.directory(d)
+        cpio.directory("tmp", 0o1777)
+        cpio.char_device("dev/console", 5, 1)
+        cpio.char_device("dev/null", 1, 3, 0o666)
+        cpio.file("init", init.read_bytes(), 0o755)
+        cpio.file("bin/busybox", BUSYBOX.read_bytes(), 0o755)
+        for applet in _busybox_applets():
+            if applet in ("bin/busybox", "init", "linuxrc"):
+                continue
+            cpio.symlink(applet, "/bin/busybox")
+        cpio.file("etc/hostname", b"cos-guest\n")
+        for src, dst in overlays:
+            for f, d in _overlay_files(src, dst):
+                if f is None:
+                    cpio.directory(d)
+                else:
+                    cpio.file(d, f.read_bytes(), _file_mode(f))
+        raw = cpio.finish()
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(out.name + ".tmp")
+        with open(tmp, "wb") as f:
+            with gzip.GzipFile(fileobj=f, mode="wb", compresslevel=9, mtime=0) as gz:
+                gz.write(raw)
+        os.replace(tmp, out)
+        stamp_file.write_text(stamp + "\n")
+        info("guest initramfs: %s (%s, %s uncompressed)" % (rel(out), _mib(out.stat().st_size),
+                                                            _mib(len(raw))))
+    return out
+
+
+# ---------------------------------------------- composing scripts with guests
+
+def _load_script(path):
+    try:
+        import tomllib
+    except ImportError:  # Python < 3.11: the composer reports problems itself
+        return None
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, ValueError):
+        return None  # the composer reports it, with line:col
+
+
+def _overlays(guest, script_dir):
+    """The overlays of a guest table as [(abs src, dst)], or None when anything
+    is malformed or missing (the composer then reports it precisely)."""
+    value = guest.get("overlays", [])
+    if not isinstance(value, list):
+        return None
+    result = []
+    for entry in value:
+        if not isinstance(entry, dict):
+            return None
+        src, dst = entry.get("src"), entry.get("dst")
+        if not isinstance(src, str) or not isinstance(dst, str) or not dst.startswith("/"):
+            return None
+        path = Path(src) if os.path.isabs(src) else script_dir / src
+        if not path.exists():
+            return None
+        result.append((path.resolve(), dst))
+    return result
+
+
+def prepare_for_script(script, system_name):
+    """Fetch and build what the guests of `script` need.
+
+    Returns (extra composer arguments, the files made). Scripts without
+    [component.guest] tables (or that do not parse) need nothing.
+    """
+    data = _load_script(script)
+    if not isinstance(data, dict) or not isinstance(data.get("component"), list):
+        return [], []
+    script_dir = Path(script).resolve().parent
+    args, files = [], []
+    need_kernel = False
+    for comp in data["component"]:
+        if not isinstance(comp, dict) or not isinstance(comp.get("guest"), dict):
+            continue
+        name, guest = comp.get("name"), comp["guest"]
+        if not isinstance(name, str):
+            continue
+        if guest.get("kernel", "debian-cloud") == "debian-cloud":
+            need_kernel = True
+        if guest.get("initramfs", "default") != "default":
+            continue
+        overlays = _overlays(guest, script_dir)
+        if overlays is None:
+            continue
+        out = None
+        if overlays:
+            out = output_dir() / system_name / (name + ".initramfs.cpio.gz")
+        path = build_initramfs(overlays, out)
+        args += ["--guest-initramfs", "%s=%s" % (name, path)]
+        files.append(path)
+    if need_kernel:
+        kernel = fetch_kernel()
+        args += ["--guest-kernel", str(kernel)]
+        files.append(kernel)
+    return args, files
+
+
+def cmd_guest(args):
+    """`cos guest fetch|build`."""
+    if args.what == "fetch":
+        cached = debian_kernel_path().is_file() and not args.refresh
+        kernel = fetch_kernel(refresh=args.refresh)
+        if cached:
+            info("guest kernel: %s (%s, %s; cached)" % (kernel, kernel_description() or "?",
+                                                       _mib(kernel.stat().st_size)))
+    else:
+        out = output_dir() / "initramfs.cpio.gz"
+        before = out.stat().st_mtime_ns if out.is_file() else None
+        build_initramfs()
+        if before == out.stat().st_mtime_ns:
+            info("guest initramfs: %s (%s; up to date)" % (rel(out), _mib(out.stat().st_size)))
+    return 0
