@@ -227,5 +227,13 @@ int main() {
                     : g_vmm.end == End::crash  ? "crashed"
                                                : "stopped";
   cos::printf("simple_vmm: guest %s after %lu exits\n", how, static_cast<unsigned long>(g_vmm.cpu.exit_count()));
+  // Exits the VMM handled, by reason (host interrupts the kernel kept are
+  // only in the total above).
+  cos::printf("simple_vmm: exits by reason:");
+  for (unsigned r = 0; r < 32; ++r)
+    if (g_vmm.exits_by_reason[r])
+      cos::printf(" %s=%lu", vmrt::exit_reason_name(static_cast<cos::vm::ExitReason>(r)),
+                  static_cast<unsigned long>(g_vmm.exits_by_reason[r]));
+  cos::printf("\n");
   return 0;
 }
