@@ -23,6 +23,7 @@ Typical workflow:
   ./cos run hello [--emulator bochs]
   ./cos guest fetch | ./cos guest build      (guest kernel / initramfs; compose does it)
   ./cos bench ipc | ./cos bench vmexit | ./cos bench fuzz [--calls N] [--seed S]
+  ./cos bench boot [--runs N] [--emulator qemu|bochs|all]
 """
 
 
@@ -140,13 +141,13 @@ def build_parser():
     p.add_argument("ctest_args", nargs="*", metavar="-- CTEST-ARGS",
                    help="further ctest arguments, after '--'")
 
-    p = add("bench", "run a benchmark or long run: ipc (IPC costs), vmexit (VM-exit costs) or "
-            "fuzz (syscall fuzzer)",
+    p = add("bench", "run a benchmark or long run: ipc (IPC costs), vmexit (VM-exit costs), "
+            "fuzz (syscall fuzzer) or boot (Linux boot time)",
             bench.cmd_bench,
-            "Benchmarks and long runs, not tests: they compose a system from a copy of\n"
-            "its script with other parameters (build/x86_64/bench/<script>.toml ->\n"
-            "system_binaries/bench-<what>/), boot it with its console on stdout, then\n"
-            "summarise.\n\n"
+            "Benchmarks and long runs, not tests: ipc, vmexit and fuzz compose a system\n"
+            "from a copy of its script with other parameters\n"
+            "(build/x86_64/bench/<script>.toml -> system_binaries/bench-<what>/), boot it\n"
+            "with its console on stdout, then summarise.\n\n"
             "  ipc   composition_scripts/ipc_bench.toml: null syscall, sinv/sret round\n"
             "        trip, asnd->rcv round trip and thread switch, median and minimum\n"
             "        TSC cycles over --iterations samples each. QEMU runs TCG with\n"
@@ -164,16 +165,29 @@ def build_parser():
             "        returned, the kernel did not panic, the canary component's memory and\n"
             "        capabilities are intact and no ABI contract violation was seen.\n"
             "        QEMU runs TCG with -icount shift=0 here too: the same seed and count\n"
-            "        reproduce a run exactly.\n\n"
+            "        reproduce a run exactly.\n"
+            "  boot  system 'vm' (composition_scripts/simple_vmm.toml, made current as by\n"
+            "        'cos run vm'), then --runs times per emulator './cos run vm' with\n"
+            "        'poweroff -f' piped in: host wall-clock seconds (time.monotonic) from\n"
+            "        its start to the guest init's 'Hello Initramfs in special\n"
+            "        bootloader!' line and to 'cos: shutdown: clean', read from its output\n"
+            "        as it streams; median/min/max to init, median to shutdown, and the\n"
+            "        VM exits (total and by reason) of the median run. QEMU runs TCG\n"
+            "        without -icount (AMD SVM backend), Bochs the Intel VMX one;\n"
+            "        --emulator all does both. Wall-clock times under emulation are noisy.\n"
+            "        Writes build/x86_64/bench/boot.json.\n\n"
             "Exit status: 0 success, 1 failure (run failed, results missing or a fuzz\n"
             "check failed), 2 usage error.")
-    p.add_argument("what", choices=("ipc", "vmexit", "fuzz"), metavar="ipc|vmexit|fuzz",
-                   help="which benchmark")
-    p.add_argument("--emulator", choices=("qemu", "bochs"), default="qemu",
-                   help="emulator (default: qemu, TCG with -icount shift=0)")
+    p.add_argument("what", choices=("ipc", "vmexit", "fuzz", "boot"),
+                   metavar="ipc|vmexit|fuzz|boot", help="which benchmark")
+    p.add_argument("--emulator", choices=("qemu", "bochs", "all"), default="qemu",
+                   help="emulator (default: qemu: TCG with -icount shift=0, for boot "
+                        "without -icount); all = qemu then bochs, boot only")
     p.add_argument("--timeout", type=_timeout, default=None, metavar="S",
                    help="stop the emulator and fail after S seconds (default: ipc and "
-                        "vmexit 600, fuzz 3600; 0: none)")
+                        "vmexit 600, fuzz 3600, boot 1800 per run; 0: none)")
+    p.add_argument("--runs", type=int, metavar="N",
+                   help="boot: timed boots per emulator (default 3)")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="ipc: timed iterations per benchmark; vmexit: round trips per "
                         "exit kind (default: the script's, 10000)")

@@ -195,14 +195,9 @@ Action on_hlt(VcpuState& c, void*) {
     return stop(End::poweroff);
   }
   (void)c.advance_rip();
+  if (c.page().irq_pending) return Action::resume;  // the kernel injects it at entry
   for (;;) {
-    if (c.page().irq_pending) return Action::resume;  // the kernel injects it at entry
-    uint8_t vector;
-    service_platform();
-    if (g_vmm.pc.pending_vector(vector)) {
-      if (g_vmm.cpu.inject_interrupt(vector)) g_vmm.pc.acknowledge(vector);
-      return Action::resume;
-    }
+    if (service_platform() || g_vmm.end != End::running) return Action::resume;
     cos::sys::rcv(g_vmm.cpu.exit_endpoint(), g_vmm.wait_us, 0);
   }
 }

@@ -113,23 +113,25 @@ void poll_host_console() {
     g_vmm.pc.host_input(static_cast<uint8_t>(cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1, 1)));
 }
 
-void service_platform() {
+bool service_platform() {
   poll_host_console();
-  deliver_interrupts();
+  return deliver_interrupts();
 }
 
-void deliver_interrupts() {
+bool deliver_interrupts() {
   g_vmm.pc.pump_input();
   uint64_t now = now_ns();
   g_vmm.pc.advance(now);
   // The kernel holds at most one external interrupt for the vCPU; if one is
   // still queued, vcpu_inject refuses and the vector stays in the APIC's IRR.
   uint8_t vector;
-  if (g_vmm.pc.pending_vector(vector) && g_vmm.cpu.inject_interrupt(vector)) g_vmm.pc.acknowledge(vector);
+  bool pending = g_vmm.pc.pending_vector(vector);
+  if (pending && g_vmm.cpu.inject_interrupt(vector)) g_vmm.pc.acknowledge(vector);
   flush_console();
   uint64_t next = g_vmm.pc.next_deadline_ns();
   if (next == ~0ull) g_vmm.wait_us = 0;
   else g_vmm.wait_us = next > now ? (next - now + 999) / 1000 : 1;
+  return pending;
 }
 
 }  // namespace cos::simple_vmm
@@ -206,6 +208,10 @@ int main() {
         int64_t r = cos::sys::irq_bind(info.irqs[i].slot, kHostCom1Irq, g_vmm.cpu.exit_endpoint());
         if (r < 0) cos::printf("simple_vmm: binding the console IRQ failed: %s\n", cos::abi::error_name(r));
       }
+    // FCR: FIFOs on, receive trigger level 1 byte, so every typed byte
+    // interrupts (Bochs' UART has no character-timeout interrupt: with the
+    // usual 14-byte trigger, short input would wait forever).
+    cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 2, 1, 0x01);
     cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 1, 1, 0x01);  // IER: received data available
     uint32_t mcr = static_cast<uint32_t>(cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1 + 4, 1));
     cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 4, 1, mcr | 0x08);  // OUT2 gates the IRQ on PCs

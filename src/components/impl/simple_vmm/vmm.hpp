@@ -34,11 +34,13 @@ void install_exit_handlers();
 /// Device time, interrupt delivery and console work after every exit or
 /// wake-up: brings timers up to date, hands the highest pending vector to
 /// the kernel (vcpu_inject) when none is queued there, reads host input,
-/// flushes console output and computes the next wait.
-void service_platform();
+/// flushes console output and computes the next wait. Returns true if an
+/// interrupt is on its way to the guest (handed to the kernel now, or the
+/// kernel still holds an earlier one).
+bool service_platform();
 /// The part of service_platform() that runs after every exit that touched a
 /// device: timers, interrupt delivery, console flush, next wait.
-void deliver_interrupts();
+bool deliver_interrupts();
 /// Reads bytes typed on the host console (host COM1) into the guest's UART.
 void poll_host_console();
 /// Flushes buffered guest console output.
