@@ -111,6 +111,9 @@ void poll_host_console() {
                   (cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1 + 5, 1) & 1);
        ++i)
     g_vmm.pc.host_input(static_cast<uint8_t>(cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1, 1)));
+  // Reading IIR acknowledges the interrupt on UARTs that keep their line up
+  // until it is read (Bochs' model does), so the next byte raises a new edge.
+  (void)cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1 + 2, 1);
 }
 
 bool service_platform() {
