@@ -13,9 +13,10 @@ terminal we put it in the same mode QEMU's stdio chardev uses (no echo, no
 line editing, output post-processing kept) but keep Ctrl-C as a signal, and
 restore it on the way out.
 
-Input is held back until the guest is ready to read it: until the first
-complete, non-blank line of serial output that is not GRUB's "Booting `...'"
-line. Bytes sent earlier would be eaten by GRUB or dropped when the kernel
+Input is held back until the guest is ready to read it: until the line
+`cos: console input ready` for systems with a VMM guest (see
+System.input_ready_marker), otherwise until the first complete, non-blank line
+of serial output that is not GRUB's "Booting `...'" line. Bytes sent earlier would be eaten by GRUB or dropped when the kernel
 resets the UART FIFOs.
 """
 
@@ -49,11 +50,12 @@ class LineScanner:
     gate described in the module docstring).
     """
 
-    def __init__(self):
+    def __init__(self, ready_marker=None):
         self._partial = b""
         self.clean = False
         self.panic = None
         self.guest_ready = False
+        self._ready_marker = ready_marker
 
     def feed(self, data):
         """Consume a chunk of serial output."""
@@ -76,7 +78,12 @@ class LineScanner:
             m = PANIC_RE.search(text)
             if m:
                 self.panic = m.group(0).strip()
-        if complete and not self.guest_ready and text.strip() and "Booting `" not in text:
+        if self.guest_ready or not complete:
+            return
+        if self._ready_marker is not None:
+            if self._ready_marker in text:
+                self.guest_ready = True
+        elif text.strip() and "Booting `" not in text:
             self.guest_ready = True
 
 

@@ -66,6 +66,10 @@ def missing_name_error(what="a system name"):
                     status=2)
 
 
+#: Printed by a component that starts reading the console (simple_vmm).
+INPUT_READY_MARKER = "cos: console input ready"
+
+
 class System:
     """A composed system in system_binaries/<name>/."""
 
@@ -115,6 +119,17 @@ class System:
                 path = REPO / path
             if path.is_file():
                 return path
+        return None
+
+    def input_ready_marker(self):
+        """The console line after which piped/typed input may be sent, or None
+        for "the first line of output". Systems with a VMM guest wait for the
+        VMM's `cos: console input ready`: before that nothing drains the
+        serial port, and Bochs (no flow control) drops what overflows its
+        16-byte FIFO."""
+        comps = self.meta().get("components")
+        if isinstance(comps, list) and any(isinstance(c, dict) and c.get("guest") for c in comps):
+            return INPUT_READY_MARKER
         return None
 
     def memory_mib(self):

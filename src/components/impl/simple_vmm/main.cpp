@@ -218,6 +218,8 @@ int main() {
     cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 1, 1, 0x01);  // IER: received data available
     uint32_t mcr = static_cast<uint32_t>(cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1 + 4, 1));
     cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 4, 1, mcr | 0x08);  // OUT2 gates the IRQ on PCs
+    // `./cos run` holds piped input until this line (docs/running.md).
+    cos::printf("cos: console input ready\n");
   }
 
   cos::printf("simple_vmm: starting the vCPU (%s) in real mode at 0000:%04x\n",
