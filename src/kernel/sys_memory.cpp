@@ -16,6 +16,19 @@ Error get_untyped(Thread* t, uint64_t slot, Untyped*& out, Capability** cap) {
   return e;
 }
 
+Error create_target(Thread* t, uint64_t ut_slot, uint64_t dest, CreateTarget& out) {
+  Error e = get_untyped(t, ut_slot, out.ut, &out.utc);
+  if (e != Error::ok) return e;
+  return caps(t).free_slot(dest, out.slot);
+}
+
+void install_object(const CreateTarget& target, ObjType type, KObject* o) {
+  Capability made{};
+  made.type = static_cast<uint8_t>(type);
+  made.w0 = reinterpret_cast<uint64_t>(o);
+  cap_install(target.slot, made, static_cast<uint8_t>(Rights::all), target.utc);
+}
+
 int64_t retype(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t type, uint64_t npages) {
   Capability *utc, *slot;
   Error e = caps(t).get(ut_slot, ObjType::untyped, utc, Rights::write);

@@ -5,21 +5,16 @@
 namespace cos::sys {
 
 int64_t asnd_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t rcv_slot) {
-  Capability *slot, *rc;
-  Untyped* ut;
-  Capability* utc;
-  Error e = get_untyped(t, ut_slot, ut, &utc);
+  Capability* rc;
+  CreateTarget target;
+  Error e = create_target(t, ut_slot, dest, target);
   if (e != Error::ok) return err(e);
-  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if ((e = caps(t).get(rcv_slot, ObjType::rcv, rc, Rights::grant)) != Error::ok) return err(e);
   SendEndpoint* s;
-  if ((e = obj_create(ut, ObjType::asnd, 1, s)) != Error::ok) return err(e);
+  if ((e = obj_create(target.ut, ObjType::asnd, 1, s)) != Error::ok) return err(e);
   s->target = reinterpret_cast<RcvEndpoint*>(rc->w0);
   obj_ref(s->target);
-  Capability made{};
-  made.type = static_cast<uint8_t>(ObjType::asnd);
-  made.w0 = reinterpret_cast<uint64_t>(s);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
+  install_object(target, ObjType::asnd, s);
   return 0;
 }
 

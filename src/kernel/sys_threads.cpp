@@ -9,12 +9,10 @@ uint32_t g_next_comp_id = 1;
 
 int64_t comp_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t ct_slot, uint64_t pt_slot,
                     uint64_t name_ptr, uint64_t name_len) {
-  Capability *slot, *ct, *pt;
-  Untyped* ut;
-  Capability* utc;
-  Error e = get_untyped(t, ut_slot, ut, &utc);
+  Capability *ct, *pt;
+  CreateTarget target;
+  Error e = create_target(t, ut_slot, dest, target);
   if (e != Error::ok) return err(e);
-  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if ((e = caps(t).get(ct_slot, ObjType::captbl, ct, Rights::write)) != Error::ok) return err(e);
   if ((e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write)) != Error::ok) return err(e);
   if (name_len > 31) return err(Error::bad_argument);
@@ -22,7 +20,7 @@ int64_t comp_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t ct_slot
   if (!machine::copy_from_user(t->current->pgtbl_root, name_ptr, name, name_len))
     return err(Error::bad_address);
   Component* c;
-  if ((e = obj_create(ut, ObjType::comp, 1, c)) != Error::ok) return err(e);
+  if ((e = obj_create(target.ut, ObjType::comp, 1, c)) != Error::ok) return err(e);
   c->captbl_obj = reinterpret_cast<Captbl*>(ct->w0);
   c->pgtbl_obj = reinterpret_cast<Pgtbl*>(pt->w0);
   obj_ref(c->captbl_obj);
@@ -32,30 +30,22 @@ int64_t comp_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t ct_slot
   c->id = g_next_comp_id++;
   c->alive = true;
   for (unsigned i = 0; i < sizeof(name); ++i) c->name[i] = name[i];
-  Capability made{};
-  made.type = static_cast<uint8_t>(ObjType::comp);
-  made.w0 = reinterpret_cast<uint64_t>(c);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
+  install_object(target, ObjType::comp, c);
   return 0;
 }
 
 int64_t thd_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp_slot, uint64_t entry,
                    uint64_t arg) {
-  Capability *slot, *cc;
-  Untyped* ut;
-  Capability* utc;
-  Error e = get_untyped(t, ut_slot, ut, &utc);
+  Capability* cc;
+  CreateTarget target;
+  Error e = create_target(t, ut_slot, dest, target);
   if (e != Error::ok) return err(e);
-  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if ((e = caps(t).get(comp_slot, ObjType::comp, cc, Rights::exec)) != Error::ok) return err(e);
   if (entry >= abi::kUserTop) return err(Error::bad_address);
   Thread* nt;
-  if ((e = obj_create(ut, ObjType::thread, 1, nt)) != Error::ok) return err(e);
+  if ((e = obj_create(target.ut, ObjType::thread, 1, nt)) != Error::ok) return err(e);
   thread_init(nt, reinterpret_cast<Component*>(cc->w0), entry, arg);
-  Capability made{};
-  made.type = static_cast<uint8_t>(ObjType::thread);
-  made.w0 = reinterpret_cast<uint64_t>(nt);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
+  install_object(target, ObjType::thread, nt);
   return 0;
 }
 
@@ -73,24 +63,19 @@ int64_t thd_start(Thread* t, uint64_t thd_slot, uint64_t stack_top, uint64_t pri
 
 int64_t sinv_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp_slot, uint64_t entry,
                     uint64_t token) {
-  Capability *slot, *cc;
-  Untyped* ut;
-  Capability* utc;
-  Error e = get_untyped(t, ut_slot, ut, &utc);
+  Capability* cc;
+  CreateTarget target;
+  Error e = create_target(t, ut_slot, dest, target);
   if (e != Error::ok) return err(e);
-  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if ((e = caps(t).get(comp_slot, ObjType::comp, cc, Rights::exec)) != Error::ok) return err(e);
   if (entry >= abi::kUserTop) return err(Error::bad_address);
   SinvGate* g;
-  if ((e = obj_create(ut, ObjType::sinv, 1, g)) != Error::ok) return err(e);
+  if ((e = obj_create(target.ut, ObjType::sinv, 1, g)) != Error::ok) return err(e);
   g->server = reinterpret_cast<Component*>(cc->w0);
   obj_ref(g->server);
   g->entry = entry;
   g->token = token;
-  Capability made{};
-  made.type = static_cast<uint8_t>(ObjType::sinv);
-  made.w0 = reinterpret_cast<uint64_t>(g);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
+  install_object(target, ObjType::sinv, g);
   return 0;
 }
 

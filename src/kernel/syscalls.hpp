@@ -16,6 +16,19 @@ inline CapTable& caps(Thread* t) { return t->current->captbl; }
 /// the untyped deletes them.
 Error get_untyped(Thread* t, uint64_t slot, Untyped*& out, Capability** cap = nullptr);
 
+/// Where a create call puts its object: the untyped it is carved from (and
+/// that untyped's capability, the new capability's parent) and the empty
+/// destination slot.
+struct CreateTarget {
+  Untyped* ut;
+  Capability* utc;
+  Capability* slot;
+};
+/// Checks a create call's untyped (needs write) and destination slot, in that order.
+Error create_target(Thread* t, uint64_t ut_slot, uint64_t dest, CreateTarget& out);
+/// Installs a capability with all rights to the new object `o` in the target slot.
+void install_object(const CreateTarget& target, ObjType type, KObject* o);
+
 /// A frame page about to be mapped (pgtbl_map, vm_map) and where page-table
 /// pages come from.
 struct MapSource {

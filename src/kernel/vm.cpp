@@ -111,12 +111,11 @@ int64_t vm_unmap(Thread* t, uint64_t vm_slot, uint64_t gpa) {
 int64_t vcpu_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t vm_slot, uint64_t frame_slot,
                     uint64_t rcv_slot, uint64_t prio) {
   if (virt::backend() == virt::Backend::none) return err(Error::no_virtualization);
-  Capability *slot, *vc, *fr, *rc;
-  Untyped* ut;
-  Capability* utc;
-  Error e = get_untyped(t, ut_slot, ut, &utc);
+  Capability *vc, *fr, *rc;
+  CreateTarget target;
+  Error e = create_target(t, ut_slot, dest, target);
   if (e != Error::ok) return err(e);
-  if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
+  Untyped* ut = target.ut;
   if ((e = caps(t).get(vm_slot, ObjType::vm, vc, Rights::write)) != Error::ok) return err(e);
   if ((e = caps(t).get(frame_slot, ObjType::frame, fr, Rights::read | Rights::write)) != Error::ok) return err(e);
   if ((e = caps(t).get(rcv_slot, ObjType::rcv, rc, Rights::write)) != Error::ok) return err(e);
@@ -167,10 +166,7 @@ int64_t vcpu_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t vm_slot
   s.vcpu_id = v->id;
   virt::vcpu_save(v, s, vm::Load::all);
 
-  Capability made{};
-  made.type = static_cast<uint8_t>(ObjType::vcpu);
-  made.w0 = reinterpret_cast<uint64_t>(v);
-  cap_install(slot, made, static_cast<uint8_t>(Rights::all), utc);
+  install_object(target, ObjType::vcpu, v);
   return 0;
 }
 

@@ -346,7 +346,9 @@ bool LocalApic::read_reg(uint16_t off, bool x2, uint64_t& value) const {
     case kTimerInitial: value = timer_initial_; return true;
     case kTimerCurrent: value = current_count(clock_.now_ns()); return true;
     case kTimerDivide: value = timer_divide_; return true;
-    default: return false;  // includes SELF IPI (write-only) and CMCI (not implemented)
+    // SELF IPI is write-only; the CMCI LVT (0x2f0) does not exist in this
+    // APIC: its version register reports six LVT entries (max LVT = 5).
+    default: return false;
   }
 }
 
