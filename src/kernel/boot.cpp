@@ -1,10 +1,10 @@
-#include "boot.hpp"
+#include "kernel/boot.hpp"
 
-#include "console.hpp"
+#include "kernel/console.hpp"
 #include "cos/bootinfo.hpp"
 #include "elf/elf64.hpp"
-#include "kernel.hpp"
-#include "machine.hpp"
+#include "kernel/kernel.hpp"
+#include "x86_64/machine.hpp"
 
 namespace cos {
 namespace {

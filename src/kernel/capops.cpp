@@ -1,6 +1,6 @@
 // Capability installation, removal and revocation.
-#include "console.hpp"
-#include "kernel.hpp"
+#include "kernel/console.hpp"
+#include "kernel/kernel.hpp"
 
 namespace cos {
 

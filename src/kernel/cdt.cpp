@@ -1,4 +1,4 @@
-#include "capability.hpp"
+#include "kernel/capability.hpp"
 
 namespace cos::cdt {
 

@@ -2,8 +2,8 @@
 #pragma once
 #include <stdint.h>
 
-#include "capability.hpp"
-#include "object.hpp"
+#include "kernel/capability.hpp"
+#include "kernel/object.hpp"
 
 namespace cos {
 

@@ -1,9 +1,9 @@
-#include "console.hpp"
+#include "kernel/console.hpp"
 
 #include <stdarg.h>
 
 #include "fmt/format.hpp"
-#include "platform.hpp"
+#include "kernel/platform.hpp"
 
 namespace cos {
 namespace {

@@ -1,4 +1,4 @@
 // The kernel's C++ ABI hooks (memory primitives are in src/lib/libc).
-#include "console.hpp"
+#include "kernel/console.hpp"
 
 extern "C" void __cxa_pure_virtual() { cos::panic("pure virtual function called"); }

@@ -1,6 +1,6 @@
 // ISA interrupt lines delivered as notifications to receive endpoints.
-#include "kernel.hpp"
-#include "machine.hpp"
+#include "kernel/kernel.hpp"
+#include "x86_64/machine.hpp"
 
 namespace cos {
 namespace {

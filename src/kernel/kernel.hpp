@@ -3,13 +3,13 @@
 #pragma once
 #include <stdint.h>
 
-#include "component.hpp"
-#include "rcv.hpp"
-#include "run_queue.hpp"
-#include "sinv.hpp"
-#include "thread.hpp"
-#include "untyped.hpp"
-#include "vcpu.hpp"
+#include "kernel/component.hpp"
+#include "kernel/rcv.hpp"
+#include "kernel/run_queue.hpp"
+#include "kernel/sinv.hpp"
+#include "kernel/thread.hpp"
+#include "kernel/untyped.hpp"
+#include "kernel/vcpu.hpp"
 
 namespace cos {
 
@@ -106,7 +106,7 @@ Error irq_bind(unsigned line, RcvEndpoint* ep);
 
 #include <new>
 
-#include "machine.hpp"
+#include "x86_64/machine.hpp"
 
 namespace cos {
 

@@ -1,9 +1,9 @@
 // Object lifetime: untyped carving, reference counting and destruction.
 #include <new>
 
-#include "console.hpp"
-#include "kernel.hpp"
-#include "machine.hpp"
+#include "kernel/console.hpp"
+#include "kernel/kernel.hpp"
+#include "x86_64/machine.hpp"
 
 namespace cos {
 namespace {

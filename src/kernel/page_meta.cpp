@@ -1,4 +1,4 @@
-#include "page_meta.hpp"
+#include "kernel/page_meta.hpp"
 
 namespace cos {
 namespace {

@@ -6,8 +6,8 @@
 
 #include <boost/intrusive/list.hpp>
 
-#include "object.hpp"
-#include "run_queue.hpp"
+#include "kernel/object.hpp"
+#include "kernel/run_queue.hpp"
 
 namespace cos {
 

@@ -1,9 +1,9 @@
 // Fixed-priority scheduling with round robin inside a priority, blocking in
 // rcv with timeouts, and the kernel tick.
-#include "console.hpp"
-#include "kernel.hpp"
-#include "machine.hpp"
-#include "platform.hpp"
+#include "kernel/console.hpp"
+#include "kernel/kernel.hpp"
+#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
 
 namespace cos {
 

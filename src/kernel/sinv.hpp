@@ -2,7 +2,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "object.hpp"
+#include "kernel/object.hpp"
 
 namespace cos {
 

@@ -1,5 +1,5 @@
 // cap_copy, cap_delete, cap_revoke, cap_info.
-#include "syscalls.hpp"
+#include "kernel/syscalls.hpp"
 
 namespace cos::sys {
 

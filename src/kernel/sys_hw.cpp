@@ -1,6 +1,6 @@
 // hw_derive, ioport_in, ioport_out, irq_bind.
-#include "machine.hpp"
-#include "syscalls.hpp"
+#include "x86_64/machine.hpp"
+#include "kernel/syscalls.hpp"
 
 namespace cos::sys {
 namespace {

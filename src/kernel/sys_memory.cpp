@@ -1,5 +1,5 @@
 // retype, pgtbl_map, pgtbl_unmap.
-#include "syscalls.hpp"
+#include "kernel/syscalls.hpp"
 
 namespace cos::sys {
 namespace {

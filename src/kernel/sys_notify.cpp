@@ -1,6 +1,6 @@
 // asnd_create, asnd, rcv, timer_bind.
-#include "machine.hpp"
-#include "syscalls.hpp"
+#include "x86_64/machine.hpp"
+#include "kernel/syscalls.hpp"
 
 namespace cos::sys {
 

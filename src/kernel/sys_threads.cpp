@@ -1,6 +1,6 @@
 // comp_create, thd_create, thd_start, sinv_create, sinv, sret.
-#include "machine.hpp"
-#include "syscalls.hpp"
+#include "x86_64/machine.hpp"
+#include "kernel/syscalls.hpp"
 
 namespace cos::sys {
 namespace {

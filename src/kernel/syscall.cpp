@@ -1,9 +1,9 @@
 // System-call dispatch: every operation of cos/abi.hpp. Each error path
 // returns a distinct abi::Error; nothing a caller passes can crash the kernel.
-#include "console.hpp"
-#include "machine.hpp"
-#include "platform.hpp"
-#include "syscalls.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
+#include "kernel/syscalls.hpp"
 
 namespace cos {
 namespace {

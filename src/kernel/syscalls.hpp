@@ -3,7 +3,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "kernel.hpp"
+#include "kernel/kernel.hpp"
 
 namespace cos::sys {
 

@@ -7,9 +7,9 @@
 #include <boost/intrusive/list.hpp>
 
 #include "cos/abi.hpp"
-#include "object.hpp"
-#include "regs.hpp"
-#include "run_queue.hpp"
+#include "kernel/object.hpp"
+#include "x86_64/regs.hpp"
+#include "kernel/run_queue.hpp"
 
 namespace cos {
 

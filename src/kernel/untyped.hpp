@@ -3,9 +3,9 @@
 #pragma once
 #include <stdint.h>
 
-#include "free_runs.hpp"
-#include "object.hpp"
-#include "page_meta.hpp"
+#include "kernel/free_runs.hpp"
+#include "kernel/object.hpp"
+#include "kernel/page_meta.hpp"
 
 namespace cos {
 

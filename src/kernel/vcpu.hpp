@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "cos/vm.hpp"
-#include "object.hpp"
+#include "kernel/object.hpp"
 
 namespace cos {
 

@@ -1,11 +1,11 @@
 // VM and vCPU objects, their system calls, and the guest run loop: exits the
 // kernel must handle stay here; every other exit stops the vCPU and notifies
 // the VMM's exit endpoint (exits are IPC).
-#include "console.hpp"
-#include "kernel.hpp"
-#include "machine.hpp"
-#include "syscalls.hpp"
-#include "virt.hpp"
+#include "kernel/console.hpp"
+#include "kernel/kernel.hpp"
+#include "x86_64/machine.hpp"
+#include "kernel/syscalls.hpp"
+#include "x86_64/virt.hpp"
 
 namespace cos {
 namespace {

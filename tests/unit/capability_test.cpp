@@ -1,7 +1,7 @@
 // Capability tables and untyped-memory carving.
 #include <gtest/gtest.h>
 
-#include "capability.hpp"
+#include "kernel/capability.hpp"
 
 namespace {
 

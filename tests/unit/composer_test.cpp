@@ -11,18 +11,18 @@
 #include <string>
 #include <vector>
 
-#include "cli.hpp"
-#include "composer.hpp"
-#include "deps.hpp"
-#include "ioports.hpp"
+#include "composer/cli.hpp"
+#include "composer/composer.hpp"
+#include "composer/deps.hpp"
+#include "composer/ioports.hpp"
 #include "elf/elf64.hpp"
-#include "elf_builder.hpp"
-#include "guests.hpp"
+#include "unit/elf_builder.hpp"
+#include "composer/guests.hpp"
 #include "manifest/manifest_reader.hpp"
-#include "order.hpp"
-#include "script_checks.hpp"
-#include "script_parser.hpp"
-#include "size.hpp"
+#include "composer/order.hpp"
+#include "composer/script_checks.hpp"
+#include "composer/script_parser.hpp"
+#include "composer/size.hpp"
 
 namespace {
 

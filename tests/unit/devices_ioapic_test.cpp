@@ -3,13 +3,13 @@
 // LocalApic that Linux uses with the MP table.
 #include <gtest/gtest.h>
 
-#include "devices_test_util.hpp"
-#include "io_apic.hpp"
-#include "isa_irq_router.hpp"
-#include "local_apic.hpp"
-#include "pic8259.hpp"
-#include "pit8254.hpp"
-#include "uart8250.hpp"
+#include "unit/devices_test_util.hpp"
+#include "devices/io_apic.hpp"
+#include "devices/isa_irq_router.hpp"
+#include "devices/local_apic.hpp"
+#include "devices/pic8259.hpp"
+#include "devices/pit8254.hpp"
+#include "devices/uart8250.hpp"
 
 using cos::dev::IoApic;
 using namespace devtest;

@@ -3,9 +3,9 @@
 // LINT0, and the timer in one-shot, periodic and TSC-deadline modes.
 #include <gtest/gtest.h>
 
-#include "devices_test_util.hpp"
-#include "local_apic.hpp"
-#include "pic8259.hpp"
+#include "unit/devices_test_util.hpp"
+#include "devices/local_apic.hpp"
+#include "devices/pic8259.hpp"
 
 using cos::dev::LocalApic;
 using namespace devtest;

@@ -5,13 +5,13 @@
 #include <string>
 #include <vector>
 
-#include "devices_test_util.hpp"
-#include "i8042.hpp"
-#include "isa_irq_router.hpp"
-#include "mmio_bus.hpp"
-#include "port80.hpp"
-#include "port_bus.hpp"
-#include "timer_set.hpp"
+#include "unit/devices_test_util.hpp"
+#include "devices/i8042.hpp"
+#include "devices/isa_irq_router.hpp"
+#include "devices/mmio_bus.hpp"
+#include "devices/port80.hpp"
+#include "devices/port_bus.hpp"
+#include "devices/timer_set.hpp"
 
 using namespace devtest;
 using cos::dev::I8042;

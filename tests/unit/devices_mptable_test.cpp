@@ -6,8 +6,8 @@
 #include <cstring>
 #include <vector>
 
-#include "isa_irq_router.hpp"
-#include "mp_table.hpp"
+#include "devices/isa_irq_router.hpp"
+#include "devices/mp_table.hpp"
 
 using cos::dev::MpTable;
 

@@ -3,9 +3,9 @@
 // host bridge's configuration space.
 #include <gtest/gtest.h>
 
-#include "devices_test_util.hpp"
-#include "pci_host.hpp"
-#include "port_bus.hpp"
+#include "unit/devices_test_util.hpp"
+#include "devices/pci_host.hpp"
+#include "devices/port_bus.hpp"
 
 using cos::dev::PciHost;
 using namespace devtest;

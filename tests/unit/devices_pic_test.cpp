@@ -2,8 +2,8 @@
 // EOIs, cascade, spurious interrupts, OCW3, auto-EOI and ELCR.
 #include <gtest/gtest.h>
 
-#include "devices_test_util.hpp"
-#include "pic8259.hpp"
+#include "unit/devices_test_util.hpp"
+#include "devices/pic8259.hpp"
 
 using cos::dev::Pic8259Pair;
 using namespace devtest;

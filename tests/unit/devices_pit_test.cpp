@@ -4,9 +4,9 @@
 // and read-back commands, gates and port 0x61.
 #include <gtest/gtest.h>
 
-#include "devices_test_util.hpp"
-#include "pit8254.hpp"
-#include "util.hpp"
+#include "unit/devices_test_util.hpp"
+#include "devices/pit8254.hpp"
+#include "devices/util.hpp"
 
 using cos::dev::Pit8254;
 using namespace devtest;

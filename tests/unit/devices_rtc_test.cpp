@@ -3,8 +3,8 @@
 // and the periodic/update/alarm interrupts.
 #include <gtest/gtest.h>
 
-#include "cmos_rtc.hpp"
-#include "devices_test_util.hpp"
+#include "devices/cmos_rtc.hpp"
+#include "unit/devices_test_util.hpp"
 
 using cos::dev::CmosRtc;
 using cos::dev::RtcDate;

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "device.hpp"
+#include "devices/device.hpp"
 
 namespace devtest {
 

@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "devices_test_util.hpp"
-#include "uart8250.hpp"
+#include "unit/devices_test_util.hpp"
+#include "devices/uart8250.hpp"
 
 using cos::dev::Uart8250;
 using namespace devtest;

@@ -9,8 +9,8 @@
 #include <set>
 #include <string>
 
-#include "elf_builder.hpp"
-#include "test_rng.hpp"
+#include "unit/elf_builder.hpp"
+#include "unit/test_rng.hpp"
 
 namespace {
 

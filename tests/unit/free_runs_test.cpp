@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "free_runs.hpp"
+#include "kernel/free_runs.hpp"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <vector>
 
-#include "heap.hpp"
+#include "runtime/heap.hpp"
 
 namespace {
 

@@ -9,7 +9,7 @@
 #include "manifest/format.hpp"
 #include "manifest/manifest_reader.hpp"
 #include "manifest/manifest_writer.hpp"
-#include "test_rng.hpp"
+#include "unit/test_rng.hpp"
 
 namespace {
 

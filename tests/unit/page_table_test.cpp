@@ -4,8 +4,8 @@
 #include <map>
 #include <vector>
 
-#include "page_table.hpp"
-#include "pte.hpp"
+#include "x86_64/page_table.hpp"
+#include "x86_64/pte.hpp"
 
 namespace {
 

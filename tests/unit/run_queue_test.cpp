@@ -1,7 +1,7 @@
 // Fixed-priority run queues with round robin inside a priority.
 #include <gtest/gtest.h>
 
-#include "run_queue.hpp"
+#include "kernel/run_queue.hpp"
 
 namespace {
 

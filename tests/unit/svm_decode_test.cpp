@@ -2,8 +2,8 @@
 // (pure pieces of src/platform/x86_64/svm).
 #include <gtest/gtest.h>
 
-#include "svm/decode.hpp"
-#include "svm/npt.hpp"
+#include "x86_64/svm/decode.hpp"
+#include "x86_64/svm/npt.hpp"
 
 namespace {
 

@@ -6,9 +6,9 @@
 #include <string>
 
 #include "cos/abi.hpp"
-#include "error.hpp"
-#include "slots.hpp"
-#include "vmrt_test_util.hpp"
+#include "vmrt/error.hpp"
+#include "vmrt/slots.hpp"
+#include "unit/vmrt_test_util.hpp"
 
 namespace {
 

@@ -2,8 +2,8 @@
 // builder (src/components/lib/vmrt/paging.*).
 #include <gtest/gtest.h>
 
-#include "paging.hpp"
-#include "vmrt_test_util.hpp"
+#include "vmrt/paging.hpp"
+#include "unit/vmrt_test_util.hpp"
 
 namespace {
 

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <memory>
 
-#include "modes.hpp"
-#include "vcpu_state.hpp"
-#include "vmrt_test_util.hpp"
+#include "vmrt/modes.hpp"
+#include "vmrt/vcpu_state.hpp"
+#include "unit/vmrt_test_util.hpp"
 
 namespace {
 

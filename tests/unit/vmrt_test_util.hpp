@@ -7,7 +7,7 @@
 #include <memory>
 #include <vector>
 
-#include "guest_memory.hpp"
+#include "vmrt/guest_memory.hpp"
 
 namespace vmrt_test {
 

@@ -10,13 +10,13 @@
 #include <memory>
 #include <vector>
 
-#include "modes.hpp"
-#include "paging.hpp"
-#include "vcpu_state.hpp"
-#include "vmrt_test_util.hpp"
-#include "vmx/decode.hpp"
-#include "vmx/ept.hpp"
-#include "vmx/guest_state.hpp"
+#include "vmrt/modes.hpp"
+#include "vmrt/paging.hpp"
+#include "vmrt/vcpu_state.hpp"
+#include "unit/vmrt_test_util.hpp"
+#include "x86_64/vmx/decode.hpp"
+#include "x86_64/vmx/ept.hpp"
+#include "x86_64/vmx/guest_state.hpp"
 
 namespace {
 

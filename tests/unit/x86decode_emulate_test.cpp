@@ -12,7 +12,7 @@
 #define X86DEC_NATIVE 1
 #endif
 
-#include "x86decode.hpp"
+#include "x86decode/x86decode.hpp"
 
 namespace {
 

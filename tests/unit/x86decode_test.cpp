@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "x86decode.hpp"
+#include "x86decode/x86decode.hpp"
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "cli.hpp"
+#include "composer/cli.hpp"
 
 #include <string_view>
 #include <vector>

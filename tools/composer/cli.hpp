@@ -4,7 +4,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "composer.hpp"
+#include "composer/composer.hpp"
 
 namespace composer {
 

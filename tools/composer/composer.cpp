@@ -1,14 +1,14 @@
-#include "composer.hpp"
+#include "composer/composer.hpp"
 
 #include <vector>
 
-#include "diagnostic.hpp"
-#include "grub_cfg.hpp"
-#include "iso.hpp"
+#include "composer/diagnostic.hpp"
+#include "composer/grub_cfg.hpp"
+#include "composer/iso.hpp"
 #include "manifest/manifest_writer.hpp"
-#include "plan.hpp"
-#include "staging_dir.hpp"
-#include "system_json.hpp"
+#include "composer/plan.hpp"
+#include "composer/staging_dir.hpp"
+#include "composer/system_json.hpp"
 
 namespace composer {
 namespace {

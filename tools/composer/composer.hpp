@@ -7,7 +7,7 @@
 #include <ostream>
 #include <string>
 
-#include "guests.hpp"
+#include "composer/guests.hpp"
 
 namespace composer {
 

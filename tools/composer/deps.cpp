@@ -1,4 +1,4 @@
-#include "deps.hpp"
+#include "composer/deps.hpp"
 
 #include <map>
 

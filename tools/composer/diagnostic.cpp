@@ -1,4 +1,4 @@
-#include "diagnostic.hpp"
+#include "composer/diagnostic.hpp"
 
 namespace composer {
 

@@ -1,4 +1,4 @@
-#include "grub_cfg.hpp"
+#include "composer/grub_cfg.hpp"
 
 namespace composer {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "plan.hpp"
+#include "composer/plan.hpp"
 
 namespace composer {
 

@@ -1,11 +1,11 @@
-#include "guests.hpp"
+#include "composer/guests.hpp"
 
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
-#include "grant_limits.hpp"
-#include "size.hpp"
+#include "composer/grant_limits.hpp"
+#include "composer/size.hpp"
 
 namespace composer {
 namespace {

@@ -1,4 +1,4 @@
-#include "images.hpp"
+#include "composer/images.hpp"
 
 #include <fstream>
 #include <iterator>
@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include "elf/elf64.hpp"
-#include "names.hpp"
+#include "composer/names.hpp"
 
 namespace composer {
 namespace {

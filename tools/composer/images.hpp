@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "script.hpp"
+#include "composer/script.hpp"
 
 namespace composer {
 

@@ -1,8 +1,8 @@
-#include "ioports.hpp"
+#include "composer/ioports.hpp"
 
 #include <cstdio>
 
-#include "grant_limits.hpp"
+#include "composer/grant_limits.hpp"
 
 namespace composer {
 namespace {

@@ -1,7 +1,7 @@
-#include "iso.hpp"
+#include "composer/iso.hpp"
 
-#include "diagnostic.hpp"
-#include "process.hpp"
+#include "composer/diagnostic.hpp"
+#include "composer/process.hpp"
 
 namespace composer {
 namespace {

@@ -3,8 +3,8 @@
 #include <iostream>
 #include <string_view>
 
-#include "cli.hpp"
-#include "composer.hpp"
+#include "composer/cli.hpp"
+#include "composer/composer.hpp"
 
 int main(int argc, char** argv) {
   using namespace composer;

@@ -1,9 +1,9 @@
-#include "manifest_builder.hpp"
+#include "composer/manifest_builder.hpp"
 
 #include "cos/abi.hpp"
 #include "cos/compinfo.hpp"
 #include "cos/guest_boot.hpp"
-#include "grant_limits.hpp"
+#include "composer/grant_limits.hpp"
 #include "manifest/format.hpp"
 
 namespace composer {

@@ -4,11 +4,11 @@
 #include <cstddef>
 #include <vector>
 
-#include "deps.hpp"
-#include "guests.hpp"
-#include "images.hpp"
+#include "composer/deps.hpp"
+#include "composer/guests.hpp"
+#include "composer/images.hpp"
 #include "manifest/manifest_writer.hpp"
-#include "script.hpp"
+#include "composer/script.hpp"
 
 namespace composer {
 

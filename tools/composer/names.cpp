@@ -1,4 +1,4 @@
-#include "names.hpp"
+#include "composer/names.hpp"
 
 namespace composer {
 namespace {

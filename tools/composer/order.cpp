@@ -1,4 +1,4 @@
-#include "order.hpp"
+#include "composer/order.hpp"
 
 #include <algorithm>
 #include <string>

@@ -4,8 +4,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "deps.hpp"
-#include "script.hpp"
+#include "composer/deps.hpp"
+#include "composer/script.hpp"
 
 namespace composer {
 

@@ -1,10 +1,10 @@
-#include "plan.hpp"
+#include "composer/plan.hpp"
 
-#include "deps.hpp"
-#include "manifest_builder.hpp"
-#include "order.hpp"
-#include "script_checks.hpp"
-#include "script_parser.hpp"
+#include "composer/deps.hpp"
+#include "composer/manifest_builder.hpp"
+#include "composer/order.hpp"
+#include "composer/script_checks.hpp"
+#include "composer/script_parser.hpp"
 
 namespace composer {
 

@@ -6,10 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "guests.hpp"
-#include "images.hpp"
+#include "composer/guests.hpp"
+#include "composer/images.hpp"
 #include "manifest/manifest_writer.hpp"
-#include "script.hpp"
+#include "composer/script.hpp"
 
 namespace composer {
 

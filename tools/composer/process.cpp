@@ -1,4 +1,4 @@
-#include "process.hpp"
+#include "composer/process.hpp"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "diagnostic.hpp"
+#include "composer/diagnostic.hpp"
 
 extern char** environ;
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "diagnostic.hpp"
+#include "composer/diagnostic.hpp"
 
 namespace composer {
 

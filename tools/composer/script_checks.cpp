@@ -1,6 +1,6 @@
-#include "script_checks.hpp"
+#include "composer/script_checks.hpp"
 
-#include "size.hpp"
+#include "composer/size.hpp"
 
 #include <map>
 #include <string>

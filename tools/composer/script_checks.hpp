@@ -2,7 +2,7 @@
 // images nor dependency resolution.
 #pragma once
 
-#include "script.hpp"
+#include "composer/script.hpp"
 
 namespace composer {
 

@@ -1,15 +1,15 @@
-#include "script_parser.hpp"
+#include "composer/script_parser.hpp"
 
 #include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <tuple>
 
-#include "grant_limits.hpp"
-#include "ioports.hpp"
-#include "names.hpp"
-#include "size.hpp"
-#include "toml_schema.hpp"
+#include "composer/grant_limits.hpp"
+#include "composer/ioports.hpp"
+#include "composer/names.hpp"
+#include "composer/size.hpp"
+#include "composer/toml_schema.hpp"
 
 namespace composer {
 namespace {

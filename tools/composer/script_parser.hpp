@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "script.hpp"
+#include "composer/script.hpp"
 
 namespace composer {
 

@@ -1,4 +1,4 @@
-#include "size.hpp"
+#include "composer/size.hpp"
 
 namespace composer {
 

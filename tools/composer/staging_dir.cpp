@@ -1,4 +1,4 @@
-#include "staging_dir.hpp"
+#include "composer/staging_dir.hpp"
 
 #include <signal.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <fstream>
 
-#include "diagnostic.hpp"
+#include "composer/diagnostic.hpp"
 
 namespace composer {
 namespace {

@@ -1,4 +1,4 @@
-#include "system_json.hpp"
+#include "composer/system_json.hpp"
 
 #include <cstdio>
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "plan.hpp"
+#include "composer/plan.hpp"
 
 namespace composer {
 

@@ -1,4 +1,4 @@
-#include "toml_schema.hpp"
+#include "composer/toml_schema.hpp"
 
 #include <algorithm>
 #include <tuple>

@@ -11,7 +11,7 @@
 
 #include <toml++/toml.h>
 
-#include "diagnostic.hpp"
+#include "composer/diagnostic.hpp"
 
 namespace composer {
 

@@ -1,4 +1,4 @@
-#include "format.hpp"
+#include "fmt/format.hpp"
 
 #include <stdint.h>
 

@@ -1,6 +1,6 @@
-#include "gdt.hpp"
+#include "x86_64/gdt.hpp"
 
-#include "regs.hpp"
+#include "x86_64/regs.hpp"
 
 namespace cos::x86 {
 namespace {

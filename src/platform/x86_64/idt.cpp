@@ -1,7 +1,7 @@
-#include "idt.hpp"
+#include "x86_64/idt.hpp"
 
-#include "cpu.hpp"
-#include "regs.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/regs.hpp"
 
 extern "C" char isr_stubs[];
 extern "C" void syscall_entry();

@@ -1,9 +1,9 @@
-#include "lapic.hpp"
+#include "x86_64/lapic.hpp"
 
-#include "console.hpp"
-#include "cpu.hpp"
-#include "idt.hpp"
-#include "layout.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/idt.hpp"
+#include "x86_64/layout.hpp"
 
 namespace cos::x86::lapic {
 namespace {

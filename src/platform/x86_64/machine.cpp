@@ -1,16 +1,16 @@
-#include "machine.hpp"
+#include "x86_64/machine.hpp"
 
-#include "component.hpp"
-#include "console.hpp"
-#include "cpu.hpp"
-#include "gdt.hpp"
-#include "layout.hpp"
-#include "page_table.hpp"
-#include "percpu.hpp"
-#include "kernel.hpp"
-#include "lapic.hpp"
-#include "thread.hpp"
-#include "virt.hpp"
+#include "kernel/component.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/gdt.hpp"
+#include "x86_64/layout.hpp"
+#include "x86_64/page_table.hpp"
+#include "x86_64/percpu.hpp"
+#include "kernel/kernel.hpp"
+#include "x86_64/lapic.hpp"
+#include "kernel/thread.hpp"
+#include "x86_64/virt.hpp"
 
 extern "C" [[noreturn]] void user_return_iret(cos::x86::Regs*);
 extern "C" [[noreturn]] void user_return_sysret(cos::x86::Regs*);

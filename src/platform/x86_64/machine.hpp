@@ -4,8 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capability.hpp"
-#include "regs.hpp"
+#include "kernel/capability.hpp"
+#include "x86_64/regs.hpp"
 
 namespace cos {
 struct Thread;

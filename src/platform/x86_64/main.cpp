@@ -1,16 +1,16 @@
 // Machine bring-up: from the 64-bit entry in boot.S to the first user thread.
-#include "boot.hpp"
-#include "console.hpp"
-#include "cpu.hpp"
-#include "gdt.hpp"
-#include "idt.hpp"
-#include "kernel.hpp"
-#include "lapic.hpp"
-#include "layout.hpp"
-#include "multiboot2.hpp"
-#include "percpu.hpp"
-#include "serial.hpp"
-#include "virt.hpp"
+#include "kernel/boot.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/gdt.hpp"
+#include "x86_64/idt.hpp"
+#include "kernel/kernel.hpp"
+#include "x86_64/lapic.hpp"
+#include "x86_64/layout.hpp"
+#include "x86_64/multiboot2.hpp"
+#include "x86_64/percpu.hpp"
+#include "x86_64/serial.hpp"
+#include "x86_64/virt.hpp"
 
 extern "C" char __kernel_phys_start[], __kernel_phys_end[];
 extern "C" void (*__init_array_start[])(), (*__init_array_end[])();

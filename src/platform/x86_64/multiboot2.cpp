@@ -1,7 +1,7 @@
-#include "multiboot2.hpp"
+#include "x86_64/multiboot2.hpp"
 
-#include "console.hpp"
-#include "layout.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/layout.hpp"
 
 namespace cos::x86::mb2 {
 namespace {

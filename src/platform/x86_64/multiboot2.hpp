@@ -3,7 +3,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "boot.hpp"
+#include "kernel/boot.hpp"
 
 namespace cos::x86::mb2 {
 

@@ -11,7 +11,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "pte.hpp"
+#include "x86_64/pte.hpp"
 
 namespace cos::x86 {
 

@@ -1,8 +1,8 @@
 // Machine stop: the emulator-specific exits that `./cos run` understands.
-#include "console.hpp"
-#include "cpu.hpp"
-#include "platform.hpp"
-#include "serial.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
+#include "kernel/platform.hpp"
+#include "x86_64/serial.hpp"
 
 namespace cos::platform {
 

@@ -1,6 +1,6 @@
-#include "serial.hpp"
+#include "x86_64/serial.hpp"
 
-#include "cpu.hpp"
+#include "x86_64/cpu.hpp"
 
 namespace cos::x86::serial {
 namespace {

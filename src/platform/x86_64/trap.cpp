@@ -1,11 +1,11 @@
 // Entries from entry.S: exceptions, interrupts and system calls.
-#include "console.hpp"
-#include "cpu.hpp"
-#include "idt.hpp"
-#include "kernel.hpp"
-#include "lapic.hpp"
-#include "percpu.hpp"
-#include "regs.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/idt.hpp"
+#include "kernel/kernel.hpp"
+#include "x86_64/lapic.hpp"
+#include "x86_64/percpu.hpp"
+#include "x86_64/regs.hpp"
 
 extern "C" char kernel_stack_top[];
 

@@ -1,10 +1,10 @@
 // Chooses the virtualization backend at boot and dispatches to it.
-#include "virt.hpp"
+#include "x86_64/virt.hpp"
 
-#include "console.hpp"
-#include "cpu.hpp"
-#include "svm/svm.hpp"
-#include "vmx/vmx.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/svm/svm.hpp"
+#include "x86_64/vmx/vmx.hpp"
 
 namespace cos::virt {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "cos/abi.hpp"
 #include "cos/vm.hpp"
-#include "vcpu.hpp"
+#include "kernel/vcpu.hpp"
 
 namespace cos::virt {
 

@@ -1,8 +1,8 @@
 // Weak fallbacks that make a backend whose sources are not in the tree report
 // itself unavailable at boot (virt::init then prints the reason). A real
 // backend's definitions override these.
-#include "svm/svm.hpp"
-#include "vmx/vmx.hpp"
+#include "x86_64/svm/svm.hpp"
+#include "x86_64/vmx/vmx.hpp"
 
 #define COS_UNBUILT_BACKEND(ns, name)                                                              \
   namespace cos::ns {                                                                              \

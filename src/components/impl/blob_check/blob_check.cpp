@@ -5,7 +5,7 @@
 // the composer wrote), checks what each file must look like, that the rest of
 // the last page is zero, and the guest RAM and command line; finally it
 // writes to its kernel blob, which must fault: the blobs are read-only.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 #include "manifest/crc32.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 //
 // Files: build.cpp (one component), grants.cpp (its capabilities), slots.cpp
 // (the booter's own slots and untyped memory), booter.hpp (shared).
-#include "booter.hpp"
+#include "booter/booter.hpp"
 
 int main() {
   using namespace booter;

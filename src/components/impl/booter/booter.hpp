@@ -3,7 +3,7 @@
 // and the capabilities a component is granted (grants.cpp). booter.cpp has
 // main() and the overview.
 #pragma once
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 #include "cos/bootinfo.hpp"
 #include "manifest/manifest_reader.hpp"
 

@@ -3,7 +3,7 @@
 // info page and its main thread.
 #include <stdarg.h>
 
-#include "booter.hpp"
+#include "booter/booter.hpp"
 #include "elf/elf64.hpp"
 #include "fmt/format.hpp"
 

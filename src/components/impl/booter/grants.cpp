@@ -2,7 +2,7 @@
 // what its composition script grants. Nothing else goes into its table.
 #include <stdarg.h>
 
-#include "booter.hpp"
+#include "booter/booter.hpp"
 #include "fmt/format.hpp"
 
 namespace booter {

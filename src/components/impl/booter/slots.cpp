@@ -1,5 +1,5 @@
 // The booter's own capability slots and untyped memory.
-#include "booter.hpp"
+#include "booter/booter.hpp"
 
 namespace booter {
 namespace {

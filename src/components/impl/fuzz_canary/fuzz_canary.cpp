@@ -6,8 +6,8 @@
 // the emptiness of its receive endpoint are exactly as it left them.
 //
 // Needs `untyped = "..."` and `caps = ["captbl"]` in the script.
-#include "canary.hpp"
-#include "cos.hpp"
+#include "fuzz_canary/canary.hpp"
+#include "runtime/cos.hpp"
 
 namespace {
 

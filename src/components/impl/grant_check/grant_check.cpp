@@ -13,7 +13,7 @@
 //    its dependency gates.
 // Prints "grant_check: <name>: ... ok" lines and "grant_check: <name>: WRONG
 // ..." for every mismatch, then "grant_check: <name>: done, N wrong".
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 namespace {
 

@@ -15,8 +15,8 @@
 // Parameters: vcpu_priority (default 100).
 #include <initializer_list>
 
-#include "cos.hpp"
-#include "vmrt.hpp"
+#include "runtime/cos.hpp"
+#include "vmrt/vmrt.hpp"
 
 extern "C" const uint8_t hello_vm_guest_start[], hello_vm_guest_end[];
 extern "C" const uint8_t hello_vm_guest_hc_poke[], hello_vm_guest_hc_done[];

@@ -22,7 +22,7 @@
 // Output: one line per result,
 //   ipc_bench: <name> median <m> min <n> cycles (<iters> iterations)
 // and one machine-readable line `ipc_bench: json {...}`.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 #include "fmt/format.hpp"
 
 extern "C" void bench_thread_entry();

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 namespace kt {
 

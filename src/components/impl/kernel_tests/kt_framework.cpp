@@ -2,7 +2,7 @@
 // the resource helpers of kt.hpp.
 #include <stddef.h>
 
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 namespace kt {
 namespace {

@@ -1,7 +1,7 @@
 // Capability tables and capability operations: cap_info, cap_copy (rights
 // can only shrink, grant and write are needed), cap_delete (derived copies
 // stay), cap_revoke (recursive, keeps the slot itself, reaches other tables).
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 using namespace kt;
 

@@ -1,7 +1,7 @@
 // Components and threads: comp_create, thd_create, thd_start, child
 // components running hand-assembled code (kt_blobs.S), and faults killing
 // only the faulting component.
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 using namespace kt;
 

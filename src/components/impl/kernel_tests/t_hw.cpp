@@ -1,6 +1,6 @@
 // Hardware capabilities: the timer, I/O ports (the CMOS RTC at 0x70/0x71),
 // IRQ line 8 (the RTC's periodic interrupt) and hw_derive.
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 using namespace kt;
 

@@ -1,6 +1,6 @@
 // Operations without objects: nop, print, time_now, thd_yield, sret outside
 // an invocation, unknown operation numbers.
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 using namespace kt;
 

@@ -1,7 +1,7 @@
 // Asynchronous notification (asnd/rcv) and scheduling: endpoint types and
 // rights, pending counts, non-blocking receive, timeouts, wake-ups from other
 // threads, priority preemption, wake-up order, thd_yield.
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 using namespace kt;
 

@@ -1,6 +1,6 @@
 // Page tables and frames: mapping into our own page table and reading back,
 // aliases, multi-page frames, rights, addresses, wrong types, unmapping.
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 using namespace kt;
 

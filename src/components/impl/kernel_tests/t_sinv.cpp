@@ -2,7 +2,7 @@
 // interface "ktest"), into ourselves, into child components; rights,
 // deleted/revoked gates, wrong types, dead servers, nesting depth, and no
 // register leaks from client to server.
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 using namespace kt;
 

@@ -2,7 +2,7 @@
 // bad_slot, a slot without a capability is empty_slot, a destination that is
 // not empty is slot_occupied.
 #include "fmt/format.hpp"
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 using namespace kt;
 

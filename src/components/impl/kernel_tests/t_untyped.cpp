@@ -1,7 +1,7 @@
 // Untyped memory and retype: object types, sizes, rights, exhaustion, and
 // memory returning to its untyped when the last capability (and the last
 // mapping, or the running thread) is gone.
-#include "kt.hpp"
+#include "kernel_tests/kt.hpp"
 
 using namespace kt;
 

@@ -5,7 +5,7 @@
 //   1 count: returns (invocations so far, including this one; component id)
 //   other:   returns (bad_op, 0)
 // Every invocation counts, so a client can check that the state persists.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 namespace {
 uint64_t g_calls;  // touched only by invocations; one client thread at a time here

@@ -1,6 +1,6 @@
 // peek_kernel: tries to read kernel memory (the kernel image in the higher
 // half). The page is supervisor-only, so the kernel must stop peek_kernel.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 int main() {
   auto* kernel = reinterpret_cast<volatile uint64_t*>(0xffffffff80100000ull);

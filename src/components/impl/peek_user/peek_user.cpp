@@ -1,7 +1,7 @@
 // peek_user: holds a sinv capability to victim, asks for the address of its
 // secret and tries to read it. The address is not mapped in peek_user's
 // address space, so the kernel must stop peek_user with a page fault.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 int main() {
   uint64_t gate = cos::dep("victim");

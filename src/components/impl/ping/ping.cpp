@@ -1,6 +1,6 @@
 // ping: a client. Calls pong through the kernel's synchronous invocation and
 // checks each answer.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 int main() {
   uint64_t gate = cos::dep("pong");

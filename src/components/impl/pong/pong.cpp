@@ -1,6 +1,6 @@
 // pong: a server. Operation 0 returns 2 * x + 1 for argument x, computed in
 // pong's own address space on the calling (migrated) thread.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 namespace {
 int g_calls;  // pong's private state: counts invocations

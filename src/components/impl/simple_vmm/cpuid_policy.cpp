@@ -1,4 +1,4 @@
-#include "cpuid_policy.hpp"
+#include "simple_vmm/cpuid_policy.hpp"
 
 namespace cos::simple_vmm {
 namespace {

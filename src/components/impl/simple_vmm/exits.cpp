@@ -1,9 +1,9 @@
 // The VM-exit handlers of simple_vmm.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 #include "cos/guest_boot.hpp"
-#include "cpuid_policy.hpp"
-#include "vmm.hpp"
-#include "x86decode.hpp"
+#include "simple_vmm/cpuid_policy.hpp"
+#include "simple_vmm/vmm.hpp"
+#include "x86decode/x86decode.hpp"
 
 namespace cos::simple_vmm {
 namespace {

@@ -1,4 +1,4 @@
-#include "guest_loader.hpp"
+#include "simple_vmm/guest_loader.hpp"
 
 namespace cos::simple_vmm {
 namespace {

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #include "cos/guest_boot.hpp"
-#include "vmrt.hpp"
+#include "vmrt/vmrt.hpp"
 
 namespace cos::simple_vmm {
 

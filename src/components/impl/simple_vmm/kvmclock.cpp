@@ -1,6 +1,6 @@
-#include "kvmclock.hpp"
+#include "simple_vmm/kvmclock.hpp"
 
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 namespace cos::simple_vmm {
 namespace {

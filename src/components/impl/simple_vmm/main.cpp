@@ -1,10 +1,10 @@
 // simple_vmm: loads the guest bootloader (guest.img), a stock bzImage and an
 // initramfs into guest RAM, starts one vCPU in real mode at the bootloader
 // and emulates the PC around it until the guest powers off, reboots or dies.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 #include "cos/guest_boot.hpp"
-#include "guest_loader.hpp"
-#include "vmm.hpp"
+#include "simple_vmm/guest_loader.hpp"
+#include "simple_vmm/vmm.hpp"
 
 namespace cos::simple_vmm {
 

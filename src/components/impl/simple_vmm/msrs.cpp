@@ -1,4 +1,4 @@
-#include "msrs.hpp"
+#include "simple_vmm/msrs.hpp"
 
 namespace cos::simple_vmm {
 namespace {

@@ -6,7 +6,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "vmrt.hpp"
+#include "vmrt/vmrt.hpp"
 
 namespace cos::simple_vmm {
 

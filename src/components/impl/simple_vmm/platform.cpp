@@ -1,9 +1,9 @@
-#include "platform.hpp"
+#include "simple_vmm/platform.hpp"
 
 #include <new>
 
-#include "cos.hpp"
-#include "devices.hpp"
+#include "runtime/cos.hpp"
+#include "devices/devices.hpp"
 
 namespace cos::simple_vmm {
 namespace {

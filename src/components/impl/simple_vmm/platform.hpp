@@ -6,7 +6,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "msrs.hpp"
+#include "simple_vmm/msrs.hpp"
 
 namespace cos::simple_vmm {
 

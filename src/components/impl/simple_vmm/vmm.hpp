@@ -4,10 +4,10 @@
 #pragma once
 #include <stdint.h>
 
-#include "kvmclock.hpp"
-#include "msrs.hpp"
-#include "platform.hpp"
-#include "vmrt.hpp"
+#include "simple_vmm/kvmclock.hpp"
+#include "simple_vmm/msrs.hpp"
+#include "simple_vmm/platform.hpp"
+#include "vmrt/vmrt.hpp"
 
 namespace cos::simple_vmm {
 

@@ -34,8 +34,8 @@
 // end it prints a histogram of results, asks fuzz_canary (dependency
 // "canary") to verify its memory and capabilities, and measures how much of
 // its untyped memory it gets back after deleting everything.
-#include "../fuzz_canary/canary.hpp"
-#include "cos.hpp"
+#include "fuzz_canary/canary.hpp"
+#include "runtime/cos.hpp"
 #include "fmt/format.hpp"
 
 extern "C" void fuzz_raw_syscall(const uint64_t* in, uint64_t* out);

@@ -1,6 +1,6 @@
 // victim: keeps a secret in its heap and serves one operation that reveals
 // only the secret's address. Its peers can call it but must not read it.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 namespace {
 constexpr uint64_t kPattern = 0x5ec2e75ec2e75ec2ull;

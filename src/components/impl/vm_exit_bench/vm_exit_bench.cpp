@@ -23,9 +23,9 @@
 // Parameters: iterations (10000), warmup (100), vcpu_priority (100).
 #include <initializer_list>
 
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 #include "fmt/format.hpp"
-#include "vmrt.hpp"
+#include "vmrt/vmrt.hpp"
 
 extern "C" const uint8_t vm_exit_bench_guest_start[], vm_exit_bench_guest_end[];
 extern "C" const uint8_t vm_exit_bench_guest_hc_loop[], vm_exit_bench_guest_hc_done[];

@@ -1,7 +1,7 @@
 // vm_smoke: the smallest VMM, with raw system calls and no vmrt: one page of
 // real-mode guest code that writes '6' to port 0x3f8, halts and makes a
 // hypercall. Exercises the kernel's VM/vCPU objects and exit delivery.
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 #include "cos/vm.hpp"
 
 namespace {

@@ -18,9 +18,9 @@
 // 0x30000, 0x40000, 0x50000, 0x300000: not RAM (gpa_fault cases).
 #include <initializer_list>
 
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 #include "fmt/format.hpp"
-#include "vmrt.hpp"
+#include "vmrt/vmrt.hpp"
 
 namespace {
 

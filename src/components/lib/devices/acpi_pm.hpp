@@ -7,7 +7,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "device.hpp"
+#include "devices/device.hpp"
 
 namespace cos::dev {
 

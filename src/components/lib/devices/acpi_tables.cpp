@@ -1,4 +1,4 @@
-#include "acpi_tables.hpp"
+#include "devices/acpi_tables.hpp"
 
 namespace cos::dev {
 namespace {

@@ -1,6 +1,6 @@
-#include "cmos_rtc.hpp"
+#include "devices/cmos_rtc.hpp"
 
-#include "util.hpp"
+#include "devices/util.hpp"
 
 namespace cos::dev {
 

@@ -1,4 +1,4 @@
-#include "io_apic.hpp"
+#include "devices/io_apic.hpp"
 
 namespace cos::dev {
 

@@ -1,4 +1,4 @@
-#include "isa_irq_router.hpp"
+#include "devices/isa_irq_router.hpp"
 
 namespace cos::dev {
 

@@ -1,6 +1,6 @@
-#include "local_apic.hpp"
+#include "devices/local_apic.hpp"
 
-#include "util.hpp"
+#include "devices/util.hpp"
 
 namespace cos::dev {
 

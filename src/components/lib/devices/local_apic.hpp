@@ -42,7 +42,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "device.hpp"
+#include "devices/device.hpp"
 
 namespace cos::dev {
 

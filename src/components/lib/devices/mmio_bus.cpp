@@ -1,4 +1,4 @@
-#include "mmio_bus.hpp"
+#include "devices/mmio_bus.hpp"
 
 namespace cos::dev {
 

@@ -1,6 +1,6 @@
-#include "mp_table.hpp"
+#include "devices/mp_table.hpp"
 
-#include "isa_irq_router.hpp"
+#include "devices/isa_irq_router.hpp"
 
 namespace cos::dev {
 

@@ -1,4 +1,4 @@
-#include "pci_host.hpp"
+#include "devices/pci_host.hpp"
 
 namespace cos::dev {
 

@@ -1,4 +1,4 @@
-#include "pic8259.hpp"
+#include "devices/pic8259.hpp"
 
 namespace cos::dev {
 

@@ -1,6 +1,6 @@
-#include "pit8254.hpp"
+#include "devices/pit8254.hpp"
 
-#include "util.hpp"
+#include "devices/util.hpp"
 
 namespace cos::dev {
 

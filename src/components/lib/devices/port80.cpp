@@ -1,4 +1,4 @@
-#include "port80.hpp"
+#include "devices/port80.hpp"
 
 namespace cos::dev {
 

@@ -1,4 +1,4 @@
-#include "port_bus.hpp"
+#include "devices/port_bus.hpp"
 
 namespace cos::dev {
 

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "device.hpp"
+#include "devices/device.hpp"
 
 namespace cos::dev {
 

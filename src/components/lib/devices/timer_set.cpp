@@ -1,4 +1,4 @@
-#include "timer_set.hpp"
+#include "devices/timer_set.hpp"
 
 namespace cos::dev {
 

@@ -1,6 +1,6 @@
-#include "uart8250.hpp"
+#include "devices/uart8250.hpp"
 
-#include "util.hpp"
+#include "devices/util.hpp"
 
 namespace cos::dev {
 

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #include "cos/compinfo.hpp"
-#include "syscall.hpp"
+#include "runtime/syscall.hpp"
 
 namespace cos {
 

@@ -6,8 +6,8 @@
 
 #include <new>
 
-#include "cos.hpp"
-#include "heap.hpp"
+#include "runtime/cos.hpp"
+#include "runtime/heap.hpp"
 
 void* operator new(size_t n) {
   void* p = cos::heap::alloc(n);

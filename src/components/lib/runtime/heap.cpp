@@ -1,4 +1,4 @@
-#include "heap.hpp"
+#include "runtime/heap.hpp"
 
 namespace cos::heap {
 namespace {

@@ -1,10 +1,10 @@
 // Component start-up, console, info-page queries and the sinv dispatcher.
 #include <stdarg.h>
 
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 #include "cos/bootinfo.hpp"
 #include "fmt/format.hpp"
-#include "heap.hpp"
+#include "runtime/heap.hpp"
 
 extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
 

@@ -1,5 +1,5 @@
 // vmrt error names and formatting (host-compilable).
-#include "error.hpp"
+#include "vmrt/error.hpp"
 
 #include "cos/abi.hpp"
 #include "fmt/format.hpp"

@@ -1,5 +1,5 @@
 // vmrt guest-physical memory table (host-compilable).
-#include "guest_memory.hpp"
+#include "vmrt/guest_memory.hpp"
 
 namespace vmrt {
 namespace {

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "error.hpp"
+#include "vmrt/error.hpp"
 
 namespace vmrt {
 

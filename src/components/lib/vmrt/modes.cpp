@@ -1,5 +1,5 @@
 // vmrt initial vCPU modes (host-compilable).
-#include "modes.hpp"
+#include "vmrt/modes.hpp"
 
 #include <initializer_list>
 

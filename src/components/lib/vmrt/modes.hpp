@@ -14,9 +14,9 @@
 #pragma once
 #include <stdint.h>
 
-#include "error.hpp"
-#include "guest_memory.hpp"
-#include "vcpu_state.hpp"
+#include "vmrt/error.hpp"
+#include "vmrt/guest_memory.hpp"
+#include "vmrt/vcpu_state.hpp"
 
 namespace vmrt {
 

@@ -1,5 +1,5 @@
 // vmrt guest page walk and 4-level page-table builder (host-compilable).
-#include "paging.hpp"
+#include "vmrt/paging.hpp"
 
 namespace vmrt {
 namespace {

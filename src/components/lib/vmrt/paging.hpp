@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #include "cos/vm.hpp"
-#include "error.hpp"
-#include "guest_memory.hpp"
+#include "vmrt/error.hpp"
+#include "vmrt/guest_memory.hpp"
 
 namespace vmrt {
 

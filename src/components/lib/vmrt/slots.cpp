@@ -1,5 +1,5 @@
 // vmrt capability-slot allocator (host-compilable).
-#include "slots.hpp"
+#include "vmrt/slots.hpp"
 
 namespace vmrt {
 

@@ -3,7 +3,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "error.hpp"
+#include "vmrt/error.hpp"
 
 namespace vmrt {
 

@@ -1,7 +1,7 @@
 // vmrt vCPUs and the run loop (component only).
-#include "vcpu.hpp"
+#include "vmrt/vcpu.hpp"
 
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 namespace vmrt {
 namespace {

@@ -14,9 +14,9 @@
 #pragma once
 #include <stdint.h>
 
-#include "error.hpp"
-#include "vcpu_state.hpp"
-#include "vm.hpp"
+#include "vmrt/error.hpp"
+#include "vmrt/vcpu_state.hpp"
+#include "vmrt/vm.hpp"
 
 namespace vmrt {
 

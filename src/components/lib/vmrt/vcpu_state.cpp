@@ -1,5 +1,5 @@
 // vmrt vCPU state-page accessors and exit dispatch (host-compilable).
-#include "vcpu_state.hpp"
+#include "vmrt/vcpu_state.hpp"
 
 namespace vmrt {
 namespace {

@@ -15,9 +15,9 @@
 #include <stdint.h>
 
 #include "cos/vm.hpp"
-#include "error.hpp"
-#include "guest_memory.hpp"
-#include "paging.hpp"
+#include "vmrt/error.hpp"
+#include "vmrt/guest_memory.hpp"
+#include "vmrt/paging.hpp"
 
 namespace vmrt {
 

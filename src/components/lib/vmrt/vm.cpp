@@ -1,7 +1,7 @@
 // vmrt VMs, guest RAM and the capability environment (component only).
-#include "vm.hpp"
+#include "vmrt/vm.hpp"
 
-#include "cos.hpp"
+#include "runtime/cos.hpp"
 
 namespace vmrt {
 namespace {

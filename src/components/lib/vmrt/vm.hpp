@@ -19,9 +19,9 @@
 #include <stdint.h>
 
 #include "cos/abi.hpp"
-#include "error.hpp"
-#include "guest_memory.hpp"
-#include "slots.hpp"
+#include "vmrt/error.hpp"
+#include "vmrt/guest_memory.hpp"
+#include "vmrt/slots.hpp"
 
 namespace vmrt {
 

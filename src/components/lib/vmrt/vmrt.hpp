@@ -12,11 +12,11 @@
 // README.md in this directory describes the design and the guest-memory layout.
 #pragma once
 
-#include "error.hpp"
-#include "guest_memory.hpp"
-#include "modes.hpp"
-#include "paging.hpp"
-#include "slots.hpp"
-#include "vcpu.hpp"
-#include "vcpu_state.hpp"
-#include "vm.hpp"
+#include "vmrt/error.hpp"
+#include "vmrt/guest_memory.hpp"
+#include "vmrt/modes.hpp"
+#include "vmrt/paging.hpp"
+#include "vmrt/slots.hpp"
+#include "vmrt/vcpu.hpp"
+#include "vmrt/vcpu_state.hpp"
+#include "vmrt/vm.hpp"

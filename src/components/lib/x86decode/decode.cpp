@@ -1,6 +1,6 @@
 // x86decode: the decoder (Intel SDM Vol. 2, chapter 2 and appendix A;
 // AMD APM Vol. 3, chapter 1).
-#include "x86decode.hpp"
+#include "x86decode/x86decode.hpp"
 
 namespace cos::x86dec {
 namespace {

@@ -1,7 +1,7 @@
 // x86decode: emulation of decoded instructions on an MMIO location, the ALU
 // flag rules (Intel SDM Vol. 1 3.4.3.1 and appendix A; Vol. 2 per
 // instruction), effective addresses and names.
-#include "x86decode.hpp"
+#include "x86decode/x86decode.hpp"
 
 namespace cos::x86dec {
 namespace {

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "cos/vm.hpp"
-#include "svm/vmcb.hpp"
+#include "x86_64/svm/vmcb.hpp"
 
 namespace cos::svm {
 

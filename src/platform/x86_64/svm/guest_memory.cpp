@@ -1,7 +1,7 @@
-#include "svm/guest_memory.hpp"
+#include "x86_64/svm/guest_memory.hpp"
 
-#include "machine.hpp"
-#include "svm/npt.hpp"
+#include "x86_64/machine.hpp"
+#include "x86_64/svm/npt.hpp"
 
 namespace cos::svm {
 namespace {

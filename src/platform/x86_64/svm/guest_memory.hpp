@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "svm/vmcb.hpp"
+#include "x86_64/svm/vmcb.hpp"
 
 namespace cos::svm {
 

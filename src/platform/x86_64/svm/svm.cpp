@@ -1,17 +1,17 @@
 // AMD SVM backend: detection, ASIDs, the VMCB of each vCPU, guest state
 // transfer and the VMRUN loop step (AMD APM Vol. 2, chapter 15).
-#include "svm/svm.hpp"
+#include "x86_64/svm/svm.hpp"
 
-#include "console.hpp"
-#include "cpu.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
 #include "fmt/format.hpp"
-#include "kernel.hpp"
-#include "layout.hpp"
-#include "machine.hpp"
-#include "svm/decode.hpp"
-#include "svm/guest_memory.hpp"
-#include "svm/npt.hpp"
-#include "svm/vmcb.hpp"
+#include "kernel/kernel.hpp"
+#include "x86_64/layout.hpp"
+#include "x86_64/machine.hpp"
+#include "x86_64/svm/decode.hpp"
+#include "x86_64/svm/guest_memory.hpp"
+#include "x86_64/svm/npt.hpp"
+#include "x86_64/svm/vmcb.hpp"
 
 extern "C" void svm_run(uint64_t vmcb_pa, uint64_t* gpr, uint64_t host_save_pa);
 

@@ -1,12 +1,12 @@
 // Entering the guest, event injection and VM-exit decoding (Intel SDM Vol.
 // 3C, 27.6 "Event Injection", chapter 28 "VM Exits" and appendix C "VMX
 // Basic Exit Reasons").
-#include "console.hpp"
-#include "cpu.hpp"
-#include "decode.hpp"
-#include "ept.hpp"
-#include "internal.hpp"
-#include "vmx.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/vmx/decode.hpp"
+#include "x86_64/vmx/ept.hpp"
+#include "x86_64/vmx/internal.hpp"
+#include "x86_64/vmx/vmx.hpp"
 
 namespace cos::vmx {
 namespace {

@@ -1,7 +1,7 @@
 // VM-entry checks on the guest-state area (see guest_state.hpp).
-#include "guest_state.hpp"
+#include "x86_64/vmx/guest_state.hpp"
 
-#include "decode.hpp"
+#include "x86_64/vmx/decode.hpp"
 
 namespace cos::vmx {
 namespace {

@@ -9,9 +9,9 @@
 #pragma once
 #include <stdint.h>
 
-#include "arch.hpp"
+#include "x86_64/vmx/arch.hpp"
 #include "cos/vm.hpp"
-#include "vmcs.hpp"
+#include "x86_64/vmx/vmcs.hpp"
 
 namespace cos::vmx {
 

@@ -3,9 +3,9 @@
 #pragma once
 #include <stdint.h>
 
-#include "guest_state.hpp"
-#include "vcpu.hpp"
-#include "vmcs.hpp"
+#include "x86_64/vmx/guest_state.hpp"
+#include "kernel/vcpu.hpp"
+#include "x86_64/vmx/vmcs.hpp"
 
 namespace cos::vmx {
 

@@ -3,14 +3,14 @@
 // Loading Guest State").
 #include <stddef.h>
 
-#include "console.hpp"
-#include "cpu.hpp"
-#include "decode.hpp"
-#include "ept.hpp"
-#include "internal.hpp"
-#include "layout.hpp"
-#include "regs.hpp"
-#include "vmx.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/vmx/decode.hpp"
+#include "x86_64/vmx/ept.hpp"
+#include "x86_64/vmx/internal.hpp"
+#include "x86_64/layout.hpp"
+#include "x86_64/regs.hpp"
+#include "x86_64/vmx/vmx.hpp"
 
 namespace cos::vmx {
 namespace {

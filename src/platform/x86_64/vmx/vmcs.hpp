@@ -5,7 +5,7 @@
 #pragma once
 #include <stdint.h>
 
-#include "arch.hpp"
+#include "x86_64/vmx/arch.hpp"
 
 namespace cos::vmx {
 

@@ -1,14 +1,14 @@
 // VMX bring-up (Intel SDM Vol. 3C, 24.6 "Discovering Support for VMX" and
 // 24.7 "Enabling and Entering VMX Operation"), VPIDs and EPT roots.
-#include "vmx.hpp"
+#include "x86_64/vmx/vmx.hpp"
 
-#include "console.hpp"
-#include "cpu.hpp"
-#include "ept.hpp"
+#include "kernel/console.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/vmx/ept.hpp"
 #include "fmt/format.hpp"
-#include "internal.hpp"
-#include "lapic.hpp"
-#include "layout.hpp"
+#include "x86_64/vmx/internal.hpp"
+#include "x86_64/lapic.hpp"
+#include "x86_64/layout.hpp"
 
 namespace cos::vmx {
 

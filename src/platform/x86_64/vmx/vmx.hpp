@@ -4,7 +4,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "virt.hpp"
+#include "x86_64/virt.hpp"
 
 namespace cos::vmx {
 
