@@ -4,7 +4,7 @@
 #include "cos/bootinfo.hpp"
 #include "elf/elf64.hpp"
 #include "kernel/kernel.hpp"
-#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
 
 namespace cos {
 namespace {
@@ -24,7 +24,7 @@ uint64_t map_new_frame(Booter& b, uint64_t va, uint64_t rights) {
   uint64_t pa;
   if (untyped_alloc(b.ut, 1, 1, PageKind::frame, pa) != Error::ok) out_of_memory();
   page_meta(pa)->pages = 1;
-  Error e = machine::map_user_page(b.root, va, pa, rights, b.ut);
+  Error e = platform::map_user_page(b.root, va, pa, rights, b.ut);
   if (e != Error::ok) panic("boot: mapping booter page %#lx failed (%ld)", va, static_cast<long>(e));
   ++page_meta(pa)->maps;
   return pa;
@@ -35,7 +35,7 @@ void copy_bytes(uint8_t* dst, const uint8_t* src, uint64_t n) {
 }
 
 void load_elf(Booter& b, const BootModule& m, uint64_t& entry) {
-  const auto* data = static_cast<const uint8_t*>(machine::phys_to_kernel(m.start));
+  const auto* data = static_cast<const uint8_t*>(platform::phys_to_kernel(m.start));
   elf::Image img;
   elf::Error e = elf::Image::parse(data, m.end - m.start, img);
   if (e != elf::Error::ok) panic("boot: booter image is not a valid ELF: %s", elf::error_string(e));
@@ -47,7 +47,7 @@ void load_elf(Booter& b, const BootModule& m, uint64_t& entry) {
                       (s.executable ? abi::Rights::exec : 0);
     for (uint64_t va = first; va < last; va += kPage) {
       uint64_t pa = map_new_frame(b, va, rights);
-      auto* page = static_cast<uint8_t*>(machine::phys_to_kernel(pa));
+      auto* page = static_cast<uint8_t*>(platform::phys_to_kernel(pa));
       // Copy the part of the file image that falls in this page.
       uint64_t lo = va > s.vaddr ? va : s.vaddr;
       uint64_t hi = va + kPage < s.vaddr + s.filesz ? va + kPage : s.vaddr + s.filesz;
@@ -70,8 +70,8 @@ Untyped* make_root_untyped(const MemRange& r) {
   if (pages < meta_pages + 2) return nullptr;
   uint64_t base = r.base + meta_pages * kPage;
   uint64_t usable = pages - meta_pages;
-  machine::zero_pages(r.base, meta_pages);
-  page_meta_add_range(base, usable, static_cast<PageMeta*>(machine::phys_to_kernel(r.base)));
+  platform::zero_pages(r.base, meta_pages);
+  page_meta_add_range(base, usable, static_cast<PageMeta*>(platform::phys_to_kernel(r.base)));
   Untyped* u = untyped_init(base, base + kPage, (usable - 1) * kPage, nullptr);
   page_meta(base)->kind = PageKind::untyped;
   obj_ref(u);  // boot memory is never given back
@@ -119,7 +119,7 @@ void boot_create_booter(const BootModule* modules, unsigned module_count, const 
     out_of_memory();
   ct->nslots = boot::kBooterCaptblPages * abi::kSlotsPerCaptblPage;
   pt->root = pt->pa + kPage;
-  machine::address_space_init(pt->root);
+  platform::address_space_init(pt->root);
   b.root = pt->root;
   comp->captbl_obj = ct;
   comp->pgtbl_obj = pt;
@@ -142,14 +142,14 @@ void boot_create_booter(const BootModule* modules, unsigned module_count, const 
   // Boot-info page and the modules, read-only (modules have no page metadata:
   // they are not untyped memory and can never be reused).
   uint64_t info_pa = map_new_frame(b, boot::kInfoVaddr, abi::Rights::read);
-  auto* info = static_cast<boot::BootInfo*>(machine::phys_to_kernel(info_pa));
+  auto* info = static_cast<boot::BootInfo*>(platform::phys_to_kernel(info_pa));
   info->magic = boot::kBootInfoMagic;
   uint64_t next_va = boot::kModulesVaddr;
   for (unsigned i = 0; i < module_count && i < boot::kMaxModules; ++i) {
     const BootModule& m = modules[i];
     uint64_t first = m.start & ~(kPage - 1);
     for (uint64_t pa = first; pa < m.end; pa += kPage) {
-      Error e = machine::map_user_page(b.root, next_va + (pa - first), pa, abi::Rights::read, b.ut);
+      Error e = platform::map_user_page(b.root, next_va + (pa - first), pa, abi::Rights::read, b.ut);
       if (e != Error::ok) panic("boot: mapping module %u failed (%ld)", i, static_cast<long>(e));
     }
     boot::Module& bm = info->modules[info->module_count++];

@@ -84,6 +84,17 @@ class CapTable {
     return Error::ok;
   }
 
+  /// The kernel object of type T (which names its abi::ObjType as T::kType)
+  /// in a non-empty capability of that type holding all of `rights`:
+  /// `caps(t).get<Vcpu>(slot, Rights::write, v)`. Errors as get().
+  template <typename T>
+  Error get(uint64_t index, uint64_t rights, T*& out) const {
+    Capability* c;
+    Error e = get(index, T::kType, c, rights);
+    out = e == Error::ok ? reinterpret_cast<T*>(c->w0) : nullptr;
+    return e;
+  }
+
   /// An empty slot to fill, or bad_slot / slot_occupied.
   Error free_slot(uint64_t index, Capability*& out) const {
     Error e = slot(index, out);

@@ -10,6 +10,7 @@ namespace cos {
 /// Capability-table object: its pages hold the slots; slot 0's space holds
 /// this header.
 struct Captbl : KObject {
+  static constexpr ObjType kType = ObjType::captbl;
   uint32_t nslots;
   Capability* slots() { return reinterpret_cast<Capability*>(this); }
 };
@@ -17,10 +18,12 @@ static_assert(sizeof(Captbl) <= sizeof(Capability));
 
 /// Page-table object: a header page plus the PML4 page at `root`.
 struct Pgtbl : KObject {
+  static constexpr ObjType kType = ObjType::pgtbl;
   uint64_t root;  ///< physical address of the PML4
 };
 
 struct Component : KObject {
+  static constexpr ObjType kType = ObjType::comp;
   Captbl* captbl_obj;
   Pgtbl* pgtbl_obj;
   CapTable captbl;

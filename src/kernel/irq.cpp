@@ -1,6 +1,6 @@
 // ISA interrupt lines delivered as notifications to receive endpoints.
 #include "kernel/kernel.hpp"
-#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
 
 namespace cos {
 namespace {
@@ -12,7 +12,7 @@ Error irq_bind(unsigned line, RcvEndpoint* ep) {
   if (ep && old) return Error::irq_bound;
   if (!ep) {
     if (old) {
-      machine::irq_mask(line, true);
+      platform::irq_mask(line, true);
       old->irq_line = -1;
       g_bound[line] = nullptr;
       obj_unref(old);
@@ -22,7 +22,7 @@ Error irq_bind(unsigned line, RcvEndpoint* ep) {
   obj_ref(ep);
   ep->irq_line = static_cast<int>(line);
   g_bound[line] = ep;
-  machine::irq_mask(line, false);
+  platform::irq_mask(line, false);
   return Error::ok;
 }
 

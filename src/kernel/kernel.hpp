@@ -78,6 +78,11 @@ void timer_set(RcvEndpoint* ep, uint64_t period_us);
 /// True while some thread can still be woken by time or an interrupt.
 bool wakeups_possible();
 
+/// True when schedule() would give the CPU away from `t` now: a thread of
+/// higher priority is ready, or t's quantum ended and a thread of its
+/// priority is ready, or objects wait to be destroyed.
+bool preemption_due(Thread* t);
+
 /// Picks the thread to run and resumes it in user mode; idles (and powers off
 /// when nothing can ever run again) if none is ready. `preempt` rotates the
 /// current thread behind others of its priority.
@@ -86,12 +91,17 @@ bool wakeups_possible();
 /// Handles the system call whose arguments are in t->regs; stores the result.
 void syscall_handle(Thread* t);
 
-// --- virtualization (vm.cpp) --------------------------------------------------
-/// Runs the guest of the current vCPU thread until an exit must go to the
-/// VMM (or the thread is preempted). Never returns.
-[[noreturn]] void vcpu_thread_run(Thread* t);
-/// The vCPU's thread ended (its VMM died or the vCPU is being destroyed).
-void vcpu_thread_killed(Vcpu* v);
+// --- virtualization (vm.cpp, vcpu.cpp, vcpu_run.cpp) ---------------------------
+/// Runs the guest of t->guest on the current CPU until an exit goes to the
+/// VMM, the run ends (notification, timeout) or the thread is preempted; for
+/// platform::resume of a thread that is in a guest. Never returns.
+[[noreturn]] void vcpu_guest_loop(Thread* t);
+/// The thread is being killed while in a guest (t->guest set): releases the
+/// vCPU it was running.
+void vcpu_run_abandoned(Thread* t);
+/// Builds a pending event from a vector and type, checked the same way for
+/// vcpu_inject and the state page's Load::inject. Errors: bad_argument.
+Error vcpu_make_event(uint64_t vector, vm::EventType type, uint32_t error_code, PendingEvent& ev);
 /// Destroys VM / vCPU objects (called by reap()).
 void vm_object_destroy(Vm* vm);
 void vcpu_object_destroy(Vcpu* v);
@@ -106,7 +116,7 @@ Error irq_bind(unsigned line, RcvEndpoint* ep);
 
 #include <new>
 
-#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
 
 namespace cos {
 
@@ -115,7 +125,7 @@ Error obj_create(Untyped* ut, ObjType type, uint32_t pages, T*& out) {
   uint64_t pa;
   Error e = untyped_alloc(ut, pages, 1, PageKind::kernel, pa);
   if (e != Error::ok) return e;
-  T* o = new (machine::phys_to_kernel(pa)) T();
+  T* o = new (platform::phys_to_kernel(pa)) T();
   o->type = type;
   o->pages = pages;
   o->pa = pa;

@@ -33,5 +33,7 @@ void obj_cap_dropped(KObject* o);
 /// Destroys every queued object (may queue and destroy more). Called at the
 /// end of each kernel entry, so destruction never recurses.
 void reap();
+/// True when objects wait for reap().
+bool reap_pending();
 
 }  // namespace cos

@@ -3,7 +3,7 @@
 
 #include "kernel/console.hpp"
 #include "kernel/kernel.hpp"
-#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
 
 namespace cos {
 namespace {
@@ -12,7 +12,7 @@ constexpr uint64_t kPage = 4096;
 
 KObject* g_reap_head;
 
-FreeRun* node_at(uint64_t pa) { return static_cast<FreeRun*>(machine::phys_to_kernel(pa)); }
+FreeRun* node_at(uint64_t pa) { return static_cast<FreeRun*>(platform::phys_to_kernel(pa)); }
 
 void maybe_queue(KObject* o) {
   if (o->caps != 0 || o->refs != 0 || o->reap_next) return;
@@ -32,7 +32,7 @@ void frame_maybe_free(uint64_t head_pa) {
 }
 
 void destroy_pgtbl(Pgtbl* p) {
-  machine::address_space_teardown(p->root);
+  platform::address_space_teardown(p->root);
 }
 
 void destroy(KObject* o) {
@@ -56,7 +56,7 @@ void destroy(KObject* o) {
     }
     case ObjType::thread: {
       auto* t = static_cast<Thread*>(o);
-      machine::thread_destroyed(t);
+      platform::thread_destroyed(t);
       obj_unref(t->home);
       break;
     }
@@ -94,6 +94,8 @@ void obj_cap_dropped(KObject* o) {
   maybe_queue(o);
 }
 
+bool reap_pending() { return g_reap_head != nullptr; }
+
 void reap() {
   while (g_reap_head) {
     KObject* o = g_reap_head;
@@ -104,7 +106,7 @@ void reap() {
 }
 
 Untyped* untyped_init(uint64_t header_pa, uint64_t base, uint64_t size, Untyped* origin) {
-  auto* u = new (machine::phys_to_kernel(header_pa)) Untyped(node_at);
+  auto* u = new (platform::phys_to_kernel(header_pa)) Untyped(node_at);
   u->type = ObjType::untyped;
   u->pa = header_pa;
   u->pages = 1 + static_cast<uint32_t>(size / kPage);
@@ -123,7 +125,7 @@ Untyped* untyped_init(uint64_t header_pa, uint64_t base, uint64_t size, Untyped*
 Error untyped_alloc(Untyped* ut, uint64_t pages, uint64_t align_pages, PageKind kind, uint64_t& pa) {
   if (!ut->free.take(pages, align_pages, pa)) return Error::out_of_memory;
   obj_ref(ut);
-  machine::zero_pages(pa, pages);
+  platform::zero_pages(pa, pages);
   for (uint64_t i = 0; i < pages; ++i) {
     PageMeta* m = page_meta(pa + i * kPage);
     KASSERT(m && m->kind == PageKind::free);

@@ -1,19 +1,171 @@
-// What the portable kernel core needs from the machine layer
-// (implemented under src/platform/<arch>/).
+// The contract between the portable kernel core (src/kernel) and the machine
+// layer (src/platform/<arch>): everything the core needs from the hardware,
+// declared once. The x86-64 implementation lives in src/platform/x86_64
+// (one file per job: address_space.cpp, guest_space.cpp, context.cpp,
+// fpu.cpp, io.cpp, power.cpp, virt.cpp) and its vendor backends in vmx/ and
+// svm/.
 #pragma once
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cos/abi.hpp"
+#include "cos/vm.hpp"
+
+namespace cos {
+struct Thread;
+struct Untyped;
+struct Vm;
+struct Vcpu;
+}  // namespace cos
+
 namespace cos::platform {
 
+// --- console and power ------------------------------------------------------------
 /// Writes bytes to the kernel console (COM1 on x86-64).
 void console_write(const char* s, size_t len);
 
 /// How the system stops: a clean power-off or after a kernel panic.
 enum class StopReason { clean, panic };
-
 /// Stops the machine. On QEMU it exits through isa-debug-exit (status 33 for
 /// clean, 35 for panic); on Bochs through port 0x8900. Never returns.
 [[noreturn]] void stop(StopReason why);
+
+// --- physical memory ----------------------------------------------------------------
+/// Kernel address of physical address `pa` (direct map).
+void* phys_to_kernel(uint64_t pa);
+/// Physical address of a kernel object in the direct map or the kernel image.
+uint64_t kernel_to_phys(const void* va);
+/// Zeroes `pages` 4 KiB pages at physical address `pa`.
+void zero_pages(uint64_t pa, uint64_t pages);
+
+// --- thread contexts (context.cpp) --------------------------------------------------
+/// Sets up the register and FPU state of a new thread entering user mode at
+/// `entry` with rdi = arg.
+void thread_context_init(Thread* t, uint64_t entry, uint64_t arg);
+/// Makes t's registers return from an invocation: resume at rip/rsp/rflags
+/// with rax = r0, rdx = r1, and no other register content carried over.
+void set_invocation_return(Thread* t, uint64_t rip, uint64_t rsp, uint64_t rflags, uint64_t r0, uint64_t r1);
+/// Makes t's registers enter a server's sinv entry: rip = entry, rdi = token;
+/// the argument registers (rsi, rdx, r10, r8) are kept, everything else cleared.
+void set_upcall(Thread* t, uint64_t entry, uint64_t token);
+/// A thread object is about to be freed: forget any hardware state pointing
+/// at it (the lazily saved FPU owner).
+void thread_destroyed(Thread* t);
+/// Sets the value a thread that entered through a system call sees in rax
+/// (and rdx) when it returns to user mode.
+void set_syscall_result(Thread* t, int64_t rax);
+void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx);
+
+/// Resumes `t` in user mode in its current component, or, while it runs a
+/// guest (t->guest set), re-enters the guest through vcpu_guest_loop() on a
+/// fresh kernel stack. Never returns.
+[[noreturn]] void resume(Thread* t);
+/// Waits for interrupts with nothing to run. Never returns: an interrupt
+/// handler calls schedule().
+[[noreturn]] void idle();
+
+// --- FPU / SSE state (fpu.cpp) -------------------------------------------------------
+/// Makes `area` (a 512-byte FXSAVE image, 16-byte aligned; Intel SDM Vol. 1,
+/// 10.5.1) the live FPU/SSE state: the state of the previous owner is saved
+/// to its area first. Cheap when `area` is already live.
+void fpu_activate(uint8_t* area);
+/// Forgets `area` as the live state's home (its memory is being freed).
+void fpu_forget(uint8_t* area);
+/// Writes the power-on FXSAVE image (FCW 0x37f, MXCSR 0x1f80) into `area`.
+void fpu_init_area(uint8_t* area);
+
+// --- user address spaces (address_space.cpp) ----------------------------------------
+/// Initialises a zeroed root page-table page as a new address space sharing
+/// the kernel half.
+void address_space_init(uint64_t root_pa);
+/// Maps the 4 KiB frame `pa` at user address `va` in the address space
+/// `root` with rights (abi::Rights). Intermediate tables are carved from
+/// `ut` (may be nullptr: then only existing tables are used).
+/// Errors: bad_address, already_mapped, out_of_memory.
+abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t rights, Untyped* ut);
+/// Removes the mapping of `va`, flushing the TLB entry if `root` is loaded;
+/// the unmapped frame's address is returned in `pa`. Errors: bad_address, not_mapped.
+abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa);
+/// Tears down the user half of an address space: every mapped page is
+/// reported with frame_page_unmapped(), every intermediate table with
+/// pgtable_page_freed(). Switches away first if `root` is loaded.
+void address_space_teardown(uint64_t root);
+/// Copies `len` bytes from user address `uva` in address space `root`,
+/// checking every page is mapped and user-accessible. False if not.
+bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len);
+
+// --- guest-physical address spaces (guest_space.cpp) --------------------------------
+/// Guest-physical mappings in the active backend's EPT/NPT format, same
+/// contracts as map_user_page / unmap_user_page / address_space_teardown
+/// (gpa < abi::kGuestPhysTop). Invalidation is the caller's business.
+abi::Error map_guest_page(uint64_t root, uint64_t gpa, uint64_t pa, uint64_t rights, Untyped* ut);
+abi::Error unmap_guest_page(uint64_t root, uint64_t gpa, uint64_t& pa);
+void guest_space_teardown(uint64_t root);
+
+// --- time, ports and interrupt lines (io.cpp) ---------------------------------------
+/// Microseconds since boot (TSC calibrated against the PIT).
+uint64_t time_us();
+/// Port I/O on behalf of a component holding an I/O-port capability;
+/// width 1, 2 or 4 bytes.
+uint32_t port_in(uint16_t port, unsigned width);
+void port_out(uint16_t port, unsigned width, uint32_t value);
+/// Masks or unmasks an ISA IRQ line at the 8259 PIC pair.
+void irq_mask(unsigned line, bool masked);
+/// True while any IRQ line is unmasked (bound).
+bool irqs_bound();
+
+// --- hardware virtualization (virt.cpp, vmx/, svm/) ---------------------------------
+/// What the portable run loop (kernel/vcpu_run.cpp) does after a guest run.
+enum class ExitAction {
+  forward,         ///< a guest exit for the VMM: the vm::Exit is filled
+  host_interrupt,  ///< a host interrupt/NMI ended the run: it has been taken; re-enter when scheduled
+  resume,          ///< handled inside the kernel (its own interrupt window, a reflected #DB/#AC): re-enter
+};
+
+/// One virtualization backend (Intel VMX or AMD SVM): the operations table
+/// chosen at boot. Every function runs with interrupts disabled.
+struct VirtBackend {
+  /// vm::kBackendVmx or vm::kBackendSvm (reported to VMMs in the state page).
+  uint32_t id;
+  /// Prepares a zeroed root table page (vm->root) for a new VM and assigns
+  /// vm->tag (VPID / ASID). Errors: out_of_memory (no tag left).
+  abi::Error (*vm_init)(Vm* vm);
+  /// Releases vm->tag and flushes what the hardware cached for the VM.
+  void (*vm_destroy)(Vm* vm);
+  /// Guest page-table entry encoding (for guest_space.cpp): a non-leaf
+  /// entry pointing at a table; a 4 KiB leaf mapping hpa with abi::Rights
+  /// read/write/exec as write-back memory; whether an entry maps or points
+  /// to something.
+  uint64_t (*gpt_table_entry)(uint64_t table_pa);
+  uint64_t (*gpt_leaf_entry)(uint64_t hpa, uint64_t rights);
+  bool (*gpt_present)(uint64_t entry);
+  /// Initialises the zeroed control page (VMCS/VMCB, v->control_pa) and
+  /// v->backend_state with the kernel-owned controls and a reset-like guest
+  /// state (16-bit real mode at F000:FFF0). Errors: no_virtualization.
+  abi::Error (*vcpu_init)(Vcpu* v);
+  /// Releases backend resources of a vCPU (e.g. VMCLEAR).
+  void (*vcpu_destroy)(Vcpu* v);
+  /// Validates the groups in `mask` (vm::Load bits) of the state page and
+  /// loads them into the vCPU. bad_guest_state: nothing is changed.
+  abi::Error (*vcpu_load)(Vcpu* v, const vm::StatePage& s, uint64_t mask);
+  /// Writes the registers and the groups in `mask` to the state page.
+  void (*vcpu_save)(Vcpu* v, vm::StatePage& s, uint64_t mask);
+  /// Injects the pending events the guest can take now, requests an
+  /// interrupt window for those it cannot, enters the guest and returns at
+  /// the next VM exit with the exit decoded into `exit`. The guest's FPU
+  /// state must be live (fpu_activate(v->fpu)); host interrupts that end the
+  /// run are taken through the IDT before this returns.
+  ExitAction (*vcpu_enter)(Vcpu* v, vm::Exit& exit);
+};
+
+/// True for the exceptions that push an error code (x86: #DF, #TS, #NP, #SS,
+/// #GP, #PF, #AC, #CP; Intel SDM Vol. 3A, table 6-1).
+bool exception_has_error_code(unsigned vector);
+
+/// Detects VMX or SVM on this CPU, enables it and prints one boot line saying
+/// which backend is active or why none is. Called once at boot.
+void virt_init();
+/// The active backend, or nullptr when the CPU offers no usable VMX/SVM.
+const VirtBackend* virt();
 
 }  // namespace cos::platform

@@ -17,6 +17,7 @@ using TimerListHook = boost::intrusive::list_base_hook<
     boost::intrusive::tag<TimerListTag>, boost::intrusive::link_mode<boost::intrusive::safe_link>>;
 
 struct RcvEndpoint : KObject, TimerListHook {
+  static constexpr abi::ObjType kType = abi::ObjType::rcv;
   uint64_t pending;        ///< notifications not yet received
   uint64_t period_us;      ///< periodic timer period in microseconds (0: none)
   uint64_t next_us;        ///< kernel time of the next periodic notification
@@ -27,6 +28,7 @@ struct RcvEndpoint : KObject, TimerListHook {
 };
 
 struct SendEndpoint : KObject {
+  static constexpr abi::ObjType kType = abi::ObjType::asnd;
   RcvEndpoint* target;  ///< referenced while the send endpoint exists
 };
 

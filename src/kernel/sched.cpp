@@ -2,7 +2,6 @@
 // rcv with timeouts, and the kernel tick.
 #include "kernel/console.hpp"
 #include "kernel/kernel.hpp"
-#include "x86_64/machine.hpp"
 #include "kernel/platform.hpp"
 
 namespace cos {
@@ -42,7 +41,7 @@ void wake(Thread* t, int64_t result) {
 
 Thread* thread_init(void* page, Component* comp, uint64_t entry, uint64_t arg) {
   auto* t = static_cast<Thread*>(page);
-  machine::thread_context_init(t, entry, arg);
+  platform::thread_context_init(t, entry, arg);
   static uint32_t next_id = 1;
   t->home = comp;
   obj_ref(comp);
@@ -87,7 +86,7 @@ void thread_kill(Thread* t) {
     wake(t, 0);
     g_run_queue.remove(*t);
   }
-  if (t->vcpu) vcpu_thread_killed(t->vcpu);
+  if (t->guest) vcpu_run_abandoned(t);
   while (t->depth > 0) obj_unref(t->inv[--t->depth].server);
   t->current = t->home;
   bool started = t->state != ThreadState::created;
@@ -107,7 +106,7 @@ void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1) {
       r1 = 0;
       continue;
     }
-    machine::set_invocation_return(t->regs, f.rip, f.rsp, f.rflags, r0, r1);
+    platform::set_invocation_return(t, f.rip, f.rsp, f.rflags, r0, r1);
     t->current = f.client;
     return;
   }
@@ -131,7 +130,7 @@ void timer_set(RcvEndpoint* ep, uint64_t period_us) {
   }
   ep->period_us = period_us;
   if (period_us) {
-    ep->next_us = machine::time_us() + period_us;
+    ep->next_us = platform::time_us() + period_us;
     obj_ref(ep);
     g_timers.push_back(*ep);
   }
@@ -139,7 +138,7 @@ void timer_set(RcvEndpoint* ep, uint64_t period_us) {
 
 bool timer_tick() {
   ++g_ticks;
-  uint64_t now = machine::time_us();
+  uint64_t now = platform::time_us();
   while (!g_timeouts.empty() && g_timeouts.front().deadline <= now)
     wake(&g_timeouts.front(), static_cast<int64_t>(abi::Error::timeout));
   for (RcvEndpoint& ep : g_timers) {
@@ -152,7 +151,14 @@ bool timer_tick() {
   return g_ticks - g_slice_start >= abi::kQuantumTicks;
 }
 
-bool wakeups_possible() { return !g_timeouts.empty() || !g_timers.empty() || machine::irqs_bound(); }
+bool wakeups_possible() { return !g_timeouts.empty() || !g_timers.empty() || platform::irqs_bound(); }
+
+bool preemption_due(Thread* t) {
+  if (reap_pending()) return true;
+  int top = g_run_queue.top_priority();
+  if (top < 0) return false;
+  return top < t->priority || (g_rotate_pending && top == t->priority);
+}
 
 [[noreturn]] void schedule(bool preempt) {
   reap();
@@ -188,7 +194,7 @@ bool wakeups_possible() { return !g_timeouts.empty() || !g_timers.empty() || mac
       kprintf("cos: %u threads blocked with nothing left to wake them\n", g_live_threads);
       platform::stop(platform::StopReason::clean);
     }
-    machine::idle();
+    platform::idle();
   }
   if (next != g_last_dispatched) {
     g_slice_start = g_ticks;
@@ -196,7 +202,7 @@ bool wakeups_possible() { return !g_timeouts.empty() || !g_timers.empty() || mac
   }
   next->state = ThreadState::running;
   g_current = next;
-  machine::resume(next);
+  platform::resume(next);
 }
 
 }  // namespace cos

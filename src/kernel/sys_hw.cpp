@@ -1,5 +1,5 @@
 // hw_derive, ioport_in, ioport_out, irq_bind.
-#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
 #include "kernel/syscalls.hpp"
 
 namespace cos::sys {
@@ -37,13 +37,13 @@ int64_t hw_derive(Thread* t, uint64_t hw_slot, uint64_t dest, uint64_t first, ui
 int64_t ioport_in(Thread* t, uint64_t slot, uint64_t port, uint64_t width) {
   Error e = port_cap(t, slot, port, width, Rights::read);
   if (e != Error::ok) return err(e);
-  return static_cast<int64_t>(machine::port_in(static_cast<uint16_t>(port), static_cast<unsigned>(width)));
+  return static_cast<int64_t>(platform::port_in(static_cast<uint16_t>(port), static_cast<unsigned>(width)));
 }
 
 int64_t ioport_out(Thread* t, uint64_t slot, uint64_t port, uint64_t width, uint64_t value) {
   Error e = port_cap(t, slot, port, width, Rights::write);
   if (e != Error::ok) return err(e);
-  machine::port_out(static_cast<uint16_t>(port), static_cast<unsigned>(width), static_cast<uint32_t>(value));
+  platform::port_out(static_cast<uint16_t>(port), static_cast<unsigned>(width), static_cast<uint32_t>(value));
   return 0;
 }
 

@@ -59,7 +59,7 @@ int64_t retype(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t type, uint64
       Pgtbl* p;
       if ((e = obj_create(ut, ObjType::pgtbl, 2, p)) != Error::ok) return err(e);
       p->root = p->pa + kPage;
-      machine::address_space_init(p->root);
+      platform::address_space_init(p->root);
       made.w0 = reinterpret_cast<uint64_t>(p);
       break;
     }
@@ -117,7 +117,7 @@ int64_t pgtbl_map(Thread* t, uint64_t pt_slot, uint64_t va, uint64_t frame_slot,
   Error e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write);
   if (e == Error::ok) e = frame_page_for_map(t, frame_slot, index, rights, ut_slot, src);
   if (e != Error::ok) return err(e);
-  e = machine::map_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, src.pa, rights, src.ut);
+  e = platform::map_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, src.pa, rights, src.ut);
   if (e == Error::ok) ++src.meta->maps;
   return err(e);
 }
@@ -127,7 +127,7 @@ int64_t pgtbl_unmap(Thread* t, uint64_t pt_slot, uint64_t va) {
   Error e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write);
   if (e != Error::ok) return err(e);
   uint64_t pa;
-  e = machine::unmap_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, pa);
+  e = platform::unmap_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, pa);
   if (e == Error::ok) frame_page_unmapped(pa);
   return err(e);
 }

@@ -1,5 +1,5 @@
 // asnd_create, asnd, rcv, timer_bind.
-#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
 #include "kernel/syscalls.hpp"
 
 namespace cos::sys {
@@ -48,7 +48,7 @@ bool rcv(Thread* t, uint64_t slot, uint64_t timeout_us, uint64_t flags, int64_t&
   // tick: under emulation ticks can arrive in bursts, so counting them would
   // end waits early.
   uint64_t deadline = 0;
-  if (timeout_us) deadline = machine::time_us() + (timeout_us < (1ull << 40) ? timeout_us : (1ull << 40));
+  if (timeout_us) deadline = platform::time_us() + (timeout_us < (1ull << 40) ? timeout_us : (1ull << 40));
   thread_block(t, ep, deadline);
   return true;
 }

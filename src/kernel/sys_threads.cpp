@@ -1,5 +1,5 @@
 // comp_create, thd_create, thd_start, sinv_create, sinv, sret.
-#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
 #include "kernel/syscalls.hpp"
 
 namespace cos::sys {
@@ -17,7 +17,7 @@ int64_t comp_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t ct_slot
   if ((e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write)) != Error::ok) return err(e);
   if (name_len > 31) return err(Error::bad_argument);
   char name[32] = {};
-  if (!machine::copy_from_user(t->current->pgtbl_root, name_ptr, name, name_len))
+  if (!platform::copy_from_user(t->current->pgtbl_root, name_ptr, name, name_len))
     return err(Error::bad_address);
   Component* c;
   if ((e = obj_create(target.ut, ObjType::comp, 1, c)) != Error::ok) return err(e);
@@ -95,7 +95,7 @@ void sinv(Thread* t) {
   obj_ref(g->server);
   t->inv[t->depth++] = InvocationFrame{t->current, g->server, r.rip, r.rsp, r.rflags};
   t->current = g->server;
-  machine::set_upcall(r, g->entry, g->token);
+  platform::set_upcall(t, g->entry, g->token);
 }
 
 void sret(Thread* t) {

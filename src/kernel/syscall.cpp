@@ -1,7 +1,6 @@
 // System-call dispatch: every operation of cos/abi.hpp. Each error path
 // returns a distinct abi::Error; nothing a caller passes can crash the kernel.
 #include "kernel/console.hpp"
-#include "x86_64/machine.hpp"
 #include "kernel/platform.hpp"
 #include "kernel/syscalls.hpp"
 
@@ -15,7 +14,7 @@ int64_t sys_print(Thread* t, uint64_t ptr, uint64_t len) {
   char buf[256];
   while (len > 0) {
     size_t n = len < sizeof(buf) ? len : sizeof(buf);
-    if (!machine::copy_from_user(t->current->pgtbl_root, ptr, buf, n)) return sys::err(Error::bad_address);
+    if (!platform::copy_from_user(t->current->pgtbl_root, ptr, buf, n)) return sys::err(Error::bad_address);
     platform::console_write(buf, n);
     ptr += n;
     len -= n;
@@ -59,17 +58,12 @@ void syscall_handle(Thread* t) {
     case Op::ioport_out: ret = sys::ioport_out(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     case Op::irq_bind: ret = sys::irq_bind(t, r.rdi, r.rsi, r.rdx); break;
     case Op::timer_bind: ret = sys::timer_bind(t, r.rdi, r.rsi, r.rdx); break;
-    case Op::time_now: ret = static_cast<int64_t>(machine::time_us()); break;
+    case Op::time_now: ret = static_cast<int64_t>(platform::time_us()); break;
     case Op::vm_map: ret = sys::vm_map(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9); break;
     case Op::vm_unmap: ret = sys::vm_unmap(t, r.rdi, r.rsi); break;
     case Op::vcpu_create: ret = sys::vcpu_create(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9); break;
-    case Op::vcpu_run:
-      ret = sys::vcpu_run(t, r.rdi, r.rsi);
-      // Answer an exit and wait for the next notification in one call.
-      if (r.rdx != 0 && (ret == 0 || ret == sys::err(Error::vcpu_running))) {
-        if (sys::rcv(t, r.rdx, r.r10, 0, ret)) return;
-      }
-      break;
+    case Op::vcpu_run: ret = sys::vcpu_run(t, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case Op::vcpu_resume: ret = sys::vcpu_resume(t, r.rdi, r.rsi); break;
     case Op::vcpu_inject: ret = sys::vcpu_inject(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     default: ret = sys::err(Error::bad_op); break;
   }

@@ -76,9 +76,14 @@ int64_t vm_create(Thread* t, Untyped* ut, Capability& made);
 int64_t vm_map(Thread* t, uint64_t vm, uint64_t gpa, uint64_t frame, uint64_t index, uint64_t rights,
                uint64_t ut);
 int64_t vm_unmap(Thread* t, uint64_t vm, uint64_t gpa);
+// vcpu.cpp
 int64_t vcpu_create(Thread* t, uint64_t ut, uint64_t dest, uint64_t vm, uint64_t frame, uint64_t rcv,
                     uint64_t prio);
-int64_t vcpu_run(Thread* t, uint64_t vcpu, uint64_t mask);
 int64_t vcpu_inject(Thread* t, uint64_t vcpu, uint64_t vector, uint64_t type, uint64_t error_code);
+// vcpu_run.cpp
+/// Returns only with an error; otherwise the thread enters the guest and
+/// returns to user mode from the guest loop.
+int64_t vcpu_run(Thread* t, uint64_t vcpu, uint64_t mask, uint64_t wake, uint64_t timeout_us);
+int64_t vcpu_resume(Thread* t, uint64_t vcpu, uint64_t mask);
 
 }  // namespace cos::sys

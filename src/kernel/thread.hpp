@@ -24,7 +24,7 @@ struct InvocationFrame {
   uint64_t rip, rsp, rflags;
 };
 
-/// `stopped`: a vCPU thread whose exit awaits the VMM's vcpu_run.
+/// `stopped`: an asynchronous vCPU's thread whose exit awaits the VMM's vcpu_resume.
 enum class ThreadState : uint8_t { created, ready, running, blocked, stopped, dead };
 
 /// Threads with a timeout pending are on a deadline-ordered kernel list.
@@ -33,6 +33,7 @@ using TimeoutHook = boost::intrusive::list_base_hook<
     boost::intrusive::tag<TimeoutTag>, boost::intrusive::link_mode<boost::intrusive::safe_link>>;
 
 struct Thread : KObject, SchedEntity, TimeoutHook {
+  static constexpr abi::ObjType kType = abi::ObjType::thread;
   /// Entries from ring 3 push the interrupt frame at the end of `regs`; the
   /// CPU aligns that stack pointer to 16 bytes first (Intel SDM Vol. 3A,
   /// 6.14.2), so the frame's end must be 16-byte aligned.
@@ -46,7 +47,12 @@ struct Thread : KObject, SchedEntity, TimeoutHook {
   ThreadState state;
   RcvEndpoint* blocked_on;       ///< while blocked in rcv (referenced)
   uint64_t deadline;             ///< kernel time (us) at which a pending rcv times out
-  Vcpu* vcpu;                    ///< set for the thread that runs a vCPU's guest
+  /// While set, the thread runs this vCPU's guest instead of user code:
+  /// between vcpu_run and its return, or for life (an asynchronous vCPU's
+  /// own thread). Referenced while set by vcpu_run.
+  Vcpu* guest;
+  RcvEndpoint* wake;             ///< vcpu_run: a notification here ends the run (referenced), or nullptr
+  uint64_t guest_deadline;       ///< vcpu_run: kernel time (us) at which the run ends with timeout (0: none)
 };
 static_assert(sizeof(Thread) <= 4096);
 static_assert(sizeof(x86::Regs) % 16 == 0);

@@ -10,6 +10,7 @@
 namespace cos {
 
 struct Untyped : KObject {
+  static constexpr abi::ObjType kType = abi::ObjType::untyped;
   uint64_t base;   ///< physical address of the region
   uint64_t size;   ///< bytes
   FreeRuns free;   ///< what is not carved out

@@ -1,8 +1,11 @@
 // Virtualization objects: a VM (guest-physical address space) and a vCPU
-// (hardware control block + a schedulable thread that runs the guest).
+// (hardware control block, guest registers and FPU state). A synchronous vCPU
+// is run by whichever VMM thread calls vcpu_run; an asynchronous one has its
+// own thread and reports exits to an endpoint (kernel/vcpu_run.cpp).
 #pragma once
 #include <stdint.h>
 
+#include "cos/abi.hpp"
 #include "cos/vm.hpp"
 #include "kernel/object.hpp"
 
@@ -12,6 +15,7 @@ struct Thread;
 struct RcvEndpoint;
 
 struct Vm : KObject {
+  static constexpr abi::ObjType kType = abi::ObjType::vm;
   uint64_t root;        ///< physical address of the EPT PML4 / NPT PML4
   uint32_t tag;         ///< VPID (VMX) / ASID (SVM) shared by the VM's vCPUs
   bool flush_pending;   ///< a mapping was removed: invalidate before the next entry
@@ -27,20 +31,27 @@ struct PendingEvent {
   uint32_t error_code;
 };
 
+/// Asynchronous vCPUs: whether the VMM has answered the last exit.
 enum class VcpuRun : uint8_t {
   stopped,  ///< created, or an exit was delivered and the VMM has not answered
   runnable, ///< may enter the guest when its thread is scheduled
 };
 
+/// Bytes of vendor state a backend keeps in each vCPU (registers its
+/// control block does not hold, the VMM's requests); each backend checks its
+/// state fits with a static_assert.
+inline constexpr unsigned kVcpuBackendStateBytes = 192;
+
 struct Vcpu : KObject {
+  static constexpr abi::ObjType kType = abi::ObjType::vcpu;
   Vm* vm;                      ///< referenced
-  Thread* thread;              ///< the schedulable context that runs the guest (owned)
-  RcvEndpoint* exit_ep;        ///< notified on every forwarded exit (referenced)
+  Thread* thread;              ///< asynchronous vCPUs: the thread that runs the guest (owned); else nullptr
+  RcvEndpoint* exit_ep;        ///< asynchronous vCPUs: notified on every forwarded exit (referenced)
+  Thread* runner;              ///< the thread running the guest now (vcpu_run), or nullptr
   vm::StatePage* state;        ///< kernel view of the state page
   uint64_t state_pa;           ///< the state frame page (kept mapped: its frame is referenced)
   uint64_t control_pa;         ///< VMCS (VMX) or VMCB (SVM) page
   VcpuRun run;
-  bool launched;               ///< VMX: VMLAUNCH done, VMRESUME next
   uint32_t id;
   PendingEvent pending_irq;    ///< external interrupt
   PendingEvent pending_exc;    ///< exception / NMI / software interrupt
@@ -49,7 +60,11 @@ struct Vcpu : KObject {
   /// control block, in vm::Regs order (rax .. r15); the backend decides which
   /// it uses.
   uint64_t gpr[16];
-  uint64_t guest_xcr0;
+  /// The guest's FPU/SSE state (FXSAVE image), live while the guest runs.
+  alignas(16) uint8_t fpu[512];
+  /// Vendor state (vmx::VcpuState / svm::VcpuState).
+  alignas(16) uint8_t backend_state[kVcpuBackendStateBytes];
 };
+static_assert(sizeof(Vcpu) <= 4096);
 
 }  // namespace cos

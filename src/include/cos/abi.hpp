@@ -144,29 +144,51 @@ enum class Op : uint64_t {
   /// invalidated (INVEPT / ASID flush) before any vCPU of the VM runs again.
   vm_unmap = 29,
   /// vcpu_create(ut_slot, dest_slot, vm_slot, state_frame_slot, exit_rcv_slot, priority):
-  /// a vCPU of the VM (needs write), scheduled like a thread at `priority`,
-  /// whose state page is page 0 of the frame (needs read|write; the VMM maps
-  /// the same frame to read and write vm::StatePage), and whose exits notify
-  /// the receive endpoint (needs write). It starts stopped: set its state in
-  /// the state page and call vcpu_run. Uses 3 pages of untyped memory.
+  /// a vCPU of the VM (needs write) whose state page is page 0 of the frame
+  /// (needs read|write; the VMM maps the same frame to read and write
+  /// vm::StatePage). It starts stopped: set its state in the state page, then
+  /// run it. Two kinds:
+  ///   exit_rcv_slot == 0: synchronous. A VMM thread runs the guest by calling
+  ///     vcpu_run, which returns at the next exit; priority must be 0 (the
+  ///     running thread's priority applies). Uses 2 pages of untyped memory.
+  ///   exit_rcv_slot != 0: asynchronous. The vCPU has its own thread at
+  ///     `priority` (0 highest .. 255) that runs the guest after vcpu_resume;
+  ///     every exit stops it and notifies the receive endpoint (needs write),
+  ///     which the VMM may share with IRQs and timers. Uses 3 pages.
   /// Errors: no_virtualization, wrong_type, no_rights, bad_argument.
   vcpu_create = 30,
-  /// vcpu_run(vcpu_slot, load_mask, rcv_slot, timeout_us): load the state
-  /// groups in load_mask (vm::Load bits) from the state page into the vCPU,
-  /// validated (bad_guest_state: nothing is loaded and the vCPU stays
-  /// stopped), and let a stopped vCPU run; then, if rcv_slot != 0, wait on
-  /// that receive endpoint exactly like rcv(rcv_slot, timeout_us, 0), so a
-  /// VMM answers an exit and waits for the next one in one call; the result
-  /// is then rcv's. Errors (returned without waiting): bad_guest_state,
-  /// comp_dead (the vCPU's thread ended); vcpu_running if the vCPU is not
-  /// stopped (without a wait; with one, the wait still happens).
+  /// vcpu_run(vcpu_slot, load_mask, wake_rcv_slot, timeout_us): synchronous
+  /// vCPUs (needs write). Loads the state groups in load_mask (vm::Load bits)
+  /// from the state page, validated (bad_guest_state: nothing is loaded),
+  /// then the calling thread enters the guest and runs it until
+  ///   - an exit for the VMM: returns its vm::ExitReason (> 0); the state
+  ///     page holds the exit, the registers and the save_mask groups;
+  ///   - wake_rcv_slot != 0 (needs read) and that endpoint has notifications
+  ///     (an IRQ, a timer, an asnd the VMM bound to it): they are consumed and
+  ///     vcpu_run returns 0 (vm::ExitReason::none) with their count in rdx;
+  ///   - timeout_us > 0 and that many microseconds passed: returns timeout.
+  /// In the last two cases the state page is brought up to date as for an
+  /// exit (exit.reason = none), so the VMM may edit and load it. Host
+  /// interrupts and higher-priority threads preempt the guest as they would
+  /// preempt the thread in user mode. Errors: bad_guest_state, vcpu_running
+  /// (another thread is running the vCPU), vcpu_mode (an asynchronous vCPU).
   vcpu_run = 31,
   /// vcpu_inject(vcpu_slot, vector, type, error_code): queue an event for the
   /// guest (vm::EventType), injected at the next point it can be taken
   /// (interrupt-window exits are requested as needed). One event of each
   /// kind may be pending: a second external interrupt replaces nothing and
-  /// returns event_pending. The vCPU needs write.
+  /// returns event_pending. The vCPU needs write. Errors: bad_argument (a
+  /// vector the type does not allow: external interrupts 16..255,
+  /// exceptions 0..31 except 2, NMI, software interrupts any), event_pending.
   vcpu_inject = 32,
+  /// vcpu_resume(vcpu_slot, load_mask): asynchronous vCPUs (needs write).
+  /// Loads the groups in load_mask like vcpu_run and lets the vCPU's thread
+  /// run the guest; its next exit notifies the vCPU's exit endpoint (wait
+  /// with rcv; StatePage::exit_pending tells an exit from other
+  /// notifications on a shared endpoint). Errors: bad_guest_state,
+  /// comp_dead (the vCPU's thread ended), vcpu_running (not stopped),
+  /// vcpu_mode (a synchronous vCPU).
+  vcpu_resume = 33,
 };
 
 /// Object types for Op::retype and the type field of a capability.
@@ -210,6 +232,7 @@ enum class Error : int64_t {
   bad_guest_state = -23,  ///< vcpu_run: a loaded field fails the entry checks
   vcpu_running = -24,     ///< vcpu_run on a vCPU that is not stopped
   event_pending = -25,    ///< vcpu_inject: an event of that kind is already queued
+  vcpu_mode = -26,        ///< vcpu_run on an asynchronous vCPU, or vcpu_resume on a synchronous one
 };
 
 /// The name of an error code ("bad_slot"), or "" for a value that is not one
@@ -221,7 +244,7 @@ constexpr const char* error_name(int64_t v) {
       "not_mapped",    "no_rights",       "not_copyable",      "comp_dead",        "not_in_invocation",
       "invocation_depth", "already_started", "would_block",    "timeout",          "out_of_range",
       "irq_bound",     "waiter_busy",     "no_virtualization", "bad_guest_state",  "vcpu_running",
-      "event_pending"};
+      "event_pending",   "vcpu_mode"};
   return v < 0 && -v < static_cast<int64_t>(sizeof(names) / sizeof(names[0])) ? names[-v] : "";
 }
 

@@ -2,6 +2,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "x86_64/arch.hpp"
+
 namespace cos::x86 {
 
 inline void outb(uint16_t port, uint8_t v) { asm volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
@@ -22,6 +24,11 @@ inline void wrmsr(uint32_t msr, uint64_t v) {
   asm volatile("wrmsr" ::"c"(msr), "a"(static_cast<uint32_t>(v)), "d"(static_cast<uint32_t>(v >> 32)));
 }
 
+inline uint64_t read_cr0() { uint64_t v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+inline void write_cr0(uint64_t v) { asm volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
+inline uint64_t read_cr4() { uint64_t v; asm volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+inline void write_cr4(uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
+inline void write_cr2(uint64_t v) { asm volatile("mov %0, %%cr2" ::"r"(v)); }
 inline uint64_t read_cr2() { uint64_t v; asm volatile("mov %%cr2, %0" : "=r"(v)); return v; }
 inline uint64_t read_cr3() { uint64_t v; asm volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 inline void write_cr3(uint64_t v) { asm volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
@@ -38,14 +45,5 @@ inline void cli() { asm volatile("cli" ::: "memory"); }
 [[noreturn]] inline void halt_forever() {
   for (;;) asm volatile("cli; hlt");
 }
-
-// Model-specific registers (Intel SDM Vol. 4, table 2-2).
-inline constexpr uint32_t kMsrEfer = 0xc0000080;
-inline constexpr uint32_t kMsrStar = 0xc0000081;
-inline constexpr uint32_t kMsrLstar = 0xc0000082;
-inline constexpr uint32_t kMsrFmask = 0xc0000084;
-inline constexpr uint32_t kMsrGsBase = 0xc0000101;
-inline constexpr uint32_t kMsrKernelGsBase = 0xc0000102;
-inline constexpr uint32_t kMsrApicBase = 0x1b;
 
 }  // namespace cos::x86

@@ -149,3 +149,11 @@ user_return_sysret:
   swapgs
   sysretq
 
+
+/* vcpu_guest_loop_on_stack(Thread* t, stack_top): switch to a fresh kernel
+   stack and run the thread's guest (kernel/vcpu_run.cpp); never returns. */
+  .global vcpu_guest_loop_on_stack
+vcpu_guest_loop_on_stack:
+  mov %rsi, %rsp
+  call vcpu_guest_loop_c
+  ud2

@@ -42,11 +42,11 @@ void idt_init() {
 
   // SYSCALL loads CS from STAR[47:32] and SS = +8; SYSRET loads CS from
   // STAR[63:48] + 16 and SS = +8 (Intel SDM Vol. 2B, SYSCALL/SYSRET).
-  wrmsr(kMsrStar, (static_cast<uint64_t>(kKernelDs | 3) << 48) |
+  wrmsr(Msr::star, (static_cast<uint64_t>(kKernelDs | 3) << 48) |
                       (static_cast<uint64_t>(kKernelCs) << 32));
-  wrmsr(kMsrLstar, reinterpret_cast<uint64_t>(syscall_entry));
+  wrmsr(Msr::lstar, reinterpret_cast<uint64_t>(syscall_entry));
   // Clear IF, TF, DF, AC, NT on entry.
-  wrmsr(kMsrFmask, (1u << 9) | (1u << 8) | (1u << 10) | (1u << 18) | (1u << 14));
+  wrmsr(Msr::fmask, (1u << 9) | (1u << 8) | (1u << 10) | (1u << 18) | (1u << 14));
 }
 
 const char* exception_name(uint64_t vector) {

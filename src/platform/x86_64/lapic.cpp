@@ -76,9 +76,9 @@ void pit_wait_ms(uint32_t ms) {
 
 void init(uint32_t period_us) {
   pic_mask_all();
-  uint64_t base = rdmsr(kMsrApicBase) & ~0xfffull;
+  uint64_t base = rdmsr(Msr::apic_base) & ~0xfffull;
   mmio = phys_to_virt<volatile uint32_t>(base);
-  wrmsr(kMsrApicBase, rdmsr(kMsrApicBase) | (1u << 11));  // global enable
+  wrmsr(Msr::apic_base, rdmsr(Msr::apic_base) | (1u << 11));  // global enable
   write(kRegSvr, kSvrEnable | kVectorSpurious);
 
   write(kRegTimerDivide, kDivideBy16);

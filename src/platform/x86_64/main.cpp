@@ -10,7 +10,7 @@
 #include "x86_64/multiboot2.hpp"
 #include "x86_64/percpu.hpp"
 #include "x86_64/serial.hpp"
-#include "x86_64/virt.hpp"
+#include "kernel/platform.hpp"
 
 extern "C" char __kernel_phys_start[], __kernel_phys_end[];
 extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
@@ -54,7 +54,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
   kprintf("cos: LAPIC timer %u ticks/ms, kernel tick %lu us, quantum %u ticks, TSC %lu MHz\n",
           x86::lapic::ticks_per_ms(), abi::kTickUs, abi::kQuantumTicks, x86::lapic::tsc_per_us());
 
-  virt::init();
+  platform::virt_init();
   boot_create_booter(info.modules, info.module_count, info.ram, info.ram_count);
   schedule(false);
 }

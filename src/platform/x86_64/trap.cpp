@@ -48,8 +48,8 @@ PerCpu& percpu() { return g_percpu; }
 
 void percpu_init() {
   g_percpu.kernel_stack_top = reinterpret_cast<uint64_t>(kernel_stack_top);
-  wrmsr(kMsrGsBase, reinterpret_cast<uint64_t>(&g_percpu));
-  wrmsr(kMsrKernelGsBase, 0);
+  wrmsr(Msr::gs_base, reinterpret_cast<uint64_t>(&g_percpu));
+  wrmsr(Msr::kernel_gs_base, 0);
 }
 
 }  // namespace cos::x86

@@ -12,7 +12,7 @@
 //   hello_vm: hypercall 4: POKE!!!
 //   hello_vm: guest done (4 exits)
 //
-// Parameters: vcpu_priority (default 100).
+// The vCPU is synchronous: the VMM's own thread runs the guest (vcpu_run).
 #include <initializer_list>
 
 #include "runtime/cos.hpp"
@@ -31,16 +31,6 @@ using vmrt::VcpuState;
 constexpr uint64_t kRamBytes = 1 << 20;
 constexpr uint64_t kCodeGpa = 0x1000;
 constexpr uint16_t kSerialPort = 0x3f8;
-
-uint64_t parse_u64(const char* s, uint64_t dflt) {
-  if (!s || !*s) return dflt;
-  uint64_t v = 0;
-  for (; *s; ++s) {
-    if (*s < '0' || *s > '9') return dflt;
-    v = v * 10 + static_cast<uint64_t>(*s - '0');
-  }
-  return v;
-}
 
 void report(const char* step, const vmrt::Error& e) {
   char buf[160];
@@ -82,7 +72,6 @@ Action on_hypercall(VcpuState& v, void*) {
 }  // namespace
 
 int main() {
-  uint32_t prio = static_cast<uint32_t>(parse_u64(cos::param("vcpu_priority"), 100));
   vmrt::Vm vm;
   if (auto r = vm.create(); !r) {
     if (r.error().code == vmrt::Errc::syscall &&
@@ -99,9 +88,7 @@ int main() {
     return report("copying the guest code", r.error()), 1;
 
   vmrt::Vcpu cpu;
-  vmrt::VcpuConfig cfg;
-  cfg.priority = prio;
-  if (auto r = cpu.create(vm, cfg); !r) return report("creating the vCPU", r.error()), 1;
+  if (auto r = cpu.create(vm); !r) return report("creating the vCPU", r.error()), 1;
   // The guest was assembled with VMCALL; use the backend's instruction.
   for (const uint8_t* hc : {hello_vm_guest_hc_poke, hello_vm_guest_hc_done}) {
     if (auto r = vmrt::write_hypercall(vm.memory(), kCodeGpa + static_cast<uint64_t>(hc - hello_vm_guest_start),

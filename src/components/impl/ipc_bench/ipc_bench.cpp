@@ -33,22 +33,6 @@ using cos::abi::ObjType;
 namespace Rights = cos::abi::Rights;
 namespace sys = cos::sys;
 
-inline uint64_t tsc() {
-  uint32_t lo, hi;
-  asm volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
-  return (static_cast<uint64_t>(hi) << 32) | lo;
-}
-
-uint64_t parse_u64(const char* s, uint64_t dflt) {
-  if (!s || !*s) return dflt;
-  uint64_t v = 0;
-  for (; *s; ++s) {
-    if (*s < '0' || *s > '9') return dflt;
-    v = v * 10 + static_cast<uint64_t>(*s - '0');
-  }
-  return v;
-}
-
 // In-place heapsort (no libc here; n is small enough that O(n log n) matters
 // under emulation, so no insertion sort).
 void sift(uint64_t* a, uint64_t start, uint64_t end) {
@@ -101,9 +85,9 @@ template <typename F>
 void measure(Result& r, F body) {
   uint64_t* s = new uint64_t[g_iters];
   for (uint64_t i = 0; i < g_warmup + g_iters; ++i) {
-    uint64_t t0 = tsc();
+    uint64_t t0 = cos::tsc_fenced();
     body();
-    uint64_t t1 = tsc();
+    uint64_t t1 = cos::tsc_fenced();
     if (i >= g_warmup) s[i - g_warmup] = t1 - t0;
   }
   summarize(r, s, g_iters);
@@ -126,14 +110,14 @@ volatile int64_t g_b_error;
 
 void yield_loop(int me) {
   for (uint64_t i = 0; i < g_warmup + g_iters; ++i) {
-    uint64_t now = tsc();
+    uint64_t now = cos::tsc_fenced();
     if (g_last_who == 1 - me) {
       uint64_t k = g_switches;
       g_switches = k + 1;
       if (k >= g_warmup && k - g_warmup < g_switch_cap) g_switch_samples[k - g_warmup] = now - g_last_ts;
     }
     g_last_who = me;
-    g_last_ts = tsc();
+    g_last_ts = cos::tsc_fenced();
     sys::thd_yield();
   }
 }
@@ -215,9 +199,9 @@ void print_json() {
 }  // namespace
 
 int main() {
-  g_iters = parse_u64(cos::param("iterations"), 10000);
-  g_warmup = parse_u64(cos::param("warmup"), 1000);
-  uint64_t priority = parse_u64(cos::param("priority"), 128);
+  g_iters = cos::param_u64("iterations", 10000);
+  g_warmup = cos::param_u64("warmup", 1000);
+  uint64_t priority = cos::param_u64("priority", 128);
   if (g_iters == 0) g_iters = 1;
   uint64_t gate = cos::dep("ipc_bench");
   cos::printf("ipc_bench: %lu iterations after %lu warm-up, rdtsc with lfence\n", static_cast<unsigned long>(g_iters),

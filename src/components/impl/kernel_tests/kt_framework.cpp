@@ -97,16 +97,6 @@ void cleanup_case() {
   g_helpers_used = 0;
 }
 
-uint64_t parse_u64(const char* s, uint64_t dflt) {
-  if (!s || !*s) return dflt;
-  uint64_t v = 0;
-  for (; *s; ++s) {
-    if (*s < '0' || *s > '9') return dflt;
-    v = v * 10 + static_cast<uint64_t>(*s - '0');
-  }
-  return v;
-}
-
 void init_env() {
   const cos::boot::CompInfo& ci = cos::self();
   g_env.ut = ci.untyped_slot;
@@ -126,7 +116,7 @@ void init_env() {
   }
   g_env.gate = cos::dep("ktest");
   g_env.first_free = ci.first_free_slot;
-  g_env.main_prio = parse_u64(cos::param("main_priority"), 100);
+  g_env.main_prio = cos::param_u64("main_priority", 100);
   // The table size is not in the info page: it is the first slot cap_info
   // calls bad_slot (the table test checks that this is a whole number of pages).
   g_env.table_size = 0;

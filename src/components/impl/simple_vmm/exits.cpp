@@ -198,7 +198,7 @@ Action on_hlt(VcpuState& c, void*) {
   if (c.page().irq_pending) return Action::resume;  // the kernel injects it at entry
   for (;;) {
     if (service_platform() || g_vmm.end != End::running) return Action::resume;
-    cos::sys::rcv(g_vmm.cpu.exit_endpoint(), g_vmm.wait_us, 0);
+    cos::sys::rcv(g_vmm.cpu.wakeup_endpoint(), g_vmm.wait_us, 0);
   }
 }
 

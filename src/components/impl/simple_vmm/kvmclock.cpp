@@ -24,12 +24,6 @@ struct PvclockWallClock {
 };
 constexpr uint8_t kPvclockTscStable = 1 << 0;
 
-uint64_t rdtsc() {
-  uint32_t lo, hi;
-  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return (static_cast<uint64_t>(hi) << 32) | lo;
-}
-
 }  // namespace
 
 void pvclock_scale(uint64_t tsc_hz, uint32_t& mul, int8_t& shift) {
@@ -63,7 +57,7 @@ bool KvmClock::write(vmrt::Vm& vm, uint32_t msr, uint64_t value) {
   if (!p) return false;
   PvclockVcpuTimeInfo t{};
   t.version = 2;  // even: the structure is consistent
-  t.tsc_timestamp = rdtsc();
+  t.tsc_timestamp = cos::tsc();
   t.system_time = static_cast<uint64_t>(cos::sys::time_now()) * 1000 - boot_ns_;
   pvclock_scale(tsc_hz_, t.tsc_to_system_mul, t.tsc_shift);
   t.flags = kPvclockTscStable;

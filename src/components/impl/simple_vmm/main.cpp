@@ -54,18 +54,12 @@ uint64_t epoch_of(const Platform::Config& c) {
   return static_cast<uint64_t>(days * 86400 + c.hour * 3600 + c.minute * 60 + c.second);
 }
 
-uint64_t rdtsc() {
-  uint32_t lo, hi;
-  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return (static_cast<uint64_t>(hi) << 32) | lo;
-}
-
 // The TSC frequency, measured against kernel time over 10 ms.
 uint64_t measure_tsc_hz() {
-  uint64_t t0 = cos::sys::time_now(), c0 = rdtsc();
+  uint64_t t0 = cos::sys::time_now(), c0 = cos::tsc();
   while (static_cast<uint64_t>(cos::sys::time_now()) < t0 + 10000) {
   }
-  uint64_t t1 = cos::sys::time_now(), c1 = rdtsc();
+  uint64_t t1 = cos::sys::time_now(), c1 = cos::tsc();
   return (c1 - c0) * 1000000 / (t1 - t0 ? t1 - t0 : 1);
 }
 
@@ -185,7 +179,6 @@ int main() {
   }
 
   vmrt::VcpuConfig vc;
-  vc.priority = 200;
   vc.save_mask = cos::vm::Load::cr | cos::vm::Load::segments | cos::vm::Load::syscall_msrs |
                  cos::vm::Load::interruptibility;
   if (auto s = g_vmm.cpu.create(g_vmm.vm, vc); !s) return fail("creating the vCPU", s.error());
@@ -208,7 +201,7 @@ int main() {
   if (g_vmm.ioport_slot && info.irq_count) {
     for (uint32_t i = 0; i < info.irq_count; ++i)
       if (info.irqs[i].line == kHostCom1Irq) {
-        int64_t r = cos::sys::irq_bind(info.irqs[i].slot, kHostCom1Irq, g_vmm.cpu.exit_endpoint());
+        int64_t r = cos::sys::irq_bind(info.irqs[i].slot, kHostCom1Irq, g_vmm.cpu.wakeup_endpoint());
         if (r < 0) cos::printf("simple_vmm: binding the console IRQ failed: %s\n", cos::abi::error_name(r));
       }
     // FCR: FIFOs on, receive trigger level 1 byte, so every typed byte
@@ -227,7 +220,7 @@ int main() {
   service_platform();
   vmrt::RunOptions opts;
   opts.dynamic_timeout_us = &g_vmm.wait_us;
-  opts.on_timeout = on_wakeup;
+  opts.on_wakeup = on_wakeup;
   for (;;) {
     auto r = g_vmm.cpu.run(opts);
     if (g_vmm.end != End::running || !r) break;

@@ -1,5 +1,7 @@
 #include "simple_vmm/msrs.hpp"
 
+#include "runtime/cos.hpp"
+
 namespace cos::simple_vmm {
 namespace {
 
@@ -29,12 +31,6 @@ bool is_apic(uint32_t index) {
 // EFER bits a guest may set: SCE, LME, LMA (read-only in hardware), NXE.
 constexpr uint64_t kEferWritable = (1ull << 0) | (1ull << 8) | (1ull << 10) | (1ull << 11);
 
-uint64_t rdtsc() {
-  uint32_t lo, hi;
-  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
-  return (static_cast<uint64_t>(hi) << 32) | lo;
-}
-
 }  // namespace
 
 MsrResult Msrs::read(vmrt::VcpuState& cpu, uint32_t index, uint64_t& value) {
@@ -48,7 +44,7 @@ MsrResult Msrs::read(vmrt::VcpuState& cpu, uint32_t index, uint64_t& value) {
     case msr::efer: value = cpu.get(Cr::efer); return MsrResult::done;
     case msr::fs_base: value = cpu.segment(Seg::fs).base; return MsrResult::done;
     case msr::gs_base: value = cpu.segment(Seg::gs).base; return MsrResult::done;
-    case msr::tsc: value = rdtsc(); return MsrResult::done;
+    case msr::tsc: value = ::cos::tsc(); return MsrResult::done;
     case msr::pat: value = pat_; return MsrResult::done;
     case msr::tsc_aux: value = tsc_aux_; return MsrResult::done;
     case msr::bios_sign_id:  // no microcode update loaded

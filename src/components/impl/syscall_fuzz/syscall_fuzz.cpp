@@ -20,9 +20,9 @@
 // stopped), gates into them, frames mapped into them, endpoints, copies,
 // revocations, VMs and vCPUs.
 //
-// Excluded only what would end or starve the fuzzer: thd_exit; rcv (and
-// vcpu_run with an endpoint) that could block forever: always
-// kRcvNonBlocking or a timeout of at most 2 ms; cap_delete of the three
+// Excluded only what would end or starve the fuzzer: thd_exit; rcv that
+// could block forever and vcpu_run (it runs a guest on the fuzzer's thread):
+// always kRcvNonBlocking or a timeout of at most 2 ms; cap_delete of the three
 // capabilities it needs to finish (its untyped memory, its capability table,
 // the gate to the canary); vCPUs at a priority above its own (a looping guest
 // would starve it). It has no capability to its own page table or component,
@@ -75,9 +75,9 @@ const char* const kOpNames[] = {
     "cap_copy",    "cap_delete",  "pgtbl_map",   "pgtbl_unmap", "sinv",       "sret",       "thd_yield",
     "thd_exit",    "cap_revoke",  "cap_info",    "reserved_17", "asnd_create", "asnd",      "rcv",
     "hw_derive",   "ioport_in",   "ioport_out",  "irq_bind",    "timer_bind", "time_now",   "reserved_27",
-    "vm_map",      "vm_unmap",    "vcpu_create", "vcpu_run",    "vcpu_inject"};
+    "vm_map",      "vm_unmap",    "vcpu_create", "vcpu_run",    "vcpu_inject", "vcpu_resume"};
 constexpr uint64_t kNumOps = sizeof(kOpNames) / sizeof(kOpNames[0]);
-static_assert(static_cast<uint64_t>(Op::vcpu_inject) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
+static_assert(static_cast<uint64_t>(Op::vcpu_resume) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
 constexpr uint64_t kInvalidBucket = kNumOps;  // histogram row for invalid numbers
 constexpr uint64_t kOpRows = kNumOps + 1;
 static_assert(kOpRows <= 64, "the `ops` mask has one bit per row");
@@ -95,9 +95,9 @@ const char* const kErrorNames[] = {"ok",
                                    "comp_dead",        "not_in_invocation", "invocation_depth", "already_started",
                                    "would_block",      "timeout",         "out_of_range",    "irq_bound",
                                    "waiter_busy",      "no_virtualization", "bad_guest_state", "vcpu_running",
-                                   "event_pending"};
+                                   "event_pending",    "vcpu_mode"};
 constexpr int kMinError = -static_cast<int>(sizeof(kErrorNames) / sizeof(kErrorNames[0]) - 1);
-static_assert(static_cast<int64_t>(Error::event_pending) == kMinError, "kErrorNames must list every cos::abi::Error");
+static_assert(static_cast<int64_t>(Error::vcpu_mode) == kMinError, "kErrorNames must list every cos::abi::Error");
 constexpr int kRowPositive = -kMinError + 1;  // non-negative results other than 0
 constexpr int kRowOther = -kMinError + 2;     // undocumented negative values
 constexpr int kResultRows = -kMinError + 3;
@@ -469,7 +469,8 @@ Call make_call() {
         c.a[1] = dest_slot();
         c.a[2] = slot_of(ObjType::vm);
         c.a[3] = slot_of(ObjType::frame);
-        c.a[4] = slot_of(ObjType::rcv);
+        c.a[4] = g_rng.percent(50) ? 0 : slot_of(ObjType::rcv);  // synchronous / own thread
+        if (c.a[4] == 0 && g_rng.percent(90)) c.a[5] = 0;
         c.creates = ObjType::vcpu;
       }
       break;
@@ -478,6 +479,12 @@ Call make_call() {
         c.a[0] = slot_of(ObjType::vcpu);
         c.a[1] = g_rng.percent(70) ? g_rng.below(1024) : any_value();
         c.a[2] = g_rng.percent(50) ? 0 : slot_of(ObjType::rcv);
+      }
+      break;
+    case Op::vcpu_resume:
+      if (structured) {
+        c.a[0] = slot_of(ObjType::vcpu);
+        c.a[1] = g_rng.percent(70) ? g_rng.below(1024) : any_value();
       }
       break;
     case Op::vcpu_inject:
@@ -500,10 +507,11 @@ Call make_call() {
   // A vCPU runs like a thread at its own priority: keep it below ours, so
   // a guest that loops cannot starve the fuzzer (priorities > 255 stay, they
   // are invalid).
-  if (static_cast<Op>(c.op) == Op::vcpu_create && c.a[5] <= g_priority) c.a[5] = g_priority + 1 + c.a[5] % (255 - g_priority);
-  // vcpu_run with a receive endpoint waits like rcv(rcv_slot, timeout_us, 0):
-  // never without a bound.
-  if (static_cast<Op>(c.op) == Op::vcpu_run && c.a[2] != 0 && (c.a[3] == 0 || c.a[3] > 2000)) c.a[3] = 1 + g_rng.below(2000);
+  if (static_cast<Op>(c.op) == Op::vcpu_create && c.a[4] != 0 && c.a[5] <= g_priority)
+    c.a[5] = g_priority + 1 + c.a[5] % (255 - g_priority);
+  // vcpu_run runs the guest on the fuzzer's own thread until an exit: a
+  // guest that loops must not hold it longer than a bound.
+  if (static_cast<Op>(c.op) == Op::vcpu_run && (c.a[3] == 0 || c.a[3] > 2000)) c.a[3] = 1 + g_rng.below(2000);
   // cap_delete may not remove what the fuzzer needs to finish.
   if (static_cast<Op>(c.op) == Op::cap_delete && (c.a[0] == g_ut || c.a[0] == g_ct || c.a[0] == g_canary))
     c.a[0] = g_table_size + 3;
@@ -594,25 +602,6 @@ void after(const Call& c, int64_t r) {
 }
 
 // ---------------------------------------------------------------- set-up and report
-
-uint64_t parse_u64(const char* s, uint64_t dflt) {
-  if (!s || !*s) return dflt;
-  uint64_t v = 0, base = 10;
-  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, s += 2;
-  for (; *s; ++s) {
-    uint64_t d;
-    if (*s >= '0' && *s <= '9')
-      d = *s - '0';
-    else if (base == 16 && *s >= 'a' && *s <= 'f')
-      d = *s - 'a' + 10;
-    else if (base == 16 && *s >= 'A' && *s <= 'F')
-      d = *s - 'A' + 10;
-    else
-      return dflt;
-    v = v * base + d;
-  }
-  return v;
-}
 
 // The number of slots in our table: the first slot cap_info calls bad_slot.
 uint64_t probe_table_size() {
@@ -732,11 +721,11 @@ bool verify_canary() {
 
 int main() {
   const cos::boot::CompInfo& me = cos::self();
-  uint64_t seed = parse_u64(cos::param("seed"), 1);
-  uint64_t calls = parse_u64(cos::param("calls"), 1000000);
-  uint64_t progress = parse_u64(cos::param("progress"), 100000);
-  g_ops_mask = parse_u64(cos::param("ops"), ~0ull) & ((1ull << kOpRows) - 1);
-  g_priority = parse_u64(cos::param("priority"), 250);
+  uint64_t seed = cos::param_u64("seed", 1);
+  uint64_t calls = cos::param_u64("calls", 1000000);
+  uint64_t progress = cos::param_u64("progress", 100000);
+  g_ops_mask = cos::param_u64("ops", ~0ull) & ((1ull << kOpRows) - 1);
+  g_priority = cos::param_u64("priority", 250);
   if (g_priority > 254) g_priority = 254;
   if (!g_ops_mask) g_ops_mask = 1;
   g_rng.state = seed;

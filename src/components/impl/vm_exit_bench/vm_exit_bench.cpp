@@ -4,8 +4,11 @@
 // The guest (guest.S, 64-bit long mode set up by vmrt) runs three loops of
 // warmup + iterations + 1 exits each: port I/O (OUT to 0x510), CPUID and
 // hypercall 1. Every exit goes guest -> kernel -> this component's handler
-// (through vmrt's run loop: vcpu_run answers the previous exit and waits for
-// the next one) -> back into the guest. For each kind the VMM takes a
+// (through vmrt's run loop) -> back into the guest. With own_thread = 0 (the
+// default) the vCPU is synchronous: vcpu_run enters the guest on the VMM's
+// thread and returns at the next exit; with own_thread = 1 the vCPU has its
+// own thread at vcpu_priority and each exit is answered with vcpu_resume
+// and waited for on the exit endpoint (two thread switches per exit). For each kind the VMM takes a
 // timestamp (rdtsc, and the kernel's time_now) at exit number warmup + 1 and
 // at the last one, so the span covers exactly `iterations` round trips:
 //
@@ -20,7 +23,7 @@
 //   vm_exit_bench: pio: 10000 round trips, mean 5123 cycles, 195198 exits/s
 // and one machine-readable line `vm_exit_bench: json {...}`.
 //
-// Parameters: iterations (10000), warmup (100), vcpu_priority (100).
+// Parameters: iterations (10000), warmup (100), own_thread (0), vcpu_priority (100, own_thread only).
 #include <initializer_list>
 
 #include "runtime/cos.hpp"
@@ -45,22 +48,6 @@ constexpr uint64_t kStackTop = 0x80000;
 constexpr uint64_t kCodeGpa = 0x100000;
 constexpr uint16_t kBenchPort = 0x510;
 
-inline uint64_t tsc() {
-  uint32_t lo, hi;
-  asm volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
-  return (static_cast<uint64_t>(hi) << 32) | lo;
-}
-
-uint64_t parse_u64(const char* s, uint64_t dflt) {
-  if (!s || !*s) return dflt;
-  uint64_t v = 0;
-  for (; *s; ++s) {
-    if (*s < '0' || *s > '9') return dflt;
-    v = v * 10 + static_cast<uint64_t>(*s - '0');
-  }
-  return v;
-}
-
 struct Kind {
   const char* name;
   uint64_t count = 0;
@@ -75,9 +62,9 @@ void tick(Kind& k) {
   uint64_t n = ++k.count;
   if (n == g_warmup + 1) {
     k.us0 = static_cast<uint64_t>(cos::sys::time_now());
-    k.t0 = tsc();
+    k.t0 = cos::tsc_fenced();
   } else if (n == g_warmup + g_iters + 1) {
-    k.t1 = tsc();
+    k.t1 = cos::tsc_fenced();
     k.us1 = static_cast<uint64_t>(cos::sys::time_now());
   }
 }
@@ -110,10 +97,11 @@ void report(const char* step, const vmrt::Error& e) {
 }  // namespace
 
 int main() {
-  g_iters = parse_u64(cos::param("iterations"), 10000);
-  g_warmup = parse_u64(cos::param("warmup"), 100);
+  g_iters = cos::param_u64("iterations", 10000);
+  g_warmup = cos::param_u64("warmup", 100);
   if (g_iters == 0) g_iters = 1;
-  uint32_t prio = static_cast<uint32_t>(parse_u64(cos::param("vcpu_priority"), 100));
+  const bool own_thread = cos::param_u64("own_thread", 0) != 0;
+  uint32_t prio = static_cast<uint32_t>(cos::param_u64("vcpu_priority", 100));
 
   vmrt::Vm vm;
   if (auto r = vm.create(); !r) return report("creating the VM", r.error()), 1;
@@ -126,6 +114,7 @@ int main() {
 
   vmrt::Vcpu cpu;
   vmrt::VcpuConfig cfg;
+  cfg.own_thread = own_thread;
   cfg.priority = prio;
   cfg.save_mask = 0;  // registers only: the cheapest exit
   if (auto r = cpu.create(vm, cfg); !r) return report("creating the vCPU", r.error()), 1;
@@ -147,8 +136,10 @@ int main() {
   cpu.on(vm::ExitReason::hypercall, on_hypercall);
 
   const char* backend = vmrt::backend_name(cpu.backend());
-  cos::printf("vm_exit_bench: backend %s, %lu round trips per kind after %lu warm-up, save mask 0, rdtsc with lfence\n",
-              backend, static_cast<unsigned long>(g_iters), static_cast<unsigned long>(g_warmup));
+  const char* mode = own_thread ? "own_thread" : "sync";
+  cos::printf("vm_exit_bench: backend %s, %s vCPU, %lu round trips per kind after %lu warm-up, save mask 0, "
+              "rdtsc with lfence\n",
+              backend, mode, static_cast<unsigned long>(g_iters), static_cast<unsigned long>(g_warmup));
   uint64_t exits_before = cpu.exit_count();
   auto r = cpu.run();
   if (!r) return report("running the guest", r.error()), 1;
@@ -160,9 +151,9 @@ int main() {
     n += cos::fmt::snformat(json + n, sizeof(json) - n, fmt, a...);
     if (n >= sizeof(json)) n = sizeof(json) - 1;
   };
-  add("{\"backend\":\"%s\",\"unit\":\"tsc_cycles\",\"iterations\":%lu,\"warmup\":%lu,\"save_mask\":0,"
+  add("{\"backend\":\"%s\",\"mode\":\"%s\",\"unit\":\"tsc_cycles\",\"iterations\":%lu,\"warmup\":%lu,\"save_mask\":0,"
       "\"total_exits\":%lu,\"results\":{",
-      backend, static_cast<unsigned long>(g_iters), static_cast<unsigned long>(g_warmup),
+      backend, mode, static_cast<unsigned long>(g_iters), static_cast<unsigned long>(g_warmup),
       static_cast<unsigned long>(exits));
   bool ok = !g_unexpected;
   for (int i = 0; i < 3; ++i) {

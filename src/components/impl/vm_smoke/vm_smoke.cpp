@@ -36,7 +36,7 @@ int main() {
   const auto& self = cos::self();
   g_next = self.first_free_slot;
   uint64_t ut = self.untyped_slot, pt = self.pgtbl_slot;
-  uint64_t vm = slot(), state = slot(), ram = slot(), ep = slot(), vcpu = slot();
+  uint64_t vm = slot(), state = slot(), ram = slot(), vcpu = slot();
   int64_t r = sys::retype(ut, vm, ObjType::vm, 1);
   if (r == static_cast<int64_t>(cos::abi::Error::no_virtualization)) {
     cos::printf("vm_smoke: no hardware virtualization\n");
@@ -45,11 +45,10 @@ int main() {
   CHECK(r);
   CHECK(sys::retype(ut, state, ObjType::frame, 1));
   CHECK(sys::retype(ut, ram, ObjType::frame, 1));
-  CHECK(sys::rcv_create(ut, ep));
   CHECK(sys::pgtbl_map(pt, kStateVa, state, 0, R::read | R::write, ut));
   CHECK(sys::pgtbl_map(pt, kGuestVa, ram, 0, R::read | R::write, ut));
   CHECK(sys::call(cos::abi::Op::vm_map, vm, 0x1000, ram, 0, R::read | R::write | R::exec, ut));
-  CHECK(sys::call(cos::abi::Op::vcpu_create, ut, vcpu, vm, state, ep, 50));
+  CHECK(sys::call(cos::abi::Op::vcpu_create, ut, vcpu, vm, state, 0, 0));  // synchronous
   auto* s = reinterpret_cast<cos::vm::StatePage*>(kStateVa);
   cos::printf("vm_smoke: vCPU %u, backend %s\n", s->vcpu_id, s->backend == cos::vm::kBackendSvm ? "SVM" : "VMX");
   if (s->backend == cos::vm::kBackendVmx) g_code[19] = 0xc1;
@@ -60,13 +59,19 @@ int main() {
   s->regs.rflags = 2;
   uint64_t load = cos::vm::Load::regs | cos::vm::Load::segments;
   for (int exits = 0; exits < 10; ++exits) {
-    int64_t n = sys::call(cos::abi::Op::vcpu_run, vcpu, load, ep, 0);
+    // Runs the guest on this thread until its next exit, whose reason it returns.
+    int64_t n = sys::call(cos::abi::Op::vcpu_run, vcpu, load, 0, 0);
     if (n < 0) {
       cos::printf("vm_smoke: vcpu_run: %s\n", cos::abi::error_name(n));
       return 1;
     }
     load = cos::vm::Load::regs;
     const cos::vm::Exit& e = s->exit;
+    if (n != static_cast<int64_t>(e.reason)) {
+      cos::printf("vm_smoke: vcpu_run returned %ld but the state page says exit %u\n", static_cast<long>(n),
+                  static_cast<unsigned>(e.reason));
+      return 1;
+    }
     switch (e.reason) {
       case cos::vm::ExitReason::io:
         cos::printf("vm_smoke: guest wrote '%c' to port %#x (length %u)\n", static_cast<char>(e.io.data), e.io.port,

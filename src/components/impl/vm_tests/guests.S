@@ -25,6 +25,14 @@ AT hlt
   hlt
 END hlt
 
+/* A guest that never exits: counts in ebx forever. */
+SNIPPET spin
+  xor %ebx, %ebx
+AT spin
+  inc %ebx
+  jmp vt_spin_at
+END spin
+
 SNIPPET cpuid
   mov $0x80000000, %eax
   mov $5, %ecx

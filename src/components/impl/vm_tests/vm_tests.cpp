@@ -7,8 +7,11 @@
 // vm::ExitReason and qualification, and that the kernel carries on (the
 // system shuts down cleanly at the end).
 //
-// Each case prints `PASS <name>`, `SKIP <name>: <why>` or
-// `FAIL <name>: <expr> at <file>:<line> (got X, expected Y)`; the run ends with
+// Every case runs twice: with synchronous vCPUs (vcpu_run enters the guest on
+// this thread) and with vCPUs that have their own thread (vcpu_resume, exits
+// notify an endpoint; names prefixed `own_thread/`). Each prints `PASS
+// <name>`, `SKIP <name>: <why>` or `FAIL <name>: <expr> at <file>:<line> (got
+// X, expected Y)`; the run ends with
 // `vm_tests: N passed, M failed, K skipped` and the plain line `N passed, M failed`.
 //
 // Guest-physical layout of the shared VM (RAM 0..0x20000):
@@ -51,17 +54,18 @@ struct Register {
 };
 
 const char* g_current;
+const char* g_prefix = "";  ///< "own_thread/" in the second pass
 bool g_failed, g_skipped;
 
 void fail(const char* expr, const char* file, int line) {
   if (g_failed) return;
   g_failed = true;
-  cos::printf("FAIL %s: %s at %s:%d\n", g_current, expr, file, line);
+  cos::printf("FAIL %s%s: %s at %s:%d\n", g_prefix, g_current, expr, file, line);
 }
 void fail_eq(const char* expr, const char* file, int line, uint64_t got, uint64_t want) {
   if (g_failed) return;
   g_failed = true;
-  cos::printf("FAIL %s: %s at %s:%d (got %#lx, expected %#lx)\n", g_current, expr, file, line,
+  cos::printf("FAIL %s%s: %s at %s:%d (got %#lx, expected %#lx)\n", g_prefix, g_current, expr, file, line,
               static_cast<unsigned long>(got), static_cast<unsigned long>(want));
 }
 void fail_err(const char* expr, const char* file, int line, const vmrt::Error& e) {
@@ -69,11 +73,11 @@ void fail_err(const char* expr, const char* file, int line, const vmrt::Error& e
   g_failed = true;
   char buf[160];
   e.format(buf, sizeof(buf));
-  cos::printf("FAIL %s: %s at %s:%d (%s)\n", g_current, expr, file, line, buf);
+  cos::printf("FAIL %s%s: %s at %s:%d (%s)\n", g_prefix, g_current, expr, file, line, buf);
 }
 void skip(const char* why) {
   g_skipped = true;
-  cos::printf("SKIP %s: %s\n", g_current, why);
+  cos::printf("SKIP %s%s: %s\n", g_prefix, g_current, why);
 }
 
 #define VT_CASE(name)                                         \
@@ -126,6 +130,7 @@ struct Snippet {
 }  // namespace
 
 VT_SNIPPET(hlt)
+VT_SNIPPET(spin)
 VT_SNIPPET(cpuid)
 VT_SNIPPET(rdmsr)
 VT_SNIPPET(wrmsr)
@@ -153,7 +158,7 @@ VT_SNIPPET(triple)
 VT_SNIPPET(io_unassigned)
 VT_SNIPPET(pm32)
 VT_SNIPPET(long64)
-VT_AT(hlt) VT_AT(cpuid) VT_AT(cpuid_hlt) VT_AT(rdmsr) VT_AT(rdmsr_hlt) VT_AT(wrmsr) VT_AT(in) VT_AT(in_hlt)
+VT_AT(hlt) VT_AT(spin) VT_AT(cpuid) VT_AT(cpuid_hlt) VT_AT(rdmsr) VT_AT(rdmsr_hlt) VT_AT(wrmsr) VT_AT(in) VT_AT(in_hlt)
 VT_AT(in_imm) VT_AT(out) VT_AT(outs) VT_AT(ins) VT_AT(hypercall) VT_AT(hypercall_hlt) VT_AT(invd) VT_AT(wbinvd)
 VT_AT(xsetbv) VT_AT(ud) VT_AT(de) VT_AT(gpa_read) VT_AT(gpa_read_hlt) VT_AT(gpa_write) VT_AT(gpa_exec)
 VT_AT(ro_write) VT_AT(ro_write_hlt) VT_AT(unmap_hlt) VT_AT(unmap_read) VT_AT(unmap_hlt2) VT_AT(irq_main)
@@ -175,6 +180,9 @@ constexpr uint64_t kTimeoutUs = 20'000'000;
 vmrt::Vm g_vm;
 vmrt::Vcpu g_cpu;
 uint32_t g_priority = 100;
+/// The pass running now: synchronous vCPUs (vcpu_run on this thread) or
+/// vCPUs with their own thread (vcpu_resume + the exit endpoint).
+bool g_own_thread;
 bool g_cpu_lost;  // timed out: still running, unusable
 
 /// The guest-physical address of a label in a snippet copied to `base`.
@@ -185,6 +193,7 @@ uint64_t at(const Snippet& s, const uint8_t* label, uint64_t base = kCodeGpa) {
 vmrt::Status fresh_cpu() {
   if (g_cpu.created()) (void)g_cpu.destroy();
   vmrt::VcpuConfig cfg;
+  cfg.own_thread = g_own_thread;
   cfg.priority = g_priority;
   cfg.save_mask = vm::Load::cr | vm::Load::segments | vm::Load::dtables | vm::Load::interruptibility;
   VMRT_TRY(g_cpu.create(g_vm, cfg));
@@ -614,9 +623,77 @@ VT_CASE(interrupt_window_request) {
   VT_EXIT(hlt, at(k_window_request, vt_window_request_end_at));
 }
 
+// ---------------------------------------------------------------- cases: running vCPUs
+
+VT_CASE(run_timeout_leaves_current_state) {
+  if (g_own_thread) return skip("an own-thread vCPU keeps running after a wait times out");
+  VT_OK(load_real(k_spin));
+  auto r = g_cpu.step(5000);  // the guest never exits: vcpu_run ends after 5 ms
+  VT_ASSERT(!r.ok());
+  VT_EQ(r.error().code, vmrt::Errc::timeout);
+  // The state page holds the interrupted guest: inside the loop, counting.
+  VT_EQ(g_cpu.exit().reason, vm::ExitReason::none);
+  VT_ASSERT(g_cpu.rip() >= at(k_spin, vt_spin_at) && g_cpu.rip() < at(k_spin, vt_spin_end));
+  uint64_t count = g_cpu.get(Reg::rbx) & 0xffffffff;
+  VT_ASSERT(count > 0);
+  // Editing it and running again goes on from there.
+  g_cpu.set(Reg::rbx, 0);
+  r = g_cpu.step(5000);
+  VT_ASSERT(!r.ok());
+  VT_EQ(r.error().code, vmrt::Errc::timeout);
+  VT_ASSERT((g_cpu.get(Reg::rbx) & 0xffffffff) > 0);
+}
+
+VT_CASE(run_ends_on_wakeup_notification) {
+  if (g_own_thread) return skip("own-thread vCPUs share the endpoint with their exits");
+  VT_OK(load_real(k_spin));
+  auto s = g_vm.env()->slots.alloc();
+  VT_ASSERT(s.ok());
+  uint64_t snd = s.value();
+  VT_EQ(sys::asnd_create(g_vm.env()->untyped, snd, g_cpu.wakeup_endpoint()), 0);
+  int64_t a1 = sys::asnd(snd), a2 = sys::asnd(snd);
+  // Two notifications are pending: vcpu_run returns 0 (no exit) at once and
+  // consumes them.
+  int64_t r = sys::vcpu_run(g_cpu.slot(), g_cpu.take_dirty(), g_cpu.wakeup_endpoint(), 0);
+  int64_t left = sys::rcv(g_cpu.wakeup_endpoint(), 0, cos::abi::kRcvNonBlocking);
+  sys::cap_delete(snd);
+  g_vm.env()->slots.free(snd);
+  VT_EQ(a1, 0);
+  VT_EQ(a2, 0);
+  VT_EQ(r, 0);
+  VT_EQ(left, static_cast<int64_t>(Error::would_block));
+  VT_EQ(g_cpu.exit().reason, vm::ExitReason::none);
+  VT_EQ(g_cpu.rip(), kCodeGpa);  // never entered: still at the start
+}
+
+VT_CASE(run_and_resume_check_the_vcpu_kind) {
+  // vcpu_run is for synchronous vCPUs, vcpu_resume for those with a thread.
+  if (g_own_thread) {
+    VT_SYS_ERR(sys::vcpu_run(g_cpu.slot(), 0, 0, 1000), vcpu_mode);
+  } else {
+    VT_SYS_ERR(sys::vcpu_resume(g_cpu.slot(), 0), vcpu_mode);
+  }
+  // A synchronous vCPU takes no priority; an own-thread one at most 255.
+  auto s = g_vm.env()->slots.alloc();
+  VT_ASSERT(s.ok());
+  uint64_t frame = s.value(), vcpu = 0;
+  VT_EQ(sys::retype(g_vm.env()->untyped, frame, cos::abi::ObjType::frame, 1), 0);
+  auto d = g_vm.env()->slots.alloc();
+  VT_ASSERT(d.ok());
+  vcpu = d.value();
+  int64_t r1 = sys::vcpu_create(g_vm.env()->untyped, vcpu, g_vm.slot(), frame, 0, 5);
+  int64_t r2 = sys::vcpu_create(g_vm.env()->untyped, vcpu, g_vm.slot(), frame, g_cpu.wakeup_endpoint(), 256);
+  sys::cap_delete(frame);
+  g_vm.env()->slots.free(frame);
+  g_vm.env()->slots.free(vcpu);
+  VT_EQ(r1, static_cast<int64_t>(Error::bad_argument));
+  VT_EQ(r2, static_cast<int64_t>(Error::bad_argument));
+}
+
 VT_CASE(inject_twice_is_event_pending) {
   vmrt::Vcpu extra;
   vmrt::VcpuConfig cfg;
+  cfg.own_thread = g_own_thread;
   cfg.priority = g_priority;
   VT_OK(extra.create(g_vm, cfg));
   int64_t r1 = sys::vcpu_inject(extra.slot(), kIrqVector, static_cast<uint64_t>(vm::EventType::external_interrupt), 0);
@@ -634,6 +711,7 @@ VT_CASE(triple_fault_is_shutdown_exit) {
   VT_OK(vm2.create(g_vm.env()));
   vmrt::Vcpu cpu2;
   vmrt::VcpuConfig cfg;
+  cfg.own_thread = g_own_thread;
   cfg.priority = g_priority;
   auto run = [&]() -> bool {
     if (auto r = vm2.add_ram(0, 0x10000); !r) return fail_err("vm2.add_ram", __FILE__, __LINE__, r.error()), false;
@@ -736,20 +814,10 @@ VT_CASE(run_loop_reports_unhandled_exits) {
   VT_EQ(r.error().addr, at(k_cpuid, vt_cpuid_at));
 }
 
-uint64_t parse_u64(const char* s, uint64_t dflt) {
-  if (!s || !*s) return dflt;
-  uint64_t v = 0;
-  for (; *s; ++s) {
-    if (*s < '0' || *s > '9') return dflt;
-    v = v * 10 + static_cast<uint64_t>(*s - '0');
-  }
-  return v;
-}
-
 }  // namespace
 
 int main() {
-  g_priority = static_cast<uint32_t>(parse_u64(cos::param("vcpu_priority"), 100));
+  g_priority = static_cast<uint32_t>(cos::param_u64("vcpu_priority", 100));
   if (auto r = g_vm.create(); !r) {
     char buf[160];
     r.error().format(buf, sizeof(buf));
@@ -773,19 +841,47 @@ int main() {
     cos::printf("vm_tests: creating the vCPU: %s\n", buf);
     return 1;
   }
-  cos::printf("vm_tests: %d cases, backend %s\n", g_case_count, vmrt::backend_name(g_cpu.backend()));
+  cos::printf("vm_tests: %d cases, backend %s, each run with synchronous vCPUs and with vCPUs of their own thread\n",
+              g_case_count, vmrt::backend_name(g_cpu.backend()));
   int passed = 0, failed = 0, skipped = 0;
-  for (int i = 0; i < g_case_count; ++i) {
-    g_current = g_cases[i].name;
-    g_failed = g_skipped = false;
-    g_cases[i].fn();
-    if (g_failed)
+  for (bool own_thread : {false, true}) {
+    g_own_thread = own_thread;
+    const char* prefix = own_thread ? "own_thread/" : "";
+    if (own_thread) {
+      // The cases change the shared VM (demand-mapped pages, RAM regions):
+      // the second pass starts from a fresh one.
+      if (g_cpu.created()) (void)g_cpu.destroy();
+      (void)g_vm.destroy();
+      vmrt::Status s = g_vm.create();
+      if (s) s = g_vm.add_ram(0, kRamBytes);
+      if (!s) {
+        char buf[160];
+        s.error().format(buf, sizeof(buf));
+        cos::printf("FAIL %screating the VM: %s\n", prefix, buf);
+        ++failed;
+        continue;
+      }
+    }
+    if (auto r = fresh_cpu(); !r) {
+      char buf[160];
+      r.error().format(buf, sizeof(buf));
+      cos::printf("FAIL %screating the vCPU: %s\n", prefix, buf);
       ++failed;
-    else if (g_skipped)
-      ++skipped;
-    else {
-      ++passed;
-      cos::printf("PASS %s\n", g_current);
+      continue;
+    }
+    for (int i = 0; i < g_case_count; ++i) {
+      g_current = g_cases[i].name;
+      g_prefix = prefix;
+      g_failed = g_skipped = false;
+      g_cases[i].fn();
+      if (g_failed)
+        ++failed;
+      else if (g_skipped)
+        ++skipped;
+      else {
+        ++passed;
+        cos::printf("PASS %s%s\n", prefix, g_current);
+      }
     }
   }
   cos::printf("vm_tests: %d passed, %d failed, %d skipped\n", passed, failed, skipped);

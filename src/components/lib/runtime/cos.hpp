@@ -21,6 +21,25 @@ uint64_t dep(const char* interface);
 /// Value of parameter `key` from the composition script, or nullptr.
 const char* param(const char* key);
 
+/// Parameter `key` as an unsigned number, decimal or 0x-hex; `dflt` when it
+/// is absent or empty. A value that is not such a number (or overflows 64
+/// bits) also gives `dflt`, and a console line says so.
+uint64_t param_u64(const char* key, uint64_t dflt);
+
+/// The time-stamp counter (RDTSC, Intel SDM Vol. 2B).
+inline uint64_t tsc() {
+  uint32_t lo, hi;
+  asm volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+/// The TSC ordered against the code around it (LFENCE; RDTSC; LFENCE), for
+/// benchmarks.
+inline uint64_t tsc_fenced() {
+  uint32_t lo, hi;
+  asm volatile("lfence\n\trdtsc\n\tlfence" : "=a"(lo), "=d"(hi) : : "memory");
+  return (static_cast<uint64_t>(hi) << 32) | lo;
+}
+
 /// printf-style output on the system console, prefixed by nothing.
 void printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 /// Writes a string to the console.

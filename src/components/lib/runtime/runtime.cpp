@@ -51,6 +51,29 @@ const char* param(const char* key) {
   return nullptr;
 }
 
+uint64_t param_u64(const char* key, uint64_t dflt) {
+  const char* s = param(key);
+  if (!s || !*s) return dflt;
+  const char* text = s;
+  uint64_t v = 0, base = 10;
+  if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X') && s[2]) base = 16, s += 2;
+  for (; *s; ++s) {
+    uint64_t d;
+    if (*s >= '0' && *s <= '9') d = static_cast<uint64_t>(*s - '0');
+    else if (base == 16 && *s >= 'a' && *s <= 'f') d = static_cast<uint64_t>(*s - 'a' + 10);
+    else if (base == 16 && *s >= 'A' && *s <= 'F') d = static_cast<uint64_t>(*s - 'A' + 10);
+    else break;
+    if (v > (~0ull - d) / base) break;  // overflow
+    v = v * base + d;
+  }
+  if (*s) {
+    printf("%s: parameter %s = '%s' is not a number; using %lu\n", g_info->name, key, text,
+           static_cast<unsigned long>(dflt));
+    return dflt;
+  }
+  return v;
+}
+
 void printf(const char* fmt, ...) {
   LineBuf lb;
   va_list ap;

@@ -94,11 +94,15 @@ inline int64_t vcpu_create(uint64_t ut, uint64_t dest, uint64_t vm, uint64_t sta
                            uint64_t priority) {
   return call(abi::Op::vcpu_create, ut, dest, vm, state_frame, exit_rcv, priority);
 }
-/// Loads the vm::Load groups in load_mask, lets the vCPU run, then (rcv != 0)
-/// waits on rcv like rcv(rcv, timeout_us, 0).
-inline int64_t vcpu_run(uint64_t vcpu, uint64_t load_mask, uint64_t rcv, uint64_t timeout_us) {
-  return call(abi::Op::vcpu_run, vcpu, load_mask, rcv, timeout_us);
+/// Synchronous vCPUs: loads the vm::Load groups in load_mask and runs the
+/// guest on this thread until its next exit (returns the vm::ExitReason), a
+/// notification on `wake_rcv` (returns 0) or the timeout.
+inline int64_t vcpu_run(uint64_t vcpu, uint64_t load_mask, uint64_t wake_rcv, uint64_t timeout_us) {
+  return call(abi::Op::vcpu_run, vcpu, load_mask, wake_rcv, timeout_us);
 }
+/// Asynchronous vCPUs: loads the groups and lets the vCPU's thread run; its
+/// next exit notifies the vCPU's exit endpoint.
+inline int64_t vcpu_resume(uint64_t vcpu, uint64_t load_mask) { return call(abi::Op::vcpu_resume, vcpu, load_mask); }
 /// type: a vm::EventType value.
 inline int64_t vcpu_inject(uint64_t vcpu, uint64_t vector, uint64_t type, uint64_t error_code) {
   return call(abi::Op::vcpu_inject, vcpu, vector, type, error_code);

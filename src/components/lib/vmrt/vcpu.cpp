@@ -16,7 +16,7 @@ constexpr int64_t kTimeout = static_cast<int64_t>(cos::abi::Error::timeout);
 Status Vcpu::create(Vm& vm, const VcpuConfig& cfg) {
   if (slot_) return make_error(Errc::bad_argument, "Vcpu::create: already created");
   if (!vm.created()) return make_error(Errc::not_created, "Vcpu::create: the VM is not created");
-  if (cfg.priority > 255) return make_error(Errc::bad_argument, "Vcpu::create: priority", 0, cfg.priority);
+  if (cfg.own_thread && cfg.priority > 255) return make_error(Errc::bad_argument, "Vcpu::create: priority", 0, cfg.priority);
   Env* env = vm.env();
   uint64_t frame = 0, rcv = 0, vcpu = 0, hva = 0;
   bool mapped = false;
@@ -45,12 +45,13 @@ Status Vcpu::create(Vm& vm, const VcpuConfig& cfg) {
   r = sys::retype(env->untyped, s.value(), ObjType::rcv, 1);
   if (r < 0) {
     env->slots.free(s.value());
-    return undo(sys_error("retype(rcv) for vCPU exits", r));
+    return undo(sys_error("retype(rcv) for vCPU wake-ups", r));
   }
   rcv = s.value();
   s = env->slots.alloc();
   if (!s) return undo(s.error());
-  r = sys::vcpu_create(env->untyped, s.value(), vm.slot(), frame, rcv, cfg.priority);
+  r = cfg.own_thread ? sys::vcpu_create(env->untyped, s.value(), vm.slot(), frame, rcv, cfg.priority)
+                     : sys::vcpu_create(env->untyped, s.value(), vm.slot(), frame, 0, 0);
   if (r < 0) {
     env->slots.free(s.value());
     return undo(sys_error("vcpu_create", r));
@@ -64,25 +65,38 @@ Status Vcpu::create(Vm& vm, const VcpuConfig& cfg) {
   rcv_ = rcv;
   frame_ = frame;
   hva_ = hva;
+  own_thread_ = cfg.own_thread;
   attach(page, &vm.memory());
   set_save_mask(cfg.save_mask);
   return {};
 }
 
-Result<vm::ExitReason> Vcpu::wait(int64_t r, uint64_t timeout_us, uint64_t load) {
-  if (r == kTimeout) return make_error(Errc::timeout, "waiting for a vCPU exit", rip(), timeout_us);
-  if (r < 0) {
-    mark_dirty(load);  // nothing was loaded
-    return sys_error("vcpu_run", r);
+int64_t Vcpu::round(uint64_t load, uint64_t timeout_us) {
+  if (!own_thread_) {
+    int64_t r = sys::vcpu_run(slot_, load, rcv_, timeout_us);
+    if (r < 0 && r != kTimeout) mark_dirty(load);  // nothing was loaded
+    return r;
   }
-  note_exit();
-  return exit_reason();
+  // Own thread: answer the exit, then wait for the next one on the shared
+  // endpoint, which IRQs and timers may notify too (exit_pending tells).
+  int64_t r = sys::vcpu_resume(slot_, load);
+  if (r < 0) {
+    mark_dirty(load);  // nothing was loaded; still running (a wake-up came first): load at the next answer
+    if (r != static_cast<int64_t>(cos::abi::Error::vcpu_running)) return r;
+  }
+  r = sys::rcv(rcv_, timeout_us, 0);
+  if (r < 0) return r;
+  return page().exit_pending ? static_cast<int64_t>(page().exit.reason) : 0;
 }
 
 Result<vm::ExitReason> Vcpu::step(uint64_t timeout_us) {
   if (!slot_) return make_error(Errc::not_created, "Vcpu::step");
   uint64_t load = take_dirty();
-  return wait(sys::vcpu_run(slot_, load, rcv_, timeout_us), timeout_us, load);
+  int64_t r = round(load, timeout_us);
+  if (r == kTimeout) return make_error(Errc::timeout, "waiting for a vCPU exit", rip(), timeout_us);
+  if (r < 0) return sys_error(own_thread_ ? "vcpu_resume" : "vcpu_run", r);
+  note_exit();
+  return static_cast<vm::ExitReason>(r);
 }
 
 uint64_t Vcpu::wait_us(const RunOptions& opts) {
@@ -91,24 +105,22 @@ uint64_t Vcpu::wait_us(const RunOptions& opts) {
 
 Result<vm::ExitReason> Vcpu::run(const RunOptions& opts) {
   if (!slot_) return make_error(Errc::not_created, "Vcpu::run");
-  for (uint64_t exits = 0;; ++exits) {
-    uint64_t load = take_dirty();
-    int64_t r = sys::vcpu_run(slot_, load, rcv_, wait_us(opts));
-    // Woken without an exit: a timeout, or another notification bound to the
-    // exit endpoint (an IRQ, a timer). The VMM's wake-up handler runs, then
-    // the wait goes on.
-    while (r == kTimeout || (r >= 0 && !page().exit_pending)) {
-      if (!opts.on_timeout) {
-        if (r == kTimeout) break;
-        r = sys::rcv(rcv_, wait_us(opts), 0);
+  for (uint64_t exits = 0;;) {
+    int64_t r = round(take_dirty(), wait_us(opts));
+    if (r == kTimeout || r == 0) {
+      // Woken without an exit: the VMM's wake-up handler runs (the state
+      // page is current), then the guest goes on.
+      if (r == 0 && !own_thread_) note_exit();
+      if (!opts.on_wakeup) {
+        if (r == kTimeout) return make_error(Errc::timeout, "waiting for a vCPU exit", rip(), wait_us(opts));
         continue;
       }
-      if (opts.on_timeout(*this, opts.timeout_ctx) == Action::stop)
-        return make_error(Errc::timeout, "run stopped by the timeout handler", rip(), opts.timeout_us);
-      r = sys::rcv(rcv_, wait_us(opts), 0);
+      if (opts.on_wakeup(*this, opts.wakeup_ctx) == Action::stop)
+        return make_error(Errc::timeout, "run stopped by the wake-up handler", rip(), wait_us(opts));
+      continue;
     }
-    auto e = wait(r, opts.timeout_us, load);
-    if (!e) return e.error();
+    if (r < 0) return sys_error(own_thread_ ? "vcpu_resume" : "vcpu_run", r);
+    note_exit();
     auto a = dispatch();
     if (!a) {
       if (!opts.quiet) {
@@ -128,7 +140,7 @@ Result<vm::ExitReason> Vcpu::run(const RunOptions& opts) {
       return a.error();
     }
     if (a.value() == Action::stop) return exit_reason();
-    if (opts.max_exits && exits + 1 >= opts.max_exits) return exit_reason();
+    if (opts.max_exits && ++exits >= opts.max_exits) return exit_reason();
   }
 }
 

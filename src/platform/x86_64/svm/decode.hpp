@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "cos/vm.hpp"
-#include "x86_64/svm/vmcb.hpp"
+#include "x86_64/svm/arch.hpp"
 
 namespace cos::svm {
 
@@ -90,10 +90,6 @@ inline uint32_t instruction_length(const RawExit& r, const uint8_t* insn, size_t
   return op.length;
 }
 
-/// VMEXIT_INVALID is -1; some implementations (QEMU 7.2) store it as a
-/// 32-bit value.
-constexpr bool is_invalid_exit(uint64_t exitcode) { return exitcode == ~0ull || exitcode == 0xffffffffull; }
-
 /// QEMU 7.2 reports INVD (0f 08) with the WBINVD exit code (fixed in later
 /// QEMU); the instruction bytes tell them apart.
 inline void fix_wbinvd_alias(RawExit& r, const uint8_t* insn, size_t n, bool long_mode) {
@@ -112,16 +108,16 @@ inline bool decode(const RawExit& r, vm::Exit& out) {
   out.vendor_qualification = r.exitinfo1;
   auto code = is_invalid_exit(r.exitcode) ? ExitCode::invalid : static_cast<ExitCode>(r.exitcode);
   using vm::ExitReason;
-  if (r.exitcode >= 0x40 && r.exitcode < 0x60) {
+  if (is_exception_exit(r.exitcode)) {
     out.reason = ExitReason::exception;
-    out.exception.vector = static_cast<uint32_t>(r.exitcode - 0x40);
+    out.exception.vector = static_cast<uint32_t>(r.exitcode - static_cast<uint64_t>(ExitCode::excp_base));
     unsigned v = out.exception.vector;
-    out.exception.has_error_code = v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21;
+    out.exception.has_error_code = x86::exception_has_error_code(v);
     out.exception.error_code = static_cast<uint32_t>(r.exitinfo1);
     if (v == 14) out.exception.cr2 = r.exitinfo2;
     return true;
   }
-  if (r.exitcode < 0x20) {
+  if (is_cr_exit(r.exitcode)) {
     out.reason = ExitReason::cr_access;
     out.cr.cr = static_cast<uint32_t>(r.exitcode & 0xf);
     out.cr.write = r.exitcode >= 0x10;

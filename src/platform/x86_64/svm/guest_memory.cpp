@@ -1,6 +1,6 @@
 #include "x86_64/svm/guest_memory.hpp"
 
-#include "x86_64/machine.hpp"
+#include "kernel/platform.hpp"
 #include "x86_64/svm/npt.hpp"
 
 namespace cos::svm {
@@ -13,7 +13,7 @@ constexpr uint64_t kAddr = 0x000ffffffffff000ull;
 bool read_gpa(uint64_t root, uint64_t gpa, void* out, size_t size) {
   uint64_t hpa;
   if (!npt_lookup(root, gpa, hpa)) return false;
-  const auto* src = static_cast<const uint8_t*>(machine::phys_to_kernel(hpa));
+  const auto* src = static_cast<const uint8_t*>(platform::phys_to_kernel(hpa));
   auto* dst = static_cast<uint8_t*>(out);
   for (size_t i = 0; i < size; ++i) dst[i] = src[i];
   return true;
@@ -21,12 +21,11 @@ bool read_gpa(uint64_t root, uint64_t gpa, void* out, size_t size) {
 
 // Guest-virtual to guest-physical for the paging mode in the VMCB.
 bool translate(uint64_t root, const Vmcb& c, uint64_t gva, uint64_t& gpa) {
-  constexpr uint64_t kCr0Pg = 1ull << 31, kCr4Pae = 1ull << 5, kCr4Pse = 1ull << 4, kEferLma = 1ull << 10;
-  if (!(c.cr0 & kCr0Pg)) {
+  if (!(c.cr0 & Cr0::pg)) {
     gpa = gva & 0xffffffffull;
     return true;
   }
-  if (c.efer & kEferLma) {
+  if (c.efer & Efer::lma) {
     uint64_t table = c.cr3 & kAddr;
     for (int level = 3; level >= 0; --level) {
       uint64_t e;
@@ -41,7 +40,7 @@ bool translate(uint64_t root, const Vmcb& c, uint64_t gva, uint64_t& gpa) {
     gpa = table | (gva & 0xfff);
     return true;
   }
-  if (c.cr4 & kCr4Pae) {
+  if (c.cr4 & Cr4::pae) {
     uint64_t pdpte, pde, pte;
     if (!read_gpa(root, (c.cr3 & 0xffffffe0ull) + ((gva >> 30) & 3) * 8, &pdpte, 8) || !(pdpte & kPresent)) return false;
     if (!read_gpa(root, (pdpte & kAddr) + ((gva >> 21) & 0x1ff) * 8, &pde, 8) || !(pde & kPresent)) return false;
@@ -55,7 +54,7 @@ bool translate(uint64_t root, const Vmcb& c, uint64_t gva, uint64_t& gpa) {
   }
   uint32_t pde, pte;
   if (!read_gpa(root, (c.cr3 & 0xfffff000ull) + ((gva >> 22) & 0x3ff) * 4, &pde, 4) || !(pde & kPresent)) return false;
-  if ((pde & kLarge) && (c.cr4 & kCr4Pse)) {
+  if ((pde & kLarge) && (c.cr4 & Cr4::pse)) {
     gpa = (pde & 0xffc00000u) | (gva & 0x3fffff);
     return true;
   }
@@ -67,18 +66,15 @@ bool translate(uint64_t root, const Vmcb& c, uint64_t gva, uint64_t& gpa) {
 }  // namespace
 
 bool npt_lookup(uint64_t root, uint64_t gpa, uint64_t& hpa) {
-  uint64_t table = root;
-  for (int level = 3; level >= 0; --level) {
-    uint64_t e = static_cast<const uint64_t*>(machine::phys_to_kernel(table))[(gpa >> (12 + 9 * level)) & 0x1ff];
-    if (!npt::present(e)) return false;
-    table = e & npt::kAddrMask;
-  }
-  hpa = table | (gpa & 0xfff);
-  return true;
+  struct Mem {
+    uint64_t* table(uint64_t pa) { return static_cast<uint64_t*>(platform::phys_to_kernel(pa)); }
+  } mem;
+  bool writable;
+  return npt::translate(mem, root, gpa, hpa, writable);
 }
 
 size_t read_guest_code(uint64_t npt_root, const Vmcb& c, uint8_t* buf, size_t n) {
-  bool long_code = (c.efer & (1ull << 10)) && (c.cs.attr & (1u << 9));
+  bool long_code = (c.efer & Efer::lma) && (c.cs.attr & SegAttr::l);
   uint64_t lin = long_code ? c.rip : ((c.cs.base + c.rip) & 0xffffffffull);
   size_t done = 0;
   // One translation per guest page (the bytes may straddle two).
@@ -87,7 +83,7 @@ size_t read_guest_code(uint64_t npt_root, const Vmcb& c, uint8_t* buf, size_t n)
     if (!translate(npt_root, c, lin + done, gpa) || !npt_lookup(npt_root, gpa, hpa)) break;
     size_t chunk = 4096 - (hpa & 0xfff);
     if (chunk > n - done) chunk = n - done;
-    const auto* src = static_cast<const uint8_t*>(machine::phys_to_kernel(hpa));
+    const auto* src = static_cast<const uint8_t*>(platform::phys_to_kernel(hpa));
     for (size_t i = 0; i < chunk; ++i) buf[done + i] = src[i];
     done += chunk;
   }

@@ -6,55 +6,15 @@
 #include <stdint.h>
 
 #include "cos/vm.hpp"
+#include "x86_64/svm/arch.hpp"
 
 namespace cos::svm {
 
-/// Intercept vector 3 (VMCB offset 0x00c), APM table B-1.
-namespace Intercept3 {
-inline constexpr uint32_t intr = 1u << 0, nmi = 1u << 1, smi = 1u << 2, init = 1u << 3, vintr = 1u << 4,
-                          rdtsc = 1u << 14, cpuid = 1u << 18, invd = 1u << 22, pause = 1u << 23,
-                          hlt = 1u << 24, invlpga = 1u << 26, ioio_prot = 1u << 27, msr_prot = 1u << 28,
-                          task_switch = 1u << 29, shutdown = 1u << 31;
-}
-/// Intercept vector 4 (VMCB offset 0x010).
-namespace Intercept4 {
-inline constexpr uint32_t vmrun = 1u << 0, vmmcall = 1u << 1, vmload = 1u << 2, vmsave = 1u << 3,
-                          stgi = 1u << 4, clgi = 1u << 5, skinit = 1u << 6, rdtscp = 1u << 7,
-                          wbinvd = 1u << 9, monitor = 1u << 10, mwait = 1u << 11, xsetbv = 1u << 13;
-}
-
-/// #VMEXIT codes (APM table C-1).
-enum class ExitCode : uint64_t {
-  cr0_read = 0x00, cr0_write = 0x10,
-  excp_base = 0x40,
-  intr = 0x60, nmi = 0x61, smi = 0x62, init = 0x63, vintr = 0x64,
-  rdtsc = 0x6e, cpuid = 0x72, invd = 0x76, pause = 0x77, hlt = 0x78, ioio = 0x7b, msr = 0x7c,
-  shutdown = 0x7f, vmrun = 0x80, vmmcall = 0x81, vmload = 0x82, vmsave = 0x83, stgi = 0x84,
-  clgi = 0x85, skinit = 0x86, rdtscp = 0x87, wbinvd = 0x89, monitor = 0x8a, mwait = 0x8b,
-  xsetbv = 0x8d, npf = 0x400, invalid = ~0ull,
-};
-
-/// EVENTINJ / EXITINTINFO format (APM 15.20): vector, type, EV, V, error code.
-namespace Event {
-inline constexpr uint64_t valid = 1ull << 31, error_valid = 1ull << 11;
-inline constexpr uint64_t type_shift = 8;
-}
-
-/// IOIO intercept EXITINFO1 (APM 15.10.2).
-namespace Ioio {
-inline constexpr uint64_t in = 1u << 0, str = 1u << 2, rep = 1u << 3, sz8 = 1u << 4, sz16 = 1u << 5,
-                          sz32 = 1u << 6;
-inline constexpr unsigned port_shift = 16;
-}
-
-/// Nested page fault EXITINFO1 error code bits (APM 15.25.6).
-namespace NpfError {
-inline constexpr uint64_t present = 1, write = 2, user = 4, reserved = 8, fetch = 16;
-}
-
+/// The VMCB: control area (APM table B-1) and state save area (table B-2).
+/// The save area from es to g_pat is what VMRUN loads and #VMEXIT stores.
 struct Vmcb {
   // --- control area -----------------------------------------------------
-  uint32_t intercept_cr;        // 0x000: bits 0-15 reads, 16-31 writes
+  uint32_t intercept_cr;        // 0x000: bits 0-15 reads, 16-31 writes (cr_read/cr_write)
   uint32_t intercept_dr;        // 0x004
   uint32_t intercept_exceptions;// 0x008
   uint32_t intercept3;          // 0x00c
@@ -136,5 +96,9 @@ static_assert(offsetof(Vmcb, rax) == 0x5f8);
 static_assert(offsetof(Vmcb, cr2) == 0x640);
 static_assert(offsetof(Vmcb, g_pat) == 0x668);
 static_assert(sizeof(Vmcb) == 4096);
+
+/// Offset and size of the state save area inside the VMCB.
+inline constexpr size_t kSaveAreaOffset = offsetof(Vmcb, es);
+inline constexpr size_t kSaveAreaBytes = offsetof(Vmcb, g_pat) + sizeof(uint64_t) - kSaveAreaOffset;
 
 }  // namespace cos::svm

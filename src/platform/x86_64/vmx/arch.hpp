@@ -9,15 +9,14 @@
 #pragma once
 #include <stdint.h>
 
+#include "x86_64/arch.hpp"
+
 namespace cos::vmx {
 
-// --- MSRs (SDM Vol. 4, table 2-2; Vol. 3C, appendix A) -----------------------
+// --- VMX MSRs (SDM Vol. 4, table 2-2; Vol. 3C, appendix A); the architectural
+// ones (EFER, STAR, ...) are x86::Msr ----------------------------------------
 namespace Msr {
 inline constexpr uint32_t feature_control = 0x3a;
-inline constexpr uint32_t sysenter_cs = 0x174;
-inline constexpr uint32_t sysenter_esp = 0x175;
-inline constexpr uint32_t sysenter_eip = 0x176;
-inline constexpr uint32_t pat = 0x277;
 inline constexpr uint32_t vmx_basic = 0x480;
 inline constexpr uint32_t vmx_pinbased_ctls = 0x481;
 inline constexpr uint32_t vmx_procbased_ctls = 0x482;
@@ -34,14 +33,6 @@ inline constexpr uint32_t vmx_true_pinbased_ctls = 0x48d;
 inline constexpr uint32_t vmx_true_procbased_ctls = 0x48e;
 inline constexpr uint32_t vmx_true_exit_ctls = 0x48f;
 inline constexpr uint32_t vmx_true_entry_ctls = 0x490;
-inline constexpr uint32_t efer = 0xc0000080;
-inline constexpr uint32_t star = 0xc0000081;
-inline constexpr uint32_t lstar = 0xc0000082;
-inline constexpr uint32_t cstar = 0xc0000083;
-inline constexpr uint32_t fmask = 0xc0000084;
-inline constexpr uint32_t fs_base = 0xc0000100;
-inline constexpr uint32_t gs_base = 0xc0000101;
-inline constexpr uint32_t kernel_gs_base = 0xc0000102;
 }  // namespace Msr
 
 /// IA32_FEATURE_CONTROL (SDM Vol. 3C, 24.7 "Enabling and Entering VMX Operation").
@@ -258,26 +249,14 @@ inline constexpr uint32_t invalid_control_field = 7;
 inline constexpr uint32_t invalid_host_state = 8;
 }  // namespace InsnError
 
-// --- Architectural register bits used by the checks --------------------------
-namespace Cr0 {
-inline constexpr uint64_t pe = 1ull << 0, mp = 1ull << 1, em = 1ull << 2, ts = 1ull << 3, et = 1ull << 4,
-                          ne = 1ull << 5, wp = 1ull << 16, am = 1ull << 18, nw = 1ull << 29,
-                          cd = 1ull << 30, pg = 1ull << 31;
-}
-namespace Cr4 {
-inline constexpr uint64_t pae = 1ull << 5, vmxe = 1ull << 13, pcide = 1ull << 17, osxsave = 1ull << 18,
-                          cet = 1ull << 23;
-}
+// --- Architectural register bits (shared with SVM: x86_64/arch.hpp) ---------
+namespace Cr0 = x86::Cr0;
+namespace Cr4 = x86::Cr4;
+namespace Rflags = x86::Rflags;
 namespace Efer {
-inline constexpr uint64_t sce = 1ull << 0, lme = 1ull << 8, lma = 1ull << 10, nxe = 1ull << 11;
+using namespace x86::Efer;
 /// The EFER bits a guest may have on Intel (everything else is reserved).
 inline constexpr uint64_t kValid = sce | lme | lma | nxe;
 }  // namespace Efer
-namespace Rflags {
-inline constexpr uint64_t tf = 1ull << 8, if_ = 1ull << 9, rf = 1ull << 16, vm = 1ull << 17;
-inline constexpr uint64_t kFixed1 = 1ull << 1;
-/// Bits that must be 0 (3, 5, 15, 22-63).
-inline constexpr uint64_t kReserved = ~0x3f7fd7ull;
-}  // namespace Rflags
 
 }  // namespace cos::vmx

@@ -94,11 +94,7 @@ constexpr IntrType intr_type(uint32_t info) {
 }
 constexpr uint8_t intr_vector(uint32_t info) { return static_cast<uint8_t>(info & IntrInfo::vector_mask); }
 
-/// Exceptions that push an error code: #DF, #TS, #NP, #SS, #GP, #PF, #AC, #CP.
-constexpr bool exception_has_error_code(unsigned vector) {
-  return vector < 32 && ((1u << vector) & ((1u << 8) | (1u << 10) | (1u << 11) | (1u << 12) |
-                                           (1u << 13) | (1u << 14) | (1u << 17) | (1u << 21)));
-}
+using x86::exception_has_error_code;
 
 /// VM-entry interruption information for an event of the vCPU ABI, or 0 if
 /// the event is not injectable (SDM Vol. 3C, 27.2.1.3: NMI is vector 2,

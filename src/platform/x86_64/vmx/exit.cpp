@@ -16,8 +16,6 @@ constexpr unsigned kVectorDb = 1, kVectorNmi = 2, kVectorGp = 13, kVectorAc = 17
 constexpr uint32_t kBlockingStiMovSs = Interruptibility::blocking_by_sti | Interruptibility::blocking_by_mov_ss;
 constexpr uint64_t kPendingDebugBs = 1ull << 14;
 
-uint64_t read_cr2() { uint64_t v; asm volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-void write_cr2(uint64_t v) { asm volatile("mov %0, %%cr2" ::"r"(v)); }
 
 struct __attribute__((packed)) DtPointer {
   uint16_t limit;
@@ -35,7 +33,7 @@ void set_gpr(Vcpu* v, unsigned i, uint64_t value) {
   else v->gpr[i] = value;
 }
 
-void set_cpu1(VcpuExtra& x, uint32_t bits, bool on) {
+void set_cpu1(VcpuState& x, uint32_t bits, bool on) {
   uint32_t c = on ? (x.cpu1 | bits) : (x.cpu1 & ~bits);
   if (c == x.cpu1) return;
   x.cpu1 = c;
@@ -78,7 +76,7 @@ bool inject_event(const PendingEvent& ev) {
 
 /// Injects what the guest can take now and asks for an exit when it can
 /// take the rest (interrupt window / NMI window).
-void inject_pending(Vcpu* v, VcpuExtra& x) {
+void inject_pending(Vcpu* v, VcpuState& x) {
   bool busy = valid(static_cast<uint32_t>(vmread(Vmcs::entry_intr_info)));  // a re-injection
   const uint64_t rflags = vmread(Vmcs::guest_rflags);
   const uint32_t intr = static_cast<uint32_t>(vmread(Vmcs::guest_interruptibility));
@@ -127,19 +125,19 @@ void fix_pending_debug() {
 struct SyscallMsrs {
   uint64_t star, lstar, cstar, fmask, kgs;
   void read() {
-    star = x86::rdmsr(Msr::star);
-    lstar = x86::rdmsr(Msr::lstar);
-    cstar = x86::rdmsr(Msr::cstar);
-    fmask = x86::rdmsr(Msr::fmask);
-    kgs = x86::rdmsr(Msr::kernel_gs_base);
+    star = x86::rdmsr(x86::Msr::star);
+    lstar = x86::rdmsr(x86::Msr::lstar);
+    cstar = x86::rdmsr(x86::Msr::cstar);
+    fmask = x86::rdmsr(x86::Msr::fmask);
+    kgs = x86::rdmsr(x86::Msr::kernel_gs_base);
   }
   /// Writes the values of `to` that differ from this.
   void switch_to(const SyscallMsrs& to) const {
-    if (to.star != star) x86::wrmsr(Msr::star, to.star);
-    if (to.lstar != lstar) x86::wrmsr(Msr::lstar, to.lstar);
-    if (to.cstar != cstar) x86::wrmsr(Msr::cstar, to.cstar);
-    if (to.fmask != fmask) x86::wrmsr(Msr::fmask, to.fmask);
-    if (to.kgs != kgs) x86::wrmsr(Msr::kernel_gs_base, to.kgs);
+    if (to.star != star) x86::wrmsr(x86::Msr::star, to.star);
+    if (to.lstar != lstar) x86::wrmsr(x86::Msr::lstar, to.lstar);
+    if (to.cstar != cstar) x86::wrmsr(x86::Msr::cstar, to.cstar);
+    if (to.fmask != fmask) x86::wrmsr(x86::Msr::fmask, to.fmask);
+    if (to.kgs != kgs) x86::wrmsr(x86::Msr::kernel_gs_base, to.kgs);
   }
 };
 
@@ -200,7 +198,7 @@ void inject_exception_now(unsigned vector, bool has_error_code, uint32_t error_c
 
 namespace {
 
-bool write_cr0(Vcpu* v, VcpuExtra& x, uint64_t value) {
+bool write_cr0(Vcpu* v, VcpuState& x, uint64_t value) {
   const GuestLimits& l = g_caps.limits;
   const uint64_t mask = cr0_mask(x.intercept_flags);
   const uint64_t old = visible_cr(vmread(Vmcs::guest_cr0), vmread(Vmcs::cr0_read_shadow), mask);
@@ -230,7 +228,7 @@ bool write_cr0(Vcpu* v, VcpuExtra& x, uint64_t value) {
   return true;
 }
 
-bool write_cr4(Vcpu* v, VcpuExtra& x, uint64_t value) {
+bool write_cr4(Vcpu* v, VcpuState& x, uint64_t value) {
   const GuestLimits& l = g_caps.limits;
   const uint64_t old = visible_cr(vmread(Vmcs::guest_cr4), vmread(Vmcs::cr4_read_shadow), cr4_mask(x.intercept_flags));
   const uint64_t cr0 = vmread(Vmcs::guest_cr0);
@@ -265,7 +263,7 @@ bool write_cr3(Vcpu* v, uint64_t value) {
 }  // namespace
 
 bool emulate_cr_access(Vcpu* v, uint64_t qualification, uint32_t length) {
-  VcpuExtra& x = extra(v);
+  VcpuState& x = vcpu_state(v);
   if (x.intercept_flags & vm::Intercept::cr_writes) return false;
   const CrQual q = decode_cr(qualification);
   const uint64_t operand_mask = guest_in_64bit_code() ? ~0ull : 0xffffffffull;
@@ -305,31 +303,31 @@ bool emulate_cr_access(Vcpu* v, uint64_t qualification, uint32_t length) {
 
 // --- vcpu_enter -----------------------------------------------------------------------
 
-virt::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
+platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   make_current(v);
-  VcpuExtra& x = extra(v);
+  VcpuState& x = vcpu_state(v);
   flush_if_pending(v->vm);
   inject_pending(v, x);
   fix_pending_debug();
 
   // Host state that may differ between entries.
   vmwrite(Vmcs::host_cr3, x86::read_cr3());
-  vmwrite(Vmcs::host_fs_base, x86::rdmsr(Msr::fs_base));
-  vmwrite(Vmcs::host_gs_base, x86::rdmsr(Msr::gs_base));
+  vmwrite(Vmcs::host_fs_base, x86::rdmsr(x86::Msr::fs_base));
+  vmwrite(Vmcs::host_gs_base, x86::rdmsr(x86::Msr::gs_base));
 
   SyscallMsrs host, guest{x.star, x.lstar, x.cstar, x.sfmask, x.kernel_gs_base};
   host.read();
   host.switch_to(guest);
-  write_cr2(x.cr2);
+  x86::write_cr2(x.cr2);
   DtPointer gdt;
   asm volatile("sgdt %0" : "=m"(gdt));
 
-  const uint64_t rc = vmx_enter_guest(v->gpr, v->launched);
+  const uint64_t rc = vmx_enter_guest(v->gpr, vcpu_state(v).launched);
 
   // VM exits set the GDTR limit to 0xffff (28.5.2): restore it.
   asm volatile("lgdt %0" ::"m"(gdt));
-  x.cr2 = read_cr2();
-  x.kernel_gs_base = x86::rdmsr(Msr::kernel_gs_base);
+  x.cr2 = x86::read_cr2();
+  x.kernel_gs_base = x86::rdmsr(x86::Msr::kernel_gs_base);
   guest.kgs = x.kernel_gs_base;
   guest.switch_to(host);
 
@@ -340,7 +338,7 @@ virt::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
     report_entry_failure(v, rc == 2 ? "VM-instruction error" : "VMfailInvalid", error, 0);
     exit.reason = vm::ExitReason::entry_failure;
     exit.entry.reason = error;
-    return virt::ExitAction::forward;
+    return platform::ExitAction::forward;
   }
 
   const uint32_t full_reason = static_cast<uint32_t>(vmread(Vmcs::exit_reason));
@@ -355,9 +353,9 @@ virt::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
     report_entry_failure(v, "exit reason", reason, qual);
     exit.reason = vm::ExitReason::entry_failure;
     exit.entry.reason = full_reason;
-    return virt::ExitAction::forward;
+    return platform::ExitAction::forward;
   }
-  v->launched = true;
+  vcpu_state(v).launched = true;
   if (!g_caps.lma_store) {
     uint64_t entry = vmread(Vmcs::entry_controls);
     bool lma = vmread(Vmcs::guest_efer) & Efer::lma;
@@ -390,13 +388,13 @@ virt::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
     case Reason::external_interrupt:
     case Reason::preemption_timer:  // the guest ran its budget: let the host look
       take_host_interrupt();
-      return virt::ExitAction::host_interrupt;
+      return platform::ExitAction::host_interrupt;
 
     case Reason::exception_nmi: {
       if (intr_type(exit_info) == IntrType::nmi) {
         // A host NMI (NMI exiting): hand it to the host's handler.
         asm volatile("int $2" ::: "memory");
-        return virt::ExitAction::host_interrupt;
+        return platform::ExitAction::host_interrupt;
       }
       const unsigned vector = intr_vector(exit_info);
       if (vector < 32 && ((1u << vector) & kForcedExceptions) && !((1u << vector) & x.vmm_exceptions)) {
@@ -405,7 +403,7 @@ virt::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
         if (valid(idt_info) && intr_type(idt_info) == IntrType::external_interrupt && !v->pending_irq.valid)
           v->pending_irq = PendingEvent{true, intr_vector(idt_info), vm::EventType::external_interrupt, false, 0};
         reflect_exception(exit_info, qual, vmread(Vmcs::exit_instruction_length));
-        return virt::ExitAction::resume;
+        return platform::ExitAction::resume;
       }
       exit.reason = vm::ExitReason::exception;
       exit.exception.vector = vector;
@@ -413,65 +411,65 @@ virt::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
       exit.exception.error_code =
           exit.exception.has_error_code ? static_cast<uint32_t>(vmread(Vmcs::exit_intr_error_code)) : 0;
       if (vector == 14) exit.exception.cr2 = qual;
-      return virt::ExitAction::forward;
+      return platform::ExitAction::forward;
     }
 
-    case Reason::triple_fault: exit.reason = vm::ExitReason::shutdown; return virt::ExitAction::forward;
+    case Reason::triple_fault: exit.reason = vm::ExitReason::shutdown; return platform::ExitAction::forward;
 
     case Reason::interrupt_window:
       set_cpu1(x, Cpu1::interrupt_window_exiting, false);
       if (v->window_requested_by_vmm) {
         v->window_requested_by_vmm = false;
         exit.reason = vm::ExitReason::interrupt_window;
-        return virt::ExitAction::forward;
+        return platform::ExitAction::forward;
       }
-      return virt::ExitAction::resume;  // the kernel's own pending injection
+      return platform::ExitAction::resume;  // the kernel's own pending injection
 
     case Reason::nmi_window:
       set_cpu1(x, Cpu1::nmi_window_exiting, false);
-      return virt::ExitAction::resume;
+      return platform::ExitAction::resume;
 
-    case Reason::cpuid: exit.reason = vm::ExitReason::cpuid; return virt::ExitAction::forward;
-    case Reason::hlt: exit.reason = vm::ExitReason::hlt; return virt::ExitAction::forward;
-    case Reason::invd: exit.reason = vm::ExitReason::invd; return virt::ExitAction::forward;
-    case Reason::wbinvd: exit.reason = vm::ExitReason::wbinvd; return virt::ExitAction::forward;
-    case Reason::xsetbv: exit.reason = vm::ExitReason::xsetbv; return virt::ExitAction::forward;
-    case Reason::vmcall: exit.reason = vm::ExitReason::hypercall; return virt::ExitAction::forward;
-    case Reason::pause: exit.reason = vm::ExitReason::pause; return virt::ExitAction::forward;
+    case Reason::cpuid: exit.reason = vm::ExitReason::cpuid; return platform::ExitAction::forward;
+    case Reason::hlt: exit.reason = vm::ExitReason::hlt; return platform::ExitAction::forward;
+    case Reason::invd: exit.reason = vm::ExitReason::invd; return platform::ExitAction::forward;
+    case Reason::wbinvd: exit.reason = vm::ExitReason::wbinvd; return platform::ExitAction::forward;
+    case Reason::xsetbv: exit.reason = vm::ExitReason::xsetbv; return platform::ExitAction::forward;
+    case Reason::vmcall: exit.reason = vm::ExitReason::hypercall; return platform::ExitAction::forward;
+    case Reason::pause: exit.reason = vm::ExitReason::pause; return platform::ExitAction::forward;
     case Reason::rdtsc:
-    case Reason::rdtscp: exit.reason = vm::ExitReason::rdtsc; return virt::ExitAction::forward;
+    case Reason::rdtscp: exit.reason = vm::ExitReason::rdtsc; return platform::ExitAction::forward;
 
     case Reason::rdmsr:
     case Reason::wrmsr:
       exit.reason = reason == uint32_t(Reason::rdmsr) ? vm::ExitReason::msr_read : vm::ExitReason::msr_write;
       exit.msr.index = static_cast<uint32_t>(v->gpr[kGprRcx]);
-      return virt::ExitAction::forward;
+      return platform::ExitAction::forward;
 
     case Reason::io:
       exit.reason = vm::ExitReason::io;
       decode_io(qual, v->gpr[kGprRax], exit);
-      return virt::ExitAction::forward;
+      return platform::ExitAction::forward;
 
     case Reason::ept_violation:
       exit.reason = vm::ExitReason::gpa_fault;
       decode_ept_violation(qual, vmread(Vmcs::guest_physical_address), exit);
-      return virt::ExitAction::forward;
+      return platform::ExitAction::forward;
 
     case Reason::cr_access:
-      if (emulate_cr_access(v, qual, exit.instruction_length)) return virt::ExitAction::resume;
+      if (emulate_cr_access(v, qual, exit.instruction_length)) return platform::ExitAction::resume;
       exit.reason = vm::ExitReason::cr_access;
       decode_cr(qual, exit);
-      return virt::ExitAction::forward;
+      return platform::ExitAction::forward;
 
     case Reason::ept_misconfig:
       // Cannot happen with the kernel's own entries; report the address.
       exit.reason = vm::ExitReason::vendor;
       exit.vendor_qualification = vmread(Vmcs::guest_physical_address);
-      return virt::ExitAction::forward;
+      return platform::ExitAction::forward;
 
     default:
       exit.reason = vm::ExitReason::vendor;
-      return virt::ExitAction::forward;
+      return platform::ExitAction::forward;
   }
 }
 

@@ -155,7 +155,7 @@ const char* check_guest_state(const GuestState& g, const GuestLimits& l) {
   const bool long_cs = g.ia32e && (g.seg[unsigned(Seg::cs)].ar & kArL);
   if (long_cs ? !canonical(g.rip) : (g.rip >> 32) != 0) return "RIP out of range for the mode";
   if (g.rflags & Rflags::kReserved) return "RFLAGS has a reserved bit set";
-  if (!(g.rflags & Rflags::kFixed1)) return "RFLAGS bit 1 clear";
+  if (!(g.rflags & Rflags::fixed1)) return "RFLAGS bit 1 clear";
   if ((g.rflags & Rflags::vm) && (g.ia32e || !(g.cr0 & Cr0::pe))) return "RFLAGS.VM in IA-32e or real mode";
 
   // 27.3.1.5 Non-register state (activity state is always active here).
@@ -173,7 +173,7 @@ GuestState reset_guest_state(const GuestLimits& l) {
   g.cr4 = l.cr4_fixed0;
   g.dr7 = kDr7Fixed1;
   g.rip = 0xfff0;
-  g.rflags = Rflags::kFixed1;
+  g.rflags = Rflags::fixed1;
   for (unsigned i = 0; i < kSegCount; ++i) g.seg[i] = SegmentState{0, 0xffff, 0, 0x93};
   g.seg[unsigned(Seg::cs)] = SegmentState{0xf000, 0xffff, 0xffff0000, 0x9b};
   g.seg[unsigned(Seg::ldtr)] = SegmentState{0, 0xffff, 0, 0x82};
@@ -203,7 +203,7 @@ const char* overlay_state(GuestState& g, uint64_t& cr0, uint64_t& cr4, const vm:
     g.rsp = s.regs.rsp;
     g.rip = s.regs.rip;
     // Reserved RFLAGS bits read as the hardware keeps them (as on SVM).
-    g.rflags = (s.regs.rflags & ~Rflags::kReserved) | Rflags::kFixed1;
+    g.rflags = (s.regs.rflags & ~Rflags::kReserved) | Rflags::fixed1;
   }
   if (mask & vm::Load::cr) {
     if ((s.cr0 | s.cr4) >> 32) return "CR0/CR4 bits 63:32 set";

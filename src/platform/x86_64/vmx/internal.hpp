@@ -4,6 +4,7 @@
 #include <stdint.h>
 
 #include "x86_64/vmx/guest_state.hpp"
+#include "kernel/platform.hpp"
 #include "kernel/vcpu.hpp"
 #include "x86_64/vmx/vmcs.hpp"
 
@@ -33,24 +34,34 @@ struct Caps {
 extern Caps g_caps;
 
 /// Per-vCPU state the VMCS does not hold: registers VMX does not switch
-/// (CR2 and the SYSCALL MSRs) and what the VMM asked for.
-struct VcpuExtra {
-  Vcpu* owner;  ///< nullptr: free slot
+/// (CR2 and the SYSCALL MSRs), what the VMM asked for and whether the VMCS
+/// is launched. Lives in Vcpu::backend_state.
+struct VcpuState {
   uint64_t cr2;
   uint64_t star, lstar, cstar, sfmask, kernel_gs_base;
   uint32_t vmm_exceptions;   ///< exception bitmap requested by the VMM
   uint32_t intercept_flags;  ///< vm::Intercept bits requested by the VMM
   uint32_t cpu1;             ///< current primary processor-based controls
+  bool launched;             ///< VMLAUNCH done: VMRESUME next
 };
+static_assert(sizeof(VcpuState) <= kVcpuBackendStateBytes);
 
-/// Largest number of vCPUs (all VMs together) the backend supports.
-inline constexpr unsigned kMaxVcpus = 128;
+/// The VMX state of `v`.
+inline VcpuState& vcpu_state(Vcpu* v) { return *reinterpret_cast<VcpuState*>(v->backend_state); }
 
-/// The slot of `v` (assigned by vcpu_init).
-VcpuExtra& extra(Vcpu* v);
-VcpuExtra* extra_find(Vcpu* v);
-/// Assigns a free slot to `v`; nullptr if all are taken.
-VcpuExtra* extra_alloc(Vcpu* v);
+// The backend's operations (platform::VirtBackend; vmx.cpp puts them in the
+// table): VMs and EPT entries in vmx.cpp, vCPU set-up and state transfer in
+// vcpu.cpp, vcpu_enter in exit.cpp.
+abi::Error vm_init(Vm* vm);
+void vm_destroy(Vm* vm);
+uint64_t gpt_table_entry(uint64_t table_pa);
+uint64_t gpt_leaf_entry(uint64_t hpa, uint64_t rights);
+bool gpt_present(uint64_t entry);
+abi::Error vcpu_init(Vcpu* v);
+void vcpu_destroy(Vcpu* v);
+abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask);
+void vcpu_save(Vcpu* v, vm::StatePage& s, uint64_t mask);
+platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit);
 
 /// INVEPT for the VM if a mapping was removed since its last entry.
 void flush_if_pending(Vm* vm);

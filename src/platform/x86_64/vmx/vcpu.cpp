@@ -22,8 +22,6 @@ static_assert(sizeof(vm::Regs) == 18 * sizeof(uint64_t) && offsetof(vm::Regs, ra
 constexpr uint64_t kDefaultPat = 0x0007040600070406ull;
 constexpr unsigned kGprRsp = 4;
 
-uint64_t read_cr0() { uint64_t v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-uint64_t read_cr4() { uint64_t v; asm volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 
 struct __attribute__((packed)) DtPointer {
   uint16_t limit;
@@ -133,16 +131,12 @@ bool load_pdptes(Vm* vm, uint64_t cr3) {
 }
 
 abi::Error vcpu_init(Vcpu* v) {
-  VcpuExtra* x = extra_alloc(v);
-  if (!x) return abi::Error::out_of_memory;
+  VcpuState* x = &vcpu_state(v);
+  *x = VcpuState{};
   *x86::phys_to_virt<uint32_t>(v->control_pa) = g_caps.revision;
-  if (!vmclear(v->control_pa)) {
-    x->owner = nullptr;
-    return abi::Error::no_virtualization;
-  }
+  if (!vmclear(v->control_pa)) return abi::Error::no_virtualization;
   forget_current(v->control_pa);
   make_current(v);
-  v->launched = false;
 
   Writer w;
   // Controls.
@@ -172,9 +166,9 @@ abi::Error vcpu_init(Vcpu* v) {
   DtPointer gdt, idt;
   asm volatile("sgdt %0" : "=m"(gdt));
   asm volatile("sidt %0" : "=m"(idt));
-  w(Vmcs::host_cr0, read_cr0());
+  w(Vmcs::host_cr0, x86::read_cr0());
   w(Vmcs::host_cr3, x86::read_cr3());
-  w(Vmcs::host_cr4, read_cr4());
+  w(Vmcs::host_cr4, x86::read_cr4());
   w(Vmcs::host_cs_sel, x86::kKernelCs);
   w(Vmcs::host_ss_sel, x86::kKernelDs);
   w(Vmcs::host_ds_sel, x86::kKernelDs);
@@ -182,16 +176,16 @@ abi::Error vcpu_init(Vcpu* v) {
   w(Vmcs::host_fs_sel, 0);
   w(Vmcs::host_gs_sel, 0);
   w(Vmcs::host_tr_sel, x86::kTssSel);
-  w(Vmcs::host_fs_base, x86::rdmsr(Msr::fs_base));
-  w(Vmcs::host_gs_base, x86::rdmsr(Msr::gs_base));
+  w(Vmcs::host_fs_base, x86::rdmsr(x86::Msr::fs_base));
+  w(Vmcs::host_gs_base, x86::rdmsr(x86::Msr::gs_base));
   w(Vmcs::host_tr_base, host_tr_base(gdt));
   w(Vmcs::host_gdtr_base, gdt.base);
   w(Vmcs::host_idtr_base, idt.base);
-  w(Vmcs::host_sysenter_cs, x86::rdmsr(Msr::sysenter_cs));
-  w(Vmcs::host_sysenter_esp, x86::rdmsr(Msr::sysenter_esp));
-  w(Vmcs::host_sysenter_eip, x86::rdmsr(Msr::sysenter_eip));
-  w(Vmcs::host_efer, x86::rdmsr(Msr::efer));
-  if (g_caps.exit & ExitCtl::load_pat) w(Vmcs::host_pat, x86::rdmsr(Msr::pat));
+  w(Vmcs::host_sysenter_cs, x86::rdmsr(x86::Msr::sysenter_cs));
+  w(Vmcs::host_sysenter_esp, x86::rdmsr(x86::Msr::sysenter_esp));
+  w(Vmcs::host_sysenter_eip, x86::rdmsr(x86::Msr::sysenter_eip));
+  w(Vmcs::host_efer, x86::rdmsr(x86::Msr::efer));
+  if (g_caps.exit & ExitCtl::load_pat) w(Vmcs::host_pat, x86::rdmsr(x86::Msr::pat));
   w(Vmcs::host_rip, reinterpret_cast<uint64_t>(&vmx_exit_stub));
 
   // Guest state: reset.
@@ -217,15 +211,14 @@ abi::Error vcpu_init(Vcpu* v) {
 void vcpu_destroy(Vcpu* v) {
   vmclear(v->control_pa);
   forget_current(v->control_pa);
-  if (VcpuExtra* x = extra_find(v)) x->owner = nullptr;
-  v->launched = false;
+  vcpu_state(v).launched = false;
 }
 
 abi::Error vcpu_load(Vcpu* v, const vm::StatePage& page, uint64_t mask) {
   // One consistent copy: the VMM shares the page.
   const vm::StatePage s = page;
   make_current(v);
-  VcpuExtra& x = extra(v);
+  VcpuState& x = vcpu_state(v);
   const GuestLimits& l = g_caps.limits;
 
   GuestState g;
@@ -296,7 +289,7 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& page, uint64_t mask) {
 
 void vcpu_save(Vcpu* v, vm::StatePage& s, uint64_t mask) {
   make_current(v);
-  VcpuExtra& x = extra(v);
+  VcpuState& x = vcpu_state(v);
   uint64_t* r = &s.regs.rax;
   for (unsigned i = 0; i < 16; ++i) r[i] = v->gpr[i];
   s.regs.rsp = vmread(Vmcs::guest_rsp);

@@ -23,7 +23,6 @@ alignas(4096) uint8_t g_vmxon_region[4096];
 /// One MSR bitmap for every VMCS: all ones, so every RDMSR/WRMSR exits.
 alignas(4096) uint8_t g_msr_bitmap[4096];
 
-VcpuExtra g_extra[kMaxVcpus];
 uint64_t g_current_vmcs;  ///< physical address of the current VMCS (0: none)
 
 /// VPIDs 1..65535 (0 is the host's); bit set = in use.
@@ -31,10 +30,6 @@ constexpr unsigned kVpids = 65536;
 uint64_t g_vpid_used[kVpids / 64];
 unsigned g_vpid_next = 1;
 
-uint64_t read_cr0() { uint64_t v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-uint64_t read_cr4() { uint64_t v; asm volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-void write_cr0(uint64_t v) { asm volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
-void write_cr4(uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }
 
 /// A control field's value: `want` adjusted to the allowed-0 (low half of
 /// the capability MSR: must be 1) and allowed-1 settings (high half: may be 1).
@@ -50,28 +45,6 @@ struct Ctl {
 };
 
 }  // namespace
-
-VcpuExtra* extra_find(Vcpu* v) {
-  for (auto& x : g_extra)
-    if (x.owner == v) return &x;
-  return nullptr;
-}
-
-VcpuExtra& extra(Vcpu* v) {
-  if (VcpuExtra* x = extra_find(v)) return *x;
-  panic("vmx: vCPU %u has no backend slot", v->id);
-}
-
-VcpuExtra* extra_alloc(Vcpu* v) {
-  for (auto& x : g_extra) {
-    if (!x.owner) {
-      x = VcpuExtra{};
-      x.owner = v;
-      return &x;
-    }
-  }
-  return nullptr;
-}
 
 void make_current(Vcpu* v) {
   if (g_current_vmcs == v->control_pa) return;
@@ -96,6 +69,8 @@ void flush_ept(Vm* vm) {
 }
 
 }  // namespace
+
+namespace {
 
 bool init(const char*& why, char* summary, size_t summary_size) {
   uint32_t a, b, c, d;
@@ -189,17 +164,17 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   }
 
   // The host must satisfy the fixed bits too (CR0.NE, CR4.VMXE).
-  uint64_t cr0 = read_cr0() | l.cr0_fixed0;
-  uint64_t cr4 = read_cr4() | l.cr4_fixed0;
+  uint64_t cr0 = x86::read_cr0() | l.cr0_fixed0;
+  uint64_t cr4 = x86::read_cr4() | l.cr4_fixed0;
   if ((cr0 & ~l.cr0_fixed1) || (cr4 & ~l.cr4_fixed1)) { why = "host CR0/CR4 violate the VMX fixed bits"; return false; }
-  write_cr0(cr0);
-  write_cr4(cr4);
+  x86::write_cr0(cr0);
+  x86::write_cr4(cr4);
 
   for (auto& byte : g_msr_bitmap) byte = 0xff;
   g_caps.msr_bitmap_pa = x86::virt_to_phys(g_msr_bitmap);
   *reinterpret_cast<uint32_t*>(g_vmxon_region) = g_caps.revision;
   if (!vmxon(x86::virt_to_phys(g_vmxon_region))) {
-    write_cr4(cr4 & ~Cr4::vmxe);
+    x86::write_cr4(cr4 & ~Cr4::vmxe);
     why = "VMXON failed";
     return false;
   }
@@ -210,6 +185,17 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   fmt::snformat(summary, summary_size, "Intel VMX (EPT, unrestricted guest, VPID%s%s)",
                 g_caps.virtual_nmis ? ", virtual NMIs" : "", g_caps.preemption_ticks ? ", preemption timer" : "");
   return true;
+}
+
+constexpr platform::VirtBackend kBackend = {
+    vm::kBackendVmx, vm_init,   vm_destroy, gpt_table_entry, gpt_leaf_entry, gpt_present,
+    vcpu_init,       vcpu_destroy, vcpu_load, vcpu_save,     vcpu_enter,
+};
+
+}  // namespace
+
+const platform::VirtBackend* probe(const char*& why, char* summary, size_t summary_size) {
+  return init(why, summary, summary_size) ? &kBackend : nullptr;
 }
 
 abi::Error vm_init(Vm* vm) {

@@ -1,0 +1,106 @@
+// User address spaces: 4-level page tables per component (Intel SDM Vol. 3A,
+// 4.5 "4-Level Paging"), built over the direct map with table pages carved
+// from untyped memory, and checked copies from user memory.
+#include "kernel/kernel.hpp"
+#include "kernel/platform.hpp"
+#include "x86_64/cpu.hpp"
+#include "x86_64/address_space.hpp"
+#include "x86_64/layout.hpp"
+#include "x86_64/page_table.hpp"
+
+extern "C" uint64_t boot_pml4_sym[];
+
+namespace cos::platform {
+namespace {
+
+using x86::kPageSize;
+
+/// The root loaded in CR3 (0: the boot tables).
+uint64_t g_loaded_root;
+
+// Frees the user half below a table at `level` (3 = PML4).
+void teardown(uint64_t table_pa, unsigned level) {
+  auto* e = x86::phys_to_virt<uint64_t>(table_pa);
+  unsigned n = level == 3 ? 256 : 512;
+  for (unsigned i = 0; i < n; ++i) {
+    if (!x86::pte::present(e[i])) continue;
+    uint64_t pa = x86::pte::address(e[i]);
+    e[i] = 0;
+    if (level == 0) {
+      frame_page_unmapped(pa);
+    } else {
+      teardown(pa, level - 1);
+      pgtable_page_freed(pa);
+    }
+  }
+}
+
+}  // namespace
+
+void* phys_to_kernel(uint64_t pa) { return x86::phys_to_virt(pa); }
+uint64_t kernel_to_phys(const void* va) { return x86::virt_to_phys(va); }
+
+void zero_pages(uint64_t pa, uint64_t pages) {
+  auto* p = x86::phys_to_virt<uint64_t>(pa);
+  for (uint64_t i = 0; i < pages * kPageSize / 8; ++i) p[i] = 0;
+}
+
+void address_space_init(uint64_t root_pa) {
+  auto* dst = x86::phys_to_virt<uint64_t>(root_pa);
+  auto* src = x86::phys_to_virt<uint64_t>(x86::read_cr3() & x86::pte::kAddrMask);
+  for (unsigned i = 256; i < 512; ++i) dst[i] = src[i];
+}
+
+abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t rights, Untyped* ut) {
+  if (va >= x86::kUserTop || (va & (kPageSize - 1))) return abi::Error::bad_address;
+  x86::KernelMem mem{ut};
+  x86::PageTable<x86::KernelMem> pt(mem, root);
+  uint64_t e = x86::pte::user_page(pa, rights & abi::Rights::write, rights & abi::Rights::exec);
+  return x86::map_error(pt.map(va, e));
+}
+
+abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa) {
+  if (va >= x86::kUserTop || (va & (kPageSize - 1))) return abi::Error::bad_address;
+  x86::KernelMem mem{nullptr};
+  x86::PageTable<x86::KernelMem> pt(mem, root);
+  uint64_t old;
+  if (pt.unmap(va, old) != x86::MapResult::ok) return abi::Error::not_mapped;
+  if (root == g_loaded_root) x86::invlpg(va);
+  pa = x86::pte::address(old);
+  return abi::Error::ok;
+}
+
+void address_space_teardown(uint64_t root) {
+  if (root == g_loaded_root) {
+    x86::write_cr3(reinterpret_cast<uint64_t>(boot_pml4_sym));  // a low physical address
+    g_loaded_root = 0;
+  }
+  teardown(root, 3);
+}
+
+void address_space_load(uint64_t root) {
+  if (root == g_loaded_root) return;
+  x86::write_cr3(root);
+  g_loaded_root = root;
+}
+
+bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len) {
+  if (uva >= x86::kUserTop || len > x86::kUserTop - uva) return false;
+  x86::KernelMem mem{nullptr};
+  x86::PageTable<x86::KernelMem> pt(mem, root);
+  auto* out = static_cast<uint8_t*>(dst);
+  while (len > 0) {
+    uint64_t e = pt.lookup(uva & ~(kPageSize - 1));
+    if (!x86::pte::present(e) || !x86::pte::user(e)) return false;
+    uint64_t off = uva & (kPageSize - 1);
+    size_t n = kPageSize - off < len ? kPageSize - off : len;
+    const auto* src = x86::phys_to_virt<uint8_t>(x86::pte::address(e) + off);
+    for (size_t i = 0; i < n; ++i) out[i] = src[i];
+    out += n;
+    uva += n;
+    len -= n;
+  }
+  return true;
+}
+
+}  // namespace cos::platform

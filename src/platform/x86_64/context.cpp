@@ -1,0 +1,92 @@
+// Thread register contexts: new threads, invocation entry and return, system
+// call results, and resuming a thread in user mode (or in its guest).
+#include "kernel/kernel.hpp"
+#include "kernel/platform.hpp"
+#include "x86_64/gdt.hpp"
+#include "x86_64/address_space.hpp"
+#include "x86_64/percpu.hpp"
+#include "x86_64/regs.hpp"
+
+extern "C" [[noreturn]] void user_return_iret(cos::x86::Regs*);
+extern "C" [[noreturn]] void user_return_sysret(cos::x86::Regs*);
+extern "C" [[noreturn]] void vcpu_guest_loop_on_stack(cos::Thread* t, uint64_t stack_top);
+extern "C" char kernel_stack_top[];
+
+namespace cos::platform {
+
+void thread_context_init(Thread* t, uint64_t entry, uint64_t arg) {
+  t->regs = {};
+  t->regs.rip = entry;
+  t->regs.rdi = arg;
+  t->regs.cs = x86::kUserCs;
+  t->regs.ss = x86::kUserDs;
+  t->regs.rflags = x86::kUserRflags;
+  fpu_init_area(t->fpu);
+}
+
+void set_invocation_return(Thread* t, uint64_t rip, uint64_t rsp, uint64_t rflags, uint64_t r0, uint64_t r1) {
+  x86::Regs& r = t->regs;
+  uint64_t vector = r.vector;
+  r = {};
+  r.vector = vector;
+  r.rip = rip;
+  r.rsp = rsp;
+  r.rflags = (rflags & 0xcd5) | x86::kUserRflags;  // status flags, DF; IF forced on
+  r.cs = x86::kUserCs;
+  r.ss = x86::kUserDs;
+  r.rax = r0;
+  r.rdx = r1;
+}
+
+void set_upcall(Thread* t, uint64_t entry, uint64_t token) {
+  x86::Regs& r = t->regs;
+  x86::Regs in = r;
+  r = {};
+  r.vector = in.vector;
+  r.rip = entry;
+  r.rflags = x86::kUserRflags;
+  r.cs = x86::kUserCs;
+  r.ss = x86::kUserDs;
+  r.rdi = token;
+  r.rsi = in.rsi;
+  r.rdx = in.rdx;
+  r.r10 = in.r10;
+  r.r8 = in.r8;
+}
+
+void set_syscall_result(Thread* t, int64_t rax) { t->regs.rax = static_cast<uint64_t>(rax); }
+void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx) {
+  t->regs.rax = static_cast<uint64_t>(rax);
+  t->regs.rdx = rdx;
+}
+
+void thread_destroyed(Thread* t) { fpu_forget(t->fpu); }
+
+void resume(Thread* t) {
+  address_space_load(t->current->pgtbl_root);
+  // A thread in a guest re-enters it from the top of the kernel stack.
+  if (t->guest) vcpu_guest_loop_on_stack(t, reinterpret_cast<uint64_t>(kernel_stack_top));
+  fpu_activate(t->fpu);
+  uint64_t top = reinterpret_cast<uint64_t>(&t->regs + 1);
+  x86::tss_set_rsp0(top);
+  x86::percpu().regs_top = top;
+  if (t->regs.vector == x86::kSyscallVector && x86::pte::canonical(t->regs.rip) && t->regs.rip < x86::kUserTop)
+    user_return_sysret(&t->regs);
+  user_return_iret(&t->regs);
+}
+
+void idle() {
+  // Run on a fresh kernel stack; interrupts arrive here (CPL 0) and their
+  // handler calls schedule(), abandoning this frame.
+  asm volatile(
+      "mov %0, %%rsp\n"
+      "1: sti\n"
+      "hlt\n"
+      "cli\n"
+      "jmp 1b\n" ::"r"(kernel_stack_top));
+  __builtin_unreachable();
+}
+
+}  // namespace cos::platform
+
+extern "C" [[noreturn]] void vcpu_guest_loop_c(cos::Thread* t) { cos::vcpu_guest_loop(t); }

@@ -1,0 +1,44 @@
+// The guest state of a VMCB: its reset value and the checks VMRUN would
+// otherwise fail with VMEXIT_INVALID (AMD APM Vol. 2, 15.5.1 "Basic
+// Operation", the consistency checks). Pure logic: host-compilable and
+// unit-tested.
+#pragma once
+#include <stdint.h>
+
+#include "x86_64/svm/vmcb.hpp"
+
+namespace cos::svm {
+
+/// CR4 bits a guest may set (architectural bits through CET; the rest is
+/// reserved and VMRUN refuses them).
+inline constexpr uint64_t kCr4Valid = 0x3f7fffull;
+/// EFER bits a guest may set on AMD (SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE).
+inline constexpr uint64_t kEferValid =
+    Efer::sce | Efer::lme | Efer::lma | Efer::nxe | Efer::svme | Efer::lmsle | Efer::ffxsr | Efer::tce;
+/// RFLAGS as VMRUN loads it: reserved bits cleared, bit 1 set.
+constexpr uint64_t rflags_for_entry(uint64_t rflags) { return (rflags & ~Rflags::kReserved) | Rflags::fixed1; }
+
+/// The control registers the checks look at.
+struct CrState {
+  uint64_t cr0, cr3, cr4, efer, dr7;
+  uint16_t cs_attr;
+};
+
+/// Why VMRUN would refuse this state (a short text for the log), or nullptr
+/// if it passes: CR0[63:32] and CR0.NW without CR0.CD, CR3/CR4/DR7 reserved
+/// bits, EFER reserved bits, long mode with paging but without PAE or PE,
+/// and CS.L with CS.D in long mode (APM 15.5.1). EFER.SVME is forced on by
+/// the kernel and not checked here.
+const char* check_guest_state(const CrState& s);
+
+/// Puts a VMCB's save area into the processor's reset state (real mode at
+/// F000:FFF0; APM Vol. 2, 14.1.3 "Processor Initialization State"), with
+/// EFER.SVME set as VMRUN requires.
+void reset_guest_state(Vmcb& c);
+
+/// The CPL VMRUN uses: SS.DPL in protected mode, 0 in real mode.
+constexpr uint8_t cpl_for(const Vmcb& c) {
+  return (c.cr0 & Cr0::pe) ? static_cast<uint8_t>(SegAttr::dpl(c.ss.attr)) : 0;
+}
+
+}  // namespace cos::svm
