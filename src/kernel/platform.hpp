@@ -51,6 +51,9 @@ void set_upcall(Thread* t, uint64_t entry, uint64_t token);
 /// A thread object is about to be freed: forget any hardware state pointing
 /// at it (the lazily saved FPU owner).
 void thread_destroyed(Thread* t);
+/// The RFLAGS a thread may return to user mode with: the status flags and DF
+/// of `rflags`, IF set, every other bit clear.
+uint64_t user_rflags(uint64_t rflags);
 /// Sets the value a thread that entered through a system call sees in rax
 /// (and rdx) when it returns to user mode.
 void set_syscall_result(Thread* t, int64_t rax);
@@ -86,6 +89,8 @@ abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t right
 /// Removes the mapping of `va`, flushing the TLB entry if `root` is loaded;
 /// the unmapped frame's address is returned in `pa`. Errors: bad_address, not_mapped.
 abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa);
+/// Makes `root` the active address space (nothing to do when it is).
+void address_space_switch(uint64_t root);
 /// Tears down the user half of an address space: every mapped page is
 /// reported with frame_page_unmapped(), every intermediate table with
 /// pgtable_page_freed(). Switches away first if `root` is loaded.

@@ -1,4 +1,4 @@
-// comp_create, thd_create, thd_start, sinv_create, sinv, sret.
+// comp_create, thd_create, thd_start.
 #include "kernel/platform.hpp"
 #include "kernel/syscalls.hpp"
 
@@ -59,51 +59,6 @@ int64_t thd_start(Thread* t, uint64_t thd_slot, uint64_t stack_top, uint64_t pri
   if (nt->state != ThreadState::created) return err(Error::already_started);
   thread_start(nt, stack_top, static_cast<uint8_t>(prio));
   return 0;
-}
-
-int64_t sinv_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t comp_slot, uint64_t entry,
-                    uint64_t token) {
-  Capability* cc;
-  CreateTarget target;
-  Error e = create_target(t, ut_slot, dest, target);
-  if (e != Error::ok) return err(e);
-  if ((e = caps(t).get(comp_slot, ObjType::comp, cc, Rights::exec)) != Error::ok) return err(e);
-  if (entry >= abi::kUserTop) return err(Error::bad_address);
-  SinvGate* g;
-  if ((e = obj_create(target.ut, ObjType::sinv, 1, g)) != Error::ok) return err(e);
-  g->server = reinterpret_cast<Component*>(cc->w0);
-  obj_ref(g->server);
-  g->entry = entry;
-  g->token = token;
-  install_object(target, ObjType::sinv, g);
-  return 0;
-}
-
-// The thread migrates into the server; the client's return point is pushed
-// on the thread's invocation stack.
-void sinv(Thread* t) {
-  x86::Regs& r = t->regs;
-  Capability* gc;
-  Error e = caps(t).get(r.rdi, ObjType::sinv, gc, Rights::exec);
-  if (e == Error::ok && !reinterpret_cast<SinvGate*>(gc->w0)->server->alive) e = Error::comp_dead;
-  if (e == Error::ok && t->depth >= abi::kMaxInvocationDepth) e = Error::invocation_depth;
-  if (e != Error::ok) {
-    r.rax = static_cast<uint64_t>(err(e));
-    return;
-  }
-  auto* g = reinterpret_cast<SinvGate*>(gc->w0);
-  obj_ref(g->server);
-  t->inv[t->depth++] = InvocationFrame{t->current, g->server, r.rip, r.rsp, r.rflags};
-  t->current = g->server;
-  platform::set_upcall(t, g->entry, g->token);
-}
-
-void sret(Thread* t) {
-  if (t->depth == 0) {
-    t->regs.rax = static_cast<uint64_t>(err(Error::not_in_invocation));
-    return;
-  }
-  invocation_unwind(t, t->regs.rdi, t->regs.rsi);
 }
 
 }  // namespace cos::sys

@@ -18,6 +18,8 @@
 #pragma once
 #include <stdint.h>
 
+#include "cos/abi_asm.h"
+
 namespace cos::abi {
 
 /// System-call numbers. Each entry lists its arguments in register order.
@@ -190,6 +192,9 @@ enum class Op : uint64_t {
   /// vcpu_mode (a synchronous vCPU).
   vcpu_resume = 33,
 };
+
+static_assert(COS_OP_SINV == static_cast<uint64_t>(Op::sinv) && COS_OP_SRET == static_cast<uint64_t>(Op::sret),
+              "cos/abi_asm.h must match Op");
 
 /// Object types for Op::retype and the type field of a capability.
 enum class ObjType : uint64_t {

@@ -78,7 +78,7 @@ void address_space_teardown(uint64_t root) {
   teardown(root, 3);
 }
 
-void address_space_load(uint64_t root) {
+void address_space_switch(uint64_t root) {
   if (root == g_loaded_root) return;
   x86::write_cr3(root);
   g_loaded_root = root;

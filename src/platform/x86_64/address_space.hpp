@@ -1,6 +1,6 @@
 // What address_space.cpp and guest_space.cpp share: page-table memory for
 // x86::PageTable<> in the kernel (tables reached through the direct map, new
-// ones carved from an untyped object) and loading an address space.
+// ones carved from an untyped object).
 #pragma once
 #include <stdint.h>
 
@@ -28,8 +28,3 @@ constexpr abi::Error map_error(MapResult r) {
 }
 
 }  // namespace cos::x86
-
-namespace cos::platform {
-/// Loads `root` into CR3 unless it is loaded already (address_space.cpp).
-void address_space_load(uint64_t root);
-}  // namespace cos::platform

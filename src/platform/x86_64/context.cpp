@@ -2,6 +2,7 @@
 // call results, and resuming a thread in user mode (or in its guest).
 #include "kernel/kernel.hpp"
 #include "kernel/platform.hpp"
+#include "x86_64/arch.hpp"
 #include "x86_64/gdt.hpp"
 #include "x86_64/address_space.hpp"
 #include "x86_64/percpu.hpp"
@@ -31,7 +32,7 @@ void set_invocation_return(Thread* t, uint64_t rip, uint64_t rsp, uint64_t rflag
   r.vector = vector;
   r.rip = rip;
   r.rsp = rsp;
-  r.rflags = (rflags & 0xcd5) | x86::kUserRflags;  // status flags, DF; IF forced on
+  r.rflags = user_rflags(rflags);
   r.cs = x86::kUserCs;
   r.ss = x86::kUserDs;
   r.rax = r0;
@@ -54,6 +55,11 @@ void set_upcall(Thread* t, uint64_t entry, uint64_t token) {
   r.r8 = in.r8;
 }
 
+uint64_t user_rflags(uint64_t rflags) {
+  constexpr uint64_t kStatus = x86::Rflags::cf | 0x4 | 0x10 | 0x40 | 0x80 | 0x800;  // CF PF AF ZF SF OF
+  return (rflags & (kStatus | x86::Rflags::df)) | x86::kUserRflags;
+}
+
 void set_syscall_result(Thread* t, int64_t rax) { t->regs.rax = static_cast<uint64_t>(rax); }
 void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx) {
   t->regs.rax = static_cast<uint64_t>(rax);
@@ -63,7 +69,7 @@ void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx) {
 void thread_destroyed(Thread* t) { fpu_forget(t->fpu); }
 
 void resume(Thread* t) {
-  address_space_load(t->current->pgtbl_root);
+  address_space_switch(t->current->pgtbl_root);
   // A thread in a guest re-enters it from the top of the kernel stack.
   if (t->guest) vcpu_guest_loop_on_stack(t, reinterpret_cast<uint64_t>(kernel_stack_top));
   fpu_activate(t->fpu);

@@ -3,10 +3,7 @@
    (TSS.RSP0 and PerCpu::regs_top point at its end), then switch to the
    per-CPU kernel stack; the kernel never returns through the entry stack but
    resumes a thread with user_return_iret / user_return_sysret. */
-#define SYSCALL_VECTOR 0x100
-#define PERCPU_KSTACK 0
-#define PERCPU_USER_RSP 8
-#define PERCPU_REGS_TOP 16
+#include "x86_64/asm_constants.h"
 
 .macro PUSH_GPRS
   push %rax
@@ -108,17 +105,25 @@ isr_common:
   add $16, %rsp
   iretq
 
-/* SYSCALL: rcx = user rip, r11 = user rflags (Intel SDM Vol. 2B, SYSCALL). */
+/* SYSCALL: rcx = user rip, r11 = user rflags (Intel SDM Vol. 2B, SYSCALL).
+   sinv and sret first try their fast paths (kernel/sinv.cpp); every other
+   call, and a fast path that gives up, saves the whole register frame into
+   the thread and takes the general path. */
   .global syscall_entry
   .align 16
 syscall_entry:
   swapgs
+  cmp $COS_OP_SINV, %rax
+  je sinv_fastpath
+  cmp $COS_OP_SRET, %rax
+  je sret_fastpath
+syscall_general:
   mov %rsp, %gs:PERCPU_USER_RSP
   mov %gs:PERCPU_REGS_TOP, %rsp
-  push $0x1b                  /* ss */
+  push $USER_SS               /* ss */
   push %gs:PERCPU_USER_RSP    /* rsp */
   push %r11                   /* rflags */
-  push $0x23                  /* cs */
+  push $USER_CS               /* cs */
   push %rcx                   /* rip */
   push $0                     /* error */
   push $SYSCALL_VECTOR
@@ -127,6 +132,104 @@ syscall_entry:
   mov %gs:PERCPU_KSTACK, %rsp
   call syscall_from_user      /* never returns */
   ud2
+
+/* The registers a fast path's C++ half may clobber, kept on the kernel stack
+   so that the general path still sees the caller's values if it gives up. */
+.macro FAST_SAVE
+  mov %rsp, %gs:PERCPU_USER_RSP
+  mov %gs:PERCPU_KSTACK, %rsp
+  push %rax
+  push %rcx
+  push %rdx
+  push %rsi
+  push %rdi
+  push %r8
+  push %r9
+  push %r10
+  push %r11
+  push $0                     /* keeps the stack 16-byte aligned for the call */
+.endm
+.macro FAST_GIVE_UP
+  add $8, %rsp
+  pop %r11
+  pop %r10
+  pop %r9
+  pop %r8
+  pop %rdi
+  pop %rsi
+  pop %rdx
+  pop %rcx
+  pop %rax
+  mov %gs:PERCPU_USER_RSP, %rsp
+  jmp syscall_general
+.endm
+/* Saved-register offsets on the kernel stack after FAST_SAVE. */
+#define FAST_R10 16
+#define FAST_R8 32
+#define FAST_RDI 40
+#define FAST_RSI 48
+#define FAST_RDX 56
+
+/* sinv(slot = rdi, op = rsi, a0 = rdx, a1 = r10, a2 = r8): enter the server
+   at the gate's entry with rdi = token, the argument registers kept, every
+   other register cleared and no stack (rsp = 0). */
+sinv_fastpath:
+  FAST_SAVE
+  mov %rcx, %rsi              /* user rip */
+  mov %gs:PERCPU_USER_RSP, %rdx
+  mov %r11, %rcx              /* user rflags */
+  call cos_sinv_fastpath      /* rdi = slot; returns rax = entry (0: give up), rdx = token */
+  test %rax, %rax
+  jnz 1f
+  FAST_GIVE_UP
+1:
+  mov %rax, %rcx              /* sysret: rip */
+  mov %rdx, %rdi              /* token */
+  mov FAST_RSI(%rsp), %rsi
+  mov FAST_RDX(%rsp), %rdx
+  mov FAST_R10(%rsp), %r10
+  mov FAST_R8(%rsp), %r8
+  mov $USER_RFLAGS, %r11      /* sysret: rflags */
+  xor %eax, %eax
+  xor %ebx, %ebx
+  xor %ebp, %ebp
+  xor %r9d, %r9d
+  xor %r12d, %r12d
+  xor %r13d, %r13d
+  xor %r14d, %r14d
+  xor %r15d, %r15d
+  xor %esp, %esp
+  swapgs
+  sysretq
+
+/* sret(r0 = rdi, r1 = rsi): back to the client's frame with rax = r0,
+   rdx = r1, every other register cleared. */
+sret_fastpath:
+  FAST_SAVE
+  call cos_sret_fastpath      /* returns the InvocationFrame* (0: give up) */
+  test %rax, %rax
+  jnz 1f
+  FAST_GIVE_UP
+1:
+  mov INVFRAME_RIP(%rax), %rcx
+  mov INVFRAME_RFLAGS(%rax), %r11
+  mov INVFRAME_RSP(%rax), %r8   /* the client's stack */
+  mov FAST_RSI(%rsp), %rdx
+  mov FAST_RDI(%rsp), %rax
+  mov %r8, %rsp
+  xor %ebx, %ebx
+  xor %ebp, %ebp
+  xor %esi, %esi
+  xor %edi, %edi
+  xor %r8d, %r8d
+  xor %r9d, %r9d
+  xor %r10d, %r10d
+  xor %r12d, %r12d
+  xor %r13d, %r13d
+  xor %r14d, %r14d
+  xor %r15d, %r15d
+  swapgs
+  sysretq
 
 /* user_return_iret(Regs*): resume any context (interrupted or new). */
   .global user_return_iret

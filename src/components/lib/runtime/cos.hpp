@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "cos/compinfo.hpp"
+#include "runtime/sinv_stacks.h"
 #include "runtime/syscall.hpp"
 
 namespace cos {
@@ -44,6 +45,10 @@ inline uint64_t tsc_fenced() {
 void printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 /// Writes a string to the console.
 void print(const char* s);
+
+/// What an invocation returns in r0 when every one of the server's
+/// COS_SINV_STACKS invocation stacks is in use (runtime/sinv.S).
+inline constexpr int64_t kErrNoSinvStack = COS_SINV_ERR_NO_STACK;
 
 /// Invokes operation `op` of the interface behind gate `slot`.
 inline sys::SinvResult invoke(uint64_t slot, uint64_t op, uint64_t a0 = 0, uint64_t a1 = 0,

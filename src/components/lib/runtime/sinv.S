@@ -7,11 +7,8 @@
    COS_SINV_STACKS stacks with an atomic bit-test-and-set (threads from many
    clients may be inside at once), calls cos_sinv_dispatch, and returns with
    sret. */
-#define OP_SINV 11
-#define OP_SRET 12
-#define COS_SINV_STACKS 8
-#define COS_SINV_STACK_BYTES 16384
-#define ERR_NO_STACK -100
+#include "cos/abi_asm.h"
+#include "runtime/sinv_stacks.h"
 
   .text
   .global cos_sinv_call
@@ -23,7 +20,7 @@ cos_sinv_call:
   push %r14
   push %r15
   mov %rcx, %r10              /* a1: rcx is clobbered by syscall */
-  mov $OP_SINV, %eax
+  mov $COS_OP_SINV, %eax
   syscall
   pop %r15
   pop %r14
@@ -43,9 +40,9 @@ __cos_sinv_entry:
   inc %eax
   cmp $COS_SINV_STACKS, %eax
   jb 1b
-  mov $ERR_NO_STACK, %rdi     /* every stack busy: fail the invocation */
+  mov $COS_SINV_ERR_NO_STACK, %rdi     /* every stack busy: fail the invocation */
   xor %esi, %esi
-  mov $OP_SRET, %eax
+  mov $COS_OP_SRET, %eax
   syscall
   ud2
 2:
@@ -64,7 +61,7 @@ __cos_sinv_entry:
   lock btrq %r9, (%r11)       /* after this the stack is not touched again */
   mov %rax, %rdi
   mov %rdx, %rsi
-  mov $OP_SRET, %eax
+  mov $COS_OP_SRET, %eax
   syscall
   ud2
 

@@ -7,20 +7,7 @@
    Runs with GIF = 0 around the switch; RFLAGS.IF = 1 during VMRUN so
    physical interrupts cause #VMEXIT (V_INTR_MASKING = 1, INTR intercepted),
    and they stay pending until the caller takes them. */
-#define G_RCX 8
-#define G_RDX 16
-#define G_RBX 24
-#define G_RBP 40
-#define G_RSI 48
-#define G_RDI 56
-#define G_R8 64
-#define G_R9 72
-#define G_R10 80
-#define G_R11 88
-#define G_R12 96
-#define G_R13 104
-#define G_R14 112
-#define G_R15 120
+#include "x86_64/asm_constants.h"
 
   .text
   .global svm_run

@@ -11,23 +11,8 @@
      instruction fails instead (VMfailInvalid: CF = 1, VMfailValid: ZF = 1),
      it falls through and returns 1 or 2; no guest ever ran. VM exits clear
      RFLAGS except bit 1, so interrupts stay disabled. */
-#define VMCS_HOST_RSP 0x6c14
+#include "x86_64/asm_constants.h"
 
-#define G_RAX 0
-#define G_RCX 8
-#define G_RDX 16
-#define G_RBX 24
-#define G_RBP 40
-#define G_RSI 48
-#define G_RDI 56
-#define G_R8 64
-#define G_R9 72
-#define G_R10 80
-#define G_R11 88
-#define G_R12 96
-#define G_R13 104
-#define G_R14 112
-#define G_R15 120
 
   .text
   .global vmx_enter_guest

@@ -1,0 +1,10 @@
+/* System-call numbers that assembly sources need (component runtime stubs,
+   the kernel's fast paths). C++ code uses cos::abi::Op; cos/abi.hpp checks
+   that these agree with it. Preprocessor-only: included by .S files. */
+#ifndef COS_ABI_ASM_H
+#define COS_ABI_ASM_H
+
+#define COS_OP_SINV 11
+#define COS_OP_SRET 12
+
+#endif
