@@ -4,11 +4,11 @@
 namespace cos::sys {
 
 int64_t cap_copy(Thread* t, uint64_t ct_slot, uint64_t index, uint64_t src_slot, uint64_t rights) {
-  Capability *ct, *src, *dst;
-  Error e = caps(t).get(ct_slot, ObjType::captbl, ct, Rights::write);
+  Captbl* table;
+  Capability *src, *dst;
+  Error e = caps(t).get(ct_slot, Rights::write, table);
   if (e != Error::ok) return err(e);
   if ((e = caps(t).get(src_slot, ObjType::none, src, Rights::grant)) != Error::ok) return err(e);
-  auto* table = reinterpret_cast<Captbl*>(ct->w0);
   CapTable dt(table->slots(), table->nslots);
   if ((e = dt.free_slot(index, dst)) != Error::ok) return err(e);
   cap_install(dst, *src, static_cast<uint8_t>(src->rights & rights), src);

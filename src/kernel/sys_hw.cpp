@@ -48,13 +48,13 @@ int64_t ioport_out(Thread* t, uint64_t slot, uint64_t port, uint64_t width, uint
 }
 
 int64_t irq_bind(Thread* t, uint64_t irq_slot, uint64_t line, uint64_t rcv_slot) {
-  Capability *ic, *rc = nullptr;
+  Capability* ic;
+  RcvEndpoint* ep = nullptr;
   Error e = caps(t).get(irq_slot, ObjType::irq, ic, Rights::write);
   if (e != Error::ok) return err(e);
   if (line >= abi::kIrqLines || line == 2 || !in_range(*ic, line, 1)) return err(Error::out_of_range);
-  if (rcv_slot != 0 && (e = caps(t).get(rcv_slot, ObjType::rcv, rc, Rights::write)) != Error::ok)
-    return err(e);
-  return err(cos::irq_bind(static_cast<unsigned>(line), rc ? reinterpret_cast<RcvEndpoint*>(rc->w0) : nullptr));
+  if (rcv_slot != 0 && (e = caps(t).get(rcv_slot, Rights::write, ep)) != Error::ok) return err(e);
+  return err(cos::irq_bind(static_cast<unsigned>(line), ep));
 }
 
 }  // namespace cos::sys

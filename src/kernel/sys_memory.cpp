@@ -9,10 +9,8 @@ constexpr uint64_t kPage = 4096;
 Error get_untyped(Thread* t, uint64_t slot, Untyped*& out, Capability** cap) {
   Capability* c;
   Error e = caps(t).get(slot, ObjType::untyped, c, Rights::write);
-  if (e == Error::ok) {
-    out = reinterpret_cast<Untyped*>(c->w0);
-    if (cap) *cap = c;
-  }
+  out = e == Error::ok ? reinterpret_cast<Untyped*>(c->w0) : nullptr;  // the capability is wanted too
+  if (e == Error::ok && cap) *cap = c;
   return e;
 }
 
@@ -112,22 +110,22 @@ Error frame_page_for_map(Thread* t, uint64_t frame_slot, uint64_t index, uint64_
 
 int64_t pgtbl_map(Thread* t, uint64_t pt_slot, uint64_t va, uint64_t frame_slot, uint64_t index,
                   uint64_t rights, uint64_t ut_slot) {
-  Capability* pt;
+  Pgtbl* pt;
   MapSource src;
-  Error e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write);
+  Error e = caps(t).get(pt_slot, Rights::write, pt);
   if (e == Error::ok) e = frame_page_for_map(t, frame_slot, index, rights, ut_slot, src);
   if (e != Error::ok) return err(e);
-  e = platform::map_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, src.pa, rights, src.ut);
+  e = platform::map_user_page(pt->root, va, src.pa, rights, src.ut);
   if (e == Error::ok) ++src.meta->maps;
   return err(e);
 }
 
 int64_t pgtbl_unmap(Thread* t, uint64_t pt_slot, uint64_t va) {
-  Capability* pt;
-  Error e = caps(t).get(pt_slot, ObjType::pgtbl, pt, Rights::write);
+  Pgtbl* pt;
+  Error e = caps(t).get(pt_slot, Rights::write, pt);
   if (e != Error::ok) return err(e);
   uint64_t pa;
-  e = platform::unmap_user_page(reinterpret_cast<Pgtbl*>(pt->w0)->root, va, pa);
+  e = platform::unmap_user_page(pt->root, va, pa);
   if (e == Error::ok) frame_page_unmapped(pa);
   return err(e);
 }
