@@ -3,11 +3,14 @@
 //
 // A capability is 64 bytes: its object type, rights, three words whose
 // meaning depends on the type, and its links in the derivation tree:
-//   untyped/captbl/pgtbl/comp/thread/sinv/rcv/asnd: w0 = the kernel object
+//   untyped/captbl/pgtbl/comp/thread/sinv/rcv/asnd/vm/vcpu: w0 = the kernel
+//           object (Untyped, Captbl, Pgtbl, Component, Thread, SinvGate,
+//           RcvEndpoint, SendEndpoint, Vm, Vcpu: CapTable::get<T> returns it)
 //   captbl: w1 = number of slots
 //   frame:  w0 = physical address of the first page, w1 = pages
 //   ioport: w0 = first port, w1 = count;  irq: w0 = first line, w1 = count
 //   timer:  no data
+// w2 is unused by every type.
 // Every capability made by retype, cap_copy or hw_derive is a child of the
 // capability it came from; revoke deletes all descendants.
 #pragma once

@@ -1,9 +1,14 @@
-// SVM exit normalisation, instruction-length rules and NPT entry encoding
-// (pure pieces of src/platform/x86_64/svm).
+// The AMD SVM backend's pure parts (src/platform/x86_64/svm): exit
+// normalisation, instruction-length rules, NPT entries and walks, and the
+// guest-state checks that stand in for VMRUN's consistency checks.
 #include <gtest/gtest.h>
 
 #include "x86_64/svm/decode.hpp"
+#include "x86_64/svm/guest_state.hpp"
 #include "x86_64/svm/npt.hpp"
+
+#include <array>
+#include <map>
 
 namespace {
 
@@ -176,6 +181,93 @@ TEST(Npt, EntryEncoding) {
   EXPECT_TRUE(npt::present(t));
   EXPECT_EQ(t & (npt::kWrite | npt::kUser), npt::kWrite | npt::kUser);
   EXPECT_FALSE(npt::present(0));
+}
+
+}  // namespace
+
+namespace {
+
+/// A map of host "physical" addresses to 512-entry tables.
+struct FakeMem {
+  std::map<uint64_t, std::array<uint64_t, 512>> tables;
+  uint64_t* table(uint64_t pa) { return tables[pa].data(); }
+};
+
+TEST(Npt, TranslateWalksFourLevelsAndLargePages) {
+  namespace npt = cos::svm::npt;
+  FakeMem mem;
+  const uint64_t root = 0x1000, pdpt = 0x2000, pd = 0x3000, pt = 0x4000;
+  const uint64_t gpa = (1ull << 39) * 0 + (1ull << 30) * 2 + (1ull << 21) * 3 + (1ull << 12) * 4 + 0x123;
+  mem.table(root)[0] = npt::table_entry(pdpt);
+  mem.table(pdpt)[2] = npt::table_entry(pd);
+  mem.table(pd)[3] = npt::table_entry(pt);
+  mem.table(pt)[4] = npt::leaf_entry(0xabc000, cos::abi::Rights::read);
+  uint64_t hpa = 0;
+  bool writable = true;
+  ASSERT_TRUE(npt::translate(mem, root, gpa, hpa, writable));
+  EXPECT_EQ(hpa, 0xabc123u);
+  EXPECT_FALSE(writable);
+  // Unmapped neighbours.
+  EXPECT_FALSE(npt::translate(mem, root, gpa + 0x1000, hpa, writable));
+  EXPECT_FALSE(npt::translate(mem, root, 1ull << 39, hpa, writable));
+  // A 2 MiB page at the PD level.
+  mem.table(pd)[5] = (0x40000000ull | npt::kPresent | npt::kWrite | npt::kUser | npt::kLargePage);
+  ASSERT_TRUE(npt::translate(mem, root, (2ull << 30) + (5ull << 21) + 0x1234, hpa, writable));
+  EXPECT_EQ(hpa, 0x40001234u);
+  EXPECT_TRUE(writable);
+}
+
+cos::svm::CrState reset_cr() {
+  cos::svm::Vmcb c{};
+  cos::svm::reset_guest_state(c);
+  return {c.cr0, c.cr3, c.cr4, c.efer, c.dr7, c.cs.attr};
+}
+
+TEST(SvmGuestState, ResetStatePasses) {
+  cos::svm::Vmcb c{};
+  cos::svm::reset_guest_state(c);
+  EXPECT_EQ(c.rip, 0xfff0u);
+  EXPECT_EQ(c.cs.base, 0xffff0000u);
+  EXPECT_EQ(c.efer & cos::x86::Efer::svme, cos::x86::Efer::svme) << "VMRUN requires EFER.SVME";
+  EXPECT_EQ(cos::svm::cpl_for(c), 0);
+  EXPECT_EQ(cos::svm::check_guest_state(reset_cr()), nullptr);
+}
+
+TEST(SvmGuestState, ChecksCatchWhatVmrunRejects) {
+  using cos::svm::CrState;
+  auto fails = [](auto change) {
+    CrState s = reset_cr();
+    change(s);
+    return cos::svm::check_guest_state(s) != nullptr;
+  };
+  EXPECT_TRUE(fails([](CrState& s) { s.cr0 |= 1ull << 32; }));                 // CR0[63:32]
+  EXPECT_TRUE(fails([](CrState& s) { s.cr0 |= 1ull << 29; }));                 // NW without CD
+  EXPECT_TRUE(fails([](CrState& s) { s.cr3 = 1ull << 52; }));                  // CR3 reserved
+  EXPECT_TRUE(fails([](CrState& s) { s.cr4 = 1ull << 30; }));                  // CR4 reserved
+  EXPECT_TRUE(fails([](CrState& s) { s.dr7 = 1ull << 32; }));                  // DR7[63:32]
+  EXPECT_TRUE(fails([](CrState& s) { s.efer = 1ull << 16; }));                 // EFER reserved
+  // Long mode with paging needs PAE and PE, and CS.L excludes CS.D.
+  auto long_mode = [](CrState& s) {
+    s.efer = cos::x86::Efer::lme | cos::x86::Efer::lma;
+    s.cr0 = cos::x86::Cr0::pe | cos::x86::Cr0::pg | cos::x86::Cr0::et;
+    s.cr4 = cos::x86::Cr4::pae;
+    s.cs_attr = 0xa9b;  // L, G, present code
+  };
+  EXPECT_FALSE(fails(long_mode));
+  EXPECT_TRUE(fails([&](CrState& s) { long_mode(s); s.cr4 = 0; }));
+  EXPECT_TRUE(fails([&](CrState& s) { long_mode(s); s.cs_attr |= cos::x86::SegAttr::db; }));
+  EXPECT_FALSE(fails([](CrState& s) { s.cr0 |= (1ull << 29) | (1ull << 30); }));  // NW with CD is fine
+}
+
+TEST(SvmGuestState, CplAndRflags) {
+  cos::svm::Vmcb c{};
+  cos::svm::reset_guest_state(c);
+  c.ss.attr = 0xf3;  // DPL 3
+  EXPECT_EQ(cos::svm::cpl_for(c), 0) << "real mode runs at CPL 0";
+  c.cr0 |= cos::x86::Cr0::pe;
+  EXPECT_EQ(cos::svm::cpl_for(c), 3);
+  EXPECT_EQ(cos::svm::rflags_for_entry(0), 2u);
+  EXPECT_EQ(cos::svm::rflags_for_entry(~0ull), 0x3f7fd7u);
 }
 
 }  // namespace
