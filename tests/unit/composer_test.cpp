@@ -1201,3 +1201,77 @@ TEST(CompositionScripts, GrantsIsValid) {
 }
 
 }  // namespace
+
+// --set overrides: applied to the parsed script before any check.
+namespace {
+
+c::Script with_overrides(const std::string& text, std::vector<std::string> overrides) {
+  return c::parse_script_text(text, "s.toml", overrides);
+}
+
+std::string override_error(const std::string& text, std::vector<std::string> overrides) {
+  try {
+    with_overrides(text, overrides);
+  } catch (const c::ScriptError& e) {
+    return e.diagnostic().format();
+  }
+  return "";
+}
+
+const std::string kOverrideScript = std::string(prefix) +
+                                    "[[component]]\n"
+                                    "name = \"vm\"\n"
+                                    "image = \"client\"\n"
+                                    "priority = 100\n"
+                                    "[component.params]\n"
+                                    "iterations = 10\n";
+
+TEST(ComposerOverride, SetsKeysParamsAndSystem) {
+  c::Script s = with_overrides(kOverrideScript, {"vm.priority=50", "vm.params.iterations=100000",
+                                                 "vm.params.mode=fast", "vm.stack=\"64K\"", "system.memory=512M"});
+  ASSERT_EQ(s.components.size(), 2u);
+  const c::ComponentSpec& vm = s.components[1];
+  EXPECT_EQ(vm.priority, 50u);
+  EXPECT_EQ(vm.stack_bytes, 64u * 1024);
+  ASSERT_EQ(vm.params.size(), 2u);
+  auto param = [&](const std::string& key) {
+    for (const auto& p : vm.params)
+      if (p.key == key) return p.value;
+    return std::string("<missing>");
+  };
+  EXPECT_EQ(param("iterations"), "100000");
+  EXPECT_EQ(param("mode"), "fast") << "text that is no TOML value is a string";
+  EXPECT_EQ(s.memory_bytes, 512ull << 20);
+  // Later overrides win; a params table is created when the script has none.
+  c::Script t = with_overrides(kOverrideScript, {"vm.priority=1", "vm.priority=2", "booter.params.x=1"});
+  EXPECT_EQ(t.components[1].priority, 2u);
+  ASSERT_EQ(t.components[0].params.size(), 1u);
+  EXPECT_EQ(t.components[0].params[0].value, "1");
+}
+
+TEST(ComposerOverride, ErrorsPointAtTheOverride) {
+  EXPECT_EQ(override_error(kOverrideScript, {"vm.priority=300"}),
+            "--set vm.priority=300:1:5: error: 'priority' must be between 0 and 255 (0 = highest), not 300");
+  EXPECT_EQ(override_error(kOverrideScript, {"vm.priority=\"high\""}),
+            "--set vm.priority=\"high\":1:5: error: 'priority' must be an integer, not a string");
+  EXPECT_NE(override_error(kOverrideScript, {"nosuch.priority=3"}).find("--set nosuch.priority=3:1:1: error: no component named 'nosuch'"),
+            std::string::npos);
+  EXPECT_NE(override_error(kOverrideScript, {"vm.colour=3"}).find("--set vm.colour=3:1:1: error: unknown key 'colour' in [[component]]"),
+            std::string::npos);
+  EXPECT_NE(override_error(kOverrideScript, {"vm.name.x=1"}).find("'name' is not a table"), std::string::npos);
+  EXPECT_NE(override_error(kOverrideScript, {"vm.priority"}).find("<target>.<key>=<value>"), std::string::npos);
+  EXPECT_NE(override_error(kOverrideScript, {"vm=3"}).find("names a target and a key"), std::string::npos);
+  EXPECT_NE(override_error(kOverrideScript, {"vm..x=3"}).find("empty name"), std::string::npos);
+  EXPECT_NE(override_error(kOverrideScript, {"system.memory=3"}).find("'memory'"), std::string::npos);
+}
+
+TEST(ComposerOverride, CommandLine) {
+  const char* argv[] = {"cos-composer", "s.toml", "out", "--images", "i", "--kernel", "k",
+                        "--set", "vm.priority=5", "--set=vm.params.x=1"};
+  c::Options o = c::parse_args(10, argv);
+  ASSERT_EQ(o.overrides.size(), 2u);
+  EXPECT_EQ(o.overrides[0], "vm.priority=5");
+  EXPECT_EQ(o.overrides[1], "vm.params.x=1");
+}
+
+}  // namespace

@@ -51,7 +51,7 @@ void write_outputs(const Plan& plan, const Options& opts) {
 
 int run(const Options& opts, std::ostream& out, std::ostream& err) {
   try {
-    const Plan plan = make_plan(opts.script, opts.images_dir, opts.guest_inputs);
+    const Plan plan = make_plan(opts.script, opts.images_dir, opts.guest_inputs, opts.overrides);
     write_outputs(plan, opts);
     out << "cos-composer: composed '" << plan.script.name << "' (" << plan.manifest.components.size()
         << " components) into " << opts.outdir.string() << "\n";

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "composer/guests.hpp"
 
@@ -28,6 +29,7 @@ struct Options {
   bool make_iso = true;                ///< run grub-mkrescue to produce <outdir>/cos.iso
   std::string grub_mkrescue = "grub-mkrescue";  ///< program used for the ISO
   GuestInputs guest_inputs;            ///< --guest-kernel, --guest-initramfs: what "debian-cloud" / "default" are
+  std::vector<std::string> overrides;  ///< --set <target>.<key>=<value>, applied in order
 };
 
 /// Composes according to `opts`. On success writes the output directory,

@@ -9,9 +9,9 @@
 namespace composer {
 
 Plan make_plan(const std::string& script_path, const std::filesystem::path& images_dir,
-               const GuestInputs& guest_inputs) {
+               const GuestInputs& guest_inputs, const std::vector<std::string>& overrides) {
   Plan plan;
-  plan.script = load_script(script_path);
+  plan.script = load_script(script_path, overrides);
   check_components(plan.script);
   const std::vector<std::vector<ResolvedDep>> deps = resolve_deps(plan.script);
   plan.order = construction_order(plan.script, deps);

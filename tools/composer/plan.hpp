@@ -23,11 +23,12 @@ struct Plan {
   cos::manifest::System manifest;        ///< components in construction order
 };
 
-/// Loads the script at `script_path` and runs every check in this order:
+/// Loads the script at `script_path`, applies the --set `overrides`, and runs
+/// every check in this order:
 /// TOML syntax and schema, cross-component rules, dependency resolution,
 /// cycles, images, guest files. Throws ScriptError (first problem only) or
 /// ToolError (the script or a file ./cos compose made cannot be read).
 Plan make_plan(const std::string& script_path, const std::filesystem::path& images_dir,
-               const GuestInputs& guest_inputs = {});
+               const GuestInputs& guest_inputs = {}, const std::vector<std::string>& overrides = {});
 
 }  // namespace composer

@@ -1,6 +1,7 @@
 #include "composer/script_parser.hpp"
 
 #include <algorithm>
+#include <memory>
 #include <fstream>
 #include <sstream>
 #include <tuple>
@@ -48,17 +49,85 @@ std::string syntax_message(std::string_view description) {
   return "TOML syntax error: " + std::string(description);
 }
 
+/// Applies one --set override, "<target>.<key>[.<key>...]=<value>", to the
+/// parsed script: <target> is "system" or a component's name, the keys a path
+/// of tables below it (created as needed: "vm.params.trace=1",
+/// "vm.guest.ram=2G"), <value> a TOML value ("300", "\"2G\"", "[1, 2]",
+/// "true") or, if it is not one, a string ("2G", "console=ttyS0").
+void apply_override(toml::table& root, const std::string& text) {
+  const std::string where = "--set " + text;
+  const SourcePos at{where, 1, 1};
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) fail(at, "an override is <target>.<key>=<value>, not '" + text + "'");
+  std::vector<std::string> path;
+  for (size_t start = 0; start <= eq;) {
+    size_t dot = text.find('.', start);
+    if (dot == std::string::npos || dot > eq) dot = eq;
+    if (dot == start) fail(at, "empty name in '" + text.substr(0, eq) + "'");
+    path.push_back(text.substr(start, dot - start));
+    start = dot + 1;
+  }
+  if (path.size() < 2) fail(at, "an override names a target and a key: <system|component>.<key>=<value>");
+  const std::string value_text = text.substr(eq + 1);
+  // The value as TOML, read from a one-line document so its nodes carry the
+  // override as their source; text that is no TOML value is a string.
+  toml::table doc;
+  try {
+    doc = toml::parse("v = " + value_text, std::string_view(where));
+  } catch (const toml::parse_error&) {
+    doc = toml::table{};
+    doc.insert("v", value_text);
+  }
+  toml::node* value = doc.get("v");
+  // New keys carry the override as their source too.
+  toml::source_region region{};
+  region.begin = {1, 1};
+  region.end = {1, static_cast<toml::source_index>(text.size() + 1)};
+  region.path = std::make_shared<const std::string>(where);
+  auto key = [&](const std::string& k) { return toml::key(k, toml::source_region(region)); };
+  // The target table.
+  toml::table* table = nullptr;
+  if (path[0] == "system") {
+    table = root["system"].as_table();
+    if (!table) fail(at, "the script has no [system] table");
+  } else {
+    if (toml::array* comps = root["component"].as_array()) {
+      for (toml::node& c : *comps) {
+        toml::table* ct = c.as_table();
+        if (!ct) continue;
+        const toml::node* name = ct->get("name");
+        if (name && name->value<std::string>() == path[0]) {
+          table = ct;
+          break;
+        }
+      }
+    }
+    if (!table) fail(at, "no component named '" + path[0] + "' (the target is \"system\" or a component's name)");
+  }
+  for (size_t i = 1; i + 1 < path.size(); ++i) {
+    toml::node* next = table->get(path[i]);
+    if (!next) {
+      table->insert(key(path[i]), toml::table{});
+      next = table->get(path[i]);
+    }
+    table = next->as_table();
+    if (!table) fail(at, "'" + path[i] + "' is not a table in the script, so it has no key '" + path[i + 1] + "'");
+  }
+  table->insert_or_assign(key(path.back()), std::move(*value));
+}
+
 class Parser {
  public:
   explicit Parser(const std::string& path) : s_(path) {}
 
-  Script parse(std::string_view text, const std::string& path) {
+  Script parse(std::string_view text, const std::string& path, const std::vector<std::string>& overrides) {
     toml::table root;
     try {
       root = toml::parse(text, std::string_view(path));
     } catch (const toml::parse_error& e) {
       fail(pos_of(path, e.source()), syntax_message(e.description()));
     }
+    for (const std::string& o : overrides) apply_override(root, o);
     Script script;
     script.path = path;
     script.directory = std::filesystem::absolute(std::filesystem::path(path)).parent_path();
@@ -391,15 +460,17 @@ class Parser {
 
 }  // namespace
 
-Script parse_script_text(std::string_view text, const std::string& path) { return Parser(path).parse(text, path); }
+Script parse_script_text(std::string_view text, const std::string& path, const std::vector<std::string>& overrides) {
+  return Parser(path).parse(text, path, overrides);
+}
 
-Script load_script(const std::string& path) {
+Script load_script(const std::string& path, const std::vector<std::string>& overrides) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ToolError("cannot read script '" + path + "'");
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad()) throw ToolError("cannot read script '" + path + "'");
-  return parse_script_text(text.str(), path);
+  return parse_script_text(text.str(), path, overrides);
 }
 
 }  // namespace composer

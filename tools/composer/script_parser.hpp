@@ -5,17 +5,22 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "composer/script.hpp"
 
 namespace composer {
 
 /// Parses the script text `text`; `path` is used in diagnostics and to find
-/// the script's directory. Throws ScriptError on the first problem.
-Script parse_script_text(std::string_view text, const std::string& path);
+/// the script's directory. `overrides` ("<target>.<key>=<value>", see
+/// apply_override) are applied to the parsed TOML before any check, so they
+/// are checked like the script's own keys. Throws ScriptError on the first
+/// problem (an override's own errors point at "--set <override>:1:<col>").
+Script parse_script_text(std::string_view text, const std::string& path,
+                         const std::vector<std::string>& overrides = {});
 
 /// Reads and parses the script file at `path`. Throws ToolError if the file
 /// cannot be read, ScriptError if it is invalid.
-Script load_script(const std::string& path);
+Script load_script(const std::string& path, const std::vector<std::string>& overrides = {});
 
 }  // namespace composer

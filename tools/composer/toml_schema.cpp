@@ -6,7 +6,10 @@
 namespace composer {
 
 SourcePos pos_of(const std::string& path, const toml::source_region& region) {
-  SourcePos p{path, region.begin.line, region.begin.column};
+  // Nodes a --set override put into the script carry the override as their
+  // source ("--set vm.priority=300"), so errors point at it.
+  SourcePos p{region.path && region.path->rfind("--set ", 0) == 0 ? *region.path : path, region.begin.line,
+              region.begin.column};
   if (p.line == 0) p.line = 1;  // nodes without a recorded position
   if (p.column == 0) p.column = 1;
   return p;
