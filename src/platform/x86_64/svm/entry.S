@@ -3,7 +3,9 @@
    (rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8..r15); rax and rsp live in the
    VMCB and are skipped here. VMRUN saves and restores the host's RSP, RIP,
    RFLAGS, RAX, CR0/3/4, EFER and GDTR/IDTR; FS/GS/TR/LDTR and the syscall
-   MSRs are switched with VMSAVE/VMLOAD (AMD APM Vol. 2, 15.5 and 15.5.2).
+   MSRs are switched with VMLOAD/VMSAVE (AMD APM Vol. 2, 15.5 and 15.5.2):
+   the host's were saved once at boot into host_save_pa (they never change
+   in the kernel), the guest's are saved after every exit.
    Runs with GIF = 0 around the switch; RFLAGS.IF = 1 during VMRUN so
    physical interrupts cause #VMEXIT (V_INTR_MASKING = 1, INTR intercepted),
    and they stay pending until the caller takes them. */
@@ -23,10 +25,8 @@ svm_run:
   push %rdi                   /* vmcb pa */
 
   clgi
-  mov %rdx, %rax
-  vmsave                      /* host FS/GS/TR/LDTR, KernelGsBase, STAR... */
   mov %rdi, %rax
-  vmload                      /* the guest's */
+  vmload                      /* the guest's FS/GS/TR/LDTR, KernelGsBase, STAR... */
   sti
 
   mov G_RCX(%rsi), %rcx

@@ -9,7 +9,6 @@
 namespace cos::svm {
 namespace {
 
-alignas(4096) uint8_t g_host_vmsave[4096];  // VMSAVE/VMLOAD of the host's hidden state
 /// The save area as the VMM loaded it, for an entry that refuses it.
 uint8_t g_snapshot[kSaveAreaBytes];
 
@@ -59,7 +58,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   const bool snapshot = x.snapshot_due;
   if (snapshot) __builtin_memcpy(g_snapshot, save_area(c), sizeof(g_snapshot));
 
-  svm_run(v->control_pa, v->gpr, x86::virt_to_phys(g_host_vmsave));
+  svm_run(v->control_pa, v->gpr, g_caps.host_vmsave_pa);
 
   if (is_invalid_exit(c.exitcode)) {
     // The refused state goes back to what the VMM loaded (the hardware may

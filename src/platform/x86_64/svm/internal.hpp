@@ -15,6 +15,10 @@ struct Caps {
   bool nrip_save;     ///< the VMCB's nRIP is written on instruction exits
   uint64_t iopm_pa;   ///< the shared I/O permission map: every port intercepted
   uint64_t msrpm_pa;  ///< the shared MSR permission map: every MSR intercepted
+  /// The host's FS/GS/TR/LDTR, KERNEL_GS_BASE, STAR/LSTAR/CSTAR/SFMASK and
+  /// SYSENTER MSRs, saved once with VMSAVE at boot (constant in the kernel:
+  /// user code cannot change them) and reloaded with VMLOAD after every exit.
+  uint64_t host_vmsave_pa;
 };
 extern Caps g_caps;
 
@@ -55,8 +59,8 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit);
 }  // namespace cos::svm
 
 extern "C" {
-/// entry.S: VMSAVE host / VMLOAD guest, loads the guest GPRs from gpr[16]
-/// (rax and rsp live in the VMCB), VMRUN, and at #VMEXIT stores them back and
-/// VMSAVE guest / VMLOAD host. Returns with GIF = 1 and IF = 0.
+/// entry.S: VMLOAD guest, loads the guest GPRs from gpr[16] (rax and rsp live
+/// in the VMCB), VMRUN, and at #VMEXIT stores them back, VMSAVE guest and
+/// VMLOAD host (from host_save_pa). Returns with GIF = 1 and IF = 0.
 void svm_run(uint64_t vmcb_pa, uint64_t* gpr, uint64_t host_save_pa);
 }

@@ -18,6 +18,7 @@ namespace {
 alignas(4096) uint8_t g_host_save_area[4096];  // VM_HSAVE_PA
 alignas(4096) uint8_t g_iopm[3 * 4096];        // every port intercepted
 alignas(4096) uint8_t g_msrpm[2 * 4096];       // every MSR intercepted
+alignas(4096) uint8_t g_host_vmsave[4096];     // VMSAVE of the host's hidden state
 
 /// ASIDs 1..asids-1 are handed out round robin; VMs may share one. The last
 /// VM that ran on each ASID: another VM's entry flushes the TLB (QEMU has 16
@@ -50,6 +51,10 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   for (auto& byte : g_msrpm) byte = 0xff;
   g_caps.iopm_pa = x86::virt_to_phys(g_iopm);
   g_caps.msrpm_pa = x86::virt_to_phys(g_msrpm);
+  // Every boot-time MSR and segment is set by now (main.cpp: GDT, IDT,
+  // SYSCALL MSRs and GS before virt_init), and the kernel never changes them.
+  g_caps.host_vmsave_pa = x86::virt_to_phys(g_host_vmsave);
+  asm volatile("vmsave" ::"a"(g_caps.host_vmsave_pa) : "memory");
   fmt::snformat(summary, summary_size, "AMD SVM (NPT, %u ASIDs%s)", g_caps.asids,
                 g_caps.nrip_save ? ", NRIP save" : ", no NRIP save: instruction lengths decoded by the kernel");
   return true;
