@@ -5,10 +5,9 @@
 #include "kernel/platform.hpp"
 #include "x86_64/cpu.hpp"
 #include "x86_64/address_space.hpp"
+#include "x86_64/kernel_paging.hpp"
 #include "x86_64/layout.hpp"
 #include "x86_64/page_table.hpp"
-
-extern "C" uint64_t boot_pml4_sym[];
 
 namespace cos::platform {
 namespace {
@@ -72,7 +71,7 @@ abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa) {
 
 void address_space_teardown(uint64_t root) {
   if (root == g_loaded_root) {
-    x86::write_cr3(reinterpret_cast<uint64_t>(boot_pml4_sym));  // a low physical address
+    x86::write_cr3(x86::kernel_root());
     g_loaded_root = 0;
   }
   teardown(root, 3);
