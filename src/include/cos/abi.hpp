@@ -193,7 +193,9 @@ enum class Op : uint64_t {
   vcpu_resume = 33,
 };
 
-static_assert(COS_OP_SINV == static_cast<uint64_t>(Op::sinv) && COS_OP_SRET == static_cast<uint64_t>(Op::sret),
+static_assert(COS_OP_SINV == static_cast<uint64_t>(Op::sinv) && COS_OP_SRET == static_cast<uint64_t>(Op::sret) &&
+                  COS_OP_THD_EXIT == static_cast<uint64_t>(Op::thd_exit) &&
+                  COS_OP_ASND == static_cast<uint64_t>(Op::asnd),
               "cos/abi_asm.h must match Op");
 
 /// Object types for Op::retype and the type field of a capability.

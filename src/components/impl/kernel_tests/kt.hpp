@@ -251,6 +251,7 @@ KT_BLOB(asnd_store_asnd_exit)
 KT_BLOB(spin)
 KT_BLOB(recurse)
 KT_BLOB(regleak)
+KT_BLOB(tf_syscall)
 #undef KT_BLOB
 /// Thread entry for helper threads: calls kt_thread_main(rdi), marks the
 /// helper finished and exits.

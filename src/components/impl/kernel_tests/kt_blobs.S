@@ -8,13 +8,13 @@
      child slot 1 = an asnd capability (kChildAsnd)
      child slot 2 = a sinv gate into the child itself (kChildSelfGate)
      0x600000     = the child's data page (kChildData)
-   System-call numbers (cos/abi.hpp, Op): sinv 11, sret 12, thd_exit 14,
-   asnd 19. Encodings are given as bytes next to each instruction. */
-
-#define OP_SINV 11
-#define OP_SRET 12
-#define OP_THD_EXIT 14
-#define OP_ASND 19
+   System-call numbers come from cos/abi_asm.h (checked against cos/abi.hpp).
+   Encodings are given as bytes next to each instruction. */
+#include "cos/abi_asm.h"
+#define OP_SINV COS_OP_SINV
+#define OP_SRET COS_OP_SRET
+#define OP_THD_EXIT COS_OP_THD_EXIT
+#define OP_ASND COS_OP_ASND
 #define CHILD_ASND 1
 #define CHILD_SELF_GATE 2
 
@@ -49,6 +49,25 @@ kt_blob_asnd_n_exit_start:
   syscall                     /* 0f 05          thd_exit() */
   ud2                         /* 0f 0b */
 kt_blob_asnd_n_exit_end:
+
+/* tf_syscall: thread body. Sets RFLAGS.TF right before a system call, so
+   the single-step trap of the SYSCALL instruction is taken in the kernel at
+   its entry (on the #DB IST stack), then asnd(1) runs; back in user mode
+   with TF still set, the next instruction traps: the child's own #DB. */
+  .global kt_blob_tf_syscall_start, kt_blob_tf_syscall_end
+kt_blob_tf_syscall_start:
+  mov $OP_ASND, %eax          /* b8 13 00 00 00 */
+  mov $CHILD_ASND, %edi       /* bf 01 00 00 00 */
+  pushfq                      /* 9c */
+  orq $0x100, (%rsp)          /* 48 81 0c 24 00 01 00 00 */
+  popfq                       /* 9d             TF = 1: trap after the next instruction */
+  syscall                     /* 0f 05          asnd(1), single-stepped */
+  nop                         /* 90             #DB in user mode after this */
+  mov $OP_ASND, %eax          /* never reached */
+  mov $CHILD_ASND, %edi
+  syscall
+  ud2
+kt_blob_tf_syscall_end:
 
 /* sret_echo: sinv entry (rdi = token, rsi = op, rdx = a0). Returns
    r0 = a0 + 1, r1 = token. Uses no stack. */
