@@ -2,6 +2,7 @@
 #pragma once
 #include "acpi_pm.hpp"
 #include "acpi_tables.hpp"
+#include "aml.hpp"
 #include "cmos_rtc.hpp"
 #include "device.hpp"
 #include "i8042.hpp"
@@ -10,6 +11,9 @@
 #include "local_apic.hpp"
 #include "mmio_bus.hpp"
 #include "mp_table.hpp"
+#include "msi.hpp"
+#include "msix.hpp"
+#include "pci_function.hpp"
 #include "pci_host.hpp"
 #include "pic8259.hpp"
 #include "pit8254.hpp"
@@ -17,3 +21,4 @@
 #include "port_bus.hpp"
 #include "timer_set.hpp"
 #include "uart8250.hpp"
+#include "virtio/virtio.hpp"
