@@ -330,7 +330,7 @@ TEST_F(VirtqueueTest, SizeNotAPowerOfTwoIsRejectedAtEnable) {
   q.set_driver_gpa(d.avail);
   q.set_device_gpa(d.used);
   EXPECT_FALSE(q.enable(ram.mem, 0));
-  expect_error(VirtioErrc::queue_size_invalid);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::queue_size_invalid));
   EXPECT_EQ(errors[0].value, 6u);
 }
 
@@ -344,7 +344,7 @@ TEST_F(VirtqueueTest, SizeAboveMaximumAndZeroAreRejected) {
     q.set_driver_gpa(d.avail);
     q.set_device_gpa(d.used);
     EXPECT_FALSE(q.enable(ram.mem, 0));
-    expect_error(VirtioErrc::queue_size_invalid);
+    ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::queue_size_invalid));
   }
 }
 
@@ -366,7 +366,7 @@ TEST_F(VirtqueueTest, MisalignedOrMissingRingsAreRejected) {
     q.set_driver_gpa(d.avail + k.avail_off);
     q.set_device_gpa(d.used + k.used_off);
     EXPECT_FALSE(q.enable(ram.mem, 0));
-    expect_error(k.code);
+    ASSERT_NO_FATAL_FAILURE(expect_error(k.code));
   }
   // Rings outside guest RAM, or straddling its end.
   const uint64_t outside[][3] = {{0x1000, d.avail, d.used},
@@ -380,7 +380,7 @@ TEST_F(VirtqueueTest, MisalignedOrMissingRingsAreRejected) {
     q.set_driver_gpa(o[1]);
     q.set_device_gpa(o[2]);
     EXPECT_FALSE(q.enable(ram.mem, 0));
-    expect_error(VirtioErrc::ring_not_in_ram);
+    ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::ring_not_in_ram));
   }
 }
 
@@ -407,7 +407,7 @@ TEST_F(VirtqueueTest, HeadOutOfRange) {
   d.publish(8);
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::head_out_of_range);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::head_out_of_range));
   EXPECT_EQ(errors[0].value, 8u);
   EXPECT_EQ(d.used_idx(), 0);  // nothing was returned
 }
@@ -419,7 +419,7 @@ TEST_F(VirtqueueTest, NextOutOfRange) {
   d.publish(0);
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::next_out_of_range);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::next_out_of_range));
   EXPECT_EQ(errors[0].value, 9u);
 }
 
@@ -430,7 +430,7 @@ TEST_F(VirtqueueTest, SelfLoopAndCycleAreCaught) {
   d.publish(0);
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::chain_too_long);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::chain_too_long));
   EXPECT_EQ(errors[0].value, 9u);  // the ninth visit in an eight-entry table
 
   errors.clear();
@@ -440,7 +440,7 @@ TEST_F(VirtqueueTest, SelfLoopAndCycleAreCaught) {
   e.set_desc(3, b, 4, vs::kDescNext, 2);
   e.publish(2);
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::chain_too_long);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::chain_too_long));
 }
 
 TEST_F(VirtqueueTest, ChainUsingEveryDescriptorIsFine) {
@@ -470,7 +470,7 @@ TEST_F(VirtqueueTest, BuffersOutsideGuestRam) {
     d.add({{addr, static_cast<uint32_t>(len), false}});
     DescChain c;
     EXPECT_FALSE(q.pop(c)) << k;
-    expect_error(VirtioErrc::buffer_not_in_ram);
+    ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::buffer_not_in_ram));
     EXPECT_EQ(errors[0].value, addr);
   }
 }
@@ -481,7 +481,7 @@ TEST_F(VirtqueueTest, IndirectWithoutNegotiation) {
   d.add_indirect({{b, 4, false}});
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::indirect_not_negotiated);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::indirect_not_negotiated));
 }
 
 TEST_F(VirtqueueTest, IndirectTogetherWithNext) {
@@ -494,7 +494,7 @@ TEST_F(VirtqueueTest, IndirectTogetherWithNext) {
   d.publish(0);
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::indirect_with_next);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::indirect_with_next));
 }
 
 TEST_F(VirtqueueTest, NestedIndirect) {
@@ -509,7 +509,7 @@ TEST_F(VirtqueueTest, NestedIndirect) {
   d.publish(0);
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::nested_indirect);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::nested_indirect));
 }
 
 TEST_F(VirtqueueTest, IndirectTableLengths) {
@@ -521,7 +521,7 @@ TEST_F(VirtqueueTest, IndirectTableLengths) {
     d.publish(0);
     DescChain c;
     EXPECT_FALSE(q.pop(c)) << len;
-    expect_error(VirtioErrc::indirect_table_invalid);
+    ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::indirect_table_invalid));
     EXPECT_EQ(errors[0].value, len);
   }
   // A table outside RAM.
@@ -531,7 +531,7 @@ TEST_F(VirtqueueTest, IndirectTableLengths) {
   d.publish(0);
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::buffer_not_in_ram);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::buffer_not_in_ram));
 }
 
 TEST_F(VirtqueueTest, LoopAndBadNextInsideIndirectTable) {
@@ -549,7 +549,7 @@ TEST_F(VirtqueueTest, LoopAndBadNextInsideIndirectTable) {
   d.publish(0);
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::chain_too_long);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::chain_too_long));
   EXPECT_EQ(errors[0].value, 3u);
 
   errors.clear();
@@ -558,7 +558,7 @@ TEST_F(VirtqueueTest, LoopAndBadNextInsideIndirectTable) {
   e.set_desc(0, table, 32, vs::kDescIndirect, 0);
   e.publish(0);
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::next_out_of_range);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::next_out_of_range));
 }
 
 TEST_F(VirtqueueTest, ReadableAfterWritable) {
@@ -567,7 +567,7 @@ TEST_F(VirtqueueTest, ReadableAfterWritable) {
   d.add({{b, 4, true}, {b + 4, 4, false}});
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::readable_after_writable);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::readable_after_writable));
 }
 
 TEST_F(VirtqueueTest, AvailIndexJumpingMoreThanQueueSize) {
@@ -575,7 +575,7 @@ TEST_F(VirtqueueTest, AvailIndexJumpingMoreThanQueueSize) {
   ram.put16(d.avail + 2, 5);
   DescChain c;
   EXPECT_FALSE(q.pop(c));
-  expect_error(VirtioErrc::avail_index_jump);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::avail_index_jump));
   EXPECT_EQ(errors[0].value, 5u);
 }
 
@@ -592,7 +592,7 @@ TEST_F(VirtqueueTest, DriverRewritingAChainAfterPopIsCaughtByTheCursor) {
   uint8_t buf[8];
   EXPECT_FALSE(in.read(buf, 8));
   EXPECT_TRUE(in.failed());
-  expect_error(VirtioErrc::buffer_not_in_ram);
+  ASSERT_NO_FATAL_FAILURE(expect_error(VirtioErrc::buffer_not_in_ram));
   // Nothing is pushed once broken.
   q.push(c, 0);
   EXPECT_EQ(d.used_idx(), 0);
