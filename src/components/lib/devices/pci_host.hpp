@@ -56,7 +56,8 @@ class PciHost final : public PortDevice, public MmioDevice {
     /// entries).
     uint32_t mmio_base = 0xc0000000;
     uint32_t mmio_size = 0x10000000;
-    /// First of the four GSIs (I/O APIC inputs) INTA#-INTD# of slots map to.
+    /// First of the four GSIs (I/O APIC inputs) INTA#-INTD# of slots map
+    /// to; intx_gsi_base + 3 must be an input of the I/O APIC (24 pins).
     uint8_t intx_gsi_base = 16;
   };
 
