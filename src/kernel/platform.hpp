@@ -23,6 +23,14 @@ namespace cos::platform {
 // --- console and power ------------------------------------------------------------
 /// Writes bytes to the kernel console (COM1 on x86-64).
 void console_write(const char* s, size_t len);
+/// Takes one byte typed on the kernel console, if one is waiting.
+bool console_poll(uint8_t& byte);
+/// Turns the console's receive interrupt on or off (on: console_irq()
+/// arrives as an interrupt, and irq_deliver() hands it to the kernel's
+/// console input).
+void console_input_enable(bool on);
+/// The ISA line of the console's receive interrupt.
+unsigned console_irq();
 
 /// How the system stops: a clean power-off or after a kernel panic.
 enum class StopReason { clean, panic };
@@ -98,6 +106,11 @@ void address_space_teardown(uint64_t root);
 /// Copies `len` bytes from user address `uva` in address space `root`,
 /// checking every page is mapped and user-accessible. False if not.
 bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len);
+/// True if [uva, uva + len) is mapped user-writable in `root`.
+bool user_writable(uint64_t root, uint64_t uva, size_t len);
+/// Copies `len` bytes to user address `uva`; writes nothing and returns
+/// false unless the whole range is mapped user-writable.
+bool copy_to_user(uint64_t root, uint64_t uva, const void* src, size_t len);
 
 // --- guest-physical address spaces (guest_space.cpp) --------------------------------
 /// Guest-physical mappings in the active backend's EPT/NPT format, same

@@ -65,6 +65,8 @@ void syscall_handle(Thread* t) {
     case Op::vcpu_run: ret = sys::vcpu_run(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     case Op::vcpu_resume: ret = sys::vcpu_resume(t, r.rdi, r.rsi); break;
     case Op::vcpu_inject: ret = sys::vcpu_inject(t, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case Op::console_bind: ret = sys::console_bind(t, r.rdi, r.rsi, r.rdx); break;
+    case Op::console_read: ret = sys::console_read(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     default: ret = sys::err(Error::bad_op); break;
   }
   r.rax = static_cast<uint64_t>(ret);

@@ -125,6 +125,7 @@ struct Env {
   uint64_t pgtbl;       ///< our own page table
   uint64_t comp;        ///< ourselves
   uint64_t timer;
+  uint64_t console;     ///< console input (hardware.console)
   uint64_t io;          ///< I/O ports [io_first, io_first + io_count)
   uint32_t io_first, io_count;
   uint64_t irq;         ///< the IRQ line irq_line

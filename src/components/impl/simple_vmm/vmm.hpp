@@ -21,7 +21,7 @@ struct Vmm {
   Msrs msrs;
   KvmClock clock;
   End end = End::running;
-  uint64_t ioport_slot = 0;   ///< host COM1 (console input), 0 if not granted
+  uint64_t console_slot = 0;  ///< console input (hardware.console), 0 if not granted
   uint64_t wait_us = 0;       ///< run loop's next wait (until the next device deadline)
   uint64_t exits_by_reason[32] = {};
   uint64_t trace_every = 0;   ///< parameter `trace`: print every Nth exit (0: off)
