@@ -51,10 +51,12 @@ void zero_pages(uint64_t pa, uint64_t pages);
 /// `entry` with rdi = arg.
 void thread_context_init(Thread* t, uint64_t entry, uint64_t arg);
 /// Makes t's registers return from an invocation: resume at rip/rsp/rflags
-/// with rax = r0, rdx = r1, and no other register content carried over.
+/// with rax = r0, rdx = r1, and no other register content carried over (the
+/// FPU/SSE state reset too).
 void set_invocation_return(Thread* t, uint64_t rip, uint64_t rsp, uint64_t rflags, uint64_t r0, uint64_t r1);
 /// Makes t's registers enter a server's sinv entry: rip = entry, rdi = token;
-/// the argument registers (rsi, rdx, r10, r8) are kept, everything else cleared.
+/// the argument registers (rsi, rdx, r10, r8) are kept, everything else
+/// cleared, the FPU/SSE state included.
 void set_upcall(Thread* t, uint64_t entry, uint64_t token);
 /// A thread object is about to be freed: forget any hardware state pointing
 /// at it (the lazily saved FPU owner).
@@ -80,6 +82,9 @@ void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx);
 /// 10.5.1) the live FPU/SSE state: the state of the previous owner is saved
 /// to its area first. Cheap when `area` is already live.
 void fpu_activate(uint8_t* area);
+/// Resets the state of `area` to the power-on one (every register zero,
+/// exceptions masked): in the registers if it is live, else in memory.
+void fpu_reset(uint8_t* area);
 /// Forgets `area` as the live state's home (its memory is being freed).
 void fpu_forget(uint8_t* area);
 /// Writes the power-on FXSAVE image (FCW 0x37f, MXCSR 0x1f80) into `area`.

@@ -83,6 +83,11 @@ enum class Op : uint64_t {
   /// sinv(gate_slot, op, a0, a1, a2): synchronous invocation (needs exec). The
   /// calling thread migrates into the server; returns the server's (rax, rdx)
   /// from sret, or comp_dead if the server is dead or faults during the call.
+  /// The server starts with rdi = the gate's token, rsi/rdx/r10/r8 = op and
+  /// the arguments, every other register zero and the FPU/SSE state reset to
+  /// the power-on state; the client gets back rax, rdx and, again, a reset
+  /// FPU/SSE state (nothing crosses in either direction; the runtime's stub
+  /// keeps the client's callee-saved registers, MXCSR and FCW).
   sinv = 11,
   /// sret(r0, r1): return from the innermost invocation to the client with
   /// rax = r0, rdx = r1. Errors: not_in_invocation.

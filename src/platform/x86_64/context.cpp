@@ -37,6 +37,7 @@ void set_invocation_return(Thread* t, uint64_t rip, uint64_t rsp, uint64_t rflag
   r.ss = x86::kUserDs;
   r.rax = r0;
   r.rdx = r1;
+  fpu_reset(t->fpu);
 }
 
 void set_upcall(Thread* t, uint64_t entry, uint64_t token) {
@@ -53,6 +54,7 @@ void set_upcall(Thread* t, uint64_t entry, uint64_t token) {
   r.rdx = in.rdx;
   r.r10 = in.r10;
   r.r8 = in.r8;
+  fpu_reset(t->fpu);
 }
 
 uint64_t user_rflags(uint64_t rflags) {

@@ -234,6 +234,7 @@ sinv_fastpath:
   xor %r14d, %r14d
   xor %r15d, %r15d
   xor %esp, %esp
+  fxrstor64 fpu_clean_image(%rip)  /* the server starts with clean FPU/SSE state */
   swapgs
   sysretq
 
@@ -263,6 +264,7 @@ sret_fastpath:
   xor %r13d, %r13d
   xor %r14d, %r14d
   xor %r15d, %r15d
+  fxrstor64 fpu_clean_image(%rip)  /* nothing of the server's FPU/SSE state returns */
   swapgs
   sysretq
 

@@ -69,6 +69,44 @@ kt_blob_tf_syscall_start:
   ud2
 kt_blob_tf_syscall_end:
 
+/* fpu_probe: sinv entry. Stores the FPU/SSE state it starts with (FXSAVE)
+   at the child's data page, then fills every register with markers (XMM all
+   ones, eight 1.0 on the x87 stack, FTZ in MXCSR, 53-bit precision in FCW)
+   and returns r0 = 1: none of that may reach the client. */
+  .global kt_blob_fpu_probe_start, kt_blob_fpu_probe_end
+kt_blob_fpu_probe_start:
+  movabs $0x600000, %rax      /* the child's data page (kChildData) */
+  fxsave64 (%rax)
+  pcmpeqd %xmm0, %xmm0
+  pcmpeqd %xmm1, %xmm1
+  pcmpeqd %xmm2, %xmm2
+  pcmpeqd %xmm3, %xmm3
+  pcmpeqd %xmm4, %xmm4
+  pcmpeqd %xmm5, %xmm5
+  pcmpeqd %xmm6, %xmm6
+  pcmpeqd %xmm7, %xmm7
+  pcmpeqd %xmm8, %xmm8
+  pcmpeqd %xmm9, %xmm9
+  pcmpeqd %xmm10, %xmm10
+  pcmpeqd %xmm11, %xmm11
+  pcmpeqd %xmm12, %xmm12
+  pcmpeqd %xmm13, %xmm13
+  pcmpeqd %xmm14, %xmm14
+  pcmpeqd %xmm15, %xmm15
+  .rept 8
+  fld1
+  .endr
+  movl $0x9f80, 512(%rax)
+  ldmxcsr 512(%rax)
+  movw $0x027f, 516(%rax)
+  fldcw 516(%rax)
+  mov $1, %edi                /* r0 */
+  xor %esi, %esi              /* r1 */
+  mov $OP_SRET, %eax
+  syscall
+  ud2
+kt_blob_fpu_probe_end:
+
 /* sret_echo: sinv entry (rdi = token, rsi = op, rdx = a0). Returns
    r0 = a0 + 1, r1 = token. Uses no stack. */
   .global kt_blob_sret_echo_start, kt_blob_sret_echo_end
@@ -194,3 +232,59 @@ kt_sinv_with_secrets:
   ret
 
   .section .note.GNU-stack, "", @progbits
+
+/* int64_t kt_fpu_sinv_probe(uint64_t gate, void* out): fills every FPU/SSE
+   register with markers (XMM 0x5a bytes, eight 1.0 on the x87 stack, DAZ in
+   MXCSR, 24-bit precision in FCW), invokes `gate` with a raw sinv (no
+   runtime stub, which would restore MXCSR and FCW) and stores the FPU/SSE
+   state the kernel returns with into out (FXSAVE image: 512 bytes, 16-byte
+   aligned). Returns the server's r0. Callee-saved GPRs are kept. */
+  .text
+  .global kt_fpu_sinv_probe
+kt_fpu_sinv_probe:
+  push %rbx
+  push %rbp
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+  push %rsi                   /* out */
+  sub $16, %rsp
+  movl $0x5a5a5a5a, (%rsp)
+  movd (%rsp), %xmm0
+  pshufd $0, %xmm0, %xmm0
+  movdqa %xmm0, %xmm1
+  movdqa %xmm0, %xmm2
+  movdqa %xmm0, %xmm3
+  movdqa %xmm0, %xmm4
+  movdqa %xmm0, %xmm5
+  movdqa %xmm0, %xmm6
+  movdqa %xmm0, %xmm7
+  movdqa %xmm0, %xmm8
+  movdqa %xmm0, %xmm9
+  movdqa %xmm0, %xmm10
+  movdqa %xmm0, %xmm11
+  movdqa %xmm0, %xmm12
+  movdqa %xmm0, %xmm13
+  movdqa %xmm0, %xmm14
+  movdqa %xmm0, %xmm15
+  .rept 8
+  fld1
+  .endr
+  movl $0x1fc0, (%rsp)
+  ldmxcsr (%rsp)
+  movw $0x007f, 4(%rsp)
+  fldcw 4(%rsp)
+  add $16, %rsp
+  xor %esi, %esi              /* op 0 */
+  mov $OP_SINV, %eax          /* rdi = gate */
+  syscall
+  pop %rsi
+  fxsave64 (%rsi)
+  pop %r15
+  pop %r14
+  pop %r13
+  pop %r12
+  pop %rbp
+  pop %rbx
+  ret
