@@ -12,5 +12,6 @@ Modules:
   run       `cos run` and `cos debug`
   bench     `cos bench ipc|fuzz`: benchmarks and long runs (not tests)
   testing   `cos test`
+  completion  shell completion candidates (`cos __complete`, completion.bash)
   cli       argument parsing and dispatch
 """

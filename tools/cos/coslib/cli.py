@@ -4,7 +4,7 @@ import argparse
 import sys
 import textwrap
 
-from . import bench, build, guest, packages, run, systems, testing
+from . import bench, build, completion, guest, packages, run, systems, testing
 from .common import DEFAULT_ARCH, CosError, info
 from .outcome import EXIT_INTERRUPTED
 
@@ -19,7 +19,7 @@ Typical workflow:
   ./cos setup
   ./cos init x86_64
   ./cos build
-  ./cos compose composition_scripts/hello.toml hello
+  ./cos compose composition_scripts/hello.toml hello   (or: ./cos compose hello)
   ./cos run hello [--emulator bochs]
   ./cos guest fetch | ./cos guest build      (guest kernel / initramfs; compose does it)
   ./cos bench ipc | ./cos bench vmexit | ./cos bench fuzz [--calls N] [--seed S]
@@ -27,13 +27,25 @@ Typical workflow:
 """
 
 
+class UsageError(Exception):
+    """A command line the parser rejects; `main` prints it and exits with 2."""
+
+    def __init__(self, parser, message):
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+    def report(self):
+        """Print the usage line and `cos <command>: error: <message>` on stderr."""
+        self.parser.print_usage(sys.stderr)
+        sys.stderr.write("%s: error: %s\n" % (self.parser.prog, self.message))
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with usage errors as `cos: error: ...` and exit status 2."""
+    """argparse whose usage errors raise UsageError (exit status 2 in `main`)."""
 
     def error(self, message):
-        self.print_usage(sys.stderr)
-        sys.stderr.write("%s: error: %s\n" % (self.prog, message))
-        sys.exit(2)
+        raise UsageError(self, message)
 
 
 def _timeout(text):
@@ -77,6 +89,10 @@ def build_parser():
 
     p = add("compose", "turn a composition script into system_binaries/<name>/",
             systems.cmd_compose,
+            "SCRIPT is a path, else a file in composition_scripts/ with or without\n"
+            "'.toml' (cos compose simple_vmm.toml vm, cos compose hello); NAME defaults\n"
+            "to the script's [system] name. A missing or ambiguous SCRIPT is an error\n"
+            "(exit status 2) that lists the scripts there.\n\n"
             "Build (incrementally), then run the composer:\n"
             "  cos-composer <script> system_binaries/<name> --images build/x86_64/images\n"
             "               --kernel build/x86_64/images/kernel.elf\n"
@@ -85,8 +101,10 @@ def build_parser():
             "fetches the guest kernel and builds the default initramfs if they are used\n"
             "(see 'cos guest') and passes them to the composer. Exit status is the\n"
             "composer's (2 = bad script).")
-    p.add_argument("script", nargs="?", help="composition script (.toml)")
-    p.add_argument("name", nargs="?", help="system name (output directory)")
+    p.add_argument("script", nargs="?",
+                   help="composition script: a path, or a name in composition_scripts/")
+    p.add_argument("name", nargs="?",
+                   help="system name (output directory; default: the script's [system] name)")
 
     p = add("guest", "fetch the guest kernel or build the default initramfs",
             guest.cmd_guest,
@@ -246,23 +264,41 @@ def cmd_clean(args):
 NO_PACKAGE_CHECK = {"help", "clean", "setup"}
 
 
-def main(argv):
-    """Parse `argv`, run the command, and return the exit status."""
+def parse(argv):
+    """Parse a command line (the words after `cos`) the way `main` does.
+
+    Returns the argparse namespace with `.command` set; `cos` alone and
+    `cos -h` become `help`. Raises UsageError for a line the CLI rejects
+    (tests/integration/docs_test.py checks README commands with this).
+    """
     parser, cmds = build_parser()
-    if not argv:
-        sys.stderr.write(full_help(cmds))
-        return 2
-    if argv[0] in ("-h", "--help"):
-        argv = ["help"] + argv[1:]
+    if not argv or argv[0] in ("-h", "--help"):
+        argv = ["help"] + list(argv[1:])
     if argv[0] not in cmds:
         parser.error("unknown command '%s' (commands: %s)" % (argv[0], ", ".join(cmds)))
     args = cmds[argv[0]].parse_args(argv[1:])
     args.command = argv[0]
+    if args.command == "help" and args.topic and args.topic not in cmds:
+        parser.error("unknown command '%s'" % args.topic)
+    return args
+
+
+def main(argv):
+    """Parse `argv`, run the command, and return the exit status."""
+    parser, cmds = build_parser()
+    if argv and argv[0] == "__complete":  # tools/cos/completion.bash
+        return completion.main(argv[1:], cmds)
+    if not argv:
+        sys.stderr.write(full_help(cmds))
+        return 2
+    try:
+        args = parse(argv)
+    except UsageError as e:
+        e.report()
+        return 2
     try:
         if args.command == "help":
             if args.topic:
-                if args.topic not in cmds:
-                    parser.error("unknown command '%s'" % args.topic)
                 cmds[args.topic].print_help()
             else:
                 sys.stdout.write(full_help(cmds))

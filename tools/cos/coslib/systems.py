@@ -9,6 +9,8 @@ grub.cfg, system.json, cos.iso}; system.json is
 import json
 import os
 import re
+import tempfile
+import tomllib
 from pathlib import Path
 
 from . import build as buildmod
@@ -28,28 +30,92 @@ def check_name(name):
                        % name, status=2)
 
 
-SYSTEM_NAME_RE = re.compile(r'^\s*\[system\]\s*$(?:(?!^\s*\[).)*?^\s*name\s*=\s*"([^"]*)"',
-                            re.M | re.S)
-
-
 def script_system_name(script):
-    """The [system] name a composition script declares (None if unreadable)."""
+    """The `[system] name` a composition script declares, or None when the file
+    cannot be read or parsed as TOML or has no such string (the composer then
+    says what is wrong with it)."""
     try:
-        m = SYSTEM_NAME_RE.search(Path(script).read_text(errors="replace"))
-    except OSError:
+        with open(script, "rb") as f:
+            data = tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return None
-    return m.group(1) if m else None
+    system = data.get("system")
+    name = system.get("name") if isinstance(system, dict) else None
+    return name if isinstance(name, str) else None
+
+
+def script_files():
+    """Every composition script: composition_scripts/*.toml, sorted."""
+    return sorted(p for p in SCRIPTS_DIR.glob("*.toml") if p.is_file())
 
 
 def available_systems():
     """(composed, scripts): names under system_binaries/ and composition_scripts/
     (a script whose [system] name differs from its file name shows both)."""
-    composed = sorted(p.name for p in SYSTEMS_DIR.glob("*") if p.is_dir())
+    composed = sorted(p.name for p in SYSTEMS_DIR.glob("*") if p.is_dir()
+                      and not p.name.startswith("."))
     scripts = []
-    for p in sorted(SCRIPTS_DIR.glob("*.toml")):
+    for p in script_files():
         declared = script_system_name(p)
         scripts.append(p.stem if declared in (None, p.stem) else "%s (%s.toml)" % (declared, p.stem))
     return composed, scripts
+
+
+def describe_scripts():
+    """The scripts in composition_scripts/ as "a.toml (system a), ..." for messages."""
+    items = []
+    for p in script_files():
+        declared = script_system_name(p)
+        items.append(p.name if declared in (None, p.stem)
+                     else "%s (system %s)" % (p.name, declared))
+    return ", ".join(items) or "none"
+
+
+def resolve_script(spec, cwd=None):
+    """The composition script that `spec` (as typed after `cos compose`) names.
+
+    Tried in order: `spec` as a path (relative to `cwd`, default the current
+    directory); composition_scripts/<spec>; composition_scripts/<spec>.toml.
+    Returns the script as the composer should be given it: relative to `cwd`
+    when it lies below it (so diagnostics name it the way the user would),
+    else absolute. Raises CosError (status 2) naming the scripts that exist
+    when nothing matches, or when both composition_scripts/<spec> and
+    composition_scripts/<spec>.toml exist (ambiguous).
+    """
+    base = Path(cwd) if cwd else Path.cwd()
+    if not spec:
+        raise CosError("missing composition script; scripts in %s: %s"
+                       % (rel(SCRIPTS_DIR), describe_scripts()), status=2)
+    as_path = base / spec
+    if as_path.is_file():
+        return Path(spec)
+    found = []
+    if not Path(spec).is_absolute():
+        candidates = [SCRIPTS_DIR / spec]
+        if not spec.endswith(".toml"):
+            candidates.append(SCRIPTS_DIR / (spec + ".toml"))
+        found = [c for c in candidates if c.is_file()]
+    if len(found) > 1:
+        raise CosError("composition script '%s' is ambiguous: both %s exist; give the "
+                       "file name or a path" % (spec, " and ".join(rel(f) for f in found)),
+                       status=2)
+    if found:
+        script = found[0].resolve()
+        try:
+            return script.relative_to(base.resolve())
+        except ValueError:
+            return script
+    if spec.endswith(".toml"):
+        where = "%s/ has no %s" % (rel(SCRIPTS_DIR), spec)
+    else:
+        where = "%s/ has neither %s nor %s.toml" % (rel(SCRIPTS_DIR), spec, spec)
+    what = "a directory" if as_path.is_dir() else "no such file"
+    hint = ""
+    named = [p for p in script_files() if script_system_name(p) == Path(spec).stem]
+    if len(named) == 1:
+        hint = " (system '%s' is declared by %s)" % (Path(spec).stem, named[0].name)
+    raise CosError("no composition script '%s': %s here, and %s%s; scripts there: %s"
+                   % (spec, what, where, hint, describe_scripts()), status=2)
 
 
 def describe_available():
@@ -87,8 +153,7 @@ class System:
         [system] name is <name> (simple_vmm.toml declares "vm"); may not exist."""
         script = SCRIPTS_DIR / (self.name + ".toml")
         if not script.is_file():
-            named = [p for p in sorted(SCRIPTS_DIR.glob("*.toml"))
-                     if script_system_name(p) == self.name]
+            named = [p for p in script_files() if script_system_name(p) == self.name]
             if len(named) == 1:
                 return named[0]
         return script
@@ -266,16 +331,38 @@ def prepare_for_run(name):
     return system
 
 
+def _name_from_composer(script, base):
+    """No NAME was given and `[system] name` could not be read from `script`:
+    let the composer check the script into a scratch directory (no ISO), so a
+    broken script gets the composer's own `file:line:col: error:` line.
+    Returns the composer's exit status when it rejects the script; raises
+    CosError when it accepts a script whose name we could not read."""
+    SYSTEMS_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".compose-check-", dir=SYSTEMS_DIR) as tmp:
+        argv = [composer_binary(), script, Path(tmp) / "out", "--no-iso",
+                "--images", images_dir(), "--kernel", kernel_image()]
+        rc = run_command(argv, cwd=base)
+    if rc != 0:
+        return rc
+    raise CosError("cannot read the [system] name of %s; give the system name: "
+                   "cos compose %s <name>" % (script, script), status=2)
+
+
 def cmd_compose(args):
-    """`cos compose <script.toml> <name>`: pass the composer's status through."""
-    if not args.script:
-        raise CosError("missing composition script; scripts in %s: %s"
-                       % (rel(SCRIPTS_DIR), ", ".join(available_systems()[1]) or "none"),
-                       status=2)
-    if not args.name:
-        raise CosError("missing system name (the output goes to system_binaries/<name>)",
-                       status=2)
-    rc = compose(args.script, args.name)
+    """`cos compose <script> [<name>]`: resolve the script (a path, or a file in
+    composition_scripts/ with or without .toml), default the name to the
+    script's `[system] name`, and pass the composer's status through."""
+    base = Path.cwd()
+    script = resolve_script(args.script, base)
+    name = args.name
+    if not name:
+        name = script_system_name(base / script)
+        if name is None:
+            buildmod.build()
+            return _name_from_composer(script, base)
+        check_name(name)
+        info("system name '%s' (the [system] name in %s)" % (name, script))
+    rc = compose(script, name)
     if rc == 0:
-        info("composed %s" % rel(SYSTEMS_DIR / args.name))
+        info("composed %s; boot it with: ./cos run %s" % (rel(SYSTEMS_DIR / name), name))
     return rc
