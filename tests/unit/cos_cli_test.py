@@ -11,8 +11,8 @@ from unittest import mock
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools" / "cos"))
-from coslib import cli, completion, systems  # noqa: E402
-from coslib.common import CosError  # noqa: E402
+from coslib import build, cli, completion, steplog, systems  # noqa: E402
+from coslib.common import CosError, info  # noqa: E402
 
 
 class ScriptDir(unittest.TestCase):
@@ -151,6 +151,63 @@ class CompletionTest(ScriptDir):
 
     def test_help_topic(self):
         self.assertEqual(self.complete("help", "de"), ["debug"])
+
+
+class ImageNamesTest(unittest.TestCase):
+    def test_bare_names_and_bootloaders(self):
+        data = {"component": [
+            {"name": "booter", "image": "booter"},
+            {"name": "vmm", "image": "simple_vmm", "guest": {"kernel": "debian-cloud"}},
+            {"name": "x", "image": "../lib/custom.elf"},
+            {"name": "y", "image": "pong.elf"},
+            {"name": "z", "image": "booter", "guest": {"bootloader": "my/loader.img"}},
+            {"name": "w", "image": "w", "guest": {"bootloader": "other.img"}},
+        ]}
+        self.assertEqual(build.image_names(data),
+                         ["booter.elf", "simple_vmm.elf", "guest.img", "w.elf", "other.img"])
+
+    def test_odd_scripts(self):
+        self.assertEqual(build.image_names({}), [])
+        self.assertEqual(build.image_names({"component": "x"}), [])
+        self.assertEqual(build.image_names({"component": [1, {"image": 2}]}), [])
+
+
+class StepLogTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.log = Path(self.tmp.name) / "logs" / "run-x.log"
+
+    def test_output_goes_to_the_log(self):
+        with steplog.StepLog(self.log) as steps:
+            shown = steps.run("building", ["sh", "-c", "echo '[1/2] cc a.c'; echo warning"])
+            self.assertTrue(shown)
+        text = self.log.read_text()
+        self.assertIn("[1/2] cc a.c\nwarning\n", text)
+
+    def test_idle_build_is_silent(self):
+        with steplog.StepLog(self.log) as steps:
+            shown = steps.run("building", ["sh", "-c", "echo '[0/2] Re-checking globbed "
+                                           "directories...'; echo 'ninja: no work to do.'"])
+        self.assertFalse(shown)
+
+    def test_failure_has_tail_path_and_status(self):
+        lines = "; ".join("echo line%d" % i for i in range(60))
+        with self.assertRaises(CosError) as e:
+            with steplog.StepLog(self.log) as steps:
+                steps.run("building", ["sh", "-c", lines + "; exit 3"])
+        self.assertEqual(e.exception.status, 3)
+        msg = e.exception.message
+        self.assertIn("building failed (exit status 3)", msg)
+        self.assertIn("line59", msg)
+        self.assertNotIn("line5\n", msg)  # only the tail
+        self.assertIn(str(self.log), msg)
+
+    def test_step_logs_info_lines(self):
+        with steplog.StepLog(self.log) as steps:
+            with steps.step("guest images"):
+                info("building guest initramfs")
+        self.assertIn("cos: building guest initramfs", self.log.read_text())
 
 
 if __name__ == "__main__":

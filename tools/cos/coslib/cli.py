@@ -125,10 +125,16 @@ def build_parser():
             "Boot system_binaries/<name>/cos.iso with the guest's serial console on this\n"
             "terminal (stdin goes to the guest). If the system does not exist but\n"
             "composition_scripts/<name>.toml does, set up, build and compose it first;\n"
-            "if the build or its script is newer than cos.iso, rebuild and recompose.\n\n"
+            "if the build or its script is newer than cos.iso, rebuild and recompose.\n"
+            "Only what the system needs is built, quietly: one line per step, the\n"
+            "output in build/x86_64/logs/run-<name>.log (its tail on failure).\n\n"
+            "On a terminal every key goes to the guest, Ctrl-C, Ctrl-Z and Ctrl-\\\n"
+            "included, except Ctrl-A: Ctrl-A x ends the run, Ctrl-A h lists the keys,\n"
+            "Ctrl-A Ctrl-A sends Ctrl-A.\n\n"
             "Exit status: 0 clean shutdown ('cos: shutdown: clean' and the kernel's exit\n"
             "port); 1 with a one-line reason for a kernel panic, triple fault, guest\n"
-            "reset, emulator crash or timeout; 130 after Ctrl-C; 2 for usage errors.")
+            "reset, emulator crash or timeout; 130 after Ctrl-A x or SIGINT (Ctrl-C\n"
+            "with piped input); 2 for usage errors.")
     p.add_argument("name", nargs="?", help="system name (system_binaries/<name>)")
     p.add_argument("--emulator", choices=("qemu", "bochs"), default="qemu",
                    help="emulator (default: qemu)")

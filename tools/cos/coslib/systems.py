@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import build as buildmod
 from . import guest as guestmod
+from .steplog import StepLog
 from .common import (REPO, SCRIPTS_DIR, SYSTEMS_DIR, CosError, composer_binary,
                      images_dir, info, kernel_image, newest_mtime, rel, run_command,
                      warn)
@@ -235,12 +236,24 @@ class System:
         return result
 
 
+def composer_argv(script, name, base):
+    """The composer command line for `script` (as given, relative to `base`)
+    into system_binaries/<name>, after fetching and building the guest
+    images the script uses (guest.prepare_for_script)."""
+    argv = [composer_binary(), script, SYSTEMS_DIR / name, "--images", images_dir(),
+            "--kernel", kernel_image()]
+    return argv + guestmod.prepare_for_script(base / script, name)[0]
+
+
 def compose(script, name, cwd=None, stdout_to_stderr=False, build_first=True):
-    """Build (incrementally) and run the composer; return its exit status.
+    """Build (incrementally) what `script` needs and run the composer; return
+    its exit status.
 
     `script` is passed to the composer as given, run from `cwd` (the user's
     directory), so its `file:line:col: error:` messages name the file the way
-    the user typed it.
+    the user typed it. The build covers the kernel, the composer and the
+    images the script names (build.script_targets), or everything when that
+    cannot be told.
     """
     check_name(name)
     script = Path(script)
@@ -248,86 +261,109 @@ def compose(script, name, cwd=None, stdout_to_stderr=False, build_first=True):
     if not (base / script).is_file():
         raise CosError("composition script %s not found" % script, status=2)
     if build_first:
-        buildmod.build(stdout_to_stderr=stdout_to_stderr)
+        buildmod.ensure_initialised(stdout_to_stderr=stdout_to_stderr)
+        buildmod.build(stdout_to_stderr=stdout_to_stderr,
+                       targets=buildmod.script_targets(base / script))
     composer = composer_binary()
     if not composer.is_file():
         raise CosError("the build did not produce the composer (%s)" % rel(composer))
     SYSTEMS_DIR.mkdir(parents=True, exist_ok=True)
-    argv = [composer, script, SYSTEMS_DIR / name, "--images", images_dir(),
-            "--kernel", kernel_image()]
-    # Guests: fetch the Debian kernel / build the default initramfs if used.
-    argv += guestmod.prepare_for_script(base / script, name)[0]
+    argv = composer_argv(script, name, base)
     return run_command(argv, cwd=base, stdout_to_stderr=stdout_to_stderr)
 
 
-def compose_for_run(system, script, reason=None):
-    """Compose `system` from `script` as a step of `cos run`, with one-line progress.
+def compose_for_run(system, script, reason=None, steps=None):
+    """Compose `system` from `script` as a step of `cos run` (or `cos bench`).
 
-    The caller has already brought the build up to date.
+    The caller has already brought the build up to date. With `steps` (a
+    StepLog) the guest images and the composer are quiet steps with one
+    line each; otherwise one `cos:` line and the composer's output on stderr.
     """
-    if reason:
-        info(reason)
-    info("composing %s -> %s" % (rel(script), rel(system.dir)))
-    rc = compose(os.path.relpath(script, REPO), system.name, cwd=REPO,
-                 stdout_to_stderr=True, build_first=False)
-    if rc != 0:
-        raise CosError("composing %s failed (composer exit status %d)"
-                       % (rel(script), rc), status=rc)
+    if steps is None:
+        if reason:
+            info(reason)
+        info("composing %s -> %s" % (rel(script), rel(system.dir)))
+        rc = compose(os.path.relpath(script, REPO), system.name, cwd=REPO,
+                     stdout_to_stderr=True, build_first=False)
+        if rc != 0:
+            raise CosError("composing %s failed (composer exit status %d)"
+                           % (rel(script), rc), status=rc)
+    else:
+        if reason:
+            steps.write("cos: %s\n" % reason)
+        SYSTEMS_DIR.mkdir(parents=True, exist_ok=True)
+        with steps.step("guest images"):
+            argv = composer_argv(os.path.relpath(script, REPO), system.name, REPO)
+        steps.run("composing %s -> %s" % (rel(script), rel(system.dir)), argv)
     system._meta = None
 
 
-def prepare_for_run(name):
-    """Make system_binaries/<name> exist and be up to date before booting it.
+def run_log_path(name):
+    """Where `cos run <name>` logs its build and compose steps."""
+    return buildmod.build_dir() / "logs" / ("run-%s.log" % name)
 
-    Missing system with composition_scripts/<name>.toml: initialise, build and
-    compose (the package check has already run). Existing system: rebuild if
-    Ninja has work to do, and recompose if the build products or the recorded
-    script are newer than cos.iso.
+
+def prepare_for_run(name):
+    """Make system_binaries/<name> exist and be up to date before booting it,
+    quietly: configure, build, guest images and compose are steps with one
+    progress line each and their output in build/x86_64/logs/run-<name>.log
+    (printed, its tail, when a step fails).
+
+    Only what the system needs is built: the kernel, the composer and the
+    images its script names (build.script_targets), not the unit tests.
+    Missing system with a script for it (composition_scripts/<name>.toml, or
+    the one script whose [system] name is <name>): configure if needed, build,
+    compose. Existing system: build (a no-op, and silent, when Ninja has
+    nothing to do for it) and recompose if those build products, its recorded script or its guest
+    images are newer than cos.iso. The package check has already run.
     """
     system = System(name)
-    if not system.exists():
-        script = system.default_script
-        if not script.is_file():
-            raise CosError("no system '%s': neither %s nor %s exists; available:\n  %s"
-                           % (name, rel(system.dir), rel(script), describe_available()),
-                           status=2)
-        buildmod.ensure_initialised(stdout_to_stderr=True)
-        info("building...")
-        buildmod.build(stdout_to_stderr=True)
-        compose_for_run(system, script)
-        return system
-
-    script = system.recorded_script() or (
+    exists = system.exists()
+    script = (system.recorded_script() if exists else None) or (
         system.default_script if system.default_script.is_file() else None)
-    if not system.iso.is_file():
-        if script is None:
-            raise CosError("%s has no cos.iso and no composition script to rebuild it "
-                           "from; run 'cos compose <script.toml> %s'"
-                           % (rel(system.dir), name), status=2)
-        info("building...")
-        buildmod.build(stdout_to_stderr=True)
-        compose_for_run(system, script, "%s is missing" % rel(system.iso))
-        return system
-
-    if not buildmod.is_initialised():
+    if not exists and script is None:
+        raise CosError("no system '%s': neither %s nor %s exists; available:\n  %s"
+                       % (name, rel(system.dir), rel(system.default_script),
+                          describe_available()), status=2)
+    if exists and not system.iso.is_file() and script is None:
+        raise CosError("%s has no cos.iso and no composition script to rebuild it "
+                       "from; run 'cos compose <script.toml> %s'"
+                       % (rel(system.dir), name), status=2)
+    if exists and system.iso.is_file() and not buildmod.is_initialised():
         return system  # a system composed elsewhere: boot it as it is
-    if buildmod.build_is_stale():
-        info("sources changed since the last build; building...")
-        buildmod.build(stdout_to_stderr=True)
-    iso_time = system.iso.stat().st_mtime
-    stale = None
-    guest_files = guestmod.prepare_for_script(script, name)[1] if script is not None else []
-    if newest_mtime(buildmod.build_outputs()) > iso_time:
-        stale = "the build is newer than %s" % rel(system.iso)
-    elif script is not None and newest_mtime([script]) > iso_time:
-        stale = "%s is newer than %s" % (rel(script), rel(system.iso))
-    elif newest_mtime(guest_files) > iso_time:
-        stale = "a guest image is newer than %s" % rel(system.iso)
-    if stale:
-        if script is None:
-            warn(stale + ", but no composition script is recorded; booting it as it is")
-        else:
-            compose_for_run(system, script, stale + "; recomposing")
+
+    with StepLog(run_log_path(name)) as steps:
+        if not buildmod.is_initialised():
+            with buildmod.build_lock():
+                steps.run("configuring %s" % rel(buildmod.build_dir()), buildmod.init_argv())
+            buildmod.link_compile_commands()
+        targets = buildmod.script_targets(script) if script is not None else None
+        what = "building %s" % buildmod.describe_targets(targets)
+        if not (exists and system.iso.is_file()):
+            with buildmod.build_lock():
+                steps.run(what, buildmod.build_argv(targets=targets))
+            compose_for_run(system, script, None if not exists else
+                            "%s is missing" % rel(system.iso), steps=steps)
+            return system
+        with buildmod.build_lock():  # silent when Ninja has nothing to do
+            steps.run(what, buildmod.build_argv(targets=targets))
+        iso_time = system.iso.stat().st_mtime
+        guest_files = []
+        if script is not None:
+            with steps.step("guest images"):
+                guest_files = guestmod.prepare_for_script(script, name)[1]
+        stale = None
+        if newest_mtime(buildmod.build_outputs(targets=targets)) > iso_time:
+            stale = "the build is newer than %s" % rel(system.iso)
+        elif script is not None and newest_mtime([script]) > iso_time:
+            stale = "%s is newer than %s" % (rel(script), rel(system.iso))
+        elif newest_mtime(guest_files) > iso_time:
+            stale = "a guest image is newer than %s" % rel(system.iso)
+        if stale:
+            if script is None:
+                warn(stale + ", but no composition script is recorded; booting it as it is")
+            else:
+                compose_for_run(system, script, stale + "; recomposing", steps=steps)
     return system
 
 
