@@ -314,8 +314,9 @@ def prepare_for_run(name):
     Missing system with a script for it (composition_scripts/<name>.toml, or
     the one script whose [system] name is <name>): configure if needed, build,
     compose. Existing system: build (a no-op, and silent, when Ninja has
-    nothing to do for it) and recompose if those build products, its recorded script or its guest
-    images are newer than cos.iso. The package check has already run.
+    nothing to do for it) and recompose if those build products, its
+    recorded script or its guest images are newer than cos.iso. The package
+    check has already run.
     """
     system = System(name)
     exists = system.exists()
