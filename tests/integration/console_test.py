@@ -5,7 +5,7 @@ stands in for the user's terminal and types keys.
 Scenarios (one per ctest; each composes its own system first):
   signals   Linux in simple_vmm (composition_scripts/simple_vmm.toml): at the
             busybox prompt, Ctrl-C interrupts `sleep 1000`, Ctrl-Z stops one
-            (the shell reports it, `kill -9 %1` ends it), Ctrl-\\ quits one;
+            (the shell reports it; `kill -9 %1` ends it), Ctrl-\\ quits one;
             then `echo ALIVE_$((6*7))` must print ALIVE_42 and `poweroff -f`
             ends the run with status 0.
   escape    the same system: Ctrl-A h prints the escape help, Ctrl-A x ends
@@ -177,16 +177,22 @@ def scenario_signals(args):
         for key, name, report in ((CTRL_C, "Ctrl-C", None),
                                   (CTRL_Z, "Ctrl-Z", r"Stopped"),
                                   (CTRL_BACKSLASH, "Ctrl-\\", r"Quit")):
-            term.type(b"sleep 1000\r")
-            at = term.expect(r"sleep 1000\s*$", at, "the echo of 'sleep 1000'")
-            time.sleep(1)  # let the shell start it
+            # The shell prints STARTED_5 (not in the echoed command line) just
+            # before it starts `sleep 1000`; give it a moment to become the
+            # terminal's foreground job. (`sh -c '...; exec sleep'` would be
+            # exact, but busybox's `sh -c` leaves SIGQUIT ignored.)
+            term.type(b"echo STARTED_$((2+3)); sleep 1000\r")
+            at = term.expect(r"^STARTED_5\s*$", at, "STARTED_5 before the job")
+            time.sleep(2)
             term.type(key)
             if report:
                 at = term.expect(report, at, "the shell's '%s' report after %s" % (report, name))
-            at = term.prompt(at, "a prompt after %s interrupted 'sleep 1000'" % name)
+            at = term.prompt(at, "a prompt after %s reached 'sleep 1000'" % name)
             if key == CTRL_Z:
+                # End the stopped job. (ash reports `Killed` when it reaps
+                # it, which may be only at a later prompt: not waited for.)
                 term.type(b"kill -9 %1\r")
-                at = term.expect(r"Killed", at, "'Killed' for the stopped job")
+                at = term.expect(r"kill -9 %1\s*$", at, "the echo of 'kill -9 %1'")
                 at = term.prompt(at, "a prompt after kill -9 %1")
         term.type(b"echo ALIVE_$((6*7))\r")
         at = term.expect(r"^ALIVE_42\s*$", at, "ALIVE_42")
