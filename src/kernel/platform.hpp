@@ -73,6 +73,9 @@ void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx);
 /// guest (t->guest set), re-enters the guest through vcpu_guest_loop() on a
 /// fresh kernel stack. Never returns.
 [[noreturn]] void resume(Thread* t);
+/// Lets pending host interrupts in: they are taken (through the IDT) before
+/// this returns. For kernel loops that run with interrupts disabled.
+void interrupts_poll();
 /// Waits for interrupts with nothing to run. Never returns: an interrupt
 /// handler calls schedule().
 [[noreturn]] void idle();

@@ -83,6 +83,8 @@ void resume(Thread* t) {
   user_return_iret(&t->regs);
 }
 
+void interrupts_poll() { asm volatile("sti; nop; cli" ::: "memory"); }
+
 void idle() {
   // Run on a fresh kernel stack; interrupts arrive here (CPL 0) and their
   // handler calls schedule(), abandoning this frame.
