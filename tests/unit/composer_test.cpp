@@ -230,6 +230,7 @@ TEST_F(ComposerTest, HelloSystem) {
             "  \"name\": \"t\",\n"
             "  \"description\": \"\",\n"
             "  \"script\": \"" + fs::absolute(script_).lexically_normal().string() + "\",\n"
+            "  \"overrides\": [],\n"
             "  \"memory_mib\": 512,\n"
             "  \"kernel\": \"kernel.elf\",\n"
             "  \"iso\": null,\n"
@@ -241,6 +242,26 @@ TEST_F(ComposerTest, HelloSystem) {
             "}\n");
   for (const auto& e : fs::directory_iterator(dir_))
     EXPECT_EQ(e.path().filename().string().rfind(".out.", 0), std::string::npos) << e.path();
+}
+
+TEST_F(ComposerTest, OverridesAreAppliedAndRecordedInSystemJson) {
+  c::Options o = options(std::string(prefix) +
+                         "priority = 0\n"
+                         "\n"
+                         "[[component]]\n"
+                         "name = \"pong\"\n"
+                         "image = \"pong\"\n"
+                         "priority = 10\n");
+  o.overrides = {"pong.priority=20", "pong.params.label=\"a \\\"b\\\"\""};
+  const Outcome r = run(o);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string json = read_text(outdir() / "system.json");
+  EXPECT_NE(json.find("  \"overrides\": [\"pong.priority=20\", \"pong.params.label=\\\"a \\\\\\\"b\\\\\\\"\\\"\"],\n"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20}"),
+            std::string::npos)
+      << json;
 }
 
 TEST_F(ComposerTest, OrderIsTopologicalWithDeclarationTieBreak) {

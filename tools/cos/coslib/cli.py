@@ -22,7 +22,8 @@ Typical workflow:
   ./cos compose composition_scripts/hello.toml hello   (or: ./cos compose hello)
   ./cos run hello [--emulator bochs]
   ./cos guest fetch | ./cos guest build      (guest kernel / initramfs; compose does it)
-  ./cos bench ipc | ./cos bench vmexit | ./cos bench fuzz [--calls N] [--seed S]
+  ./cos bench ipc | ./cos bench vmexit [--host-time [--kvm-baseline PATH]]
+  ./cos bench fuzz [--calls N] [--seed S]
   ./cos bench boot [--runs N] [--emulator qemu|bochs|all]
 """
 
@@ -106,6 +107,11 @@ def build_parser():
                    help="composition script: a path, or a name in composition_scripts/")
     p.add_argument("name", nargs="?",
                    help="system name (output directory; default: the script's [system] name)")
+    p.add_argument("--set", action="append", default=[], metavar="TARGET.KEY=VALUE",
+                   help="override a key of the script: TARGET is 'system' or a component's "
+                        "name (vm_exit_bench.params.iterations=100000, simple_vmm.priority=5, "
+                        "simple_vmm.guest.ram=512M); checked like the script's own keys, "
+                        "kept for recomposing (repeatable)")
 
     p = add("guest", "fetch the guest kernel or build the default initramfs",
             guest.cmd_guest,
@@ -169,10 +175,10 @@ def build_parser():
     p = add("bench", "run a benchmark or long run: ipc (IPC costs), vmexit (VM-exit costs), "
             "fuzz (syscall fuzzer) or boot (Linux boot time)",
             bench.cmd_bench,
-            "Benchmarks and long runs, not tests: ipc, vmexit and fuzz compose a system\n"
-            "from a copy of its script with other parameters\n"
-            "(build/x86_64/bench/<script>.toml -> system_binaries/bench-<what>/), boot it\n"
-            "with its console on stdout, then summarise.\n\n"
+            "Benchmarks and long runs, not tests: each composes its script into\n"
+            "system_binaries/bench-<what>/ (varied with the composer's --set overrides:\n"
+            "its own options first, then yours), boots it with its console on stdout,\n"
+            "then summarises.\n\n"
             "  ipc   composition_scripts/ipc_bench.toml: null syscall, sinv/sret round\n"
             "        trip, asnd->rcv round trip and thread switch, median and minimum\n"
             "        TSC cycles over --iterations samples each. QEMU runs TCG with\n"
@@ -185,6 +191,11 @@ def build_parser():
             "        round trips. QEMU (TCG, -icount shift=0) uses the AMD SVM backend,\n"
             "        --emulator bochs the Intel VMX one. Writes\n"
             "        build/x86_64/bench/vmexit.json (with the emulator and backend).\n"
+            "        --host-time: QEMU TCG without -icount, 100000 round trips per kind:\n"
+            "        exits per host second, timed between the VMM's console lines (the\n"
+            "        KVM baseline's method) and by the kernel's clock; with\n"
+            "        --kvm-baseline PATH (../shared/baselines/kvm-tcg-baseline) it runs\n"
+            "        that next and prints cos/KVM ratios. Writes vmexit-host.json.\n"
             "  fuzz  composition_scripts/syscall_fuzz.toml with --calls pseudo-random\n"
             "        system calls (default 1000000) from --seed; passes when every call\n"
             "        returned, the kernel did not panic, the canary component's memory and\n"
@@ -220,6 +231,15 @@ def build_parser():
                    help="fuzz: number of system calls (default 1000000)")
     p.add_argument("--seed", type=int, metavar="S",
                    help="fuzz: PRNG seed (default: the script's, 1)")
+    p.add_argument("--set", action="append", default=[], metavar="TARGET.KEY=VALUE",
+                   help="override a key of the benchmark's script, as 'cos compose --set' "
+                        "(e.g. vm_exit_bench.params.own_thread=1; repeatable)")
+    p.add_argument("--host-time", action="store_true",
+                   help="vmexit: exits per host second under QEMU TCG without -icount "
+                        "(default --iterations 100000)")
+    p.add_argument("--kvm-baseline", metavar="PATH",
+                   help="vmexit --host-time: run this KVM baseline script "
+                        "(kvm-tcg-baseline) right after and print cos/KVM ratios")
 
     add("clean", "remove build/, system_binaries/ and the compile_commands.json link",
         cmd_clean)

@@ -176,6 +176,14 @@ class System:
                 self._meta = {}
         return self._meta
 
+    def recorded_overrides(self):
+        """The `--set` overrides system.json records (cos compose --set), to
+        apply again when the system is recomposed."""
+        overrides = self.meta().get("overrides")
+        if isinstance(overrides, list) and all(isinstance(o, str) for o in overrides):
+            return list(overrides)
+        return []
+
     def recorded_script(self):
         """The composition script recorded in system.json, if it still exists."""
         script = self.meta().get("script")
@@ -236,16 +244,19 @@ class System:
         return result
 
 
-def composer_argv(script, name, base):
+def composer_argv(script, name, base, overrides=()):
     """The composer command line for `script` (as given, relative to `base`)
-    into system_binaries/<name>, after fetching and building the guest
-    images the script uses (guest.prepare_for_script)."""
+    into system_binaries/<name> with the `--set TARGET.KEY=VALUE` overrides,
+    after fetching and building the guest images the script uses
+    (guest.prepare_for_script)."""
     argv = [composer_binary(), script, SYSTEMS_DIR / name, "--images", images_dir(),
             "--kernel", kernel_image()]
+    for o in overrides:
+        argv += ["--set", o]
     return argv + guestmod.prepare_for_script(base / script, name)[0]
 
 
-def compose(script, name, cwd=None, stdout_to_stderr=False, build_first=True):
+def compose(script, name, cwd=None, stdout_to_stderr=False, build_first=True, overrides=()):
     """Build (incrementally) what `script` needs and run the composer; return
     its exit status.
 
@@ -253,7 +264,9 @@ def compose(script, name, cwd=None, stdout_to_stderr=False, build_first=True):
     directory), so its `file:line:col: error:` messages name the file the way
     the user typed it. The build covers the kernel, the composer and the
     images the script names (build.script_targets), or everything when that
-    cannot be told.
+    cannot be told. `overrides` go to the composer as `--set` (they are
+    checked like the script's own keys and recorded in system.json, so
+    `cos run` recomposes with them).
     """
     check_name(name)
     script = Path(script)
@@ -268,7 +281,7 @@ def compose(script, name, cwd=None, stdout_to_stderr=False, build_first=True):
     if not composer.is_file():
         raise CosError("the build did not produce the composer (%s)" % rel(composer))
     SYSTEMS_DIR.mkdir(parents=True, exist_ok=True)
-    argv = composer_argv(script, name, base)
+    argv = composer_argv(script, name, base, overrides)
     return run_command(argv, cwd=base, stdout_to_stderr=stdout_to_stderr)
 
 
@@ -284,7 +297,8 @@ def compose_for_run(system, script, reason=None, steps=None):
             info(reason)
         info("composing %s -> %s" % (rel(script), rel(system.dir)))
         rc = compose(os.path.relpath(script, REPO), system.name, cwd=REPO,
-                     stdout_to_stderr=True, build_first=False)
+                     stdout_to_stderr=True, build_first=False,
+                     overrides=system.recorded_overrides())
         if rc != 0:
             raise CosError("composing %s failed (composer exit status %d)"
                            % (rel(script), rc), status=rc)
@@ -293,7 +307,8 @@ def compose_for_run(system, script, reason=None, steps=None):
             steps.write("cos: %s\n" % reason)
         SYSTEMS_DIR.mkdir(parents=True, exist_ok=True)
         with steps.step("guest images"):
-            argv = composer_argv(os.path.relpath(script, REPO), system.name, REPO)
+            argv = composer_argv(os.path.relpath(script, REPO), system.name, REPO,
+                                 system.recorded_overrides())
         steps.run("composing %s -> %s" % (rel(script), rel(system.dir)), argv)
     system._meta = None
 
@@ -399,7 +414,7 @@ def cmd_compose(args):
             return _name_from_composer(script, base)
         check_name(name)
         info("system name '%s' (the [system] name in %s)" % (name, script))
-    rc = compose(script, name)
+    rc = compose(script, name, overrides=args.set)
     if rc == 0:
         info("composed %s; boot it with: ./cos run %s" % (rel(SYSTEMS_DIR / name), name))
     return rc
