@@ -449,6 +449,8 @@ TEST(X86Emulate, Refusals) {
   check("aa", Status::string_op);
   check("a4", Status::string_op);
   check("ad", Status::string_op);
+  check("6c", Status::string_op);    // insb
+  check("f3 6f", Status::string_op); // rep outsl
   check("89 c1", Status::no_memory_operand);
   check("05 01 00 00 00", Status::no_memory_operand);
   EXPECT_TRUE(dev.log.empty());

@@ -207,6 +207,16 @@ const Case kCases[] = {
   {"lodsl", L, "ad", Op::lods, 4, 4, kR, false, rax},
   {"cmpsb", L, "a6", Op::cmps, 1, 1, kR, false},
   {"scasq", L, "48 af", Op::scas, 8, 8, kR, false, rax},
+  // Port string operations: at most 32-bit elements, REX.W ignored.
+  {"insb", L, "6c", Op::ins, 1, 1, kW, true},
+  {"rep_insw", L, "f3 66 6d", Op::ins, 2, 2, kW, true},
+  {"insl_rex_w", L, "48 6d", Op::ins, 4, 4, kW, true},
+  {"outsb_fs", L, "64 6e", Op::outs, 1, 1, kR, false, kNone, false, false, 0, kNone, kNone, 1, 0, false, Seg::fs},
+  {"rep_outsl_addr32", L, "67 f3 6f", Op::outs, 4, 4, kR, false},
+  {"p32_outsw_es", P, "26 66 6f", Op::outs, 2, 2, kR, false, kNone, false, false, 0, kNone, kNone, 1, 0, false, Seg::es},
+  {"p32_insl_addr16", P, "67 6d", Op::ins, 4, 4, kW, true},
+  {"r16_insw", R, "6d", Op::ins, 2, 2, kW, true},
+  {"r16_rep_outsl", R, "f3 66 6f", Op::outs, 4, 4, kR, false},
   // Register-only and accumulator-immediate forms: decoded, no memory.
   {"mov_reg_reg", L, "89 c1", Op::mov, 4, 0, kNoMem, false, rax},
   {"add_reg_reg", L, "01 c8", Op::add, 4, 0, kNoMem, false, rcx},
@@ -687,6 +697,26 @@ TEST(X86DecodeMisc, PrefixRecording) {
   EXPECT_EQ(i.imm_size, 0);
   ASSERT_EQ(dec(Mode::long64, "48 81 0f 00 00 00 80", &i), Status::ok);
   EXPECT_EQ(i.imm_size, 4);
+}
+
+TEST(X86DecodeMisc, PortStringOperations) {
+  Instruction i;
+  ASSERT_EQ(dec(Mode::long64, "f3 6c", &i), Status::ok);
+  EXPECT_TRUE(i.is_port_string());
+  EXPECT_FALSE(i.is_string());
+  EXPECT_TRUE(i.rep);
+  EXPECT_EQ(i.addr_size, 8);
+  EXPECT_EQ(dec(Mode::long64, "f0 6c"), Status::invalid);  // LOCK is #UD
+  EXPECT_EQ(dec(Mode::prot32, "f0 66 6f"), Status::invalid);
+  uint64_t regs[16] = {};
+  regs[rsi] = 0x1'2345'6789ull;
+  regs[rdi] = 0x2'0000'0010ull;
+  ASSERT_EQ(dec(Mode::long64, "67 6e", &i), Status::ok);  // outsb: rSI, 32-bit
+  EXPECT_EQ(cos::x86dec::effective_address(i, regs, 0), 0x2345'6789ull);
+  ASSERT_EQ(dec(Mode::long64, "6c", &i), Status::ok);  // insb: rDI
+  EXPECT_EQ(cos::x86dec::effective_address(i, regs, 0), 0x2'0000'0010ull);
+  EXPECT_STREQ(cos::x86dec::op_name(Op::ins), "ins");
+  EXPECT_STREQ(cos::x86dec::op_name(Op::outs), "outs");
 }
 
 TEST(X86DecodeMisc, Names) {

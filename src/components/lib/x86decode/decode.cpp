@@ -100,6 +100,7 @@ class Decoder {
   Status one_byte(uint8_t b);
   Status two_byte(uint8_t b);
   Status string_op(uint8_t b);
+  Status port_string_op(uint8_t b);
 
   Cursor c_;
   Mode mode_;
@@ -262,6 +263,22 @@ Status Decoder::string_op(uint8_t b) {
   return Status::ok;
 }
 
+Status Decoder::port_string_op(uint8_t b) {
+  // 6C INSB, 6D INSW/INSD, 6E OUTSB, 6F OUTSW/OUTSD: at most 32-bit elements
+  // (REX.W does not make them 64-bit; SDM Vol. 2B INS/OUTS).
+  Instruction& i = out_;
+  i.op = b < 0x6e ? Op::ins : Op::outs;
+  const unsigned size = (b & 1) ? (osz_ == 2 ? 2 : 4) : 1;
+  i.op_size = i.mem_size = static_cast<uint8_t>(size);
+  i.has_mem = true;
+  i.reads_mem = i.op == Op::outs;
+  i.writes_mem = i.op == Op::ins;
+  i.mem_is_dest = i.writes_mem;
+  if (i.lock) return fail(Status::invalid);
+  i.length = static_cast<uint8_t>(c_.pos);
+  return Status::ok;
+}
+
 Status Decoder::one_byte(uint8_t b) {
   Instruction& i = out_;
   // ALU rows 00-3F, columns 0-5: Eb,Gb  Ev,Gv  Gb,Eb  Gv,Ev  AL,Ib  rAX,Iz.
@@ -326,6 +343,8 @@ Status Decoder::one_byte(uint8_t b) {
       i.mem.disp = static_cast<int64_t>(addr);
       return finish(b >= 0xa2 ? Form::e_g : Form::g_e, size);
     }
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f:
+      return port_string_op(b);
     case 0xa4: case 0xa5: case 0xa6: case 0xa7:
     case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
       return string_op(b);

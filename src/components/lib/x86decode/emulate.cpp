@@ -103,7 +103,7 @@ uint64_t alu(Op op, unsigned size, uint64_t a, uint64_t b, uint64_t& rflags) {
 EmulateResult emulate(const Instruction& insn, uint64_t* regs, uint64_t& rflags, const MmioOps& mmio) {
   EmulateResult fail;
   fail.rip_delta = 0;
-  if (insn.is_string()) {
+  if (insn.is_string() || insn.is_port_string()) {
     fail.status = Status::string_op;
     return fail;
   }
@@ -190,8 +190,8 @@ EmulateResult emulate(const Instruction& insn, uint64_t* regs, uint64_t& rflags,
 uint64_t effective_address(const Instruction& insn, const uint64_t* regs, uint64_t rip) {
   if (!insn.has_mem || regs == nullptr) return 0;
   const uint64_t amask = size_mask(insn.addr_size);
-  if (insn.is_string()) {
-    const bool di = insn.op == Op::stos || insn.op == Op::scas;
+  if (insn.is_string() || insn.is_port_string()) {
+    const bool di = insn.op == Op::stos || insn.op == Op::scas || insn.op == Op::ins;
     return regs[di ? 7 : 6] & amask;
   }
   const Memory& m = insn.mem;
@@ -228,6 +228,8 @@ const char* op_name(Op op) {
     case Op::stos: return "stos";
     case Op::lods: return "lods";
     case Op::scas: return "scas";
+    case Op::ins: return "ins";
+    case Op::outs: return "outs";
   }
   return "?";
 }

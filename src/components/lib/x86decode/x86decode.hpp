@@ -47,8 +47,8 @@ enum class Status : uint8_t {
   /// decode: undefined in this mode or a LOCK prefix where the CPU raises #UD
   /// (so the instruction cannot have reached memory).
   invalid,
-  /// emulate: a string instruction (MOVS, CMPS, STOS, LODS, SCAS, with or
-  /// without REP); decoded, but deliberately not emulated.
+  /// emulate: a string instruction (MOVS, CMPS, STOS, LODS, SCAS, INS,
+  /// OUTS, with or without REP); decoded, but not emulated here.
   string_op,
   /// emulate: the instruction has no memory operand (register-only form).
   no_memory_operand,
@@ -85,6 +85,11 @@ enum class Op : uint8_t {
   stos,    ///< AA, AB
   lods,    ///< AC, AD
   scas,    ///< AE, AF
+  // Port string operations (Instruction::is_port_string()): decoded for the
+  // VMM's string I/O emulation (vmrt/string_io.hpp), which needs their
+  // address size and segment override; emulate() does not perform them.
+  ins,     ///< 6C, 6D (memory at ES:rDI; no segment override)
+  outs,    ///< 6E, 6F (memory at DS:rSI, or the segment override)
 };
 
 /// A general-purpose register operand.
@@ -162,6 +167,7 @@ struct Instruction {
   uint8_t modrm = 0;
 
   bool is_string() const { return op >= Op::movs && op <= Op::scas; }
+  bool is_port_string() const { return op == Op::ins || op == Op::outs; }
 };
 
 /// Decodes the instruction at bytes[0..n). On Status::ok `out` describes it;
