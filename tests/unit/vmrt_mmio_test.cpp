@@ -87,11 +87,12 @@ TEST_F(MmioTest, UnemulatedInstructionsGetUd) {
     const char* bytes;
     const char* what;
   } cases[] = {
-      {"f0 0f b1 0c 25 00 00 20 00", "lock cmpxchg"},
       {"0f 28 04 25 00 00 20 00", "movaps (SSE)"},
       {"66 0f 6f 04 25 00 00 20 00", "movdqa (SSE2)"},
       {"c5 f8 28 04 25 00 00 20 00", "vmovaps (AVX)"},
       {"ff 34 25 00 00 20 00", "push mem"},
+      {"f6 24 25 00 00 20 00", "mul mem"},
+      {"0f c7 0c 25 00 00 20 00", "cmpxchg8b"},
   };
   for (const Case& c : cases) {
     code(0x1000, c.bytes);
@@ -103,13 +104,124 @@ TEST_F(MmioTest, UnemulatedInstructionsGetUd) {
     EXPECT_EQ(page->regs.rip, 0x1000u) << c.what;
     EXPECT_GT(std::string(r.why).size(), 0u);
   }
-  code(0x1000, "48 a5");  // movsq
+  code(0x1000, "a6");  // cmpsb
   page->regs.rsi = kHole;
   page->regs.rdi = 0x2000;
   gpa_exit(kHole, vm::kAccessRead, 0x1000);
   EXPECT_EQ(run().outcome, MmioOutcome::fault);
   EXPECT_TRUE(injected(vmrt::kVectorUd));
   EXPECT_EQ(page->regs.rsi, kHole);
+}
+
+TEST_F(MmioTest, CmpxchgXaddAndUnaryOperationsOnTheEmptyBus) {
+  long_mode();
+  code(0x1000, "f0 0f b1 0c 25 00 00 20 00");  // lock cmpxchg %ecx, 0x200000
+  page->regs.rax = 0x42;
+  gpa_exit(kHole, vm::kAccessWrite, 0x1000);
+  EXPECT_EQ(run().outcome, MmioOutcome::emulated);
+  EXPECT_EQ(page->regs.rax, 0xffffffffu);  // mismatch: the accumulator gets the operand
+  EXPECT_FALSE(page->regs.rflags & (1u << 6));
+  page->regs.rax = 0xffffffff;
+  gpa_exit(kHole, vm::kAccessWrite, 0x1000);
+  run();
+  EXPECT_TRUE(page->regs.rflags & (1u << 6));  // ZF: equal
+  code(0x1000, "f0 0f c1 0c 25 00 00 20 00");  // lock xadd %ecx, 0x200000
+  page->regs.rcx = 1;
+  gpa_exit(kHole, vm::kAccessWrite, 0x1000);
+  EXPECT_EQ(run().outcome, MmioOutcome::emulated);
+  EXPECT_EQ(page->regs.rcx, 0xffffffffu);
+  EXPECT_TRUE(page->regs.rflags & 1u);  // CF from 0xffffffff + 1
+  code(0x1000, "ff 04 25 00 00 20 00");  // incl 0x200000
+  gpa_exit(kHole, vm::kAccessWrite, 0x1000);
+  EXPECT_EQ(run().outcome, MmioOutcome::emulated);
+  EXPECT_EQ(page->regs.rip, 0x1007u);
+  EXPECT_TRUE(page->regs.rflags & (1u << 6));  // 0xffffffff + 1 = 0, CF kept
+  EXPECT_TRUE(page->regs.rflags & 1u);
+}
+
+TEST_F(MmioTest, RepMovsFromADeviceIsBoundedAndResumable) {
+  protected_mode();
+  FakeBus dev;
+  dev.base = kHole;
+  dev.size = 0x1000;
+  vmrt::PhysBus bus = dev.bus();
+  code(0x1000, "f3 a5");  // rep movsl
+  page->regs.rsi = kHole;
+  page->regs.rdi = 0x3000;
+  page->regs.rcx = 10;
+  gpa_exit(kHole, vm::kAccessRead, 0x1000);
+  auto r = vmrt::emulate_mmio(v, &bus, 4);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r.value().outcome, MmioOutcome::partial);
+  EXPECT_EQ(r.value().elements, 4u);
+  EXPECT_EQ(page->regs.rcx, 6u);
+  EXPECT_EQ(page->regs.rsi, kHole + 16);
+  EXPECT_EQ(page->regs.rdi, 0x3010u);
+  EXPECT_EQ(page->regs.rip, 0x1000u);
+  EXPECT_EQ(dev.log.size(), 4u);
+  uint32_t w = 0;
+  ASSERT_TRUE(g.mem.read(0x300c, &w, 4).ok());
+  EXPECT_EQ(w, 0x55667788u);
+  gpa_exit(kHole + 16, vm::kAccessRead, 0x1000);
+  r = vmrt::emulate_mmio(v, &bus, 100);
+  EXPECT_EQ(r.value().outcome, MmioOutcome::emulated);
+  EXPECT_EQ(page->regs.rcx, 0u);
+  EXPECT_EQ(page->regs.rip, 0x1002u);
+  EXPECT_EQ(dev.log.size(), 10u);
+}
+
+TEST_F(MmioTest, StosDownwardAndLodsOnTheEmptyBus) {
+  protected_mode();
+  code(0x1000, "66 f3 ab");  // rep stosw
+  page->regs.rflags |= 1u << 10;
+  page->regs.rdi = kHole + 6;
+  page->regs.rcx = 4;
+  page->regs.rax = 0xbeef;
+  gpa_exit(kHole + 6, vm::kAccessWrite, 0x1000);
+  EXPECT_EQ(run().outcome, MmioOutcome::emulated);
+  EXPECT_EQ(page->regs.rdi, kHole - 2);
+  EXPECT_EQ(page->regs.rcx, 0u);
+  page->regs.rflags &= ~(1ull << 10);
+  code(0x1000, "ac");  // lodsb
+  page->regs.rsi = kHole;
+  page->regs.rax = 0x1234'5600ull;
+  gpa_exit(kHole, vm::kAccessRead, 0x1000);
+  EXPECT_EQ(run().outcome, MmioOutcome::emulated);
+  EXPECT_EQ(page->regs.rax, 0x1234'56ffull);
+  EXPECT_EQ(page->regs.rsi, kHole + 1);
+  EXPECT_EQ(page->regs.rip, 0x1001u);
+}
+
+TEST_F(MmioTest, MovsChecksTheDestinationBeforeReadingTheDevice) {
+  long_mode();
+  FakeBus dev;
+  dev.base = kHole;
+  dev.size = 0x1000;
+  vmrt::PhysBus bus = dev.bus();
+  code(0x1000, "f3 a4");  // rep movsb into the unmapped page after kHighGva
+  page->regs.rsi = kHole;
+  page->regs.rdi = kHighGva + 0xffe;
+  page->regs.rcx = 5;
+  gpa_exit(kHole, vm::kAccessRead, 0x1000);
+  auto r = run(&bus);
+  EXPECT_EQ(r.outcome, MmioOutcome::fault);
+  EXPECT_EQ(r.elements, 2u);
+  EXPECT_TRUE(injected(vmrt::kVectorPf));
+  EXPECT_EQ(page->cr2, kHighGva + 0x1000);
+  EXPECT_EQ(page->regs.rcx, 3u);
+  EXPECT_EQ(dev.log.size(), 2u);  // the third byte was never read
+  EXPECT_EQ(page->regs.rip, 0x1000u);
+}
+
+TEST_F(MmioTest, StringMoveThatMissesTheFaultingPageIsGp) {
+  protected_mode();
+  code(0x1000, "a4");  // movsb between two RAM pages
+  page->regs.rsi = 0x2000;
+  page->regs.rdi = 0x3000;
+  gpa_exit(kHole, vm::kAccessRead, 0x1000);
+  EXPECT_EQ(run().outcome, MmioOutcome::fault);
+  EXPECT_TRUE(injected(vmrt::kVectorGp));
+  EXPECT_EQ(page->regs.rsi, 0x2000u);
 }
 
 TEST_F(MmioTest, TooLongIsGpAndExecutionIsUd) {

@@ -1,6 +1,6 @@
+// simple_vmm's MSRs (msrs.hpp). Pure logic over a vmrt::VcpuState:
+// host-compiled by the unit tests (tests/unit/simple_vmm_msrs_test.cpp).
 #include "simple_vmm/msrs.hpp"
-
-#include "runtime/cos.hpp"
 
 namespace cos::simple_vmm {
 namespace {
@@ -43,7 +43,7 @@ MsrResult Msrs::read(vmrt::VcpuState& cpu, uint32_t index, uint64_t& value) {
     return MsrResult::done;
   }
   switch (index) {
-    case msr::tsc: value = ::cos::tsc(); return MsrResult::done;
+    case msr::tsc: value = __builtin_ia32_rdtsc(); return MsrResult::done;  // the host TSC, as RDTSC gives it
     case vmrt::msr::pat: value = pat_; return MsrResult::done;
     case vmrt::msr::tsc_aux:
       if (!cpu_.tsc_aux) return MsrResult::gp;

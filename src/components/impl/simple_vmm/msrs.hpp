@@ -19,7 +19,8 @@
 #pragma once
 #include <stdint.h>
 
-#include "vmrt/vmrt.hpp"
+#include "vmrt/msr.hpp"
+#include "vmrt/vcpu_state.hpp"
 
 namespace cos::simple_vmm {
 

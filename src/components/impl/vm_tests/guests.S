@@ -285,7 +285,8 @@ END stop_handler
 
 /* Unassigned guest-physical memory (0x70000: DS = 0x7000) behaves like an
    empty PC bus: writes vanish, reads return all ones, read-modify-write
-   instructions work on all ones. */
+   instructions (XCHG, LOCK OR, LOCK CMPXCHG) work on all ones, MOVS copies
+   all ones into RAM. */
 SNIPPET mmio_empty
   mov $0x7000, %ax
   mov %ax, %ds
@@ -295,6 +296,13 @@ SNIPPET mmio_empty
   mov $0x55, %dl
   xchg %dl, (0x24)
   lock orw $1, (0x26)
+  mov $0x12, %al
+  lock cmpxchg %ah, (0x28)
+  mov %al, %dh
+  mov $0x30, %si
+  mov $0x3000, %di
+  cld
+  movsw
   xor %ax, %ax
   mov %ax, %ds
 AT mmio_empty_hlt

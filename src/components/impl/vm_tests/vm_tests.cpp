@@ -1032,15 +1032,22 @@ Action emulate_mmio_exit(vmrt::VcpuState& v, void* ctx) {
 
 VT_CASE(unassigned_mmio_reads_all_ones_and_ignores_writes) {
   VT_OK(load_real(k_mmio_empty));
+  uint16_t zero = 0;
+  VT_OK(g_vm.copy_to_guest(kDataGpa, &zero, sizeof(zero)));
   MmioRun run;
   auto r = run_until_hlt(nullptr, nullptr, emulate_mmio_exit, &run);
   VT_OK(r);
   VT_EQ(g_cpu.rip(), at(k_mmio_empty, vt_mmio_empty_hlt_at));
-  VT_EQ(run.exits, 5);  // movb, mov, mov, xchg, lock or
+  VT_EQ(run.exits, 7);  // movb, mov, mov, xchg, lock or, lock cmpxchg, movsw
   VT_EQ(run.faults, 0);
   VT_EQ(g_cpu.get(Reg::rbx) & 0xff, 0xff);     // the byte written before was ignored
   VT_EQ(g_cpu.get(Reg::rcx) & 0xffff, 0xffff);
-  VT_EQ(g_cpu.get(Reg::rdx) & 0xff, 0xff);     // XCHG got all ones
+  VT_EQ(g_cpu.get(Reg::rdx) & 0xffff, 0xffff);  // XCHG and CMPXCHG (mismatch) got all ones
+  uint16_t copied = 0;
+  VT_OK(g_vm.copy_from_guest(&copied, kDataGpa, sizeof(copied)));
+  VT_EQ(copied, 0xffff);
+  VT_EQ(g_cpu.get(Reg::rsi) & 0xffff, 0x32);
+  VT_EQ(g_cpu.get(Reg::rdi) & 0xffff, kDataGpa + 2);
 }
 
 VT_CASE(unusual_mmio_instructions_get_ud) {
@@ -1051,8 +1058,8 @@ VT_CASE(unusual_mmio_instructions_get_ud) {
     uint8_t length;
     bool sse;
   } insns[] = {
-      {"movsb", {0xa4}, 1, false},
-      {"lock cmpxchg %cl, (0x20)", {0xf0, 0x0f, 0xb0, 0x0e, 0x20, 0x00}, 6, false},
+      {"cmpsb", {0xa6}, 1, false},
+      {"mulb (0x20)", {0xf6, 0x26, 0x20, 0x00}, 4, false},
       {"movaps (0x20), %xmm0", {0x0f, 0x28, 0x06, 0x20, 0x00}, 5, true},
       {"ljmp $0x7000, $0 (execution)", {0xea, 0x00, 0x00, 0x00, 0x70}, 5, false},
   };

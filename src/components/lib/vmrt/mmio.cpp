@@ -1,6 +1,8 @@
 // vmrt MMIO instruction emulation over GuestAccess (host-compilable).
 #include "vmrt/mmio.hpp"
 
+#include "vmrt/string_io.hpp"
+
 namespace vmrt {
 namespace {
 
@@ -32,9 +34,97 @@ MmioResult& raise(VcpuState& v, MmioResult& r, const GuestFault& f, const char* 
   return r;
 }
 
+uint64_t size_mask(unsigned size) { return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1; }
+
+/// The next RIP after an instruction of `length` bytes (IP/EIP wrap outside 64-bit mode).
+uint64_t next_rip(const VcpuState& v, x86::Mode mode, unsigned length) {
+  uint64_t next = v.rip() + length;
+  if (!v.long_mode_64()) next &= (mode == x86::Mode::prot32) ? 0xffffffffull : 0xffffull;
+  return next;
+}
+
+/// MOVS, STOS, LODS with or without REP (SDM Vol. 2B): the source is
+/// DS:rSI (or the override), the destination ES:rDI; elements of op_size
+/// bytes, rSI/rDI stepped by DF, REP counts rCX down, at most max_elements
+/// per call.
+Result<MmioResult> string_move(VcpuState& v, GuestAccess& mem, const x86::Instruction& insn, x86::Mode mode,
+                               uint64_t fault_page, uint64_t max_elements, MmioResult& r) {
+  const bool stos = insn.op == x86::Op::stos, lods = insn.op == x86::Op::lods;  // else MOVS
+  const unsigned size = insn.op_size, asz = insn.addr_size;
+  const uint64_t amask = size_mask(asz);
+  const bool rep = insn.rep || insn.repne;  // F2 acts as REP on the moves
+  const uint64_t count = rep ? (v.get(Reg::rcx) & amask) : 1;
+  const uint64_t step =
+      (v.get(Reg::rflags) & (1ull << 10)) ? static_cast<uint64_t>(-static_cast<int64_t>(size)) : size;
+  const Seg src_seg = operand_segment(insn);  // DS or the override (string operands have no base)
+  uint64_t rsi = v.get(Reg::rsi), rdi = v.get(Reg::rdi), rax = v.get(Reg::rax);
+  const uint64_t todo = count < max_elements ? count : max_elements;
+  uint64_t done = 0;
+  const char* why = nullptr;
+  for (; done < todo; ++done) {
+    uint64_t src = 0, dst = 0;
+    GuestAccess::Piece pieces[2];
+    unsigned n = 0;
+    Status s;
+    bool hits = done > 0;
+    // Check both ends before anything is read: a device read may pop data.
+    if (!stos) {
+      auto la = mem.linear(src_seg, rsi & amask, size, AccessKind::read);
+      s = la ? mem.resolve(la.value(), size, AccessKind::read, pieces, n) : Status(la.error());
+      if (s) {
+        src = la.value();
+        if (done == 0) r.gpa = pieces[0].gpa;
+        for (unsigned i = 0; i < n; ++i) hits |= (pieces[i].gpa & ~(kPage - 1)) == fault_page;
+      }
+    }
+    if (s && !lods) {
+      auto la = mem.linear(Seg::es, rdi & amask, size, AccessKind::write);
+      s = la ? mem.resolve(la.value(), size, AccessKind::write, pieces, n) : Status(la.error());
+      if (s) {
+        dst = la.value();
+        if (done == 0 && stos) r.gpa = pieces[0].gpa;
+        for (unsigned i = 0; i < n; ++i) hits |= (pieces[i].gpa & ~(kPage - 1)) == fault_page;
+      }
+    }
+    if (!s) {
+      if (s.error().code != Errc::guest_fault) return s.error();
+      why = "a string element's segment check or page walk faults";
+      break;
+    }
+    if (!hits) {
+      // Neither operand is the faulting page: not this instruction's access.
+      r.outcome = MmioOutcome::fault;
+      r.fault = GuestFault::gp();
+      r.why = "implicit access (not the instruction's operand)";
+      inject_fault(v, r.fault);
+      return r;
+    }
+    uint64_t value = rax & size_mask(size);
+    if (!stos) (void)mem.read(src, size, value);
+    if (lods) rax = size >= 4 ? value : (rax & ~size_mask(size)) | value;  // EAX zero-extends
+    else (void)mem.write(dst, size, value);
+    if (!stos) rsi = assign_address_sized(rsi, rsi + step, asz);
+    if (!lods) rdi = assign_address_sized(rdi, rdi + step, asz);
+  }
+  r.elements = done;
+  if (done) {
+    if (!stos) v.set(Reg::rsi, rsi);
+    if (!lods) v.set(Reg::rdi, rdi);
+    if (lods) v.set(Reg::rax, rax);
+    if (rep) v.set(Reg::rcx, assign_address_sized(v.get(Reg::rcx), count - done, asz));
+  }
+  if (why) return raise(v, r, mem.fault(), why);
+  if (rep && done < count) {
+    r.outcome = MmioOutcome::partial;
+    return r;
+  }
+  v.set_rip(next_rip(v, mode, insn.length));
+  return r;
+}
+
 }  // namespace
 
-Result<MmioResult> emulate_mmio(VcpuState& v, const PhysBus* bus) {
+Result<MmioResult> emulate_mmio(VcpuState& v, const PhysBus* bus, uint64_t max_elements) {
   if (v.exit_reason() != vm::ExitReason::gpa_fault)
     return make_error(Errc::bad_argument, "emulate_mmio: not a gpa_fault exit");
   MmioResult r;
@@ -61,8 +151,10 @@ Result<MmioResult> emulate_mmio(VcpuState& v, const PhysBus* bus) {
     default: return raise(v, r, GuestFault::ud(), "instruction not emulated on MMIO");
   }
   r.length = insn.length;
+  if (insn.op == x86::Op::movs || insn.op == x86::Op::stos || insn.op == x86::Op::lods)
+    return string_move(v, mem, insn, mode, fault_page, max_elements ? max_elements : kStringIoMaxElements, r);
   if (insn.is_string() || insn.is_port_string())
-    return raise(v, r, GuestFault::ud(), "string instruction not emulated on MMIO");
+    return raise(v, r, GuestFault::ud(), "CMPS/SCAS not emulated on MMIO");
   if (!insn.has_mem) return raise(v, r, GuestFault::gp(), "implicit access (not the instruction's operand)");
 
   // The operand, as the CPU addressed it.
@@ -102,9 +194,7 @@ Result<MmioResult> emulate_mmio(VcpuState& v, const PhysBus* bus) {
   for (unsigned i = 0; i < 16; ++i)
     if (regs[i] != v.get(static_cast<Reg>(i))) v.set(static_cast<Reg>(i), regs[i]);
   if (rflags != v.get(Reg::rflags)) v.set(Reg::rflags, rflags);
-  uint64_t next = v.rip() + res.rip_delta;
-  if (!v.long_mode_64()) next &= (mode == x86::Mode::prot32) ? 0xffffffffull : 0xffffull;
-  v.set_rip(next);
+  v.set_rip(next_rip(v, mode, res.rip_delta));
   return r;
 }
 

@@ -116,11 +116,15 @@ EmulateResult emulate(const Instruction& insn, uint64_t* regs, uint64_t& rflags,
   if (regs == nullptr || insn.length == 0 || insn.length > 15 || !valid_size(size) || !valid_size(msize)) return fail;
   if ((insn.reads_mem && mmio.read == nullptr) || (insn.writes_mem && mmio.write == nullptr)) return fail;
   if (insn.reg.index > 15 || (insn.reg.high8 && insn.reg.index > 3)) return fail;
-  // The operand that is not memory.
-  const bool uses_other = insn.op != Op::movzx && insn.op != Op::movsx && insn.op != Op::movsxd &&
-                          !(insn.op == Op::mov && !insn.mem_is_dest);
+  // The operand that is not memory: none for the unary operations; the
+  // destination register for loads and extensions; else a source.
+  const bool unary = insn.op == Op::inc || insn.op == Op::dec || insn.op == Op::not_ || insn.op == Op::neg;
+  const bool loads = insn.op == Op::movzx || insn.op == Op::movsx || insn.op == Op::movsxd ||
+                     (insn.op == Op::mov && !insn.mem_is_dest);
+  const bool uses_other = !unary && !loads;
   if (uses_other && !insn.has_imm && !insn.has_reg) return fail;
-  if (!uses_other && !insn.has_reg) return fail;
+  if (loads && !insn.has_reg) return fail;
+  if (unary && (insn.has_reg || insn.has_imm)) return fail;
 
   auto read = [&](unsigned n) { return mmio.read(mmio.ctx, n) & size_mask(n); };
   auto write = [&](unsigned n, uint64_t v) { mmio.write(mmio.ctx, n, v & size_mask(n)); };
@@ -164,6 +168,48 @@ EmulateResult emulate(const Instruction& insn, uint64_t* regs, uint64_t& rflags,
       if (msize != size || insn.has_imm) return fail;
       const uint64_t v = read(size);
       write(size, other);
+      set_reg(regs, insn.reg, size, v);
+      break;
+    }
+    case Op::inc:
+    case Op::dec: {
+      // As ADD/SUB 1, but CF keeps its value (SDM Vol. 2A INC/DEC).
+      if (msize != size || !insn.mem_is_dest) return fail;
+      const uint64_t cf = rflags & flag::CF;
+      const uint64_t r = alu(insn.op == Op::inc ? Op::add : Op::sub, size, read(size), 1, rflags);
+      rflags = (rflags & ~flag::CF) | cf;
+      write(size, r);
+      break;
+    }
+    case Op::not_:
+      if (msize != size || !insn.mem_is_dest) return fail;
+      write(size, ~read(size));  // no flags
+      break;
+    case Op::neg: {
+      // 0 - operand: CF set unless the operand is 0 (SDM Vol. 2B NEG).
+      if (msize != size || !insn.mem_is_dest) return fail;
+      write(size, alu(Op::sub, size, 0, read(size), rflags));
+      break;
+    }
+    case Op::cmpxchg: {
+      // Compare the accumulator with the operand: equal -> store the source,
+      // else load the operand into the accumulator. The operand is written
+      // either way (with its own value on a mismatch, SDM Vol. 2A CMPXCHG).
+      if (msize != size || insn.has_imm || !insn.has_reg) return fail;
+      const uint64_t v = read(size);
+      alu(Op::cmp, size, get_reg(regs, Reg{}, size), v, rflags);
+      if (rflags & flag::ZF) {
+        write(size, other);
+      } else {
+        write(size, v);
+        set_reg(regs, Reg{}, size, v);
+      }
+      break;
+    }
+    case Op::xadd: {
+      if (msize != size || insn.has_imm || !insn.has_reg) return fail;
+      const uint64_t v = read(size);
+      write(size, alu(Op::add, size, v, other, rflags));
       set_reg(regs, insn.reg, size, v);
       break;
     }
@@ -223,6 +269,12 @@ const char* op_name(Op op) {
     case Op::bts: return "bts";
     case Op::btr: return "btr";
     case Op::btc: return "btc";
+    case Op::inc: return "inc";
+    case Op::dec: return "dec";
+    case Op::not_: return "not";
+    case Op::neg: return "neg";
+    case Op::cmpxchg: return "cmpxchg";
+    case Op::xadd: return "xadd";
     case Op::movs: return "movs";
     case Op::cmps: return "cmps";
     case Op::stos: return "stos";

@@ -9,8 +9,8 @@
 //
 // Only the instruction forms that touch memory through a plain data access
 // are decoded (see README.md for the list); anything else is reported as
-// Status::unsupported so the VMM can say "cannot emulate instruction <bytes>
-// at <rip>" and stop the VM. Nothing here aborts or reads past `n` bytes.
+// Status::unsupported so the VMM can give the guest an exception instead
+// (vmrt/mmio.hpp: #UD). Nothing here aborts or reads past `n` bytes.
 //
 // Freestanding (no libc, no exceptions, no allocation) and host-compilable.
 #pragma once
@@ -42,7 +42,8 @@ enum class Status : uint8_t {
   /// decode: longer than 15 bytes (the CPU raises #GP).
   too_long,
   /// decode: an opcode or form this decoder does not handle (VEX, x87, SSE,
-  /// branches, ... and ARPL, C6/C7 other than /0, F6/F7 other than /0).
+  /// branches, PUSH/POP/CALL/JMP through FF, MUL/DIV, CMPXCHG8B, ... and
+  /// ARPL, C6/C7 other than /0).
   unsupported,
   /// decode: undefined in this mode or a LOCK prefix where the CPU raises #UD
   /// (so the instruction cannot have reached memory).
@@ -79,6 +80,13 @@ enum class Op : uint8_t {
   bts,     ///< 0F AB, 0F BA /5
   btr,     ///< 0F B3, 0F BA /6
   btc,     ///< 0F BB, 0F BA /7
+  // Read-modify-write forms without a second operand, and the exchanges.
+  inc,     ///< FE /0, FF /0
+  dec,     ///< FE /1, FF /1
+  not_,    ///< F6 /2, F7 /2
+  neg,     ///< F6 /3, F7 /3
+  cmpxchg, ///< 0F B0, 0F B1 (the accumulator is the implied third operand)
+  xadd,    ///< 0F C0, 0F C1
   // String operations (Instruction::is_string()).
   movs,    ///< A4, A5
   cmps,    ///< A6, A7
