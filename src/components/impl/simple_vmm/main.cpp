@@ -172,6 +172,14 @@ int main() {
     return 1;
   }
 
+  // The MSR checks follow the CPU the guest sees (vendor, address width, features).
+  g_vmm.msrs.init(vmrt::GuestCpu::from_cpuid(
+      [](void*, uint32_t leaf, uint32_t subleaf, uint32_t* r) {
+        CpuidRegs c = guest_cpuid(host_cpuid, leaf, subleaf);
+        r[0] = c.eax, r[1] = c.ebx, r[2] = c.ecx, r[3] = c.edx;
+      },
+      nullptr));
+
   vmrt::VcpuConfig vc;
   vc.save_mask = cos::vm::Load::cr | cos::vm::Load::segments | cos::vm::Load::syscall_msrs |
                  cos::vm::Load::interruptibility;

@@ -4,6 +4,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "simple_vmm/cpuid_policy.hpp"
 #include "simple_vmm/kvmclock.hpp"
 #include "simple_vmm/msrs.hpp"
 #include "simple_vmm/platform.hpp"
@@ -31,6 +32,8 @@ extern Vmm g_vmm;
 
 /// Registers every exit handler on g_vmm.cpu.
 void install_exit_handlers();
+/// The CPUID instruction executed by the VMM (the host's answers).
+CpuidRegs host_cpuid(uint32_t leaf, uint32_t subleaf);
 /// Device time, interrupt delivery and console work after every exit or
 /// wake-up: brings timers up to date, hands the highest pending vector to
 /// the kernel (vcpu_inject) when none is queued there, reads host input,
