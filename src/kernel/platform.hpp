@@ -171,8 +171,11 @@ struct VirtBackend {
   abi::Error (*vcpu_init)(Vcpu* v);
   /// Releases backend resources of a vCPU (e.g. VMCLEAR).
   void (*vcpu_destroy)(Vcpu* v);
-  /// Validates the groups in `mask` (vm::Load bits) of the state page and
-  /// loads them into the vCPU. bad_guest_state: nothing is changed.
+  /// Validates the groups in `mask` (vm::Load bits) of `s` and loads them
+  /// into the vCPU. `s` is the kernel's private copy of the VMM's state page
+  /// (kernel/state_page_copy.hpp): only the fields of the groups in `mask`
+  /// and `request` are filled in, and they cannot change underneath.
+  /// bad_guest_state: nothing is changed.
   abi::Error (*vcpu_load)(Vcpu* v, const vm::StatePage& s, uint64_t mask);
   /// Writes the registers and the groups in `mask` to the state page.
   void (*vcpu_save)(Vcpu* v, vm::StatePage& s, uint64_t mask);

@@ -17,6 +17,7 @@
 // guest when it runs again (platform::resume calls vcpu_guest_loop).
 #include "kernel/kernel.hpp"
 #include "kernel/platform.hpp"
+#include "kernel/state_page_copy.hpp"
 #include "kernel/syscalls.hpp"
 
 namespace cos {
@@ -25,7 +26,8 @@ namespace {
 /// Loads the groups of `mask` from the state page, the injection through
 /// the same checks as vcpu_inject. bad_guest_state: nothing is loaded.
 Error load_state(Vcpu* v, uint64_t mask) {
-  vm::StatePage& s = *v->state;
+  vm::StatePage s;  // only the groups of `mask` are filled in
+  copy_load_groups(s, *v->state, mask);
   PendingEvent ev{};
   if ((mask & vm::Load::inject) &&
       vcpu_make_event(s.inject.vector, s.inject.type, s.inject.error_code, ev) != Error::ok)

@@ -17,9 +17,17 @@ constexpr unsigned kGprRcx = 1;
 uint8_t* save_area(Vmcb& c) { return reinterpret_cast<uint8_t*>(&c) + kSaveAreaOffset; }
 bool long_mode(const Vmcb& c) { return (c.efer & Efer::lma) && (c.cs.attr & SegAttr::l); }
 
-uint64_t eventinj(const PendingEvent& e) {
-  return e.vector | (static_cast<uint64_t>(e.type) << Event::type_shift) |
-         (e.has_error_code ? Event::error_valid : 0) | Event::valid | (static_cast<uint64_t>(e.error_code) << 32);
+/// The EVENTINJ error-code bits for an event: none in real mode, where the
+/// CPU pushes no error code (KVM drops it there too; VMX refuses the entry,
+/// Intel SDM Vol. 3C, 27.2.1.3), so both backends deliver the same frame.
+uint64_t error_code_bits(const Vmcb& c, bool has_error_code, uint32_t error_code) {
+  if (!has_error_code || !(c.cr0 & Cr0::pe)) return 0;
+  return Event::error_valid | (static_cast<uint64_t>(error_code) << 32);
+}
+
+uint64_t eventinj(const Vmcb& c, const PendingEvent& e) {
+  return e.vector | (static_cast<uint64_t>(e.type) << Event::type_shift) | Event::valid |
+         error_code_bits(c, e.has_error_code, e.error_code);
 }
 
 /// Chooses what to inject at this entry; requests an interrupt window for an
@@ -31,13 +39,13 @@ void prepare_injection(Vcpu* v, Vmcb& c) {
   c.vintr &= ~Vintr::v_irq;
   if (c.eventinj & Event::valid) return;  // re-injecting an interrupted delivery
   if (v->pending_exc.valid) {
-    c.eventinj = eventinj(v->pending_exc);
+    c.eventinj = eventinj(c, v->pending_exc);
     v->pending_exc.valid = false;
     return;
   }
   const bool interruptible = (c.rflags & Rflags::if_) && !(c.interrupt_shadow & Shadow::interrupt_shadow);
   if (v->pending_irq.valid && interruptible) {
-    c.eventinj = eventinj(v->pending_irq);
+    c.eventinj = eventinj(c, v->pending_irq);
     v->pending_irq.valid = false;
     return;
   }
@@ -57,7 +65,7 @@ void inject_exception(Vcpu* v, Vmcb& c, unsigned vector, bool has_error_code, ui
     v->pending_irq = PendingEvent{true, static_cast<uint8_t>(interrupted & Event::vector_mask),
                                   vm::EventType::external_interrupt, false, 0};
   c.eventinj = vector | (uint64_t(EventType::exception) << Event::type_shift) | Event::valid |
-               (has_error_code ? Event::error_valid | (uint64_t(error_code) << 32) : 0);
+               error_code_bits(c, has_error_code, error_code);
 }
 
 /// Reflects an exception the kernel intercepts for its own reasons (#DB,

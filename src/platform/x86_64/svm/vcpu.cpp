@@ -62,9 +62,7 @@ abi::Error vcpu_init(Vcpu* v) {
 
 void vcpu_destroy(Vcpu*) {}
 
-abi::Error vcpu_load(Vcpu* v, const vm::StatePage& page, uint64_t mask) {
-  // One consistent copy: the VMM shares the page.
-  const vm::StatePage s = page;
+abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
   Vmcb& c = vmcb(v);
   VcpuState& x = vcpu_state(v);
   if (mask & (vm::Load::cr | vm::Load::segments)) {
@@ -114,7 +112,9 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& page, uint64_t mask) {
   }
   if (mask & vm::Load::interruptibility) c.interrupt_shadow = s.interrupt_shadow & Shadow::interrupt_shadow;
   else if ((mask & vm::Load::regs) && c.rip != rip_before) c.interrupt_shadow = 0;  // a skipped instruction ends STI/MOV-SS blocking
-  if (mask) x.snapshot_due = true;
+  // Registers alone cannot make VMRUN refuse the state (RFLAGS is
+  // sanitised above): only other groups need the copy to restore.
+  if (mask & ~vm::Load::regs) x.snapshot_due = true;
   return abi::Error::ok;
 }
 

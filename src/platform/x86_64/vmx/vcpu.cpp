@@ -215,9 +215,7 @@ void vcpu_destroy(Vcpu* v) {
   vcpu_state(v).launched = false;
 }
 
-abi::Error vcpu_load(Vcpu* v, const vm::StatePage& page, uint64_t mask) {
-  // One consistent copy: the VMM shares the page.
-  const vm::StatePage s = page;
+abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
   make_current(v);
   VcpuState& x = vcpu_state(v);
   const GuestLimits& l = g_caps.limits;
