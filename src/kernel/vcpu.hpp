@@ -19,6 +19,9 @@ struct Vm : KObject {
   uint64_t root;        ///< physical address of the EPT PML4 / NPT PML4
   uint32_t tag;         ///< VPID (VMX) / ASID (SVM) shared by the VM's vCPUs
   bool flush_pending;   ///< a mapping was removed: invalidate before the next entry
+  /// Mappings removed so far (vm_unmap): a backend that remembers
+  /// guest-physical translations keeps them only while this is unchanged.
+  uint64_t unmaps;
   uint32_t vcpus;       ///< live vCPUs of this VM
 };
 

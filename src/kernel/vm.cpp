@@ -55,6 +55,7 @@ int64_t vm_unmap(Thread* t, uint64_t vm_slot, uint64_t gpa) {
   uint64_t pa;
   if ((e = platform::unmap_guest_page(vm->root, gpa, pa)) != Error::ok) return err(e);
   vm->flush_pending = true;
+  ++vm->unmaps;
   frame_page_unmapped(pa);
   return 0;
 }

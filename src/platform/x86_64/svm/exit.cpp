@@ -184,7 +184,10 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   // nor the exit code alone gives the instruction's length.
   uint8_t insn[15];
   size_t n = 0;
-  if (!g_caps.nrip_save && opcode_for(code).length != 0) n = read_guest_code(v->vm->root, c, insn, sizeof(insn));
+  if (!g_caps.nrip_save && opcode_for(code).length != 0) {
+    GuestPhys mem{v->vm->root, v->vm->unmaps, x.npt_cache};
+    n = read_guest_code(mem, c, insn, sizeof(insn));
+  }
   fix_wbinvd_alias(raw, insn, n, long_mode(c));
   decode(raw, exit);
   exit.instruction_length = instruction_length(raw, insn, n, long_mode(c));

@@ -8,11 +8,33 @@ namespace {
 
 constexpr uint64_t kPresent = 1, kLarge = 1ull << 7;
 constexpr uint64_t kAddr = 0x000ffffffffff000ull;
+constexpr size_t kMaxInstructionBytes = 15;  // Intel SDM Vol. 2A, 2.3.11
+
+/// Host-physical address of `gpa`, from the cache when it has the page.
+bool translate_gpa(GuestPhys& mem, uint64_t gpa, uint64_t& hpa) {
+  NptCache& c = mem.cache;
+  if (c.unmaps != mem.unmaps) {
+    for (unsigned i = 0; i < NptCache::kEntries; ++i) c.gpa_page[i] = 0;
+    c.unmaps = mem.unmaps;
+  }
+  const uint64_t key = (gpa & ~0xfffull) | 1;
+  for (unsigned i = 0; i < NptCache::kEntries; ++i) {
+    if (c.gpa_page[i] == key) {
+      hpa = c.hpa_page[i] | (gpa & 0xfff);
+      return true;
+    }
+  }
+  if (!npt_lookup(mem.root, gpa, hpa)) return false;
+  const unsigned slot = c.next++ % NptCache::kEntries;  // round robin
+  c.gpa_page[slot] = key;
+  c.hpa_page[slot] = hpa & ~0xfffull;
+  return true;
+}
 
 // Reads a naturally aligned page-table entry (never crosses a page).
-bool read_gpa(uint64_t root, uint64_t gpa, void* out, size_t size) {
+bool read_gpa(GuestPhys& mem, uint64_t gpa, void* out, size_t size) {
   uint64_t hpa;
-  if (!npt_lookup(root, gpa, hpa)) return false;
+  if (!translate_gpa(mem, gpa, hpa)) return false;
   const auto* src = static_cast<const uint8_t*>(platform::phys_to_kernel(hpa));
   auto* dst = static_cast<uint8_t*>(out);
   for (size_t i = 0; i < size; ++i) dst[i] = src[i];
@@ -20,7 +42,7 @@ bool read_gpa(uint64_t root, uint64_t gpa, void* out, size_t size) {
 }
 
 // Guest-virtual to guest-physical for the paging mode in the VMCB.
-bool translate(uint64_t root, const Vmcb& c, uint64_t gva, uint64_t& gpa) {
+bool translate(GuestPhys& root, const Vmcb& c, uint64_t gva, uint64_t& gpa) {
   if (!(c.cr0 & Cr0::pg)) {
     gpa = gva & 0xffffffffull;
     return true;
@@ -73,18 +95,20 @@ bool npt_lookup(uint64_t root, uint64_t gpa, uint64_t& hpa) {
   return npt::translate(mem, root, gpa, hpa, writable);
 }
 
-size_t read_guest_code(uint64_t npt_root, const Vmcb& c, uint8_t* buf, size_t n) {
+size_t read_guest_code(GuestPhys& mem, const Vmcb& c, uint8_t* buf, size_t n) {
   bool long_code = (c.efer & Efer::lma) && (c.cs.attr & SegAttr::l);
   uint64_t lin = long_code ? c.rip : ((c.cs.base + c.rip) & 0xffffffffull);
   size_t done = 0;
   // One translation per guest page (the bytes may straddle two).
   while (done < n) {
     uint64_t gpa, hpa;
-    if (!translate(npt_root, c, lin + done, gpa) || !npt_lookup(npt_root, gpa, hpa)) break;
+    if (!translate(mem, c, lin + done, gpa) || !translate_gpa(mem, gpa, hpa)) break;
     size_t chunk = 4096 - (hpa & 0xfff);
     if (chunk > n - done) chunk = n - done;
     const auto* src = static_cast<const uint8_t*>(platform::phys_to_kernel(hpa));
-    for (size_t i = 0; i < chunk; ++i) buf[done + i] = src[i];
+    if (chunk == kMaxInstructionBytes) __builtin_memcpy(buf + done, src, kMaxInstructionBytes);  // the usual case
+    else
+      for (size_t i = 0; i < chunk; ++i) buf[done + i] = src[i];
     done += chunk;
   }
   return done;

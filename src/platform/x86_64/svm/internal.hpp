@@ -6,6 +6,7 @@
 #include "kernel/platform.hpp"
 #include "kernel/vcpu.hpp"
 #include "x86_64/guest_policy.hpp"
+#include "x86_64/svm/guest_memory.hpp"
 #include "x86_64/svm/vmcb.hpp"
 
 namespace cos::svm {
@@ -35,6 +36,8 @@ struct VcpuState {
   /// loaded before and saved after every run (DR6 and DR7 are in the VMCB).
   bool dr_live;
   uint64_t dr[4];
+  /// Translations for fetching exiting instructions (without NRIP save).
+  NptCache npt_cache;
 };
 static_assert(sizeof(VcpuState) <= kVcpuBackendStateBytes);
 

@@ -81,8 +81,8 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
     c.rsp = r.rsp;
     c.rip = r.rip;
     c.rflags = rflags_for_entry(r.rflags);
-    const uint64_t* g = &r.rax;
-    for (unsigned i = 0; i < 16; ++i) v->gpr[i] = g[i];
+    static_assert(sizeof(v->gpr) == 16 * sizeof(uint64_t) && offsetof(vm::Regs, r15) == 15 * sizeof(uint64_t));
+    __builtin_memcpy(v->gpr, &r.rax, sizeof(v->gpr));
   }
   if (mask & vm::Load::cr) {
     c.cr0 = s.cr0;
@@ -120,8 +120,7 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
 
 void vcpu_save(Vcpu* v, vm::StatePage& s, uint64_t mask) {
   const Vmcb& c = vmcb(v);
-  uint64_t* g = &s.regs.rax;
-  for (unsigned i = 0; i < 16; ++i) g[i] = v->gpr[i];
+  __builtin_memcpy(&s.regs.rax, v->gpr, sizeof(v->gpr));
   s.regs.rax = c.rax;
   s.regs.rsp = c.rsp;
   s.regs.rip = c.rip;

@@ -20,8 +20,6 @@ static_assert(sizeof(vm::Regs) == 18 * sizeof(uint64_t) && offsetof(vm::Regs, ra
               "vm::Regs must start with the 16 GPRs in hardware encoding order");
 
 constexpr uint64_t kDefaultPat = 0x0007040600070406ull;
-constexpr unsigned kGprRsp = 4;
-
 
 struct __attribute__((packed)) DtPointer {
   uint16_t limit;
@@ -251,9 +249,8 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
   w(Vmcs::cr0_read_shadow, cr0);
   w(Vmcs::cr4_read_shadow, cr4);
   if (mask & vm::Load::regs) {
-    const uint64_t* r = &s.regs.rax;
-    for (unsigned i = 0; i < 16; ++i)
-      if (i != kGprRsp) v->gpr[i] = r[i];
+    // gpr[4] (RSP) goes along unused: RSP lives in the VMCS.
+    __builtin_memcpy(v->gpr, &s.regs.rax, sizeof(v->gpr));
   }
   if (mask & vm::Load::cr) x.cr2 = s.cr2;
   if (mask & vm::Load::syscall_msrs) {
@@ -289,8 +286,7 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
 void vcpu_save(Vcpu* v, vm::StatePage& s, uint64_t mask) {
   make_current(v);
   VcpuState& x = vcpu_state(v);
-  uint64_t* r = &s.regs.rax;
-  for (unsigned i = 0; i < 16; ++i) r[i] = v->gpr[i];
+  __builtin_memcpy(&s.regs.rax, v->gpr, sizeof(v->gpr));
   s.regs.rsp = vmread(Vmcs::guest_rsp);
   s.regs.rip = vmread(Vmcs::guest_rip);
   s.regs.rflags = vmread(Vmcs::guest_rflags);
