@@ -23,7 +23,8 @@
 //   0x4000 string I/O buffer | 0x5000 64-bit IDT
 //   0x7000 stack top | 0x8000 read-only test page | 0x9000 unmap test page
 //   0xa000 GDT+TSS | 0x10000.. page tables (long mode)
-// 0x30000, 0x40000, 0x50000, 0x300000: not RAM (gpa_fault cases); 0x70000:
+// 0x30000, 0x40000, 0x50000, 0x300000: not RAM (gpa_fault cases); 0x60000: frames
+// the map cases map and unmap themselves; 0x70000:
 // never RAM (the unassigned-MMIO cases).
 #include <initializer_list>
 
@@ -538,6 +539,60 @@ VT_CASE(unmap_invalidates_guest_tlb) {
   VT_OK(g_vm.map(kUnmapPage, 0x1000, kRun));
   VT_EXIT(hlt, at(k_unmap, vt_unmap_hlt2_at));
   VT_EQ(g_cpu.get(Reg::rbx) & 0xff, 0x77);
+}
+
+// Where the CPU does not report an exiting instruction's length (SVM without
+// NRIP save) the kernel fetches its bytes and remembers the guest-physical
+// translations it used; a vm_unmap must end them. Guest-physical 0x60000
+// first holds CPUID in frame A, then CPUID with an operand-size prefix in
+// frame B: the second exit must measure 3 bytes, not A's 2.
+VT_CASE(instruction_length_follows_a_remapped_page) {
+  constexpr uint64_t kPage = 0x60000;
+  cos::abi::ObjType frame_type = cos::abi::ObjType::frame;
+  vmrt::Env* env = g_vm.env();
+  uint64_t vm = g_vm.slot(), ut = env->untyped;
+  auto a = env->slots.alloc(), b = env->slots.alloc();
+  VT_ASSERT(a.ok() && b.ok());
+  VT_EQ(sys::retype(ut, a.value(), frame_type, 1), 0);
+  VT_EQ(sys::retype(ut, b.value(), frame_type, 1), 0);
+  auto hva = env->reserve_window(0x2000);
+  VT_ASSERT(hva.ok());
+  VT_OK(env->map_into_window(hva.value(), a.value(), 0, 1));
+  VT_OK(env->map_into_window(hva.value() + 0x1000, b.value(), 0, 1));
+  const uint8_t code_a[] = {0x0f, 0xa2, 0xf4}, code_b[] = {0x66, 0x0f, 0xa2, 0xf4};  // cpuid; hlt
+  __builtin_memcpy(reinterpret_cast<uint8_t*>(hva.value()), code_a, sizeof(code_a));
+  __builtin_memcpy(reinterpret_cast<uint8_t*>(hva.value() + 0x1000), code_b, sizeof(code_b));
+
+  if (g_cpu_lost || !g_cpu.created()) VT_OK(fresh_cpu());
+  vmrt::RealModeConfig rm;
+  rm.cs = kPage >> 4;
+  rm.sp = kStackTop;
+  vmrt::setup_real_mode(g_cpu, rm);
+  int64_t map_a = sys::vm_map(vm, kPage, a.value(), 0, kRun, ut);
+  bool ok = map_a == 0;
+  uint32_t len_a = 0, len_b = 0;
+  if (ok) ok = expect_exit(g_cpu, vm::ExitReason::cpuid, 0, __FILE__, __LINE__);
+  if (ok) len_a = g_cpu.exit().instruction_length;
+  int64_t unmap_a = ok ? sys::vm_unmap(vm, kPage) : -1;
+  int64_t map_b = unmap_a == 0 ? sys::vm_map(vm, kPage, b.value(), 0, kRun, ut) : -1;
+  if (map_b == 0) {
+    g_cpu.set(Reg::rip, 0);
+    ok = expect_exit(g_cpu, vm::ExitReason::cpuid, 0, __FILE__, __LINE__);
+    if (ok) len_b = g_cpu.exit().instruction_length;
+    if (ok && g_cpu.advance_rip()) ok = expect_exit(g_cpu, vm::ExitReason::hlt, 3, __FILE__, __LINE__);
+    (void)sys::vm_unmap(vm, kPage);
+  }
+  env->unmap_window(hva.value(), 2);
+  for (uint64_t f : {a.value(), b.value()}) {
+    sys::cap_delete(f);
+    env->slots.free(f);
+  }
+  if (!ok) return;
+  VT_EQ(map_a, 0);
+  VT_EQ(len_a, 2);
+  VT_EQ(unmap_a, 0);
+  VT_EQ(map_b, 0);
+  VT_EQ(len_b, 3);
 }
 
 VT_CASE(vm_map_errors) {
