@@ -45,10 +45,15 @@ void obj_unref(KObject* o);
 /// Drops a capability's hold on the object (same rule).
 void obj_cap_dropped(KObject* o);
 
+/// The kernel's background list, and where maybe_queue() puts released
+/// objects (objects.cpp; use the functions below).
+extern ReapList g_reap_background;
+extern ReapList* g_reap_into;
+
 /// Where objects released from now on are queued: `list` (a system call's
 /// own, destroyed before the call returns) or, with nullptr, the kernel's
 /// background list.
-void reap_into(ReapList* list);
+inline void reap_into(ReapList* list) { g_reap_into = list ? list : &g_reap_background; }
 /// Destroys objects of `list` (nullptr: the background list), including
 /// whatever their destruction releases into it, until the list is empty
 /// (true) or `budget` is spent (false; the list keeps the rest, the object
@@ -57,6 +62,6 @@ bool reap(ReapList* list, WorkBudget& budget);
 /// Moves every object of `list` to the end of the background list.
 void reap_adopt(ReapList& list);
 /// True when the background list is not empty.
-bool reap_pending();
+inline bool reap_pending() { return !g_reap_background.empty(); }
 
 }  // namespace cos

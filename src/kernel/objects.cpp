@@ -10,9 +10,6 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 
-ReapList g_background;         // objects released outside a system call's own list
-ReapList* g_into = &g_background;
-
 FreeRun* node_at(uint64_t pa) { return static_cast<FreeRun*>(platform::phys_to_kernel(pa)); }
 
 void push(ReapList& l, KObject* o) {
@@ -31,7 +28,7 @@ void pop_front(ReapList& l) {
 
 void maybe_queue(KObject* o) {
   if (o->caps != 0 || o->refs != 0 || o->reap_next) return;
-  push(*g_into, o);
+  push(*g_reap_into, o);
 }
 
 // Returns pages to `ut` without dropping the reference their allocation took.
@@ -139,6 +136,9 @@ bool release(ReapList& l, KObject* o, WorkBudget& budget) {
 
 }  // namespace
 
+ReapList g_reap_background;
+ReapList* g_reap_into = &g_reap_background;
+
 void obj_unref(KObject* o) {
   KASSERT(o->refs > 0);
   --o->refs;
@@ -151,12 +151,10 @@ void obj_cap_dropped(KObject* o) {
   maybe_queue(o);
 }
 
-void reap_into(ReapList* list) { g_into = list ? list : &g_background; }
-
 bool reap(ReapList* list, WorkBudget& budget) {
-  ReapList& l = list ? *list : g_background;
-  ReapList* saved = g_into;
-  g_into = &l;  // what a destruction releases is destroyed in the same run
+  ReapList& l = list ? *list : g_reap_background;
+  ReapList* saved = g_reap_into;
+  g_reap_into = &l;  // what a destruction releases is destroyed in the same run
   bool done = true;
   while (KObject* o = l.head) {
     if (o->reap_stage == 0) {
@@ -180,19 +178,17 @@ bool reap(ReapList* list, WorkBudget& budget) {
       break;
     }
   }
-  g_into = saved;
+  g_reap_into = saved;
   return done;
 }
 
 void reap_adopt(ReapList& list) {
   if (list.empty()) return;
-  if (g_background.tail) g_background.tail->reap_next = list.head;
-  else g_background.head = list.head;
-  g_background.tail = list.tail;
+  if (g_reap_background.tail) g_reap_background.tail->reap_next = list.head;
+  else g_reap_background.head = list.head;
+  g_reap_background.tail = list.tail;
   list.head = list.tail = nullptr;
 }
-
-bool reap_pending() { return !g_background.empty(); }
 
 Untyped* untyped_init(uint64_t header_pa, uint64_t base, uint64_t size, Untyped* origin) {
   auto* u = new (platform::phys_to_kernel(header_pa)) Untyped(node_at);

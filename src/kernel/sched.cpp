@@ -171,7 +171,7 @@ bool idle_work() {
   // Objects released outside a system call's own list are destroyed here, a
   // bounded amount per kernel entry (and by the idle loop).
   WorkBudget budget(kWorkPerEntry);
-  reap(nullptr, budget);
+  if (reap_pending()) reap(nullptr, budget);
   preempt |= g_rotate_pending;
   g_rotate_pending = false;
   Thread* next = g_current;
@@ -192,7 +192,7 @@ bool idle_work() {
     if (next->current->alive) break;
     invocation_unwind(next, static_cast<uint64_t>(abi::Error::comp_dead), 0);
     if (next->state == ThreadState::dead) next = nullptr;
-    reap(nullptr, budget);
+    if (reap_pending()) reap(nullptr, budget);
   }
   if (!next) {
     g_current = nullptr;

@@ -34,13 +34,19 @@ int64_t sys_print(Thread* t, uint64_t ptr, uint64_t len) {
 // call (the kernel rewrote nothing in between, or it would have abandoned it).
 bool continues(const Thread* t) { return t->regs.rip == t->restart_rip && t->regs.rax == t->restart_op; }
 
-// The normal end of a system call: the objects it released are destroyed
-// with what is left of its budget before it returns `ret`; otherwise (or if
-// the operation itself ran out, ret == sys::kRestart) the thread executes the
-// call again when it next runs, after pending interrupts and any
-// higher-priority thread, and continues there.
-void finish(Thread* t, int64_t ret, WorkBudget& budget) {
+// The normal end of system call `op` (rax at entry): the objects it released
+// are destroyed with what is left of its budget before it returns `ret`;
+// otherwise (or if the operation itself ran out, ret == sys::kRestart) the
+// thread executes the call again when it next runs, after pending interrupts
+// and any higher-priority thread, and continues there.
+void finish(Thread* t, uint64_t op, int64_t ret, WorkBudget& budget) {
   x86::Regs& r = t->regs;
+  if (t->reap.empty() && ret != sys::kRestart) {  // released nothing: the common case
+    reap_into(nullptr);
+    t->restart = SyscallRestart::none;
+    r.rax = static_cast<uint64_t>(ret);
+    return;
+  }
   if (t->state == ThreadState::dead) {  // the operation ended its own thread: nothing returns
     reap_into(nullptr);
     reap_adopt(t->reap);
@@ -56,7 +62,8 @@ void finish(Thread* t, int64_t ret, WorkBudget& budget) {
   t->restart = ret == sys::kRestart ? SyscallRestart::redo : SyscallRestart::reclaim;
   t->restart_result = ret;
   t->restart_rip = r.rip;
-  t->restart_op = r.rax;
+  t->restart_op = op;
+  r.rax = op;  // the registers it entered with (no operation of this group writes them)
   platform::restart_syscall(t);
 }
 
@@ -100,11 +107,12 @@ void syscall_handle(Thread* t) {
       syscall_abandon(t);
     } else if (t->restart == SyscallRestart::reclaim) {
       reap_into(&t->reap);
-      finish(t, t->restart_result, budget);
+      finish(t, r.rax, t->restart_result, budget);
       return;
     }
   }
-  const auto op = static_cast<Op>(r.rax);
+  const uint64_t raw_op = r.rax;
+  const auto op = static_cast<Op>(raw_op);
   if (control_transfer(t, op)) return;
   reap_into(&t->reap);
   int64_t ret;
@@ -137,7 +145,7 @@ void syscall_handle(Thread* t) {
     case Op::vcpu_inject: ret = sys::vcpu_inject(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     default: ret = sys::err(Error::bad_op); break;
   }
-  finish(t, ret, budget);
+  finish(t, raw_op, ret, budget);
 }
 
 }  // namespace cos
