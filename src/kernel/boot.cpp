@@ -170,6 +170,7 @@ void boot_create_booter(const BootModule* modules, unsigned module_count, const 
   cap_install(&slots[boot::kSlotIoports], make_cap(ObjType::ioport, 0, 0x10000), all, nullptr);
   cap_install(&slots[boot::kSlotIrqs], make_cap(ObjType::irq, 0, abi::kIrqLines), all, nullptr);
   cap_install(&slots[boot::kSlotTimer], make_cap(ObjType::timer, 0), all, nullptr);
+  cap_install(&slots[boot::kSlotConsole], make_cap(ObjType::console, 0), all, nullptr);
 
   uint64_t slot = boot::kSlotFirstUntyped;
   uint64_t total = 0;

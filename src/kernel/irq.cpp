@@ -27,6 +27,10 @@ Error irq_bind(unsigned line, RcvEndpoint* ep) {
 }
 
 void irq_deliver(unsigned line) {
+  if (line == platform::console_irq()) {
+    console_input_poll();
+    return;
+  }
   if (line < abi::kIrqLines && g_bound[line]) rcv_notify(g_bound[line]);
 }
 

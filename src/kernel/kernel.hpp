@@ -80,6 +80,9 @@ void rcv_notify(RcvEndpoint* ep);
 /// Kernel tick: timeouts, periodic timers. Returns true when the quantum of
 /// the current thread is over.
 bool timer_tick();
+/// The last capability to `ep` is gone: its periodic timer, IRQ line and
+/// console-input binding are released (nobody could receive what they send).
+void rcv_orphaned(RcvEndpoint* ep);
 /// Binds (period_us > 0) or unbinds the periodic timer of `ep`.
 void timer_set(RcvEndpoint* ep, uint64_t period_us);
 /// True while some thread can still be woken by time or an interrupt.
@@ -124,6 +127,13 @@ Error vcpu_make_event(uint64_t vector, vm::EventType type, uint32_t error_code, 
 bool vm_object_teardown(Vm* vm, WorkBudget& budget);
 /// Destroys a vCPU (called by reap()); constant work.
 void vcpu_object_destroy(Vcpu* v);
+
+// --- console input (sys_console.cpp) -------------------------------------------
+/// Takes what the console's UART has while the focused reader has room, and
+/// notifies the readers that got bytes (the console IRQ, and after a read).
+void console_input_poll();
+/// Unbinds `ep` if it is a console-input reader.
+void console_endpoint_orphaned(RcvEndpoint* ep);
 
 // --- interrupts (irq.cpp) -----------------------------------------------------
 /// Delivers ISA interrupt `line` to its bound endpoint (if any).

@@ -148,6 +148,9 @@ void obj_unref(KObject* o) {
 void obj_cap_dropped(KObject* o) {
   KASSERT(o->caps > 0);
   --o->caps;
+  // An endpoint nobody can receive on any more: what notifies it (a periodic
+  // timer, an IRQ line, console input) would hold it alive for nothing.
+  if (o->caps == 0 && o->type == ObjType::rcv) rcv_orphaned(static_cast<RcvEndpoint*>(o));
   maybe_queue(o);
 }
 

@@ -24,6 +24,14 @@ namespace cos::platform {
 // --- console and power ------------------------------------------------------------
 /// Writes bytes to the kernel console (COM1 on x86-64).
 void console_write(const char* s, size_t len);
+/// Takes one byte typed on the kernel console, if one is waiting.
+bool console_poll(uint8_t& byte);
+/// Turns the console's receive interrupt on or off (on: console_irq()
+/// arrives as an interrupt, and irq_deliver() hands it to the kernel's
+/// console input).
+void console_input_enable(bool on);
+/// The ISA line of the console's receive interrupt.
+unsigned console_irq();
 
 /// How the system stops: a clean power-off or after a kernel panic.
 enum class StopReason { clean, panic };
@@ -44,10 +52,12 @@ void zero_pages(uint64_t pa, uint64_t pages);
 /// `entry` with rdi = arg.
 void thread_context_init(Thread* t, uint64_t entry, uint64_t arg);
 /// Makes t's registers return from an invocation: resume at rip/rsp/rflags
-/// with rax = r0, rdx = r1, and no other register content carried over.
+/// with rax = r0, rdx = r1, and no other register content carried over (the
+/// FPU/SSE state reset too).
 void set_invocation_return(Thread* t, uint64_t rip, uint64_t rsp, uint64_t rflags, uint64_t r0, uint64_t r1);
 /// Makes t's registers enter a server's sinv entry: rip = entry, rdi = token;
-/// the argument registers (rsi, rdx, r10, r8) are kept, everything else cleared.
+/// the argument registers (rsi, rdx, r10, r8) are kept, everything else
+/// cleared, the FPU/SSE state included.
 void set_upcall(Thread* t, uint64_t entry, uint64_t token);
 /// A thread object is about to be freed: forget any hardware state pointing
 /// at it (the lazily saved FPU owner).
@@ -70,6 +80,9 @@ void restart_syscall(Thread* t);
 /// guest (t->guest set), re-enters the guest through vcpu_guest_loop() on a
 /// fresh kernel stack. Never returns.
 [[noreturn]] void resume(Thread* t);
+/// Lets pending host interrupts in: they are taken (through the IDT) before
+/// this returns. For kernel loops that run with interrupts disabled.
+void interrupts_poll();
 /// Waits for interrupts with nothing to run. While idle_work() reports more
 /// background work it does that between one-instruction interrupt windows
 /// instead of halting. Never returns: an interrupt handler calls schedule().
@@ -80,6 +93,9 @@ void restart_syscall(Thread* t);
 /// 10.5.1) the live FPU/SSE state: the state of the previous owner is saved
 /// to its area first. Cheap when `area` is already live.
 void fpu_activate(uint8_t* area);
+/// Resets the state of `area` to the power-on one (every register zero,
+/// exceptions masked): in the registers if it is live, else in memory.
+void fpu_reset(uint8_t* area);
 /// Forgets `area` as the live state's home (its memory is being freed).
 void fpu_forget(uint8_t* area);
 /// Writes the power-on FXSAVE image (FCW 0x37f, MXCSR 0x1f80) into `area`.
@@ -109,6 +125,11 @@ bool address_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget)
 /// Copies `len` bytes from user address `uva` in address space `root`,
 /// checking every page is mapped and user-accessible. False if not.
 bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len);
+/// True if [uva, uva + len) is mapped user-writable in `root`.
+bool user_writable(uint64_t root, uint64_t uva, size_t len);
+/// Copies `len` bytes to user address `uva`; writes nothing and returns
+/// false unless the whole range is mapped user-writable.
+bool copy_to_user(uint64_t root, uint64_t uva, const void* src, size_t len);
 
 // --- guest-physical address spaces (guest_space.cpp) --------------------------------
 /// Guest-physical mappings in the active backend's EPT/NPT format, same

@@ -138,6 +138,12 @@ void timer_set(RcvEndpoint* ep, uint64_t period_us) {
   }
 }
 
+void rcv_orphaned(RcvEndpoint* ep) {
+  if (ep->TimerListHook::is_linked()) timer_set(ep, 0);
+  if (ep->irq_line >= 0) irq_bind(static_cast<unsigned>(ep->irq_line), nullptr);
+  console_endpoint_orphaned(ep);
+}
+
 bool timer_tick() {
   ++g_ticks;
   uint64_t now = platform::time_us();

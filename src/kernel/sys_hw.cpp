@@ -1,5 +1,6 @@
 // hw_derive, ioport_in, ioport_out, irq_bind.
 #include "kernel/platform.hpp"
+#include "cos/kernel_hardware.h"
 #include "kernel/syscalls.hpp"
 
 namespace cos::sys {
@@ -15,6 +16,7 @@ Error port_cap(Thread* t, uint64_t slot, uint64_t port, uint64_t width, uint64_t
   if (e != Error::ok) return e;
   if (width != 1 && width != 2 && width != 4) return Error::bad_argument;
   if (port > 0xffff || !in_range(*c, port, width)) return Error::out_of_range;
+  if (cos_kernel_ports_overlap(static_cast<uint32_t>(port), static_cast<uint32_t>(width))) return Error::kernel_owned;
   return Error::ok;
 }
 
@@ -27,6 +29,11 @@ int64_t hw_derive(Thread* t, uint64_t hw_slot, uint64_t dest, uint64_t first, ui
   if (hw->object_type() != ObjType::ioport && hw->object_type() != ObjType::irq) return err(Error::wrong_type);
   if ((e = caps(t).free_slot(dest, slot)) != Error::ok) return err(e);
   if (!in_range(*hw, first, count)) return err(Error::bad_argument);
+  if (hw->object_type() == ObjType::ioport && cos_kernel_ports_overlap(static_cast<uint32_t>(first), static_cast<uint32_t>(count)))
+    return err(Error::kernel_owned);
+  if (hw->object_type() == ObjType::irq)
+    for (uint64_t line = first; line < first + count; ++line)
+      if (cos_kernel_irq(static_cast<uint32_t>(line))) return err(Error::kernel_owned);
   Capability made = *hw;
   made.w0 = first;
   made.w1 = count;
@@ -53,6 +60,7 @@ int64_t irq_bind(Thread* t, uint64_t irq_slot, uint64_t line, uint64_t rcv_slot)
   Error e = caps(t).get(irq_slot, ObjType::irq, ic, Rights::write);
   if (e != Error::ok) return err(e);
   if (line >= abi::kIrqLines || line == 2 || !in_range(*ic, line, 1)) return err(Error::out_of_range);
+  if (cos_kernel_irq(static_cast<uint32_t>(line))) return err(Error::kernel_owned);
   if (rcv_slot != 0 && (e = caps(t).get(rcv_slot, Rights::write, ep)) != Error::ok) return err(e);
   return err(cos::irq_bind(static_cast<unsigned>(line), ep));
 }

@@ -143,6 +143,8 @@ void syscall_handle(Thread* t) {
     case Op::vcpu_create: ret = sys::vcpu_create(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9); break;
     case Op::vcpu_resume: ret = sys::vcpu_resume(t, r.rdi, r.rsi); break;
     case Op::vcpu_inject: ret = sys::vcpu_inject(t, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case Op::console_bind: ret = sys::console_bind(t, r.rdi, r.rsi, r.rdx); break;
+    case Op::console_read: ret = sys::console_read(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     default: ret = sys::err(Error::bad_op); break;
   }
   finish(t, raw_op, ret, budget);

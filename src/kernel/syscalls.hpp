@@ -76,6 +76,9 @@ int64_t ioport_in(Thread* t, uint64_t slot, uint64_t port, uint64_t width);
 int64_t ioport_out(Thread* t, uint64_t slot, uint64_t port, uint64_t width, uint64_t value);
 int64_t irq_bind(Thread* t, uint64_t irq, uint64_t line, uint64_t rcv);
 
+// sys_console.cpp
+int64_t console_bind(Thread* t, uint64_t console, uint64_t rcv, uint64_t on);
+int64_t console_read(Thread* t, uint64_t console, uint64_t rcv, uint64_t buf, uint64_t len);
 // vm.cpp
 int64_t vm_create(Thread* t, Untyped* ut, Capability& made);
 int64_t vm_map(Thread* t, uint64_t vm, uint64_t gpa, uint64_t frame, uint64_t index, uint64_t rights,

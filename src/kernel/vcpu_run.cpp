@@ -95,8 +95,12 @@ void vcpu_guest_loop(Thread* t) {
     vm::Exit exit;
     platform::ExitAction a = backend.vcpu_enter(v, exit);
     ++v->state->exits;
-    if (a == platform::ExitAction::resume) continue;
-    if (a == platform::ExitAction::host_interrupt) {
+    if (a != platform::ExitAction::forward) {
+      // Handled in the kernel. A guest that makes the kernel handle exit
+      // after exit (a #DB or #AC reflected while it is delivered) must not
+      // keep the CPU either: the host takes its interrupts and the scheduler
+      // its chance, as after a host interrupt.
+      if (a == platform::ExitAction::resume) platform::interrupts_poll();
       if (preemption_due(t)) schedule(false);  // back here through platform::resume when it runs again
       continue;
     }

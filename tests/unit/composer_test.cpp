@@ -230,6 +230,7 @@ TEST_F(ComposerTest, HelloSystem) {
             "  \"name\": \"t\",\n"
             "  \"description\": \"\",\n"
             "  \"script\": \"" + fs::absolute(script_).lexically_normal().string() + "\",\n"
+            "  \"overrides\": [],\n"
             "  \"memory_mib\": 512,\n"
             "  \"kernel\": \"kernel.elf\",\n"
             "  \"iso\": null,\n"
@@ -241,6 +242,26 @@ TEST_F(ComposerTest, HelloSystem) {
             "}\n");
   for (const auto& e : fs::directory_iterator(dir_))
     EXPECT_EQ(e.path().filename().string().rfind(".out.", 0), std::string::npos) << e.path();
+}
+
+TEST_F(ComposerTest, OverridesAreAppliedAndRecordedInSystemJson) {
+  c::Options o = options(std::string(prefix) +
+                         "priority = 0\n"
+                         "\n"
+                         "[[component]]\n"
+                         "name = \"pong\"\n"
+                         "image = \"pong\"\n"
+                         "priority = 10\n");
+  o.overrides = {"pong.priority=20", "pong.params.label=\"a \\\"b\\\"\""};
+  const Outcome r = run(o);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string json = read_text(outdir() / "system.json");
+  EXPECT_NE(json.find("  \"overrides\": [\"pong.priority=20\", \"pong.params.label=\\\"a \\\\\\\"b\\\\\\\"\\\"\"],\n"),
+            std::string::npos)
+      << json;
+  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20}"),
+            std::string::npos)
+      << json;
 }
 
 TEST_F(ComposerTest, OrderIsTopologicalWithDeclarationTieBreak) {
@@ -311,16 +332,17 @@ TEST_F(ComposerTest, GrantsReachTheManifest) {
                         "untyped = \"4M\"\n"
                         "caps = [\"comp\", \"captbl\"]\n"
                         "[component.hardware]\n"
-                        "ioports = [\"0x70-0x71\", \"0x3f8:8\", \"0X2F8:0x8\", \"96-100\", \"0xffff:1\", \"0x80-0x80\"]\n"
-                        "irqs = [8, 4, 0, 15]\n"
+                        "ioports = [\"0x70-0x71\", \"0x3e8:8\", \"0X2F8:0x8\", \"98-100\", \"0xffff:1\", \"0x80-0x80\"]\n"
+                        "irqs = [8, 5, 1, 15]\n"
                         "timer = true\n"
+                        "console = true\n"
                         "\n"
                         "[[component]]\n"
                         "name = \"other\"\n"
                         "image = \"ping\"\n"
                         "untyped = 1073741824\n"
                         "caps = [\"pgtbl\", \"captbl\", \"comp\"]\n"
-                        "hardware = { irqs = [1, 3], timer = false, ioports = [\"0x70:2\"] }\n"
+                        "hardware = { irqs = [6, 3], timer = false, ioports = [\"0x70:2\"] }\n"
                         "\n"
                         "[[component]]\n"
                         "name = \"plain\"\n"
@@ -342,16 +364,18 @@ TEST_F(ComposerTest, GrantsReachTheManifest) {
   EXPECT_EQ(drv.untyped_bytes, 4u << 20);
   EXPECT_EQ(drv.caps_mask, m::kCapCaptbl | m::kCapComp);
   EXPECT_TRUE(drv.timer);
+  EXPECT_TRUE(drv.console);
+  EXPECT_FALSE(man.component(2).console);
   ASSERT_EQ(drv.ioport_count, 6u);  // script order, as written
-  const uint32_t ports[][2] = {{0x70, 2}, {0x3f8, 8}, {0x2f8, 8}, {96, 5}, {0xffff, 1}, {0x80, 1}};
+  const uint32_t ports[][2] = {{0x70, 2}, {0x3e8, 8}, {0x2f8, 8}, {98, 3}, {0xffff, 1}, {0x80, 1}};
   for (uint32_t j = 0; j < 6; ++j) {
     EXPECT_EQ(man.ioport(1, j).first, ports[j][0]) << j;
     EXPECT_EQ(man.ioport(1, j).count, ports[j][1]) << j;
   }
   ASSERT_EQ(drv.irq_count, 4u);
   EXPECT_EQ(man.irq(1, 0), 8u);
-  EXPECT_EQ(man.irq(1, 1), 4u);
-  EXPECT_EQ(man.irq(1, 2), 0u);
+  EXPECT_EQ(man.irq(1, 1), 5u);
+  EXPECT_EQ(man.irq(1, 2), 1u);
   EXPECT_EQ(man.irq(1, 3), 15u);
 
   // Another component may hold the same I/O ports (only IRQ lines are exclusive).
@@ -362,7 +386,7 @@ TEST_F(ComposerTest, GrantsReachTheManifest) {
   ASSERT_EQ(other.ioport_count, 1u);
   EXPECT_EQ(man.ioport(2, 0).first, 0x70u);
   ASSERT_EQ(other.irq_count, 2u);
-  EXPECT_EQ(man.irq(2, 0), 1u);
+  EXPECT_EQ(man.irq(2, 0), 6u);
   EXPECT_EQ(man.irq(2, 1), 3u);
 
   const m::ComponentView plain = man.component(3);
@@ -371,24 +395,25 @@ TEST_F(ComposerTest, GrantsReachTheManifest) {
 }
 
 TEST_F(ComposerTest, GrantLimitsAreInclusive) {
-  // Eight adjacent (not overlapping) ranges, every grantable IRQ line, the
-  // smallest untyped grant, the whole port space in one range elsewhere.
+  // Eight adjacent (not overlapping) ranges, every grantable IRQ line (all
+  // but the kernel's 0, 2 and 4), the smallest untyped grant, the port space
+  // above the last kernel-owned port in one range elsewhere.
   const Outcome r = run(std::string(prefix) +
                         "[[component]]\nname = \"a\"\nimage = \"client\"\nuntyped = \"4K\"\n"
-                        "hardware.ioports = [\"0:1\", \"1:1\", \"2-3\", \"4:4\", \"8:8\", \"16:16\", \"32:32\", \"64-0xfffe\"]\n"
-                        "hardware.irqs = [0, 1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]\n"
+                        "hardware.ioports = [\"0:1\", \"1:1\", \"2-3\", \"4:4\", \"8:8\", \"16:16\", \"0x400:32\", \"0x8901-0xfffe\"]\n"
+                        "hardware.irqs = [1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]\n"
                         "[[component]]\nname = \"b\"\nimage = \"client\"\nuntyped = \"1G\"\n"
-                        "hardware.ioports = [\"0-0xffff\"]\n");
+                        "hardware.ioports = [\"0x8901-0xffff\"]\n");
   ASSERT_EQ(r.status, c::exit_ok) << r.err;
   m::Reader man = open_manifest();
   EXPECT_EQ(man.component(1).untyped_bytes, 4096u);
   EXPECT_EQ(man.component(1).ioport_count, 8u);
-  EXPECT_EQ(man.ioport(1, 7).first, 64u);
-  EXPECT_EQ(man.ioport(1, 7).count, 0xfffeu - 64 + 1);
-  EXPECT_EQ(man.component(1).irq_count, 15u);
+  EXPECT_EQ(man.ioport(1, 7).first, 0x8901u);
+  EXPECT_EQ(man.ioport(1, 7).count, 0xfffeu - 0x8901 + 1);
+  EXPECT_EQ(man.component(1).irq_count, 13u);
   EXPECT_EQ(man.component(2).untyped_bytes, 1u << 30);
-  EXPECT_EQ(man.ioport(2, 0).first, 0u);
-  EXPECT_EQ(man.ioport(2, 0).count, 0x10000u);
+  EXPECT_EQ(man.ioport(2, 0).first, 0x8901u);
+  EXPECT_EQ(man.ioport(2, 0).count, 0x10000u - 0x8901);
 }
 
 TEST_F(ComposerTest, TwentyFourDepsAreAllowed) {
@@ -730,7 +755,8 @@ TEST_F(ComposerTest, InvalidHardwareTable) {
   expect_error(comp + "hardware = 1\n", 12, 12, "'hardware' must be a table, not an integer");
   expect_error(comp + "hardware = [\"timer\"]\n", 12, 12, "'hardware' must be a table, not an array");
   expect_error(comp + "[component.hardware]\ntimer = true\ndma = [1]\n", 14, 1,
-               "unknown key 'dma' in [component.hardware] (expected one of: ioports, irqs, timer)");
+               "unknown key 'dma' in [component.hardware] (expected one of: ioports, irqs, timer, console)");
+  expect_error(comp + "[component.hardware]\nconsole = 1\n", 13, 11, "'console' must be a boolean, not an integer");
   expect_error(comp + "hardware = { ioport = [\"0x70:2\"] }\n", 12, 14, "unknown key 'ioport' in [component.hardware]");
   expect_error(comp + "[component.hardware]\ntimer = \"yes\"\n", 13, 9, "'timer' must be a boolean, not a string");
   expect_error(comp + "[component.hardware]\ntimer = 1\n", 13, 9, "'timer' must be a boolean, not an integer");
@@ -761,12 +787,12 @@ TEST_F(ComposerTest, InvalidIoPorts) {
 
 TEST_F(ComposerTest, OverlappingAndTooManyIoPortRanges) {
   const std::string hw = grant_comp() + "[component.hardware]\n";
-  expect_error(hw + "ioports = [\"0x70-0x71\", \"0x3f8:8\", \"0x71:4\"]\n", 13, 36,
+  expect_error(hw + "ioports = [\"0x70-0x71\", \"0x3e8:8\", \"0x71:4\"]\n", 13, 36,
                "I/O-port range 0x71-0x74 overlaps 0x70-0x71 (at 13:12)");
-  expect_error(hw + "ioports = [\"0x3f8:8\", \"0x3ff\"]\n", 13, 23, "invalid I/O-port range \"0x3ff\"");
-  expect_error(hw + "ioports = [\"0x3f8:8\", \"0x3ff-0x3ff\"]\n", 13, 23,
-               "I/O-port range 0x3ff overlaps 0x3f8-0x3ff (at 13:12)");
-  expect_error(hw + "ioports = [\"0x3f8:8\", \"0-0xffff\"]\n", 13, 23, "I/O-port range 0x0-0xffff overlaps 0x3f8-0x3ff");
+  expect_error(hw + "ioports = [\"0x3e8:8\", \"0x3ef\"]\n", 13, 23, "invalid I/O-port range \"0x3ef\"");
+  expect_error(hw + "ioports = [\"0x3e8:8\", \"0x3ef-0x3ef\"]\n", 13, 23,
+               "I/O-port range 0x3ef overlaps 0x3e8-0x3ef (at 13:12)");
+  expect_error(hw + "ioports = [\"0x3e8:8\", \"0x1000-0xffff\"]\n", 13, 23, "I/O-port range 0x1000-0xffff overlaps 0x8900");
   expect_error(hw + "ioports = [\"1:1\", \"1:1\"]\n", 13, 19, "I/O-port range 0x1 overlaps 0x1 (at 13:12)");
   expect_error(hw + "ioports = [\"0:1\", \"1:1\", \"2:1\", \"3:1\", \"4:1\", \"5:1\", \"6:1\", \"7:1\", \"8:1\"]\n", 13, 68,
                "at most 8 I/O-port ranges per component");
@@ -775,19 +801,46 @@ TEST_F(ComposerTest, OverlappingAndTooManyIoPortRanges) {
 TEST_F(ComposerTest, InvalidIrqs) {
   const std::string hw = grant_comp() + "[component.hardware]\n";
   expect_error(hw + "irqs = 8\n", 13, 8, "'irqs' must be an array, not an integer");
-  expect_error(hw + "irqs = [4, \"8\"]\n", 13, 12, "each element of 'irqs' must be an integer, not a string");
+  expect_error(hw + "irqs = [3, \"8\"]\n", 13, 12, "each element of 'irqs' must be an integer, not a string");
   expect_error(hw + "irqs = [16]\n", 13, 9, "IRQ line 16 does not exist (ISA lines are 0..15)");
-  expect_error(hw + "irqs = [4, -1]\n", 13, 12, "IRQ line -1 does not exist");
+  expect_error(hw + "irqs = [3, -1]\n", 13, 12, "IRQ line -1 does not exist");
   expect_error(hw + "irqs = [2]\n", 13, 9, "IRQ line 2 is the PIC cascade and cannot be granted");
-  expect_error(hw + "irqs = [8, 4, 8]\n", 13, 15, "IRQ line 8 listed twice in 'irqs' (first at 13:9)");
+  expect_error(hw + "irqs = [8, 3, 8]\n", 13, 15, "IRQ line 8 listed twice in 'irqs' (first at 13:9)");
+}
+
+TEST_F(ComposerTest, KernelOwnedHardwareIsNeverGranted) {
+  // cos/kernel_hardware.h: the PICs, the PIT and its gate, the kernel
+  // console's COM1, the emulators' exit ports, ACPI PM1a control; IRQ 0 and 4.
+  const std::string hw = grant_comp() + "[component.hardware]\n";
+  expect_error(hw + "ioports = [\"0x3f8:8\"]\n", 13, 12,
+               "I/O-port range 0x3f8-0x3ff overlaps 0x3f8-0x3ff, COM1, the kernel console (use hardware.console for "
+               "input): the kernel drives it");
+  expect_error(hw + "ioports = [\"0x3ff\"]\n", 13, 12, "invalid I/O-port range");
+  expect_error(hw + "ioports = [\"0x3ff-0x3ff\"]\n", 13, 12, "overlaps 0x3f8-0x3ff, COM1");
+  expect_error(hw + "ioports = [\"0x20:2\"]\n", 13, 12, "overlaps 0x20-0x21, the master 8259 PIC");
+  expect_error(hw + "ioports = [\"0xa1:1\"]\n", 13, 12, "overlaps 0xa0-0xa1, the slave 8259 PIC");
+  expect_error(hw + "ioports = [\"0x40-0x43\"]\n", 13, 12, "overlaps 0x40-0x43, the 8254 PIT");
+  expect_error(hw + "ioports = [\"0x60-0x64\"]\n", 13, 12, "overlaps 0x61, the PIT's gate");
+  expect_error(hw + "ioports = [\"0xf4:1\"]\n", 13, 12, "overlaps 0xf4-0xf7, QEMU's isa-debug-exit port");
+  expect_error(hw + "ioports = [\"0x604:2\"]\n", 13, 12, "overlaps 0x604-0x605, the ACPI PM1a control block");
+  expect_error(hw + "ioports = [\"0x8900\"]\n", 13, 12, "invalid I/O-port range");
+  expect_error(hw + "ioports = [\"0x8000-0x8fff\"]\n", 13, 12, "overlaps 0x8900, Bochs' shutdown port");
+  expect_error(hw + "ioports = [\"0-0xffff\"]\n", 13, 12, "the kernel drives it");
+  expect_error(hw + "irqs = [4]\n", 13, 9, "IRQ line 4 is the kernel's (COM1, the kernel console");
+  expect_error(hw + "irqs = [3, 0]\n", 13, 12, "IRQ line 0 is the kernel's (the PIT)");
+  // Right next to them is fine.
+  const Outcome ok = run(hw.substr(0, 0) + grant_comp() + "[component.hardware]\n"
+                         "ioports = [\"0x22-0x3f\", \"0x3f0-0x3f7\", \"0x400-0x603\", \"0x606-0x88ff\"]\nirqs = [1, 3]\n"
+                         "console = true\n");
+  EXPECT_EQ(ok.status, c::exit_ok) << ok.err;
 }
 
 TEST_F(ComposerTest, IrqLineGrantedToTwoComponents) {
   // The error is at the second grant (in declaration order) and names the first holder.
-  expect_error(grant_comp() + "hardware.irqs = [4, 8]\n"                                        // 12
+  expect_error(grant_comp() + "hardware.irqs = [3, 8]\n"                                        // 12
                    "[[component]]\nname = \"y\"\nimage = \"client\"\nhardware.timer = true\n"  // 13-16
                    "[[component]]\nname = \"rtc\"\nimage = \"client\"\n"                       // 17-19
-                   "[component.hardware]\nirqs = [3, 8]\n",                                     // 20-21
+                   "[component.hardware]\nirqs = [5, 8]\n",                                     // 20-21
                21, 12,
                "IRQ line 8 is already granted to component 'x' (at 12:21); a line may be granted to one component only");
 }

@@ -33,7 +33,7 @@ struct ElfSpec {
   uint16_t type = 2;       // ET_EXEC
   uint16_t machine = 62;   // EM_X86_64
   uint64_t entry = 0x400000;
-  std::vector<SegmentSpec> segments = {SegmentSpec{}};
+  std::vector<SegmentSpec> segments = std::vector<SegmentSpec>(1);  // one default segment
   std::vector<SymbolSpec> symbols;  // non-empty: emit .symtab/.strtab section headers
 };
 

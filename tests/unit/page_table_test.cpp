@@ -1,6 +1,7 @@
 // Page-table entry encoding and the 4-level walker, on a fake physical memory.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 #include <vector>
 
@@ -181,3 +182,57 @@ TEST(PageTable, TeardownWithTinyBudgetsProgresses) {
   EXPECT_EQ(leaves, 2);
   EXPECT_EQ(tables, 5) << "PDPT, 2 PDs, 2 PTs";
 }
+// The kernel's own mappings (x86_64/kernel_paging.hpp).
+#include "x86_64/kernel_paging.hpp"
+
+namespace {
+
+namespace pte = cos::x86::pte;
+
+TEST(KernelPaging, ImageSectionsGetTheirRights) {
+  const uint64_t base = cos::x86::kKernelVirtBase;
+  const cos::x86::KernelImage img{base + 0x10a000, base + 0x11b000, base + 0x11b000,
+                                  base + 0x11e000, base + 0x11e000, base + 0x145000};
+  const uint64_t text = cos::x86::kernel_image_entry(img, base + 0x10a000);
+  EXPECT_EQ(pte::address(text), 0x10a000u);
+  EXPECT_TRUE(pte::present(text));
+  EXPECT_FALSE(pte::writable(text));
+  EXPECT_TRUE(pte::executable(text));
+  EXPECT_FALSE(pte::user(text));
+  const uint64_t ro = cos::x86::kernel_image_entry(img, base + 0x11d000);
+  EXPECT_FALSE(pte::writable(ro));
+  EXPECT_FALSE(pte::executable(ro));
+  const uint64_t data = cos::x86::kernel_image_entry(img, base + 0x144000);
+  EXPECT_TRUE(pte::writable(data));
+  EXPECT_FALSE(pte::executable(data));
+  EXPECT_EQ(cos::x86::kernel_image_entry(img, base + 0x145000), 0u) << "past the image: unmapped";
+  EXPECT_EQ(cos::x86::kernel_image_entry(img, base + 0x100000), 0u) << "boot code: unmapped";
+  // The direct map: writable, never executable, MMIO uncached.
+  const uint64_t ram = cos::x86::direct_map_entry(1ull << 21);
+  EXPECT_TRUE(pte::writable(ram));
+  EXPECT_FALSE(pte::executable(ram));
+  EXPECT_EQ(ram & pte::kCacheDisable, 0u);
+  EXPECT_NE(cos::x86::direct_map_entry(0xfee00000ull & ~((1ull << 21) - 1)) & pte::kCacheDisable, 0u);
+}
+
+struct TableMem {
+  std::map<uint64_t, std::array<uint64_t, 512>> t;
+  uint64_t* table(uint64_t pa) { return t[pa].data(); }
+};
+
+TEST(KernelPaging, WritableExecutableMappingsAreCounted) {
+  TableMem mem;
+  const uint64_t root = 0x1000, pdpt = 0x2000, pd = 0x3000, pt = 0x4000;
+  mem.table(root)[511] = pdpt | pte::kPresent | pte::kWritable;
+  mem.table(pdpt)[510] = pd | pte::kPresent | pte::kWritable;
+  mem.table(pd)[0] = pt | pte::kPresent | pte::kWritable;
+  mem.table(pt)[1] = 0x5000 | pte::kPresent;                                    // RX
+  mem.table(pt)[2] = 0x6000 | pte::kPresent | pte::kWritable | pte::kNoExecute;  // RW
+  mem.table(root)[0] = 0x9000 | pte::kPresent | pte::kWritable;  // the user half is not looked at
+  EXPECT_EQ(cos::x86::count_writable_executable(mem, root), 0u);
+  mem.table(pt)[3] = 0x7000 | pte::kPresent | pte::kWritable;  // RWX
+  mem.table(pd)[1] = 0x200000 | pte::kPresent | pte::kWritable | pte::kLargePage;  // RWX, 2 MiB
+  EXPECT_EQ(cos::x86::count_writable_executable(mem, root), 2u);
+}
+
+}  // namespace

@@ -279,6 +279,8 @@ TEST_F(VcpuStateTest, IoUnassignedRepInsFillsMemoryAndConsumesTheCount) {
   vmrt::setup_real_mode(v, {0, 0x1000, 0x0100, 0, 0});  // es = 0x100 (base 0x1000)
   v.set_save_mask(Load::cr | Load::segments);
   v.on(vm::ExitReason::io, vmrt::handlers::io_unassigned);
+  const uint8_t rep_insw[2] = {0xf3, 0x6d};  // the instruction at cs:ip (cs base 0)
+  ASSERT_TRUE(g.mem.write(0x1000, rep_insw, sizeof(rep_insw)).ok());
   page->regs.rdi = 0x10;
   page->regs.rcx = 0xabcd'0003ull;  // only cx counts in 16-bit code
   page->exit.io = {};

@@ -449,6 +449,8 @@ TEST(X86Emulate, Refusals) {
   check("aa", Status::string_op);
   check("a4", Status::string_op);
   check("ad", Status::string_op);
+  check("6c", Status::string_op);    // insb
+  check("f3 6f", Status::string_op); // rep outsl
   check("89 c1", Status::no_memory_operand);
   check("05 01 00 00 00", Status::no_memory_operand);
   EXPECT_TRUE(dev.log.empty());
@@ -741,6 +743,11 @@ TEST_F(X86Native, EmulateMatchesCpu) {
       "66 f7 07 34 12", "48 f7 07 ff ff ff ff", "86 07", "87 07", "48 87 07", "86 27", "66 87 37",
       "0f ba 27 05", "0f ba 2f 1f", "0f ba 37 03", "0f ba 3f 00", "48 0f ba 3f 3f", "66 0f ba 27 0f",
       "0f a3 0f", "0f ab 0f", "48 0f b3 0f", "0f bb 0f", "66 0f a3 0f",
+      // INC, DEC, NOT, NEG, CMPXCHG, XADD.
+      "ff 07", "fe 07", "66 ff 0f", "48 ff 07", "f0 ff 07", "fe 0f", "f0 48 ff 0f", "f6 17", "f7 17",
+      "48 f7 17", "f6 1f", "f7 1f", "66 f7 1f", "48 f7 1f", "f0 f7 1f", "0f b0 0f", "0f b1 0f", "66 0f b1 0f",
+      "48 0f b1 0f", "f0 0f b1 0f", "0f b0 27", "0f c0 0f", "0f c1 0f", "66 0f c1 0f", "48 0f c1 0f",
+      "f0 0f c1 0f",
   };
   uint64_t cell[2] = {};
   const uint64_t cell_addr = reinterpret_cast<uint64_t>(&cell[0]);

@@ -207,6 +207,29 @@ const Case kCases[] = {
   {"lodsl", L, "ad", Op::lods, 4, 4, kR, false, rax},
   {"cmpsb", L, "a6", Op::cmps, 1, 1, kR, false},
   {"scasq", L, "48 af", Op::scas, 8, 8, kR, false, rax},
+  // Unary read-modify-write forms and the exchanges.
+  {"incl", L, "ff 07", Op::inc, 4, 4, kRW, true, kNone, false, false, 0, rdi},
+  {"lock_decb", L, "f0 fe 0f", Op::dec, 1, 1, kRW, true, kNone, false, false, 0, rdi},
+  {"incq_disp8", L, "48 ff 47 08", Op::inc, 8, 8, kRW, true, kNone, false, false, 0, rdi, kNone, 1, 8},
+  {"notw", L, "66 f7 17", Op::not_, 2, 2, kRW, true, kNone, false, false, 0, rdi},
+  {"negq", L, "48 f7 1f", Op::neg, 8, 8, kRW, true, kNone, false, false, 0, rdi},
+  {"negb", L, "f6 1f", Op::neg, 1, 1, kRW, true, kNone, false, false, 0, rdi},
+  {"cmpxchgb", L, "0f b0 0f", Op::cmpxchg, 1, 1, kRW, true, rcx, false, false, 0, rdi},
+  {"lock_cmpxchgl", L, "f0 0f b1 0f", Op::cmpxchg, 4, 4, kRW, true, rcx, false, false, 0, rdi},
+  {"cmpxchgq", L, "48 0f b1 37", Op::cmpxchg, 8, 8, kRW, true, rsi, false, false, 0, rdi},
+  {"xaddq", L, "48 0f c1 07", Op::xadd, 8, 8, kRW, true, rax, false, false, 0, rdi},
+  {"lock_xaddw", L, "66 f0 0f c1 07", Op::xadd, 2, 2, kRW, true, rax, false, false, 0, rdi},
+  {"r16_incw", R, "ff 07", Op::inc, 2, 2, kRW, true, kNone, false, false, 0, rbx},
+  // Port string operations: at most 32-bit elements, REX.W ignored.
+  {"insb", L, "6c", Op::ins, 1, 1, kW, true},
+  {"rep_insw", L, "f3 66 6d", Op::ins, 2, 2, kW, true},
+  {"insl_rex_w", L, "48 6d", Op::ins, 4, 4, kW, true},
+  {"outsb_fs", L, "64 6e", Op::outs, 1, 1, kR, false, kNone, false, false, 0, kNone, kNone, 1, 0, false, Seg::fs},
+  {"rep_outsl_addr32", L, "67 f3 6f", Op::outs, 4, 4, kR, false},
+  {"p32_outsw_es", P, "26 66 6f", Op::outs, 2, 2, kR, false, kNone, false, false, 0, kNone, kNone, 1, 0, false, Seg::es},
+  {"p32_insl_addr16", P, "67 6d", Op::ins, 4, 4, kW, true},
+  {"r16_insw", R, "6d", Op::ins, 2, 2, kW, true},
+  {"r16_rep_outsl", R, "f3 66 6f", Op::outs, 4, 4, kR, false},
   // Register-only and accumulator-immediate forms: decoded, no memory.
   {"mov_reg_reg", L, "89 c1", Op::mov, 4, 0, kNoMem, false, rax},
   {"add_reg_reg", L, "01 c8", Op::add, 4, 0, kNoMem, false, rcx},
@@ -470,10 +493,11 @@ TEST(X86DecodeErrors, UnknownOpcodesAreUnsupported) {
   for (const char* b : {"0f 0b",            // ud2
                         "c3",               // ret
                         "e8 00 00 00 00",   // call
-                        "ff 07",            // inc (%rdi)
-                        "fe 07",            // incb (%rdi)
-                        "f6 17",            // notb (%rdi)
-                        "f7 1f",            // negl (%rdi)
+                        "ff 17",            // call *(%rdi)
+                        "ff 37",            // push (%rdi)
+                        "f6 27",            // mulb (%rdi)
+                        "f7 3f",            // idivl (%rdi)
+                        "0f c7 0f",         // cmpxchg8b
                         "c6 f8 00",         // xabort
                         "c7 0f 00 00 00 00",// C7 /1
                         "d9 07",            // fld
@@ -482,8 +506,6 @@ TEST(X86DecodeErrors, UnknownOpcodesAreUnsupported) {
                         "c4 e2 79 18 07",   // VEX vbroadcastss
                         "c5 f8 10 07",      // VEX vmovups
                         "62 f1 7c 48 10 07",// EVEX
-                        "0f b0 0f",         // cmpxchg
-                        "0f c1 07",         // xadd
                         "8f 07",            // pop (%rdi)
                         "90"}) {
     EXPECT_EQ(dec(Mode::long64, b), Status::unsupported) << b;
@@ -493,6 +515,12 @@ TEST(X86DecodeErrors, UnknownOpcodesAreUnsupported) {
   EXPECT_EQ(dec(Mode::prot32, "63 07"), Status::unsupported);
   EXPECT_EQ(dec(Mode::real16, "63 07"), Status::unsupported);
   EXPECT_EQ(dec(Mode::prot32, "48 8b 07"), Status::unsupported);
+}
+
+TEST(X86DecodeErrors, UndefinedGroupDigits) {
+  // FE /2-/7 and FF /7 are undefined (SDM Vol. 2 table A-6): #UD.
+  for (const char* b : {"fe 17", "fe 27", "fe 3f", "ff 3f"}) EXPECT_EQ(dec(Mode::long64, b), Status::invalid) << b;
+  EXPECT_EQ(dec(Mode::long64, "f0 ff c0"), Status::invalid);  // LOCK inc %eax: no memory
 }
 
 TEST(X86DecodeErrors, InvalidEncodings) {
@@ -687,6 +715,26 @@ TEST(X86DecodeMisc, PrefixRecording) {
   EXPECT_EQ(i.imm_size, 0);
   ASSERT_EQ(dec(Mode::long64, "48 81 0f 00 00 00 80", &i), Status::ok);
   EXPECT_EQ(i.imm_size, 4);
+}
+
+TEST(X86DecodeMisc, PortStringOperations) {
+  Instruction i;
+  ASSERT_EQ(dec(Mode::long64, "f3 6c", &i), Status::ok);
+  EXPECT_TRUE(i.is_port_string());
+  EXPECT_FALSE(i.is_string());
+  EXPECT_TRUE(i.rep);
+  EXPECT_EQ(i.addr_size, 8);
+  EXPECT_EQ(dec(Mode::long64, "f0 6c"), Status::invalid);  // LOCK is #UD
+  EXPECT_EQ(dec(Mode::prot32, "f0 66 6f"), Status::invalid);
+  uint64_t regs[16] = {};
+  regs[rsi] = 0x1'2345'6789ull;
+  regs[rdi] = 0x2'0000'0010ull;
+  ASSERT_EQ(dec(Mode::long64, "67 6e", &i), Status::ok);  // outsb: rSI, 32-bit
+  EXPECT_EQ(cos::x86dec::effective_address(i, regs, 0), 0x2345'6789ull);
+  ASSERT_EQ(dec(Mode::long64, "6c", &i), Status::ok);  // insb: rDI
+  EXPECT_EQ(cos::x86dec::effective_address(i, regs, 0), 0x2'0000'0010ull);
+  EXPECT_STREQ(cos::x86dec::op_name(Op::ins), "ins");
+  EXPECT_STREQ(cos::x86dec::op_name(Op::outs), "outs");
 }
 
 TEST(X86DecodeMisc, Names) {

@@ -42,7 +42,7 @@ void write_outputs(const Plan& plan, const Options& opts) {
   write_file(dir / "manifest.bin", manifest.data(), manifest.size());
   write_file(dir / "grub.cfg", grub_cfg(plan));
   const std::string script_abs = fs::absolute(plan.script.path).lexically_normal().string();
-  write_file(dir / "system.json", system_json(plan, script_abs, opts.make_iso));
+  write_file(dir / "system.json", system_json(plan, script_abs, opts.make_iso, opts.overrides));
   if (opts.make_iso) build_iso(dir, boot_files, opts.grub_mkrescue);
   stage.commit();
 }

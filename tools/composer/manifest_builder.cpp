@@ -48,6 +48,7 @@ cos::manifest::System build_manifest(const Script& script, const std::vector<std
     m.untyped_bytes = c.untyped_bytes;
     m.caps_mask = c.caps_mask;
     m.timer = c.timer;
+    m.console = c.console;
     for (const IoPortSpec& io : c.ioports) m.ioports.push_back(cos::manifest::IoPortRange{io.first, io.count});
     for (const IrqSpec& irq : c.irqs) m.irqs.push_back(irq.line);
     if (c.guest) {

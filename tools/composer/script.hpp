@@ -101,6 +101,7 @@ struct ComponentSpec {
   std::vector<IoPortSpec> ioports;  ///< `hardware.ioports`, script order
   std::vector<IrqSpec> irqs;        ///< `hardware.irqs`, script order
   bool timer = false;               ///< `hardware.timer`
+  bool console = false;             ///< `hardware.console`
   /// Position of the first (in file order) of the keys `untyped`, `caps` and
   /// `hardware`, for "the booter cannot be granted" errors; unset if none.
   std::optional<SourcePos> first_grant_key;

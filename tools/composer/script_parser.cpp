@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "composer/grant_limits.hpp"
+#include "cos/kernel_hardware.h"
 #include "composer/ioports.hpp"
 #include "composer/names.hpp"
 #include "composer/size.hpp"
@@ -332,7 +333,7 @@ class Parser {
   }
 
   void parse_hardware(const toml::table& t, ComponentSpec& c) {
-    s_.check_keys(t, {"ioports", "irqs", "timer"}, "[component.hardware]");
+    s_.check_keys(t, {"ioports", "irqs", "timer", "console"}, "[component.hardware]");
     if (const toml::node* n = t.get("ioports")) {
       for (const toml::node& e : s_.array(*n, "'ioports'")) {
         const std::string text = s_.string(e, "each element of 'ioports'");
@@ -341,6 +342,9 @@ class Parser {
         std::string why;
         if (!parse_ioport_range(text, io.first, io.count, why))
           fail(io.pos, "invalid I/O-port range \"" + text + "\": " + why);
+        if (const CosKernelPorts* k = cos_kernel_ports_overlap(io.first, io.count))
+          fail(io.pos, "I/O-port range " + format_ioport_range(io.first, io.count) + " overlaps " +
+                           format_ioport_range(k->first, k->count) + ", " + k->what + ": the kernel drives it");
         for (const IoPortSpec& other : c.ioports)
           if (io.first < other.first + other.count && other.first < io.first + io.count)
             fail(io.pos, "I/O-port range " + format_ioport_range(io.first, io.count) + " overlaps " +
@@ -358,6 +362,9 @@ class Parser {
         if (line < 0 || line >= int64_t(irq_lines))
           fail(irq.pos, "IRQ line " + std::to_string(line) + " does not exist (ISA lines are 0..15)");
         if (line == irq_cascade) fail(irq.pos, "IRQ line 2 is the PIC cascade and cannot be granted");
+        if (cos_kernel_irq(uint32_t(line)))
+          fail(irq.pos, "IRQ line " + std::to_string(line) + " is the kernel's (" +
+                            (line == 0 ? std::string("the PIT") : std::string("COM1, the kernel console: use hardware.console for input")) + ")");
         irq.line = uint32_t(line);
         for (const IrqSpec& other : c.irqs)
           if (other.line == irq.line)
@@ -367,6 +374,7 @@ class Parser {
       }
     }
     if (const toml::node* n = t.get("timer")) c.timer = s_.boolean(*n, "'timer'");
+    if (const toml::node* n = t.get("console")) c.console = s_.boolean(*n, "'console'");
   }
 
   void parse_implements(const toml::node& n, ComponentSpec& c) {

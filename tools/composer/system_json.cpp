@@ -26,11 +26,15 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
-std::string system_json(const Plan& plan, const std::string& absolute_script, bool with_iso) {
+std::string system_json(const Plan& plan, const std::string& absolute_script, bool with_iso,
+                        const std::vector<std::string>& overrides) {
   std::string j = "{\n";
   j += "  \"name\": " + json_string(plan.script.name) + ",\n";
   j += "  \"description\": " + json_string(plan.script.description) + ",\n";
   j += "  \"script\": " + json_string(absolute_script) + ",\n";
+  j += "  \"overrides\": [";
+  for (size_t i = 0; i < overrides.size(); ++i) j += (i ? ", " : "") + json_string(overrides[i]);
+  j += "],\n";
   j += "  \"memory_mib\": " + std::to_string(plan.script.memory_bytes >> 20) + ",\n";
   j += "  \"kernel\": \"kernel.elf\",\n";
   j += std::string("  \"iso\": ") + (with_iso ? "\"cos.iso\"" : "null") + ",\n";

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "composer/plan.hpp"
@@ -12,9 +13,11 @@ namespace composer {
 std::string json_string(std::string_view s);
 
 /// The JSON document:
-/// {"name", "description", "script" (absolute path), "memory_mib", "kernel":
+/// {"name", "description", "script" (absolute path), "overrides" (the `--set`
+/// TARGET.KEY=VALUE strings, to apply again when recomposing), "memory_mib", "kernel":
 /// "kernel.elf", "iso": "cos.iso" or null, "components": [{"name", "image",
 /// "constructor": "kernel"|"booter", "priority"}] in construction order}.
-std::string system_json(const Plan& plan, const std::string& absolute_script, bool with_iso);
+std::string system_json(const Plan& plan, const std::string& absolute_script, bool with_iso,
+                        const std::vector<std::string>& overrides = {});
 
 }  // namespace composer

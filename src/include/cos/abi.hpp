@@ -87,6 +87,11 @@ enum class Op : uint64_t {
   /// sinv(gate_slot, op, a0, a1, a2): synchronous invocation (needs exec). The
   /// calling thread migrates into the server; returns the server's (rax, rdx)
   /// from sret, or comp_dead if the server is dead or faults during the call.
+  /// The server starts with rdi = the gate's token, rsi/rdx/r10/r8 = op and
+  /// the arguments, every other register zero and the FPU/SSE state reset to
+  /// the power-on state; the client gets back rax, rdx and, again, a reset
+  /// FPU/SSE state (nothing crosses in either direction; the runtime's stub
+  /// keeps the client's callee-saved registers, MXCSR and FCW).
   sinv = 11,
   /// sret(r0, r1): return from the innermost invocation to the client with
   /// rax = r0, rdx = r1. Errors: not_in_invocation.
@@ -124,17 +129,21 @@ enum class Op : uint64_t {
   rcv = 20,
   /// hw_derive(hw_slot, dest_slot, first, count): a capability for the
   /// sub-range [first, first + count) of an I/O-port or IRQ capability
-  /// (needs grant), derived from it. Errors: wrong_type, bad_argument.
+  /// (needs grant), derived from it. Errors: wrong_type, bad_argument,
+  /// kernel_owned (the range overlaps ports or lines the kernel drives,
+  /// cos/kernel_hardware.h).
   hw_derive = 21,
   /// ioport_in(ioport_slot, port, width): read an I/O port (needs read);
-  /// width 1, 2 or 4 bytes. Errors: bad_argument, out_of_range.
+  /// width 1, 2 or 4 bytes. Errors: bad_argument, out_of_range,
+  /// kernel_owned (whatever the capability says).
   ioport_in = 22,
   /// ioport_out(ioport_slot, port, width, value): write an I/O port (needs
-  /// write). Errors: bad_argument, out_of_range.
+  /// write). Errors: bad_argument, out_of_range, kernel_owned.
   ioport_out = 23,
   /// irq_bind(irq_slot, line, rcv_slot): deliver interrupts of ISA line
   /// `line` (in the capability's range, needs write) as notifications to the
-  /// receive endpoint; rcv_slot 0 unbinds. Errors: out_of_range, irq_bound.
+  /// receive endpoint; rcv_slot 0 unbinds. Errors: out_of_range, irq_bound,
+  /// kernel_owned.
   irq_bind = 24,
   /// timer_bind(timer_slot, rcv_slot, period_us): notify the receive endpoint
   /// every period_us microseconds (>= kTickUs; 0 stops it) (needs write).
@@ -201,15 +210,35 @@ enum class Op : uint64_t {
   /// comp_dead (the vCPU's thread ended), vcpu_running (not stopped),
   /// vcpu_mode (a synchronous vCPU).
   vcpu_resume = 33,
+
+  // --- console input (kernel/console_input.hpp) ----------------------------
+  /// console_bind(console_slot, rcv_slot, on): on = 1 makes the receive
+  /// endpoint (needs write) a console-input reader: bytes typed on the
+  /// kernel console while it has the input focus are queued for it and
+  /// notify it. The first reader has the focus; Ctrl-A 1..8 in the input
+  /// moves it to reader 1..8 (in bind order), Ctrl-A Ctrl-A is a literal
+  /// Ctrl-A. on = 0 unbinds. A reader whose endpoint loses its last
+  /// capability is unbound. The console capability needs read.
+  /// Errors: already_bound, not_bound (on = 0), out_of_memory (8 readers
+  /// bound), bad_argument (on > 1).
+  console_bind = 34,
+  /// console_read(console_slot, rcv_slot, buf, len): copies up to len
+  /// (<= 4096) bytes queued for the reader bound to the receive endpoint
+  /// (needs read) to buf; returns how many (0: none queued). Errors:
+  /// not_bound, bad_argument (len), bad_address (buf not writable: nothing
+  /// is taken from the queue).
+  console_read = 35,
 };
 
-static_assert(COS_OP_SINV == static_cast<uint64_t>(Op::sinv) && COS_OP_SRET == static_cast<uint64_t>(Op::sret),
+static_assert(COS_OP_SINV == static_cast<uint64_t>(Op::sinv) && COS_OP_SRET == static_cast<uint64_t>(Op::sret) &&
+                  COS_OP_THD_EXIT == static_cast<uint64_t>(Op::thd_exit) &&
+                  COS_OP_ASND == static_cast<uint64_t>(Op::asnd),
               "cos/abi_asm.h must match Op");
 
 /// Object types for Op::retype and the type field of a capability.
 enum class ObjType : uint64_t {
   none = 0, untyped = 1, captbl = 2, pgtbl = 3, frame = 4, comp = 5, thread = 6, sinv = 7,
-  rcv = 8, asnd = 9, ioport = 10, irq = 11, timer = 12, vm = 13, vcpu = 14,
+  rcv = 8, asnd = 9, ioport = 10, irq = 11, timer = 12, vm = 13, vcpu = 14, console = 15,
 };
 
 /// Rights bits of a capability. Frames: read/write/exec bound the mapping
@@ -248,6 +277,9 @@ enum class Error : int64_t {
   vcpu_running = -24,     ///< vcpu_run on a vCPU that is not stopped
   event_pending = -25,    ///< vcpu_inject: an event of that kind is already queued
   vcpu_mode = -26,        ///< vcpu_run on an asynchronous vCPU, or vcpu_resume on a synchronous one
+  kernel_owned = -27,     ///< the I/O port or IRQ line is driven by the kernel (cos/kernel_hardware.h)
+  already_bound = -28,    ///< console_bind: the endpoint is a reader already
+  not_bound = -29,        ///< console_bind(on = 0) / console_read: the endpoint is not a reader
 };
 
 /// The name of an error code ("bad_slot"), or "" for a value that is not one
@@ -259,7 +291,7 @@ constexpr const char* error_name(int64_t v) {
       "not_mapped",    "no_rights",       "not_copyable",      "comp_dead",        "not_in_invocation",
       "invocation_depth", "already_started", "would_block",    "timeout",          "out_of_range",
       "irq_bound",     "waiter_busy",     "no_virtualization", "bad_guest_state",  "vcpu_running",
-      "event_pending",   "vcpu_mode"};
+      "event_pending",   "vcpu_mode",      "kernel_owned",      "already_bound",    "not_bound"};
   return v < 0 && -v < static_cast<int64_t>(sizeof(names) / sizeof(names[0])) ? names[-v] : "";
 }
 

@@ -6,5 +6,7 @@
 
 #define COS_OP_SINV 11
 #define COS_OP_SRET 12
+#define COS_OP_THD_EXIT 14
+#define COS_OP_ASND 19
 
 #endif

@@ -24,10 +24,11 @@ enum Slot : uint64_t {
   kSlotPgtbl = 2,    ///< its own page table
   kSlotComp = 3,     ///< itself
   kSlotThread = 4,   ///< its initial thread
-  kSlotIoports = 5,  ///< all I/O ports [0, 0x10000)
-  kSlotIrqs = 6,     ///< all ISA IRQ lines [0, 16)
+  kSlotIoports = 5,  ///< all I/O ports [0, 0x10000) (the kernel's own stay out of reach: cos/kernel_hardware.h)
+  kSlotIrqs = 6,     ///< all ISA IRQ lines [0, 16) (likewise)
   kSlotTimer = 7,    ///< the timer
-  kSlotFirstUntyped = 8,
+  kSlotConsole = 8,  ///< console input (console_bind, console_read)
+  kSlotFirstUntyped = 9,
 };
 
 inline constexpr uint64_t kBootInfoMagic = 0x4f464e49544f4f42ull;  // "BOOTINFO"

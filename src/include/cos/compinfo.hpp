@@ -35,6 +35,7 @@ struct CompInfo {
   uint64_t pgtbl_slot;     ///< its own page table (`caps = ["pgtbl"]`)
   uint64_t comp_slot;      ///< itself (`caps = ["comp"]`)
   uint64_t timer_slot;     ///< the timer (`hardware.timer = true`)
+  uint64_t console_slot;   ///< console input (`hardware.console = true`)
   uint32_t ioport_count;
   uint32_t irq_count;
   struct IoPorts {

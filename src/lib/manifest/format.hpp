@@ -75,6 +75,8 @@ inline constexpr uint32_t c_guest_cmdline = 120;    // strref ("" without a gues
 inline constexpr uint32_t flag_constructed_by_kernel = 1u << 0;
 /// c_flags bit: the component is granted the periodic-timer capability.
 inline constexpr uint32_t flag_timer = 1u << 1;
+/// c_flags bit: the component is granted console input.
+inline constexpr uint32_t flag_console = 1u << 2;
 /// Every bit of c_caps_mask that has a meaning (captbl | pgtbl | comp).
 inline constexpr uint32_t caps_mask_all = 7;
 

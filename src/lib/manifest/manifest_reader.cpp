@@ -224,7 +224,7 @@ Str Reader::system_name() const {
 
 ComponentView Reader::component(uint32_t i) const {
   if (i >= component_count_)
-    return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false, 0, 0, false, 0, 0, 0, 0, empty_str()};
+    return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false, 0, 0, false, false, 0, 0, 0, 0, empty_str()};
   const uint32_t c = components_offset_ + i * f::component_size;
   const uint32_t flags = u32(c + f::c_flags);
   return ComponentView{
@@ -241,6 +241,7 @@ ComponentView Reader::component(uint32_t i) const {
       u64(c + f::c_untyped_bytes),
       u32(c + f::c_caps_mask),
       (flags & f::flag_timer) != 0,
+      (flags & f::flag_console) != 0,
       u32(c + f::c_ioports_count),
       u32(c + f::c_irqs_count),
       u32(c + f::c_blobs_count),

@@ -65,6 +65,7 @@ struct ComponentView {
   uint64_t untyped_bytes;      ///< untyped memory, multiple of 4096; 0 = none
   uint32_t caps_mask;          ///< kCapCaptbl | kCapPgtbl | kCapComp bits
   bool timer;                  ///< the periodic-timer capability
+  bool console;                ///< console input
   uint32_t ioport_count;       ///< entries for ioport(comp, j)
   uint32_t irq_count;          ///< entries for irq(comp, j)
   // Boot modules copied into the component, and its guest (VMM components).

@@ -136,7 +136,8 @@ std::vector<uint8_t> encode(const System& sys) {
     out.u64(r + f::c_sinv_entry, c.sinv_entry);
     out.u32(r + f::c_priority, c.priority);
     out.u32(r + f::c_flags,
-            (c.constructed_by_kernel ? f::flag_constructed_by_kernel : 0) | (c.timer ? f::flag_timer : 0));
+            (c.constructed_by_kernel ? f::flag_constructed_by_kernel : 0) | (c.timer ? f::flag_timer : 0) |
+                (c.console ? f::flag_console : 0));
     out.u32(r + f::c_implements_first, impl_i);
     out.u32(r + f::c_implements_count, uint32_t(c.implements.size()));
     out.u32(r + f::c_deps_first, dep_i);

@@ -45,6 +45,7 @@ struct Component {
   uint64_t untyped_bytes = 0;  ///< multiple of 4096; 0 = none
   uint32_t caps_mask = 0;      ///< kCapCaptbl | kCapPgtbl | kCapComp
   bool timer = false;
+  bool console = false;  ///< console input (hardware.console)
   std::vector<IoPortRange> ioports;
   std::vector<uint32_t> irqs;  ///< ISA lines 0..15 except 2
   // Boot modules and the guest of a VMM component.

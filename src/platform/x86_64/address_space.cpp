@@ -5,10 +5,9 @@
 #include "kernel/platform.hpp"
 #include "x86_64/cpu.hpp"
 #include "x86_64/address_space.hpp"
+#include "x86_64/kernel_paging.hpp"
 #include "x86_64/layout.hpp"
 #include "x86_64/page_table.hpp"
-
-extern "C" uint64_t boot_pml4_sym[];
 
 namespace cos::platform {
 namespace {
@@ -55,7 +54,7 @@ abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa) {
 
 bool address_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget) {
   if (root == g_loaded_root) {
-    x86::write_cr3(reinterpret_cast<uint64_t>(boot_pml4_sym));  // a low physical address
+    x86::write_cr3(x86::kernel_root());
     g_loaded_root = 0;
   }
   x86::KernelMem mem{nullptr};
@@ -69,23 +68,51 @@ void address_space_switch(uint64_t root) {
   g_loaded_root = root;
 }
 
-bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len) {
+namespace {
+
+/// Calls f(kernel pointer, bytes) for each page piece of [uva, uva + len)
+/// when every page is mapped user-accessible (and writable if asked);
+/// returns false, calling nothing, otherwise.
+template <typename F>
+bool each_user_piece(uint64_t root, uint64_t uva, size_t len, bool write, F f) {
   if (uva >= x86::kUserTop || len > x86::kUserTop - uva) return false;
   x86::KernelMem mem{nullptr};
   x86::PageTable<x86::KernelMem> pt(mem, root);
-  auto* out = static_cast<uint8_t*>(dst);
+  for (uint64_t va = uva & ~(kPageSize - 1); va < uva + len; va += kPageSize) {
+    uint64_t e = pt.lookup(va);
+    if (!x86::pte::present(e) || !x86::pte::user(e) || (write && !x86::pte::writable(e))) return false;
+  }
   while (len > 0) {
     uint64_t e = pt.lookup(uva & ~(kPageSize - 1));
-    if (!x86::pte::present(e) || !x86::pte::user(e)) return false;
     uint64_t off = uva & (kPageSize - 1);
     size_t n = kPageSize - off < len ? kPageSize - off : len;
-    const auto* src = x86::phys_to_virt<uint8_t>(x86::pte::address(e) + off);
-    for (size_t i = 0; i < n; ++i) out[i] = src[i];
-    out += n;
+    f(x86::phys_to_virt<uint8_t>(x86::pte::address(e) + off), n);
     uva += n;
     len -= n;
   }
   return true;
+}
+
+}  // namespace
+
+bool user_writable(uint64_t root, uint64_t uva, size_t len) {
+  return each_user_piece(root, uva, len, true, [](uint8_t*, size_t) {});
+}
+
+bool copy_to_user(uint64_t root, uint64_t uva, const void* src, size_t len) {
+  const auto* in = static_cast<const uint8_t*>(src);
+  return each_user_piece(root, uva, len, true, [&](uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) p[i] = in[i];
+    in += n;
+  });
+}
+
+bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len) {
+  auto* out = static_cast<uint8_t*>(dst);
+  return each_user_piece(root, uva, len, false, [&](uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) out[i] = p[i];
+    out += n;
+  });
 }
 
 }  // namespace cos::platform

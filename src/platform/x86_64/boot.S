@@ -161,5 +161,3 @@ kernel_stack_bottom:
   .global kernel_stack_top
 kernel_stack_top:
 
-  .global boot_pml4_sym
-  .set boot_pml4_sym, boot_pml4

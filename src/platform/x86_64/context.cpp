@@ -37,6 +37,7 @@ void set_invocation_return(Thread* t, uint64_t rip, uint64_t rsp, uint64_t rflag
   r.ss = x86::kUserDs;
   r.rax = r0;
   r.rdx = r1;
+  fpu_reset(t->fpu);
 }
 
 void set_upcall(Thread* t, uint64_t entry, uint64_t token) {
@@ -53,6 +54,7 @@ void set_upcall(Thread* t, uint64_t entry, uint64_t token) {
   r.rdx = in.rdx;
   r.r10 = in.r10;
   r.r8 = in.r8;
+  fpu_reset(t->fpu);
 }
 
 uint64_t user_rflags(uint64_t rflags) {
@@ -86,6 +88,8 @@ void resume(Thread* t) {
   user_return_iret(&t->regs);
 }
 
+void interrupts_poll() { asm volatile("sti; nop; cli" ::: "memory"); }
+
 namespace {
 
 // The idle loop proper, on a fresh kernel stack. With background work left it
@@ -93,7 +97,7 @@ namespace {
 // interrupts by one instruction: Intel SDM Vol. 2B, STI) rather than halting.
 [[noreturn]] void idle_loop() {
   for (;;) {
-    if (idle_work()) asm volatile("sti\n nop\n cli" ::: "memory");
+    if (idle_work()) interrupts_poll();
     else asm volatile("sti\n hlt\n cli" ::: "memory");
   }
 }

@@ -57,18 +57,31 @@
   jmp isr_common
 .endm
 
+/* #DB, NMI, #DF and #MC arrive on IST stacks (gdt.hpp) and go to ist_common. */
+.macro ISR_IST_NOERR vec
+  .align 16
+  push $0
+  push $\vec
+  jmp ist_common
+.endm
+.macro ISR_IST_ERR vec
+  .align 16
+  push $\vec
+  jmp ist_common
+.endm
+
   .global isr_stubs
   .align 16
 isr_stubs:
   ISR_NOERR 0
-  ISR_NOERR 1
-  ISR_NOERR 2
+  ISR_IST_NOERR 1
+  ISR_IST_NOERR 2
   ISR_NOERR 3
   ISR_NOERR 4
   ISR_NOERR 5
   ISR_NOERR 6
   ISR_NOERR 7
-  ISR_ERR 8
+  ISR_IST_ERR 8
   ISR_NOERR 9
   ISR_ERR 10
   ISR_ERR 11
@@ -78,7 +91,7 @@ isr_stubs:
   ISR_NOERR 15
   ISR_NOERR 16
   ISR_ERR 17
-  ISR_NOERR 18
+  ISR_IST_NOERR 18
   ISR_NOERR 19
   ISR_NOERR 20
   ISR_ERR 21
@@ -102,6 +115,28 @@ isr_common:
   mov %rsp, %rdi
   call trap_from_kernel
   POP_GPRS
+  add $16, %rsp
+  iretq
+
+/* The IST vectors can interrupt any instruction, including those of the
+   system-call entry and exit where CS already (or still) says kernel while
+   GS is the user's and RSP the user's choice: the frame is on the vector's
+   own stack, and GS is swapped only for an interrupted user context (CS
+   says user, so the swap state is certain). trap_ist never uses GS; it
+   returns when the interrupted context may go on. */
+ist_common:
+  testb $3, 24(%rsp)
+  jz 1f
+  swapgs
+1:
+  PUSH_GPRS
+  mov %rsp, %rdi
+  call trap_ist
+  POP_GPRS
+  testb $3, 24(%rsp)
+  jz 2f
+  swapgs
+2:
   add $16, %rsp
   iretq
 
@@ -199,6 +234,7 @@ sinv_fastpath:
   xor %r14d, %r14d
   xor %r15d, %r15d
   xor %esp, %esp
+  fxrstor64 fpu_clean_image(%rip)  /* the server starts with clean FPU/SSE state */
   swapgs
   sysretq
 
@@ -228,6 +264,7 @@ sret_fastpath:
   xor %r13d, %r13d
   xor %r14d, %r14d
   xor %r15d, %r15d
+  fxrstor64 fpu_clean_image(%rip)  /* nothing of the server's FPU/SSE state returns */
   swapgs
   sysretq
 

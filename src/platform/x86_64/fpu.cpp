@@ -10,6 +10,33 @@ namespace {
 /// The area whose state is in the FPU registers (nullptr: none yet).
 uint8_t* g_live;
 
+/// The power-on FXSAVE image with every register zero: FCW 0x37f (all x87
+/// exceptions masked), MXCSR 0x1f80 (all SSE exceptions masked), empty x87
+/// stack. Loading it with FXRSTOR clears x87, MMX and XMM registers alike
+/// (FNINIT would leave the x87 data registers' bits in place, where FXSAVE
+/// still shows them).
+struct alignas(16) FxsaveImage {
+  uint8_t bytes[512];
+};
+constexpr FxsaveImage clean_image() {
+  FxsaveImage img{};
+  img.bytes[0] = 0x7f, img.bytes[1] = 0x03;    // FCW
+  img.bytes[24] = 0x80, img.bytes[25] = 0x1f;  // MXCSR
+  return img;
+}
+
+}  // namespace
+}  // namespace cos::platform
+
+extern "C" {
+/// Also loaded by the sinv/sret fast paths (entry.S).
+extern const cos::platform::FxsaveImage fpu_clean_image;
+}
+const cos::platform::FxsaveImage fpu_clean_image = cos::platform::clean_image();
+
+namespace cos::platform {
+namespace {
+
 void fxsave(uint8_t* area) { asm volatile("fxsave64 (%0)" ::"r"(area) : "memory"); }
 void fxrstor(const uint8_t* area) { asm volatile("fxrstor64 (%0)" ::"r"(area) : "memory"); }
 
@@ -22,17 +49,17 @@ void fpu_activate(uint8_t* area) {
   g_live = area;
 }
 
+void fpu_reset(uint8_t* area) {
+  if (g_live == area) asm volatile("fxrstor64 %0" ::"m"(fpu_clean_image) : "memory");
+  else fpu_init_area(area);
+}
+
 void fpu_forget(uint8_t* area) {
   if (g_live == area) g_live = nullptr;
 }
 
 void fpu_init_area(uint8_t* area) {
-  for (unsigned i = 0; i < 512; ++i) area[i] = 0;
-  // FCW 0x37f: all x87 exceptions masked; MXCSR 0x1f80: all SSE exceptions masked.
-  area[0] = 0x7f;
-  area[1] = 0x03;
-  area[24] = 0x80;
-  area[25] = 0x1f;
+  for (unsigned i = 0; i < 512; ++i) area[i] = fpu_clean_image.bytes[i];
 }
 
 }  // namespace cos::platform

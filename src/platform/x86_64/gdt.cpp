@@ -23,7 +23,8 @@ struct __attribute__((packed)) Pointer {
 
 alignas(16) uint64_t gdt[7];
 alignas(16) Tss tss;
-alignas(16) uint8_t double_fault_stack[8192];
+constexpr unsigned kIstStackBytes = 8192;
+alignas(16) uint8_t ist_stacks[4][kIstStackBytes];  // IST1..IST4
 
 }  // namespace
 
@@ -34,7 +35,8 @@ void gdt_init() {
   gdt[3] = 0x00cff2000000ffffull;  // 0x18 user data, DPL 3
   gdt[4] = 0x00affa000000ffffull;  // 0x20 user code, DPL 3, L=1
   tss.iomap_base = sizeof(Tss);    // no I/O bitmap: ring 3 has no port access
-  tss.ist[0] = reinterpret_cast<uint64_t>(double_fault_stack + sizeof(double_fault_stack));
+  for (unsigned slot = kIstDoubleFault; slot <= kIstMachineCheck; ++slot)
+    tss.ist[slot - 1] = reinterpret_cast<uint64_t>(ist_stacks[slot - 1] + kIstStackBytes);
   uint64_t base = reinterpret_cast<uint64_t>(&tss);
   uint64_t limit = sizeof(Tss) - 1;
   gdt[5] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |

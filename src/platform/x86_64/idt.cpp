@@ -1,6 +1,7 @@
 #include "x86_64/idt.hpp"
 
 #include "x86_64/cpu.hpp"
+#include "x86_64/gdt.hpp"
 #include "x86_64/regs.hpp"
 
 extern "C" char isr_stubs[];
@@ -25,13 +26,24 @@ alignas(16) Gate idt[256];
 constexpr uint8_t kInterruptGate = 0x8e;  // present, DPL 0, 64-bit interrupt gate
 constexpr uint64_t kStubSize = 16;
 
+/// The IST slot of a vector (0: none, the stack of the interrupted context
+/// or TSS.RSP0).
+uint8_t ist_of(unsigned v) {
+  switch (v) {
+    case kVectorDoubleFault: return kIstDoubleFault;
+    case kVectorDebug: return kIstDebug;
+    case kVectorNmi: return kIstNmi;
+    case kVectorMachineCheck: return kIstMachineCheck;
+    default: return 0;
+  }
+}
+
 }  // namespace
 
 void idt_init() {
   for (unsigned v = 0; v < 256; ++v) {
     uint64_t addr = reinterpret_cast<uint64_t>(isr_stubs) + v * kStubSize;
-    idt[v] = Gate{static_cast<uint16_t>(addr), kKernelCs,
-                  static_cast<uint8_t>(v == kVectorDoubleFault ? 1 : 0), kInterruptGate,
+    idt[v] = Gate{static_cast<uint16_t>(addr), kKernelCs, ist_of(v), kInterruptGate,
                   static_cast<uint16_t>(addr >> 16), static_cast<uint32_t>(addr >> 32), 0};
   }
   struct __attribute__((packed)) {

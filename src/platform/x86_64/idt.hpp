@@ -4,8 +4,11 @@
 
 namespace cos::x86 {
 
-inline constexpr uint8_t kVectorPageFault = 14;
+inline constexpr uint8_t kVectorDebug = 1;
+inline constexpr uint8_t kVectorNmi = 2;
 inline constexpr uint8_t kVectorDoubleFault = 8;
+inline constexpr uint8_t kVectorPageFault = 14;
+inline constexpr uint8_t kVectorMachineCheck = 18;
 inline constexpr uint8_t kVectorTimer = 0x20;      ///< LAPIC timer
 inline constexpr uint8_t kVectorPicBase = 0x30;    ///< remapped, masked 8259 PIC (spurious only)
 inline constexpr uint8_t kVectorSpurious = 0xff;   ///< LAPIC spurious

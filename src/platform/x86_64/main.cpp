@@ -4,6 +4,7 @@
 #include "x86_64/cpu.hpp"
 #include "x86_64/gdt.hpp"
 #include "x86_64/idt.hpp"
+#include "x86_64/kernel_paging.hpp"
 #include "kernel/kernel.hpp"
 #include "x86_64/lapic.hpp"
 #include "x86_64/layout.hpp"
@@ -31,11 +32,11 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
   x86::idt_init();
   x86::percpu_init();
 
+  // The kernel's own page tables (no identity map: the user half starts empty).
+  x86::kernel_paging_init();
+  kprintf("cos: kernel protection: %s\n", x86::protection_init());
   auto& info = g_boot;
   x86::mb2::parse(mbi_pa, info);
-  // Drop the identity map of the first GiB: the user half starts empty.
-  x86::phys_to_virt<uint64_t>(x86::read_cr3())[0] = 0;
-  x86::write_cr3(x86::read_cr3());
 
   uint64_t ram = 0;
   for (unsigned i = 0; i < info.ram_count; ++i) ram += info.ram[i].size;

@@ -1,4 +1,5 @@
-// Machine stop: the emulator-specific exits that `./cos run` understands.
+// The kernel console (COM1) and machine stop: the emulator-specific exits
+// that `./cos run` understands.
 #include "kernel/console.hpp"
 #include "x86_64/cpu.hpp"
 #include "kernel/platform.hpp"
@@ -7,6 +8,12 @@
 namespace cos::platform {
 
 void console_write(const char* s, size_t len) { x86::serial::write(s, len); }
+bool console_poll(uint8_t& byte) { return x86::serial::receive(byte); }
+unsigned console_irq() { return 4; }  // COM1 on the ISA bus
+void console_input_enable(bool on) {
+  x86::serial::receive_interrupt(on);
+  irq_mask(console_irq(), !on);
+}
 
 void stop(StopReason why) {
   x86::cli();

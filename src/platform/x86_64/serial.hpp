@@ -1,6 +1,7 @@
 // 8250/16550 UART on COM1, polled output (the kernel console).
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 namespace cos::x86::serial {
 
@@ -11,5 +12,11 @@ void write(const char* s, size_t len);
 /// Waits until the transmitter is empty (LSR bit 6, TEMT): emulators that
 /// model the baud rate (Bochs) drop bytes still queued when the machine stops.
 void drain();
+/// Takes one received byte, if the UART has one (LSR.DR).
+bool receive(uint8_t& byte);
+/// Turns the received-data interrupt on or off (IER bit 0, MCR.OUT2 which
+/// gates the IRQ line on PCs), with a 1-byte FIFO trigger so every byte
+/// interrupts (Bochs' 16550 has no character-timeout interrupt).
+void receive_interrupt(bool on);
 
 }  // namespace cos::x86::serial

@@ -93,15 +93,61 @@ extern "C" void trap_from_kernel(Regs* r) {
     if (!g_run_queue.empty()) schedule(false);
     return;
   }
-  if (r->vector == 2) {  // NMI (e.g. one that ended a guest's run): nothing to do
-    kprintf("cos: NMI at rip %#lx ignored\n", r->rip);
-    return;
-  }
   kprintf("\ncos: kernel exception: %s, rip %#lx", exception_name(r->vector), r->rip);
   if (r->vector == kVectorPageFault) kprintf(", address %#lx", read_cr2());
   kprintf("\n");
   dump_regs(*r);
   panic("unexpected %s in the kernel", exception_name(r->vector));
+}
+
+// #DB, NMI, #DF and #MC, on their IST stacks (entry.S ist_common). Runs with
+// whatever GS the interrupted context had: it must not use per-CPU data
+// through GS (nothing in the kernel's C++ does).
+extern "C" void trap_ist(Regs* r) {
+  const bool from_user = (r->cs & 3) != 0;
+  switch (r->vector) {
+    case kVectorNmi: {
+      // Nobody's fault: a watchdog, the emulator, a host NMI that ended a
+      // guest's run. The interrupted context, user or kernel, goes on.
+      static unsigned reported;
+      if (reported < 4) {
+        ++reported;
+        kprintf("cos: NMI at rip %#lx (%s) ignored%s\n", r->rip, from_user ? "user" : "kernel",
+                reported == 4 ? "; further NMIs are not reported" : "");
+      }
+      return;
+    }
+    case kVectorMachineCheck:
+      // A hardware error: the machine's state cannot be trusted, whatever
+      // ran at the time. Never blamed on a component.
+      panic("machine check (#MC) at rip %#lx (%s mode)", r->rip, from_user ? "user" : "kernel");
+    case kVectorDoubleFault:
+      kprintf("\ncos: kernel exception: %s, rip %#lx\n", exception_name(r->vector), r->rip);
+      dump_regs(*r);
+      panic("double fault");
+    case kVectorDebug:
+      if (from_user) {
+        // A single step or INT1 the component asked for: its own fault.
+        Thread* t = g_current;
+        if (!t) panic("#DB from user mode without a current thread");
+        t->regs = *r;
+        user_fault(t);
+      }
+      {
+        // The kernel sets no breakpoints: this is the single-step trap of a
+        // SYSCALL made with RFLAGS.TF = 1 (taken at the first instruction of
+        // the entry, before it switched stacks). Nothing to do.
+        static unsigned reported;
+        if (reported < 4) {
+          ++reported;
+          kprintf("cos: #DB in the kernel at rip %#lx ignored (single-stepped system call)\n", r->rip);
+        }
+        asm volatile("mov %0, %%dr6" ::"r"(0xffff0ff0ull));
+      }
+      return;
+    default:
+      panic("vector %lu on an IST stack", r->vector);
+  }
 }
 
 extern "C" [[noreturn]] void syscall_from_user(Regs* r) {

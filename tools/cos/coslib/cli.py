@@ -4,7 +4,7 @@ import argparse
 import sys
 import textwrap
 
-from . import bench, build, guest, packages, run, systems, testing
+from . import bench, build, completion, guest, packages, run, systems, testing
 from .common import DEFAULT_ARCH, CosError, info
 from .outcome import EXIT_INTERRUPTED
 
@@ -19,21 +19,34 @@ Typical workflow:
   ./cos setup
   ./cos init x86_64
   ./cos build
-  ./cos compose composition_scripts/hello.toml hello
+  ./cos compose composition_scripts/hello.toml hello   (or: ./cos compose hello)
   ./cos run hello [--emulator bochs]
   ./cos guest fetch | ./cos guest build      (guest kernel / initramfs; compose does it)
-  ./cos bench ipc | ./cos bench vmexit | ./cos bench fuzz [--calls N] [--seed S]
+  ./cos bench ipc | ./cos bench vmexit [--host-time [--kvm-baseline PATH]]
+  ./cos bench fuzz [--calls N] [--seed S]
   ./cos bench boot [--runs N] [--emulator qemu|bochs|all]
 """
 
 
+class UsageError(Exception):
+    """A command line the parser rejects; `main` prints it and exits with 2."""
+
+    def __init__(self, parser, message):
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+    def report(self):
+        """Print the usage line and `cos <command>: error: <message>` on stderr."""
+        self.parser.print_usage(sys.stderr)
+        sys.stderr.write("%s: error: %s\n" % (self.parser.prog, self.message))
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse with usage errors as `cos: error: ...` and exit status 2."""
+    """argparse whose usage errors raise UsageError (exit status 2 in `main`)."""
 
     def error(self, message):
-        self.print_usage(sys.stderr)
-        sys.stderr.write("%s: error: %s\n" % (self.prog, message))
-        sys.exit(2)
+        raise UsageError(self, message)
 
 
 def _timeout(text):
@@ -77,7 +90,12 @@ def build_parser():
 
     p = add("compose", "turn a composition script into system_binaries/<name>/",
             systems.cmd_compose,
-            "Build (incrementally), then run the composer:\n"
+            "SCRIPT is a path, else a file in composition_scripts/ with or without\n"
+            "'.toml' (cos compose simple_vmm.toml vm, cos compose hello); NAME defaults\n"
+            "to the script's [system] name. A missing or ambiguous SCRIPT is an error\n"
+            "(exit status 2) that lists the scripts there.\n\n"
+            "Build (incrementally) the kernel, the composer and the images the script\n"
+            "names, then run the composer:\n"
             "  cos-composer <script> system_binaries/<name> --images build/x86_64/images\n"
             "               --kernel build/x86_64/images/kernel.elf\n"
             "The output holds kernel.elf, the component images, manifest.bin, grub.cfg,\n"
@@ -85,8 +103,15 @@ def build_parser():
             "fetches the guest kernel and builds the default initramfs if they are used\n"
             "(see 'cos guest') and passes them to the composer. Exit status is the\n"
             "composer's (2 = bad script).")
-    p.add_argument("script", nargs="?", help="composition script (.toml)")
-    p.add_argument("name", nargs="?", help="system name (output directory)")
+    p.add_argument("script", nargs="?",
+                   help="composition script: a path, or a name in composition_scripts/")
+    p.add_argument("name", nargs="?",
+                   help="system name (output directory; default: the script's [system] name)")
+    p.add_argument("--set", action="append", default=[], metavar="TARGET.KEY=VALUE",
+                   help="override a key of the script: TARGET is 'system' or a component's "
+                        "name (vm_exit_bench.params.iterations=100000, simple_vmm.priority=5, "
+                        "simple_vmm.guest.ram=512M); checked like the script's own keys, "
+                        "kept for recomposing (repeatable)")
 
     p = add("guest", "fetch the guest kernel or build the default initramfs",
             guest.cmd_guest,
@@ -107,10 +132,16 @@ def build_parser():
             "Boot system_binaries/<name>/cos.iso with the guest's serial console on this\n"
             "terminal (stdin goes to the guest). If the system does not exist but\n"
             "composition_scripts/<name>.toml does, set up, build and compose it first;\n"
-            "if the build or its script is newer than cos.iso, rebuild and recompose.\n\n"
+            "if the build or its script is newer than cos.iso, rebuild and recompose.\n"
+            "Only what the system needs is built, quietly: one line per step, the\n"
+            "output in build/x86_64/logs/run-<name>.log (its tail on failure).\n\n"
+            "On a terminal every key goes to the guest, Ctrl-C, Ctrl-Z and Ctrl-\\\n"
+            "included, except Ctrl-A: Ctrl-A x ends the run, Ctrl-A h lists the keys,\n"
+            "Ctrl-A Ctrl-A sends Ctrl-A.\n\n"
             "Exit status: 0 clean shutdown ('cos: shutdown: clean' and the kernel's exit\n"
             "port); 1 with a one-line reason for a kernel panic, triple fault, guest\n"
-            "reset, emulator crash or timeout; 130 after Ctrl-C; 2 for usage errors.")
+            "reset, emulator crash or timeout; 130 after Ctrl-A x or SIGINT (Ctrl-C\n"
+            "with piped input); 2 for usage errors.")
     p.add_argument("name", nargs="?", help="system name (system_binaries/<name>)")
     p.add_argument("--emulator", choices=("qemu", "bochs"), default="qemu",
                    help="emulator (default: qemu)")
@@ -144,10 +175,10 @@ def build_parser():
     p = add("bench", "run a benchmark or long run: ipc (IPC costs), vmexit (VM-exit costs), "
             "fuzz (syscall fuzzer) or boot (Linux boot time)",
             bench.cmd_bench,
-            "Benchmarks and long runs, not tests: ipc, vmexit and fuzz compose a system\n"
-            "from a copy of its script with other parameters\n"
-            "(build/x86_64/bench/<script>.toml -> system_binaries/bench-<what>/), boot it\n"
-            "with its console on stdout, then summarise.\n\n"
+            "Benchmarks and long runs, not tests: each composes its script into\n"
+            "system_binaries/bench-<what>/ (varied with the composer's --set overrides:\n"
+            "its own options first, then yours), boots it with its console on stdout,\n"
+            "then summarises.\n\n"
             "  ipc   composition_scripts/ipc_bench.toml: null syscall, sinv/sret round\n"
             "        trip, asnd->rcv round trip and thread switch, median and minimum\n"
             "        TSC cycles over --iterations samples each. QEMU runs TCG with\n"
@@ -160,6 +191,11 @@ def build_parser():
             "        round trips. QEMU (TCG, -icount shift=0) uses the AMD SVM backend,\n"
             "        --emulator bochs the Intel VMX one. Writes\n"
             "        build/x86_64/bench/vmexit.json (with the emulator and backend).\n"
+            "        --host-time: QEMU TCG without -icount, 100000 round trips per kind:\n"
+            "        exits per host second, timed between the VMM's console lines (the\n"
+            "        KVM baseline's method) and by the kernel's clock; with\n"
+            "        --kvm-baseline PATH (../shared/baselines/kvm-tcg-baseline) it runs\n"
+            "        that next and prints cos/KVM ratios. Writes vmexit-host.json.\n"
             "  fuzz  composition_scripts/syscall_fuzz.toml with --calls pseudo-random\n"
             "        system calls (default 1000000) from --seed; passes when every call\n"
             "        returned, the kernel did not panic, the canary component's memory and\n"
@@ -195,6 +231,15 @@ def build_parser():
                    help="fuzz: number of system calls (default 1000000)")
     p.add_argument("--seed", type=int, metavar="S",
                    help="fuzz: PRNG seed (default: the script's, 1)")
+    p.add_argument("--set", action="append", default=[], metavar="TARGET.KEY=VALUE",
+                   help="override a key of the benchmark's script, as 'cos compose --set' "
+                        "(e.g. vm_exit_bench.params.own_thread=1; repeatable)")
+    p.add_argument("--host-time", action="store_true",
+                   help="vmexit: exits per host second under QEMU TCG without -icount "
+                        "(default --iterations 100000)")
+    p.add_argument("--kvm-baseline", metavar="PATH",
+                   help="vmexit --host-time: run this KVM baseline script "
+                        "(kvm-tcg-baseline) right after and print cos/KVM ratios")
 
     add("clean", "remove build/, system_binaries/ and the compile_commands.json link",
         cmd_clean)
@@ -246,23 +291,41 @@ def cmd_clean(args):
 NO_PACKAGE_CHECK = {"help", "clean", "setup"}
 
 
-def main(argv):
-    """Parse `argv`, run the command, and return the exit status."""
+def parse(argv):
+    """Parse a command line (the words after `cos`) the way `main` does.
+
+    Returns the argparse namespace with `.command` set; `cos` alone and
+    `cos -h` become `help`. Raises UsageError for a line the CLI rejects
+    (tests/integration/docs_test.py checks README commands with this).
+    """
     parser, cmds = build_parser()
-    if not argv:
-        sys.stderr.write(full_help(cmds))
-        return 2
-    if argv[0] in ("-h", "--help"):
-        argv = ["help"] + argv[1:]
+    if not argv or argv[0] in ("-h", "--help"):
+        argv = ["help"] + list(argv[1:])
     if argv[0] not in cmds:
         parser.error("unknown command '%s' (commands: %s)" % (argv[0], ", ".join(cmds)))
     args = cmds[argv[0]].parse_args(argv[1:])
     args.command = argv[0]
+    if args.command == "help" and args.topic and args.topic not in cmds:
+        parser.error("unknown command '%s'" % args.topic)
+    return args
+
+
+def main(argv):
+    """Parse `argv`, run the command, and return the exit status."""
+    parser, cmds = build_parser()
+    if argv and argv[0] == "__complete":  # tools/cos/completion.bash
+        return completion.main(argv[1:], cmds)
+    if not argv:
+        sys.stderr.write(full_help(cmds))
+        return 2
+    try:
+        args = parse(argv)
+    except UsageError as e:
+        e.report()
+        return 2
     try:
         if args.command == "help":
             if args.topic:
-                if args.topic not in cmds:
-                    parser.error("unknown command '%s'" % args.topic)
                 cmds[args.topic].print_help()
             else:
                 sys.stdout.write(full_help(cmds))

@@ -1,5 +1,6 @@
 """Paths, messages, errors and subprocess helpers shared by every command."""
 
+import contextlib
 import os
 import shlex
 import subprocess
@@ -50,10 +51,29 @@ class CosError(Exception):
         self.status = status
 
 
+_info_sinks = []
+
+
 def info(message):
-    """Print a progress message on stderr, prefixed `cos:`."""
-    sys.stderr.write("cos: %s\n" % message)
+    """Print a progress message on stderr, prefixed `cos:` (or hand it to the
+    innermost info_sink)."""
+    line = "cos: %s\n" % message
+    if _info_sinks:
+        _info_sinks[-1](line)
+        return
+    sys.stderr.write(line)
     sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def info_sink(write):
+    """Within the block, `info` (and `warn`) lines go to `write(text)`
+    instead of stderr (a quiet step writes them to its log)."""
+    _info_sinks.append(write)
+    try:
+        yield
+    finally:
+        _info_sinks.pop()
 
 
 def warn(message):

@@ -7,11 +7,13 @@ One loop (`Session.run`) moves bytes both ways:
   our stdin           -> the guest's serial input (QEMU: a pipe to its
                          stdio chardev; Bochs: a pty its COM1 reads).
 
-The emulator runs in its own session, so a Ctrl-C on the terminal reaches only
-us; we then stop the emulator ourselves. When stdin is an interactive
-terminal we put it in the same mode QEMU's stdio chardev uses (no echo, no
-line editing, output post-processing kept) but keep Ctrl-C as a signal, and
-restore it on the way out.
+The emulator runs in its own session, so terminal signals reach only us.
+When stdin is an interactive terminal we put it in a raw mode (no echo, no
+line editing, no signal keys; output post-processing kept), so Ctrl-C,
+Ctrl-Z and Ctrl-\\ are bytes for the guest, and Ctrl-A starts an escape
+command (escape.py: Ctrl-A x ends the run, Ctrl-A h prints help); the mode is
+restored on every way out. With stdin not a terminal nothing is decoded, and
+SIGINT (a Ctrl-C on the terminal, or `kill -INT`) stops the run.
 
 Input is held back until the guest is ready to read it: until the line
 `cos: console input ready` for systems with a VMM guest (see
@@ -29,6 +31,8 @@ import subprocess
 import sys
 import termios
 import time
+
+from .escape import HELP, HELP_TEXT, QUIT, EscapeDecoder, key_name
 
 CLEAN_MARKER = "cos: shutdown: clean"
 PANIC_RE = re.compile(r"cos: PANIC:.*")
@@ -87,6 +91,41 @@ class LineScanner:
             self.guest_ready = True
 
 
+#: ECMA-48 DSR 6 (device status report: cursor position); a terminal answers
+#: it with ESC [ row ; col R on its input.
+CURSOR_QUERY = b"\x1b[6n"
+
+
+class CursorQueryFilter:
+    """Removes the cursor-position query from guest output on its way to a
+    terminal that is not our input.
+
+    busybox's line editor asks the terminal where the cursor is (ESC [6n)
+    after each prompt and goes on without waiting when no answer comes. With
+    `printf ... | cos run vm` in a terminal, the terminal would answer on its
+    own input, which nobody reads during the run, and the shell that started
+    `cos` would then read the answer as typed text (`^[[24;5R`). `feed`
+    returns the data without the query, holding back a possible beginning of
+    one at the end until the next chunk; `flush` returns what is held.
+    """
+
+    def __init__(self):
+        self._held = b""
+
+    def feed(self, data):
+        data = (self._held + data).replace(CURSOR_QUERY, b"")
+        self._held = b""
+        for n in range(len(CURSOR_QUERY) - 1, 0, -1):
+            if data.endswith(CURSOR_QUERY[:n]):
+                self._held, data = data[-n:], data[:-n]
+                break
+        return data
+
+    def flush(self):
+        held, self._held = self._held, b""
+        return held
+
+
 def write_all(fd, data):
     """Write all of `data` to `fd`, waiting if the fd is non-blocking and full."""
     view = memoryview(data)
@@ -102,15 +141,22 @@ def write_all(fd, data):
 class TerminalMode:
     """Context manager: put an interactive stdin into serial-console mode.
 
-    The mode mirrors QEMU's stdio chardev with signal=on: raw input without
-    echo, output post-processing kept (so "\\n" still starts a new line), and
-    Ctrl-C still raising SIGINT. Ctrl-Z and Ctrl-\\ are passed to the guest
-    instead of stopping or killing us with the terminal in this mode.
+    Raw input (no echo, no line editing, no CR/NL translation, 8 bits, no
+    XON/XOFF) and no signal keys (ISIG off): every byte typed, Ctrl-C (0x03),
+    Ctrl-Z (0x1a) and Ctrl-\\ (0x1c) included, is read by us. Output
+    post-processing stays on, so "\\n" from us or the guest still starts a new
+    line. `active` tells whether the terminal was switched; `suspend()` and
+    `resume()` put the saved mode back and forth (job control, SIGTSTP).
     """
 
     def __init__(self, fd):
         self.fd = fd
         self.saved = None
+        self.raw = None
+
+    @property
+    def active(self):
+        return self.saved is not None
 
     def __enter__(self):
         if self.fd is None or not os.isatty(self.fd):
@@ -124,23 +170,34 @@ class TerminalMode:
         iflag &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP
                    | termios.INLCR | termios.IGNCR | termios.ICRNL | termios.IXON)
         oflag |= termios.OPOST
-        lflag &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.IEXTEN)
-        lflag |= termios.ISIG
+        lflag &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.IEXTEN
+                   | termios.ISIG)
         cflag = (cflag & ~(termios.CSIZE | termios.PARENB)) | termios.CS8
         cc[termios.VMIN] = 1
         cc[termios.VTIME] = 0
-        cc[termios.VSUSP] = 0  # 0 is _POSIX_VDISABLE on Linux
-        cc[termios.VQUIT] = 0
         mode[0], mode[1], mode[2], mode[3], mode[6] = iflag, oflag, cflag, lflag, cc
-        termios.tcsetattr(self.fd, termios.TCSANOW, mode)
+        self.raw = mode
+        self.resume()
         return self
 
-    def __exit__(self, *exc):
+    def suspend(self):
+        """Put the terminal back as it was (before we stop or exit)."""
         if self.saved is not None:
             try:
                 termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
             except termios.error:
                 pass
+
+    def resume(self):
+        """Switch the terminal (back) to console mode."""
+        if self.raw is not None:
+            try:
+                termios.tcsetattr(self.fd, termios.TCSANOW, self.raw)
+            except termios.error:
+                pass
+
+    def __exit__(self, *exc):
+        self.suspend()
         return False
 
 
@@ -183,7 +240,8 @@ class SessionResult:
     returncode   the emulator's exit status (negative: killed by that signal),
                  None if we stopped it
     timed_out    the --timeout expired and we stopped the emulator
-    interrupted  the signal number that made us stop it (Ctrl-C = SIGINT)
+    interrupted  the signal number that made us stop it (SIGINT, SIGTERM, ...)
+    quit_key     the run was ended with the console escape Ctrl-A x
     stop_reason  a reason given by the emulator-specific `tick` hook
     elapsed      seconds from start to the end of the session
     """
@@ -192,6 +250,7 @@ class SessionResult:
         self.returncode = None
         self.timed_out = False
         self.interrupted = None
+        self.quit_key = False
         self.stop_reason = None
         self.elapsed = 0.0
 
@@ -224,12 +283,33 @@ class Session:
         self.tick = tick
         self.pace = pace
         self._signal = None
+        self._terminal = None
+        self._query_filter = None
         self._stdout_ok = True
         self._last_byte = b"\n"
 
     def _on_signal(self, signum, frame):
         if self._signal is None:
             self._signal = signum
+
+    def _on_stop(self, signum, frame):
+        """SIGTSTP (e.g. `kill -TSTP`; the Ctrl-Z key goes to the guest): give
+        the terminal back, stop, and take it again when continued."""
+        terminal = self._terminal
+        if terminal is not None:
+            terminal.suspend()
+        os.kill(os.getpid(), signal.SIGSTOP)
+        if terminal is not None:
+            terminal.resume()
+
+    def _say(self, text):
+        """A message of ours on stderr, on a line of its own."""
+        sys.stdout.flush()
+        if self._last_byte != b"\n" and os.isatty(2):
+            text = "\n" + text
+            self._last_byte = b"\n"
+        sys.stderr.write(text)
+        sys.stderr.flush()
 
     def _emit(self, data, log):
         """Deliver guest output to stdout, the transcript and the scanner."""
@@ -238,7 +318,9 @@ class Session:
         if log is not None:
             log.write(data)
             log.flush()
-        if self._stdout_ok:
+        if self._query_filter is not None:
+            data = self._query_filter.feed(data)
+        if self._stdout_ok and data:
             try:
                 write_all(sys.stdout.fileno(), data)
             except (BrokenPipeError, OSError):
@@ -246,11 +328,15 @@ class Session:
 
     def run(self):
         """Run until the emulator exits, the timeout expires, a tick hook stops
-        it or we get SIGINT/SIGTERM/SIGHUP. Returns a SessionResult."""
+        it, the user types Ctrl-A x or we get SIGINT/SIGTERM/SIGHUP/SIGQUIT.
+        Returns a SessionResult."""
         result = SessionResult()
-        watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        watched = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
         old = {s: signal.signal(s, self._on_signal) for s in watched}
         infd = stdin_fd() if self.in_fd is not None else None
+        escapes = EscapeDecoder()
+        if os.isatty(1) and not (infd is not None and os.isatty(infd)):
+            self._query_filter = CursorQueryFilter()  # see its docstring
         if self.in_fd is not None:
             os.set_blocking(self.in_fd, False)
         os.set_blocking(self.out_fd, False)
@@ -264,7 +350,10 @@ class Session:
         start = time.monotonic()
         log = open(self.transcript, "wb") if self.transcript else None
         try:
-            with TerminalMode(infd):
+            with TerminalMode(infd) as terminal:
+                if terminal.active:
+                    self._terminal = terminal
+                    old[signal.SIGTSTP] = signal.signal(signal.SIGTSTP, self._on_stop)
                 while True:
                     now = time.monotonic()
                     if self._signal is not None:
@@ -314,7 +403,20 @@ class Session:
                             data = os.read(infd, 4096)
                         except OSError:
                             data = b""
-                        if data:
+                        if data and terminal.active:
+                            for event in escapes.feed(data):
+                                if isinstance(event, bytes):
+                                    pending += event
+                                elif event == QUIT:
+                                    result.quit_key = True
+                                elif event == HELP:
+                                    self._say(HELP_TEXT)
+                                else:
+                                    self._say("cos: Ctrl-A %s is no console command "
+                                              "(Ctrl-A h for help)\n" % key_name(event.byte))
+                            if result.quit_key:
+                                break
+                        elif data:
                             pending += data
                         else:
                             infd = None  # EOF: the guest simply gets no more input
@@ -329,7 +431,7 @@ class Session:
                         except OSError:
                             pending = b""  # the emulator closed its input
             if result.interrupted is None and not result.timed_out and \
-                    result.stop_reason is None:
+                    result.stop_reason is None and not result.quit_key:
                 result.returncode = self.proc.wait()
             else:
                 stop_process(self.proc)
@@ -346,10 +448,13 @@ class Session:
                     data = self._read(fd)
             self.aux.update(aux_done)
             self.scanner.finish()
+            if self._query_filter is not None and self._stdout_ok:
+                write_all(1, self._query_filter.flush())
             if self._last_byte != b"\n" and self._stdout_ok and os.isatty(1):
                 # The guest stopped mid-line: keep our verdict on a line of its own.
                 write_all(1, b"\n")
         finally:
+            self._terminal = None
             if log is not None:
                 log.close()
             for s, handler in old.items():

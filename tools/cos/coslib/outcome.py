@@ -48,13 +48,14 @@ def signal_name(signum):
 def judge_common(result, scanner, emulator, timeout):
     """Verdicts that do not depend on the emulator; None if undecided.
 
-    Order matters: a user interrupt wins, then a kernel panic (the root cause
+    Order matters: the user ending the run (Ctrl-A x, a signal) wins, then a kernel panic (the root cause
     even if the machine then hung or reset), then our own stop reasons.
     """
+    if result.quit_key:
+        return Verdict(EXIT_INTERRUPTED, "run ended with Ctrl-A x; %s stopped" % emulator)
     if result.interrupted is not None:
-        how = "Ctrl-C" if result.interrupted == signal.SIGINT else signal_name(
-            result.interrupted)
-        return Verdict(EXIT_INTERRUPTED, "interrupted (%s); %s stopped" % (how, emulator))
+        return Verdict(EXIT_INTERRUPTED, "interrupted (%s); %s stopped"
+                       % (signal_name(result.interrupted), emulator))
     if scanner.panic:
         return Verdict(EXIT_FAILED, "kernel panic: " + scanner.panic)
     if result.timed_out:

@@ -90,7 +90,7 @@ def command_line(system, accel, cpu, log_path, icount=False, gdb_port=None):
     """The full QEMU argv for booting `system`'s ISO."""
     argv = [QEMU, "-machine", "pc", "-m", str(system.memory_mib()),
             "-display", "none", "-no-reboot",
-            "-chardev", "stdio,id=con0,signal=on", "-serial", "chardev:con0",
+            "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",
             "-d", "cpu_reset,guest_errors", "-D", str(log_path),
             "-accel", accel, "-cpu", cpu]

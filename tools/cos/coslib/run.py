@@ -72,6 +72,6 @@ def cmd_debug(args):
              "addresses, so their symbols overlap; keep only the add-symbol-file of "
              "the component you are debugging (%s)"
              % ", ".join(name for name, _ in components))
-    info("then 'continue' in gdb; Ctrl-C here stops QEMU")
+    info("then 'continue' in gdb; Ctrl-A x here stops QEMU (Ctrl-A h: console keys)")
     verdict = qemu.boot(system, timeout=args.timeout, gdb_port=args.port)
     return verdict.report()

@@ -9,6 +9,32 @@
 // Files: build.cpp (one component), grants.cpp (its capabilities), slots.cpp
 // (the booter's own slots and untyped memory), booter.hpp (shared).
 #include "booter/booter.hpp"
+#include "cos/kernel_hardware.h"
+
+namespace {
+
+/// The booter holds the capabilities to every I/O port and IRQ line; the
+/// kernel must still refuse the ones it drives (cos/kernel_hardware.h).
+/// Checked at every boot, so the line "the kernel's own hardware is out of
+/// reach" in a boot log is a test result, not a claim.
+bool kernel_hardware_out_of_reach() {
+  using booter::sys::hw_derive;
+  namespace boot = cos::boot;
+  const int64_t owned = static_cast<int64_t>(cos::abi::Error::kernel_owned);
+  bool ok = true;
+  uint64_t tmp = booter::new_slot();
+  for (const CosKernelPorts& r : kCosKernelPorts) {
+    ok &= hw_derive(boot::kSlotIoports, tmp, r.first, r.count) == owned;
+    ok &= booter::sys::ioport_in(boot::kSlotIoports, r.first, 1) == owned;
+    ok &= booter::sys::ioport_out(boot::kSlotIoports, r.first + r.count - 1, 1, 0) == owned;
+  }
+  for (uint32_t line : kCosKernelIrqs) ok &= hw_derive(boot::kSlotIrqs, tmp, line, 1) == owned;
+  ok &= hw_derive(boot::kSlotIoports, tmp, 0x3f0, 0x10) == owned;  // a range around one
+  booter::free_slot(tmp);
+  return ok;
+}
+
+}  // namespace
 
 int main() {
   using namespace booter;
@@ -18,6 +44,11 @@ int main() {
     return 1;
   }
   init_slots();
+  if (!kernel_hardware_out_of_reach()) {
+    cos::printf("booter: FAIL: the kernel grants access to hardware it drives itself\n");
+    return 1;
+  }
+  cos::printf("booter: the kernel's own hardware is out of reach (I/O ports, IRQ lines)\n");
   const cos::boot::Module* mm = nullptr;
   for (uint32_t i = 0; i < bi.module_count; ++i)
     if (__builtin_strcmp(bi.modules[i].name, "manifest") == 0) mm = &bi.modules[i];

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 
 #include "booter/booter.hpp"
+#include "cos/kernel_hardware.h"
 #include "fmt/format.hpp"
 
 namespace booter {
@@ -62,6 +63,8 @@ bool grant_ioports(Build& b, CompInfo& info) {
     cos::manifest::IoPortRange io = b.m.ioport(b.index, j);
     char what[48];
     cos::fmt::snformat(what, sizeof(what), "I/O ports 0x%x-0x%x", io.first, io.first + io.count - 1);
+    if (const CosKernelPorts* k = cos_kernel_ports_overlap(io.first, io.count))
+      return b.fail(0, "%s overlap %s: the kernel drives them", what, k->what);
     CompInfo::IoPorts& e = info.ioports[j];
     if (!give_new(b, e.slot, what,
                   [&](uint64_t tmp) { return sys::hw_derive(cos::boot::kSlotIoports, tmp, io.first, io.count); }))
@@ -80,6 +83,7 @@ bool grant_irqs(Build& b, CompInfo& info) {
     uint32_t line = b.m.irq(b.index, j);
     char what[24];
     cos::fmt::snformat(what, sizeof(what), "IRQ line %u", line);
+    if (cos_kernel_irq(line)) return b.fail(0, "%s is the kernel's", what);
     CompInfo::Irq& e = info.irqs[j];
     if (!give_new(b, e.slot, what, [&](uint64_t tmp) { return sys::hw_derive(cos::boot::kSlotIrqs, tmp, line, 1); }))
       return false;
@@ -133,6 +137,7 @@ bool grant_script(Build& b, CompInfo& info) {
   if (!grant_untyped(b, info) || !grant_own_objects(b, info) || !grant_ioports(b, info) || !grant_irqs(b, info))
     return false;
   if (b.cv.timer && !give(b, cos::boot::kSlotTimer, info.timer_slot, "the timer")) return false;
+  if (b.cv.console && !give(b, cos::boot::kSlotConsole, info.console_slot, "console input")) return false;
   info.first_free_slot = b.next_slot;
   return true;
 }
@@ -168,7 +173,8 @@ void print_grants(const CompInfo& info) {
     for (uint32_t j = 0; j < info.irq_count; ++j) l.add(" %u", info.irqs[j].line);
     sep = ", ";
   }
-  if (info.timer_slot) l.add("%stimer", sep);
+  if (info.timer_slot) l.add("%stimer", sep), sep = ", ";
+  if (info.console_slot) l.add("%sconsole", sep);
   if (l.n == 0) l.add("none");
   cos::printf("booter:   grants: %s (first free slot %lu)\n", l.buf, info.first_free_slot);
 }

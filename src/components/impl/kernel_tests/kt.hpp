@@ -125,6 +125,7 @@ struct Env {
   uint64_t pgtbl;       ///< our own page table
   uint64_t comp;        ///< ourselves
   uint64_t timer;
+  uint64_t console;     ///< console input (hardware.console)
   uint64_t io;          ///< I/O ports [io_first, io_first + io_count)
   uint32_t io_first, io_count;
   uint64_t irq;         ///< the IRQ line irq_line
@@ -255,7 +256,13 @@ KT_BLOB(asnd_store_asnd_exit)
 KT_BLOB(spin)
 KT_BLOB(recurse)
 KT_BLOB(regleak)
+KT_BLOB(tf_syscall)
+KT_BLOB(fpu_probe)
 #undef KT_BLOB
+/// Fills every FPU/SSE register with markers, invokes `gate` with a raw sinv
+/// and stores the FPU/SSE state the kernel returns with in out (512-byte
+/// FXSAVE image, 16-byte aligned). Returns the server's r0 (kt_blobs.S).
+int64_t kt_fpu_sinv_probe(uint64_t gate, void* out);
 /// Thread entry for helper threads: calls kt_thread_main(rdi), marks the
 /// helper finished and exits.
 void kt_thread_entry();

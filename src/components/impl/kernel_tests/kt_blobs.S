@@ -8,13 +8,13 @@
      child slot 1 = an asnd capability (kChildAsnd)
      child slot 2 = a sinv gate into the child itself (kChildSelfGate)
      0x600000     = the child's data page (kChildData)
-   System-call numbers (cos/abi.hpp, Op): sinv 11, sret 12, thd_exit 14,
-   asnd 19. Encodings are given as bytes next to each instruction. */
-
-#define OP_SINV 11
-#define OP_SRET 12
-#define OP_THD_EXIT 14
-#define OP_ASND 19
+   System-call numbers come from cos/abi_asm.h (checked against cos/abi.hpp).
+   Encodings are given as bytes next to each instruction. */
+#include "cos/abi_asm.h"
+#define OP_SINV COS_OP_SINV
+#define OP_SRET COS_OP_SRET
+#define OP_THD_EXIT COS_OP_THD_EXIT
+#define OP_ASND COS_OP_ASND
 #define CHILD_ASND 1
 #define CHILD_SELF_GATE 2
 
@@ -49,6 +49,63 @@ kt_blob_asnd_n_exit_start:
   syscall                     /* 0f 05          thd_exit() */
   ud2                         /* 0f 0b */
 kt_blob_asnd_n_exit_end:
+
+/* tf_syscall: thread body. Sets RFLAGS.TF right before a system call, so
+   the single-step trap of the SYSCALL instruction is taken in the kernel at
+   its entry (on the #DB IST stack), then asnd(1) runs; back in user mode
+   with TF still set, the next instruction traps: the child's own #DB. */
+  .global kt_blob_tf_syscall_start, kt_blob_tf_syscall_end
+kt_blob_tf_syscall_start:
+  mov $OP_ASND, %eax          /* b8 13 00 00 00 */
+  mov $CHILD_ASND, %edi       /* bf 01 00 00 00 */
+  pushfq                      /* 9c */
+  orq $0x100, (%rsp)          /* 48 81 0c 24 00 01 00 00 */
+  popfq                       /* 9d             TF = 1: trap after the next instruction */
+  syscall                     /* 0f 05          asnd(1), single-stepped */
+  nop                         /* 90             #DB in user mode after this */
+  mov $OP_ASND, %eax          /* never reached */
+  mov $CHILD_ASND, %edi
+  syscall
+  ud2
+kt_blob_tf_syscall_end:
+
+/* fpu_probe: sinv entry. Stores the FPU/SSE state it starts with (FXSAVE)
+   at the child's data page, then fills every register with markers (XMM all
+   ones, eight 1.0 on the x87 stack, FTZ in MXCSR, 53-bit precision in FCW)
+   and returns r0 = 1: none of that may reach the client. */
+  .global kt_blob_fpu_probe_start, kt_blob_fpu_probe_end
+kt_blob_fpu_probe_start:
+  movabs $0x600000, %rax      /* the child's data page (kChildData) */
+  fxsave64 (%rax)
+  pcmpeqd %xmm0, %xmm0
+  pcmpeqd %xmm1, %xmm1
+  pcmpeqd %xmm2, %xmm2
+  pcmpeqd %xmm3, %xmm3
+  pcmpeqd %xmm4, %xmm4
+  pcmpeqd %xmm5, %xmm5
+  pcmpeqd %xmm6, %xmm6
+  pcmpeqd %xmm7, %xmm7
+  pcmpeqd %xmm8, %xmm8
+  pcmpeqd %xmm9, %xmm9
+  pcmpeqd %xmm10, %xmm10
+  pcmpeqd %xmm11, %xmm11
+  pcmpeqd %xmm12, %xmm12
+  pcmpeqd %xmm13, %xmm13
+  pcmpeqd %xmm14, %xmm14
+  pcmpeqd %xmm15, %xmm15
+  .rept 8
+  fld1
+  .endr
+  movl $0x9f80, 512(%rax)
+  ldmxcsr 512(%rax)
+  movw $0x027f, 516(%rax)
+  fldcw 516(%rax)
+  mov $1, %edi                /* r0 */
+  xor %esi, %esi              /* r1 */
+  mov $OP_SRET, %eax
+  syscall
+  ud2
+kt_blob_fpu_probe_end:
 
 /* sret_echo: sinv entry (rdi = token, rsi = op, rdx = a0). Returns
    r0 = a0 + 1, r1 = token. Uses no stack. */
@@ -175,3 +232,59 @@ kt_sinv_with_secrets:
   ret
 
   .section .note.GNU-stack, "", @progbits
+
+/* int64_t kt_fpu_sinv_probe(uint64_t gate, void* out): fills every FPU/SSE
+   register with markers (XMM 0x5a bytes, eight 1.0 on the x87 stack, DAZ in
+   MXCSR, 24-bit precision in FCW), invokes `gate` with a raw sinv (no
+   runtime stub, which would restore MXCSR and FCW) and stores the FPU/SSE
+   state the kernel returns with into out (FXSAVE image: 512 bytes, 16-byte
+   aligned). Returns the server's r0. Callee-saved GPRs are kept. */
+  .text
+  .global kt_fpu_sinv_probe
+kt_fpu_sinv_probe:
+  push %rbx
+  push %rbp
+  push %r12
+  push %r13
+  push %r14
+  push %r15
+  push %rsi                   /* out */
+  sub $16, %rsp
+  movl $0x5a5a5a5a, (%rsp)
+  movd (%rsp), %xmm0
+  pshufd $0, %xmm0, %xmm0
+  movdqa %xmm0, %xmm1
+  movdqa %xmm0, %xmm2
+  movdqa %xmm0, %xmm3
+  movdqa %xmm0, %xmm4
+  movdqa %xmm0, %xmm5
+  movdqa %xmm0, %xmm6
+  movdqa %xmm0, %xmm7
+  movdqa %xmm0, %xmm8
+  movdqa %xmm0, %xmm9
+  movdqa %xmm0, %xmm10
+  movdqa %xmm0, %xmm11
+  movdqa %xmm0, %xmm12
+  movdqa %xmm0, %xmm13
+  movdqa %xmm0, %xmm14
+  movdqa %xmm0, %xmm15
+  .rept 8
+  fld1
+  .endr
+  movl $0x1fc0, (%rsp)
+  ldmxcsr (%rsp)
+  movw $0x007f, 4(%rsp)
+  fldcw 4(%rsp)
+  add $16, %rsp
+  xor %esi, %esi              /* op 0 */
+  mov $OP_SINV, %eax          /* rdi = gate */
+  syscall
+  pop %rsi
+  fxsave64 (%rsi)
+  pop %r15
+  pop %r14
+  pop %r13
+  pop %r12
+  pop %rbp
+  pop %rbx
+  ret

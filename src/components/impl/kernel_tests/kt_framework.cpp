@@ -105,6 +105,7 @@ void init_env() {
   g_env.pgtbl = ci.pgtbl_slot;
   g_env.comp = ci.comp_slot;
   g_env.timer = ci.timer_slot;
+  g_env.console = ci.console_slot;
   if (ci.ioport_count > 0) {
     g_env.io = ci.ioports[0].slot;
     g_env.io_first = ci.ioports[0].first;

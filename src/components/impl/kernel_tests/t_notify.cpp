@@ -235,3 +235,77 @@ KT_CASE(round_robin_shares_the_cpu_within_a_priority) {
   KT_EQ(h.r0, 0);
   KT_CMP(away, <, 1000000);
 }
+
+// --- endpoints whose last capability is gone ------------------------------------------
+
+namespace {
+/// An endpoint carved from a child untyped of `pages` pages (slots in *ut, *ep).
+bool endpoint_in_own_untyped(uint64_t pages, uint64_t* ut, uint64_t* ep) {
+  *ut = make_untyped(pages);
+  *ep = slot();
+  return *ut && *ep && sys::retype(*ut, *ep, ObjType::rcv, 1) == 0;
+}
+}  // namespace
+
+KT_CASE(orphaned_endpoint_stops_its_timer_and_returns_its_memory) {
+  // A periodic timer holds its endpoint; when the last capability to the
+  // endpoint goes, the timer must stop and the endpoint's page come back.
+  uint64_t ut = 0, ep = 0;
+  KT_ASSERT(endpoint_in_own_untyped(2, &ut, &ep));
+  KT_OK(sys::timer_bind(env().timer, ep, 1000));
+  KT_OK(sys::cap_delete(ep));
+  uint64_t f = slot();
+  KT_ASSERT(f);
+  KT_OK(sys::retype(ut, f, ObjType::frame, 2));  // both pages free again
+}
+
+KT_CASE(orphaned_endpoint_leaves_its_irq_line) {
+  uint64_t ut = 0, ep = 0;
+  KT_ASSERT(endpoint_in_own_untyped(1, &ut, &ep));
+  KT_OK(sys::irq_bind(env().irq, env().irq_line, ep));
+  KT_OK(sys::cap_delete(ep));
+  uint64_t f = slot(), ep2 = make(ObjType::rcv);
+  KT_ASSERT(f && ep2);
+  KT_OK(sys::retype(ut, f, ObjType::frame, 1));
+  KT_OK(sys::irq_bind(env().irq, env().irq_line, ep2));  // the line is free again
+  KT_OK(sys::irq_bind(env().irq, env().irq_line, 0));
+}
+
+// --- console input (console_bind, console_read) ----------------------------------------
+
+KT_CASE(console_bind_and_read_checks) {
+  const uint64_t con = env().console;
+  KT_ASSERT(con);
+  uint64_t ep = make(ObjType::rcv), other = make(ObjType::rcv);
+  KT_ASSERT(ep && other);
+  uint64_t buf[8];
+  KT_ERR(sys::console_read(con, ep, buf, 8), not_bound);
+  KT_ERR(sys::console_bind(con, ep, 0), not_bound);
+  KT_ERR(sys::console_bind(con, ep, 2), bad_argument);
+  KT_ERR(sys::console_bind(env().timer, ep, 1), wrong_type);
+  KT_ERR(sys::console_bind(con, env().timer, 1), wrong_type);
+  uint64_t ro = copy(con, Rights::write | Rights::grant);
+  KT_ASSERT(ro);
+  KT_ERR(sys::console_bind(ro, ep, 1), no_rights);
+  KT_OK(sys::console_bind(con, ep, 1));
+  KT_ERR(sys::console_bind(con, ep, 1), already_bound);
+  // Nothing is typed during the tests: an empty read returns 0.
+  KT_EQ(sys::console_read(con, ep, buf, sizeof(buf)), 0);
+  KT_ERR(sys::console_read(con, ep, buf, 4097), bad_argument);
+  KT_ERR(sys::console_read(con, ep, reinterpret_cast<void*>(0x0000700000000000ull), 8), bad_address);
+  KT_ERR(sys::console_read(con, ep, reinterpret_cast<void*>(kt::kChildCode), 8), bad_address);
+  KT_ERR(sys::console_read(con, other, buf, 8), not_bound);
+  KT_OK(sys::console_bind(con, ep, 0));
+  KT_ERR(sys::console_read(con, ep, buf, 8), not_bound);
+}
+
+KT_CASE(orphaned_console_reader_is_unbound) {
+  const uint64_t con = env().console;
+  uint64_t ut = 0, ep = 0;
+  KT_ASSERT(endpoint_in_own_untyped(1, &ut, &ep));
+  KT_OK(sys::console_bind(con, ep, 1));
+  KT_OK(sys::cap_delete(ep));
+  uint64_t f = slot();
+  KT_ASSERT(f);
+  KT_OK(sys::retype(ut, f, ObjType::frame, 1));  // the binding let the endpoint go
+}

@@ -194,3 +194,34 @@ KT_CASE(sinv_does_not_leak_client_registers) {
   KT_ASSERT(g);
   KT_EQ(kt_sinv_with_secrets(g), 0);
 }
+
+namespace {
+/// True if an FXSAVE image holds the power-on state: FCW 0x37f, MXCSR
+/// 0x1f80, an empty x87 stack and every x87 and XMM register zero
+/// (Intel SDM Vol. 1, table 10-2: ST0-7 at 32..159, XMM0-15 at 160..415).
+bool fxsave_is_clean(const volatile uint8_t* img, const char* whose) {
+  auto u16 = [&](unsigned o) { return static_cast<uint16_t>(img[o] | (img[o + 1] << 8)); };
+  auto u32 = [&](unsigned o) { return static_cast<uint32_t>(u16(o) | (u16(o + 2) << 16)); };
+  bool ok = u16(0) == 0x37f && u32(24) == 0x1f80 && img[4] == 0;
+  for (unsigned o = 32; o < 416; ++o) ok &= img[o] == 0;
+  if (!ok)
+    cos::printf("kernel_tests: %s FPU state: FCW %#x MXCSR %#x FTW %#x ST0[0] %#x XMM0[0] %#x XMM15[15] %#x\n", whose,
+                u16(0), u32(24), img[4], img[32], img[160], img[415]);
+  return ok;
+}
+}  // namespace
+
+KT_CASE(fpu_state_crosses_sinv_in_neither_direction) {
+  Child c;
+  KT_ASSERT(c.build(KT_BLOB_OF(fpu_probe)));
+  uint64_t g = c.gate(0, 7);
+  KT_ASSERT(g);
+  alignas(16) static uint8_t after[512];
+  int64_t r0 = kt_fpu_sinv_probe(g, after);
+  // Whatever happened, the test itself goes on with the default state.
+  asm volatile("fninit\n\tpush $0x1f80\n\tldmxcsr (%%rsp)\n\tadd $8, %%rsp" ::: "memory");
+  KT_EQ(r0, 1);
+  KT_ASSERT(map_scratch(0, c.data));
+  KT_ASSERT(fxsave_is_clean(at<uint8_t>(scratch(0)), "the server's initial"));  // nothing of the client's
+  KT_ASSERT(fxsave_is_clean(after, "the client's returned"));                   // nothing of the server's
+}

@@ -3,7 +3,6 @@
 #include "cos/guest_boot.hpp"
 #include "simple_vmm/cpuid_policy.hpp"
 #include "simple_vmm/vmm.hpp"
-#include "x86decode/x86decode.hpp"
 
 namespace cos::simple_vmm {
 namespace {
@@ -12,12 +11,6 @@ using vmrt::Action;
 using vmrt::Reg;
 using vmrt::VcpuState;
 using vm::ExitReason;
-
-CpuidRegs host_cpuid(uint32_t leaf, uint32_t sub) {
-  CpuidRegs r;
-  asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(sub));
-  return r;
-}
 
 // Counts exits by reason and, with the `trace` parameter, prints them.
 void note(VcpuState& c) {
@@ -40,26 +33,58 @@ Action stop(End how) {
 
 void inject_gp(VcpuState& c) { c.queue_event(13, vm::EventType::exception, true, 0); }
 
-// Merges an IN result into rax (8/16-bit writes keep the upper bytes; 32-bit
-// writes zero the upper half, as MOV to EAX would).
-void set_in_result(VcpuState& c, unsigned size, uint32_t v) {
-  uint64_t rax = c.get(Reg::rax);
-  if (size == 1) rax = (rax & ~0xffull) | (v & 0xff);
-  else if (size == 2) rax = (rax & ~0xffffull) | (v & 0xffff);
-  else rax = v;
-  c.set(Reg::rax, rax);
+// The port and memory sides of I/O and MMIO emulation: the PC's devices.
+uint32_t port_in(void*, uint16_t port, unsigned size) { return g_vmm.pc.io_in(port, size); }
+void port_out(void*, uint16_t port, unsigned size, uint32_t value) { g_vmm.pc.io_out(port, size, value); }
+
+// Accesses to guest-physical memory that is neither RAM nor a device: the
+// empty bus of a PC (reads all ones, writes ignored), logged once per page.
+vmrt::PageLogFilter g_unassigned_log;
+void note_unassigned(uint64_t gpa, bool write, unsigned size) {
+  switch (g_unassigned_log.check(gpa)) {
+    case vmrt::PageLogFilter::Verdict::log:
+      flush_console();
+      cos::printf("simple_vmm: guest %s unassigned guest-physical address %#lx (%u bytes); %s (once per page)\n",
+                  write ? "wrote to" : "read from", static_cast<unsigned long>(gpa), size,
+                  write ? "ignored" : "answered all-ones");
+      break;
+    case vmrt::PageLogFilter::Verdict::overflow:
+      cos::printf("simple_vmm: more unassigned guest-physical pages accessed; no longer logged\n");
+      break;
+    case vmrt::PageLogFilter::Verdict::quiet: break;
+  }
+}
+bool bus_read(void*, uint64_t gpa, unsigned size, uint64_t& value) {
+  if (g_vmm.pc.mmio_read(gpa, size, value)) return true;
+  note_unassigned(gpa, false, size);
+  return false;
+}
+bool bus_write(void*, uint64_t gpa, unsigned size, uint64_t value) {
+  if (g_vmm.pc.mmio_write(gpa, size, value)) return true;
+  note_unassigned(gpa, true, size);
+  return false;
+}
+const vmrt::PortIo kPorts{nullptr, port_in, port_out};
+const vmrt::PhysBus kBus{nullptr, bus_read, bus_write};
+
+// Instructions the VMM cannot perform for the guest get an exception; each
+// code page where that happens is reported once.
+vmrt::PageLogFilter g_emulation_log;
+
+Action emulation_error(VcpuState& c, const char* what, const vmrt::Error& e) {
+  char buf[160];
+  e.format(buf, sizeof(buf));
+  cos::printf("simple_vmm: %s at rip %#lx failed: %s; VM stopped\n", what, static_cast<unsigned long>(c.rip()), buf);
+  return stop(End::crash);
 }
 
+// IN/OUT and INS/OUTS: every element reaches the port devices; a REP string
+// instruction moves at most vmrt::kStringIoMaxElements per exit and the
+// guest re-executes it for the rest, with interrupt delivery in between.
 Action on_io(VcpuState& c, void*) {
   note(c);
-  const vm::Exit& e = c.exit();
-  if (e.io.string) {
-    cos::printf("simple_vmm: string I/O (%s) on port %#x at rip %#lx is not emulated; VM stopped\n",
-                e.io.in ? "INS" : "OUTS", e.io.port, static_cast<unsigned long>(c.rip()));
-    return stop(End::crash);
-  }
-  if (e.io.in) set_in_result(c, e.io.size, g_vmm.pc.io_in(e.io.port, e.io.size));
-  else g_vmm.pc.io_out(e.io.port, e.io.size, e.io.data);
+  auto r = vmrt::emulate_io(c, kPorts, &kBus);
+  if (!r) return emulation_error(c, "port I/O emulation", r.error());
   if (g_vmm.pc.poweroff_requested()) {
     flush_console();
     cos::printf("simple_vmm: the guest powered off (ACPI S5); VM stopped\n");
@@ -71,65 +96,24 @@ Action on_io(VcpuState& c, void*) {
     return stop(End::reboot);
   }
   deliver_interrupts();
-  return Action::skip;
+  return vmrt::io_action(r.value().outcome);
 }
 
-x86dec::Mode cpu_mode(const VcpuState& c) {
-  uint16_t cs = c.segment(vmrt::Seg::cs).attr;
-  return x86dec::mode_for(c.cr0() & 1, c.efer() & (1u << 10), cs & (1u << 9), cs & (1u << 10));
-}
-
+// An access to a page that is not guest RAM: the local APIC, the I/O APIC,
+// or nothing (the empty bus). vmrt::emulate_mmio performs the instruction or
+// gives the guest the exception listed in vmrt/mmio.hpp.
 Action on_gpa_fault(VcpuState& c, void*) {
   note(c);
-  const vm::Exit& e = c.exit();
-  uint64_t gpa = e.gpa.gpa;
-  if (!g_vmm.pc.is_mmio(gpa)) {
-    cos::printf("simple_vmm: the guest %s unmapped guest-physical address %#lx at rip %#lx; VM stopped\n",
-                e.gpa.access == vm::kAccessWrite ? "wrote to" : e.gpa.access == vm::kAccessExec ? "executed at" : "read from",
-                static_cast<unsigned long>(gpa), static_cast<unsigned long>(c.rip()));
-    return stop(End::crash);
+  auto r = vmrt::emulate_mmio(c, &kBus);
+  if (!r) return emulation_error(c, "MMIO emulation", r.error());
+  const vmrt::MmioResult& m = r.value();
+  if (m.outcome == vmrt::MmioOutcome::fault && g_emulation_log.check(c.rip()) == vmrt::PageLogFilter::Verdict::log) {
+    flush_console();
+    cos::printf("simple_vmm: guest instruction at rip %#lx (", static_cast<unsigned long>(c.rip()));
+    for (unsigned i = 0; i < m.length && i < 8; ++i) cos::printf(i ? " %02x" : "%02x", m.bytes[i]);
+    cos::printf(") touching guest-physical %#lx: %s; the guest gets %s (once per code page)\n",
+                static_cast<unsigned long>(c.exit().gpa.gpa), m.why, vmrt::fault_name(m.fault));
   }
-  // Fetch the instruction and emulate it against the device.
-  uint8_t bytes[15];
-  size_t n = 0;
-  auto lin = c.linear(vmrt::Seg::cs, c.rip());
-  if (lin) {
-    for (; n < sizeof(bytes); ++n) {
-      auto t = c.translate(lin.value() + n, vm::kAccessExec);
-      if (!t) break;
-      auto p = g_vmm.vm.gpa_to_hva(t.value().gpa);
-      if (!p) break;
-      bytes[n] = *p.value();
-    }
-  }
-  x86dec::Instruction insn;
-  x86dec::Status st = x86dec::decode(bytes, n, cpu_mode(c), insn);
-  if (st != x86dec::Status::ok) {
-    cos::printf("simple_vmm: cannot emulate the MMIO instruction at rip %#lx (", static_cast<unsigned long>(c.rip()));
-    for (size_t i = 0; i < n && i < 8; ++i) cos::printf("%02x ", bytes[i]);
-    cos::printf("): %s; VM stopped\n", x86dec::status_name(st));
-    return stop(End::crash);
-  }
-  uint64_t regs[16];
-  for (unsigned i = 0; i < 16; ++i) regs[i] = c.get(static_cast<Reg>(i));
-  uint64_t rflags = c.get(Reg::rflags);
-  auto res = x86dec::emulate(
-      insn, regs, rflags,
-      [gpa](unsigned size) {
-        uint64_t v = ~0ull;
-        g_vmm.pc.mmio_read(gpa, size, v);
-        return v;
-      },
-      [gpa](unsigned size, uint64_t v) { g_vmm.pc.mmio_write(gpa, size, v); });
-  if (!res.ok()) {
-    cos::printf("simple_vmm: MMIO emulation failed at rip %#lx: %s; VM stopped\n", static_cast<unsigned long>(c.rip()),
-                x86dec::status_name(res.status));
-    return stop(End::crash);
-  }
-  for (unsigned i = 0; i < 16; ++i)
-    if (regs[i] != c.get(static_cast<Reg>(i))) c.set(static_cast<Reg>(i), regs[i]);
-  if (rflags != c.get(Reg::rflags)) c.set(Reg::rflags, rflags);
-  c.set_rip(c.rip() + res.rip_delta);
   deliver_interrupts();
   return Action::resume;
 }
@@ -247,6 +231,12 @@ Action on_xsetbv(VcpuState& c, void*) {
 }
 
 }  // namespace
+
+CpuidRegs host_cpuid(uint32_t leaf, uint32_t sub) {
+  CpuidRegs r;
+  asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx) : "a"(leaf), "c"(sub));
+  return r;
+}
 
 void install_exit_handlers() {
   vmrt::Vcpu& cpu = g_vmm.cpu;

@@ -12,8 +12,6 @@ Vmm g_vmm;
 
 namespace {
 
-constexpr uint16_t kHostCom1 = 0x3f8;
-constexpr uint8_t kHostCom1Irq = 4;
 
 // Guest console output, flushed at newlines and before the VMM waits.
 char g_out[256];
@@ -97,17 +95,14 @@ void flush_console() {
 }
 
 void poll_host_console() {
-  if (!g_vmm.ioport_slot) return;
-
-  // LSR bit 0: data ready (PC16550D). Stop when the VMM's buffer is full:
-  // the host UART (and the emulator behind it) then holds the rest.
-  for (int i = 0; i < 64 && g_vmm.pc.host_input_room() &&
-                  (cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1 + 5, 1) & 1);
-       ++i)
-    g_vmm.pc.host_input(static_cast<uint8_t>(cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1, 1)));
-  // Reading IIR acknowledges the interrupt on UARTs that keep their line up
-  // until it is read (Bochs' model does), so the next byte raises a new edge.
-  (void)cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1 + 2, 1);
+  if (!g_vmm.console_slot) return;
+  // One byte at a time while the guest UART's input queue has room: the
+  // rest stays queued in the kernel (and in the host UART behind it).
+  for (int i = 0; i < 64 && g_vmm.pc.host_input_room(); ++i) {
+    uint8_t byte;
+    if (cos::sys::console_read(g_vmm.console_slot, g_vmm.cpu.wakeup_endpoint(), &byte, 1) != 1) break;
+    g_vmm.pc.host_input(byte);
+  }
 }
 
 bool service_platform() {
@@ -146,9 +141,8 @@ int main() {
   }
   uint64_t ram = info.guest_ram_bytes ? info.guest_ram_bytes : 256ull << 20;
   uint64_t rtc_slot = 0;
+  g_vmm.console_slot = info.console_slot;
   for (uint32_t i = 0; i < info.ioport_count; ++i) {
-    if (info.ioports[i].first <= kHostCom1 && kHostCom1 + 8 <= info.ioports[i].first + info.ioports[i].count)
-      g_vmm.ioport_slot = info.ioports[i].slot;
     if (info.ioports[i].first <= 0x70 && 0x72 <= info.ioports[i].first + info.ioports[i].count)
       rtc_slot = info.ioports[i].slot;
   }
@@ -178,6 +172,14 @@ int main() {
     return 1;
   }
 
+  // The MSR checks follow the CPU the guest sees (vendor, address width, features).
+  g_vmm.msrs.init(vmrt::GuestCpu::from_cpuid(
+      [](void*, uint32_t leaf, uint32_t subleaf, uint32_t* r) {
+        CpuidRegs c = guest_cpuid(host_cpuid, leaf, subleaf);
+        r[0] = c.eax, r[1] = c.ebx, r[2] = c.ecx, r[3] = c.edx;
+      },
+      nullptr));
+
   vmrt::VcpuConfig vc;
   vc.save_mask = cos::vm::Load::cr | cos::vm::Load::segments | cos::vm::Load::syscall_msrs |
                  cos::vm::Load::interruptibility;
@@ -197,22 +199,17 @@ int main() {
     for (; *t >= '0' && *t <= '9'; ++t) g_vmm.trace_every = g_vmm.trace_every * 10 + static_cast<uint64_t>(*t - '0');
   }
 
-  // Console input: the host COM1's receive interrupt wakes the run loop.
-  if (g_vmm.ioport_slot && info.irq_count) {
-    for (uint32_t i = 0; i < info.irq_count; ++i)
-      if (info.irqs[i].line == kHostCom1Irq) {
-        int64_t r = cos::sys::irq_bind(info.irqs[i].slot, kHostCom1Irq, g_vmm.cpu.wakeup_endpoint());
-        if (r < 0) cos::printf("simple_vmm: binding the console IRQ failed: %s\n", cos::abi::error_name(r));
-      }
-    // FCR: FIFOs on, receive trigger level 1 byte, so every typed byte
-    // interrupts (Bochs' UART has no character-timeout interrupt: with the
-    // usual 14-byte trigger, short input would wait forever).
-    cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 2, 1, 0x01);
-    cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 1, 1, 0x01);  // IER: received data available
-    uint32_t mcr = static_cast<uint32_t>(cos::sys::ioport_in(g_vmm.ioport_slot, kHostCom1 + 4, 1));
-    cos::sys::ioport_out(g_vmm.ioport_slot, kHostCom1 + 4, 1, mcr | 0x08);  // OUT2 gates the IRQ on PCs
-    // `./cos run` holds piped input until this line (docs/running.md).
-    cos::printf("cos: console input ready\n");
+  // Console input (hardware.console): the kernel queues what is typed on its
+  // console for the vCPU's wake-up endpoint, whose notification ends the
+  // run (or the HLT sleep) so the bytes reach the guest's UART.
+  if (g_vmm.console_slot) {
+    int64_t r = cos::sys::console_bind(g_vmm.console_slot, g_vmm.cpu.wakeup_endpoint(), 1);
+    if (r < 0) {
+      cos::printf("simple_vmm: binding console input failed: %s\n", cos::abi::error_name(r));
+    } else {
+      // `./cos run` holds piped input until this line (docs/running.md).
+      cos::printf("cos: console input ready\n");
+    }
   }
 
   cos::printf("simple_vmm: starting the vCPU (%s) in real mode at 0000:%04x\n",

@@ -4,6 +4,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "simple_vmm/cpuid_policy.hpp"
 #include "simple_vmm/kvmclock.hpp"
 #include "simple_vmm/msrs.hpp"
 #include "simple_vmm/platform.hpp"
@@ -21,7 +22,7 @@ struct Vmm {
   Msrs msrs;
   KvmClock clock;
   End end = End::running;
-  uint64_t ioport_slot = 0;   ///< host COM1 (console input), 0 if not granted
+  uint64_t console_slot = 0;  ///< console input (hardware.console), 0 if not granted
   uint64_t wait_us = 0;       ///< run loop's next wait (until the next device deadline)
   uint64_t exits_by_reason[32] = {};
   uint64_t trace_every = 0;   ///< parameter `trace`: print every Nth exit (0: off)
@@ -31,6 +32,8 @@ extern Vmm g_vmm;
 
 /// Registers every exit handler on g_vmm.cpu.
 void install_exit_handlers();
+/// The CPUID instruction executed by the VMM (the host's answers).
+CpuidRegs host_cpuid(uint32_t leaf, uint32_t subleaf);
 /// Device time, interrupt delivery and console work after every exit or
 /// wake-up: brings timers up to date, hands the highest pending vector to
 /// the kernel (vcpu_inject) when none is queued there, reads host input,

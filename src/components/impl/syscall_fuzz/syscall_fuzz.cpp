@@ -75,9 +75,10 @@ const char* const kOpNames[] = {
     "cap_copy",    "cap_delete",  "pgtbl_map",   "pgtbl_unmap", "sinv",       "sret",       "thd_yield",
     "thd_exit",    "cap_revoke",  "cap_info",    "reserved_17", "asnd_create", "asnd",      "rcv",
     "hw_derive",   "ioport_in",   "ioport_out",  "irq_bind",    "timer_bind", "time_now",   "reserved_27",
-    "vm_map",      "vm_unmap",    "vcpu_create", "vcpu_run",    "vcpu_inject", "vcpu_resume"};
+    "vm_map",      "vm_unmap",    "vcpu_create", "vcpu_run",    "vcpu_inject", "vcpu_resume",
+    "console_bind", "console_read"};
 constexpr uint64_t kNumOps = sizeof(kOpNames) / sizeof(kOpNames[0]);
-static_assert(static_cast<uint64_t>(Op::vcpu_resume) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
+static_assert(static_cast<uint64_t>(Op::console_read) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
 constexpr uint64_t kInvalidBucket = kNumOps;  // histogram row for invalid numbers
 constexpr uint64_t kOpRows = kNumOps + 1;
 static_assert(kOpRows <= 64, "the `ops` mask has one bit per row");
@@ -95,9 +96,10 @@ const char* const kErrorNames[] = {"ok",
                                    "comp_dead",        "not_in_invocation", "invocation_depth", "already_started",
                                    "would_block",      "timeout",         "out_of_range",    "irq_bound",
                                    "waiter_busy",      "no_virtualization", "bad_guest_state", "vcpu_running",
-                                   "event_pending",    "vcpu_mode"};
+                                   "event_pending",    "vcpu_mode",       "kernel_owned",    "already_bound",
+                                   "not_bound"};
 constexpr int kMinError = -static_cast<int>(sizeof(kErrorNames) / sizeof(kErrorNames[0]) - 1);
-static_assert(static_cast<int64_t>(Error::vcpu_mode) == kMinError, "kErrorNames must list every cos::abi::Error");
+static_assert(static_cast<int64_t>(Error::not_bound) == kMinError, "kErrorNames must list every cos::abi::Error");
 constexpr int kRowPositive = -kMinError + 1;  // non-negative results other than 0
 constexpr int kRowOther = -kMinError + 2;     // undocumented negative values
 constexpr int kResultRows = -kMinError + 3;
@@ -119,7 +121,7 @@ uint64_t g_ut, g_ct, g_canary, g_first_free;
 constexpr int kRecent = 16;
 uint64_t g_recent[kRecent];
 int g_recent_n;
-constexpr int kTypes = static_cast<int>(ObjType::vcpu) + 1;
+constexpr int kTypes = static_cast<int>(ObjType::console) + 1;
 struct Pool {
   static constexpr int kSize = 6;
   uint64_t slot[kSize];
@@ -487,6 +489,21 @@ Call make_call() {
         c.a[1] = g_rng.percent(70) ? g_rng.below(1024) : any_value();
       }
       break;
+    case Op::console_bind:
+      if (structured) {
+        c.a[0] = slot_of(ObjType::console);
+        c.a[1] = slot_of(ObjType::rcv);
+        c.a[2] = g_rng.percent(90) ? g_rng.below(2) : any_value();
+      }
+      break;
+    case Op::console_read:
+      if (structured) {
+        c.a[0] = slot_of(ObjType::console);
+        c.a[1] = slot_of(ObjType::rcv);
+        c.a[2] = g_rng.percent(50) ? reinterpret_cast<uint64_t>(g_print_buf) : map_vaddr();
+        c.a[3] = g_rng.percent(80) ? g_rng.below(sizeof(g_print_buf) + 1) : any_value();
+      }
+      break;
     case Op::vcpu_inject:
       if (structured) {
         c.a[0] = slot_of(ObjType::vcpu);
@@ -646,7 +663,7 @@ void census() {
   }
   static const char* const kTypeNames[kTypes + 1] = {"none",  "untyped", "captbl", "pgtbl", "frame", "comp",
                                                      "thread", "sinv",   "rcv",    "asnd",  "ioport", "irq",
-                                                     "timer", "vm",      "vcpu",   "?"};
+                                                     "timer", "vm",      "vcpu",   "console", "?"};
   char buf[256];
   size_t n = 0;
   for (int t = 0; t <= kTypes; ++t)

@@ -19,6 +19,10 @@
 // exit vmrt offers. Under QEMU with -icount shift=0 both clocks follow the
 // instruction count (deterministic); under Bochs they are emulated time.
 //
+// Around each timed span the VMM prints `vm_exit_bench: <kind> timing starts`
+// and `... timing ends` (outside the span), so the host can time it too
+// (`./cos bench vmexit --host-time`).
+//
 // Output: one line per kind,
 //   vm_exit_bench: pio: 10000 round trips, mean 5123 cycles, 195198 exits/s
 // and one machine-readable line `vm_exit_bench: json {...}`.
@@ -61,11 +65,13 @@ bool g_unexpected;
 void tick(Kind& k) {
   uint64_t n = ++k.count;
   if (n == g_warmup + 1) {
+    cos::printf("vm_exit_bench: %s timing starts\n", k.name);
     k.us0 = static_cast<uint64_t>(cos::sys::time_now());
     k.t0 = cos::tsc_fenced();
   } else if (n == g_warmup + g_iters + 1) {
     k.t1 = cos::tsc_fenced();
     k.us1 = static_cast<uint64_t>(cos::sys::time_now());
+    cos::printf("vm_exit_bench: %s timing ends\n", k.name);
   }
 }
 

@@ -251,6 +251,110 @@ SNIPPET io_unassigned
   hlt
 END io_unassigned
 
+/* REP OUTSW with DF = 1: five words from 0x3008 down to 0x3000. The VMM
+   moves at most two per exit, so the guest executes it three times. */
+SNIPPET outs_down
+  mov $5, %cx
+  mov $0x3008, %si
+  mov $0x5c1, %dx
+  std
+AT outs_down
+  rep outsw
+  cld
+AT outs_down_hlt
+  hlt
+END outs_down
+
+/* ADDR32 REP INSB with ECX = 2^32 - 1 from DI = 0xfff0: sixteen bytes fit
+   below the 64 KiB ES limit, the seventeenth is a real-mode #GP (IVT 13). */
+SNIPPET ins_limit
+  mov $0xfff0, %edi
+  mov $0xffffffff, %ecx
+  mov $0x5c2, %dx
+  cld
+AT ins_limit
+  .byte 0x67, 0xf3, 0x6c  /* addr32 rep insb */
+  hlt
+END ins_limit
+
+/* A real-mode exception handler at 0x1800 that stops. */
+SNIPPET stop_handler
+AT stop_handler
+  hlt
+END stop_handler
+
+/* Unassigned guest-physical memory (0x70000: DS = 0x7000) behaves like an
+   empty PC bus: writes vanish, reads return all ones, read-modify-write
+   instructions (XCHG, LOCK OR, LOCK CMPXCHG) work on all ones, MOVS copies
+   all ones into RAM. */
+SNIPPET mmio_empty
+  mov $0x7000, %ax
+  mov %ax, %ds
+  movb $0x12, (0x20)
+  mov (0x20), %bl
+  mov (0x22), %cx
+  mov $0x55, %dl
+  xchg %dl, (0x24)
+  lock orw $1, (0x26)
+  mov $0x12, %al
+  lock cmpxchg %ah, (0x28)
+  mov %al, %dh
+  mov $0x30, %si
+  mov $0x3000, %di
+  cld
+  movsw
+  xor %ax, %ax
+  mov %ax, %ds
+AT mmio_empty_hlt
+  hlt
+END mmio_empty
+
+/* WRMSR with values the CPU refuses, each answered with #GP by the VMM;
+   the #GP handler (msr_gp_handler) counts in BX and skips the WRMSR. */
+SNIPPET msr_bad
+  xor %bx, %bx
+  mov $0xc0000082, %ecx   /* LSTAR = 0x0000800000000000: not canonical */
+  mov $0x00008000, %edx
+  xor %eax, %eax
+  wrmsr
+  mov $0xc0000100, %ecx   /* FS_BASE, the same */
+  wrmsr
+  mov $0xc0000102, %ecx   /* KERNEL_GS_BASE, the same */
+  wrmsr
+  mov $0xc0000080, %ecx   /* EFER bit 1: reserved */
+  xor %edx, %edx
+  mov $2, %eax
+  wrmsr
+  mov $0x277, %ecx        /* PAT entry 0 = 2: a reserved memory type */
+  mov $0x00070406, %edx
+  mov $0x00070402, %eax
+  wrmsr
+  mov $0xc0000084, %ecx   /* SFMASK bits 63:32: reserved */
+  mov $1, %edx
+  xor %eax, %eax
+  wrmsr
+  mov $0x176, %ecx        /* SYSENTER_EIP = 0x0000800000000000: #GP on Intel only */
+  mov $0x00008000, %edx
+  xor %eax, %eax
+  wrmsr
+  mov $0xc0000082, %ecx   /* LSTAR = 0xffffffff81000000: fine */
+  mov $0xffffffff, %edx
+  mov $0x81000000, %eax
+  wrmsr
+AT msr_bad_hlt
+  hlt
+END msr_bad
+
+/* Real-mode #GP handler for msr_bad: count and return past the WRMSR. */
+SNIPPET msr_gp_handler
+  inc %bx
+  push %bp
+  mov %sp, %bp
+  addw $2, 2(%bp)
+  pop %bp
+  iret
+END msr_gp_handler
+
   .code32
 /* 32-bit protected mode: port I/O, then a bad selector load (#GP(0x1230)). */
 SNIPPET pm32
@@ -276,6 +380,37 @@ AT long64_fault
   mov (%rbx), %rcx
   hlt
 END long64
+
+/* REP INSB with RCX = 2^64 - 1: the VMM moves a bounded number of bytes
+   per exit and the guest executes the instruction again. */
+SNIPPET ins_huge
+  mov $-1, %rcx
+  mov $0x4000, %edi
+  mov $0x5c0, %dx
+  cld
+AT ins_huge
+  rep insb
+  hlt
+END ins_huge
+
+/* REP INSB running from the last 8 bytes of a mapped page (gva 0x40000ff8)
+   into an unmapped one: #PF after 8 bytes, taken by pf_handler64. */
+SNIPPET ins_pf
+  mov $0x40000ff8, %edi
+  mov $100, %ecx
+  mov $0x5c3, %dx
+  cld
+AT ins_pf
+  rep insb
+  hlt
+END ins_pf
+
+/* 64-bit #PF handler at 0x1800: the error code into RAX, then stop. */
+SNIPPET pf_handler64
+  pop %rax
+AT pf_handler64
+  hlt
+END pf_handler64
 
   .code16
   .section .note.GNU-stack, "", @progbits

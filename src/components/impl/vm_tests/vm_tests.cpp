@@ -5,7 +5,11 @@
 // touch unmapped and read-only guest-physical memory, take injected
 // interrupts and triple-fault; each case checks that the VMM sees the right
 // vm::ExitReason and qualification, and that the kernel carries on (the
-// system shuts down cleanly at the end).
+// system shuts down cleanly at the end). The last cases drive vmrt's
+// emulators against hostile guests: REP INS/OUTS with huge counts, DF = 1
+// and bad pointers (bounded per exit, resumable, #GP/#PF injected),
+// unassigned MMIO (all ones, writes ignored, #UD for what cannot be
+// emulated) and WRMSR values the CPU refuses (#GP).
 //
 // Every case runs twice: with synchronous vCPUs (vcpu_run enters the guest on
 // this thread) and with vCPUs that have their own thread (vcpu_resume, exits
@@ -15,10 +19,12 @@
 // `vm_tests: N passed, M failed, K skipped` and the plain line `N passed, M failed`.
 //
 // Guest-physical layout of the shared VM (RAM 0..0x20000):
-//   0x0000 IVT | 0x1000 the case's code | 0x1800 IRQ handler | 0x3000 data
+//   0x0000 IVT | 0x1000 the case's code | 0x1800 IRQ/exception handler | 0x3000 data
+//   0x4000 string I/O buffer | 0x5000 64-bit IDT
 //   0x7000 stack top | 0x8000 read-only test page | 0x9000 unmap test page
 //   0xa000 GDT+TSS | 0x10000.. page tables (long mode)
-// 0x30000, 0x40000, 0x50000, 0x300000: not RAM (gpa_fault cases).
+// 0x30000, 0x40000, 0x50000, 0x300000: not RAM (gpa_fault cases); 0x70000:
+// never RAM (the unassigned-MMIO cases).
 #include <initializer_list>
 
 #include "runtime/cos.hpp"
@@ -158,12 +164,23 @@ VT_SNIPPET(triple)
 VT_SNIPPET(io_unassigned)
 VT_SNIPPET(pm32)
 VT_SNIPPET(long64)
+VT_SNIPPET(outs_down)
+VT_SNIPPET(ins_limit)
+VT_SNIPPET(stop_handler)
+VT_SNIPPET(mmio_empty)
+VT_SNIPPET(msr_bad)
+VT_SNIPPET(msr_gp_handler)
+VT_SNIPPET(ins_huge)
+VT_SNIPPET(ins_pf)
+VT_SNIPPET(pf_handler64)
 VT_AT(hlt) VT_AT(spin) VT_AT(cpuid) VT_AT(cpuid_hlt) VT_AT(rdmsr) VT_AT(rdmsr_hlt) VT_AT(wrmsr) VT_AT(in) VT_AT(in_hlt)
 VT_AT(in_imm) VT_AT(out) VT_AT(outs) VT_AT(ins) VT_AT(hypercall) VT_AT(hypercall_hlt) VT_AT(invd) VT_AT(wbinvd)
 VT_AT(xsetbv) VT_AT(ud) VT_AT(de) VT_AT(gpa_read) VT_AT(gpa_read_hlt) VT_AT(gpa_write) VT_AT(gpa_exec)
 VT_AT(ro_write) VT_AT(ro_write_hlt) VT_AT(unmap_hlt) VT_AT(unmap_read) VT_AT(unmap_hlt2) VT_AT(irq_main)
 VT_AT(irq_handler) VT_AT(irq_window_out) VT_AT(window_request_hlt) VT_AT(window_request_sti)
 VT_AT(window_request_end) VT_AT(triple) VT_AT(pm32) VT_AT(pm32_gp) VT_AT(long64_out) VT_AT(long64_fault)
+VT_AT(outs_down) VT_AT(outs_down_hlt) VT_AT(ins_limit) VT_AT(stop_handler) VT_AT(mmio_empty_hlt) VT_AT(msr_bad_hlt)
+VT_AT(ins_huge) VT_AT(ins_pf) VT_AT(pf_handler64)
 
 namespace {
 
@@ -814,6 +831,313 @@ VT_CASE(run_loop_reports_unhandled_exits) {
   VT_EQ(r.error().addr, at(k_cpuid, vt_cpuid_at));
 }
 
+
+// ---------------------------------------------------------------- cases: hostile guests against vmrt's emulators
+
+/// A port device for the string I/O cases: IN returns 0x30, 0x31, ...; the
+/// first 64 values moved either way are kept.
+struct PortLog {
+  uint32_t values[64];
+  unsigned kept = 0;
+  uint64_t total = 0;
+  uint32_t next = 0x30;
+
+  void keep(uint32_t v) {
+    if (kept < 64) values[kept++] = v;
+    ++total;
+  }
+  vmrt::PortIo io() {
+    vmrt::PortIo p;
+    p.ctx = this;
+    p.in = [](void* c, uint16_t, unsigned) -> uint32_t {
+      auto* l = static_cast<PortLog*>(c);
+      uint32_t v = l->next++ & 0xff;
+      l->keep(v);
+      return v;
+    };
+    p.out = [](void* c, uint16_t, unsigned, uint32_t v) { static_cast<PortLog*>(c)->keep(v); };
+    return p;
+  }
+};
+
+struct IoRun {
+  PortLog log;
+  uint64_t max_elements = vmrt::kStringIoMaxElements;
+  unsigned exits = 0;
+};
+
+Action emulate_io_exit(vmrt::VcpuState& v, void* ctx) {
+  auto* run = static_cast<IoRun*>(ctx);
+  ++run->exits;
+  auto r = vmrt::emulate_io(v, run->log.io(), nullptr, run->max_elements);
+  return r ? vmrt::io_action(r.value().outcome) : Action::stop;
+}
+
+/// Runs the shared vCPU with `io` (may be null) on I/O exits, `gpa` on
+/// guest-physical faults and `msr` on WRMSR, until a HLT.
+vmrt::Result<vm::ExitReason> run_until_hlt(vmrt::ExitHandler io, void* io_ctx, vmrt::ExitHandler gpa = nullptr,
+                                           void* gpa_ctx = nullptr, vmrt::ExitHandler msr = nullptr,
+                                           void* msr_ctx = nullptr) {
+  g_cpu.on(vm::ExitReason::io, io, io_ctx);
+  g_cpu.on(vm::ExitReason::gpa_fault, gpa, gpa_ctx);
+  g_cpu.on(vm::ExitReason::msr_write, msr, msr_ctx);
+  g_cpu.on(vm::ExitReason::hlt, stop_on_hlt);
+  vmrt::RunOptions opts;
+  opts.timeout_us = kTimeoutUs;
+  opts.quiet = true;
+  auto r = g_cpu.run(opts);
+  for (auto reason : {vm::ExitReason::io, vm::ExitReason::gpa_fault, vm::ExitReason::msr_write, vm::ExitReason::hlt})
+    g_cpu.on(reason, nullptr);
+  if (!r && r.error().code == vmrt::Errc::timeout) g_cpu_lost = true;
+  return r;
+}
+
+/// Points real-mode interrupt vector `vector` at 0000:handler.
+vmrt::Status set_ivt(unsigned vector, uint64_t handler) {
+  uint16_t entry[2] = {static_cast<uint16_t>(handler), 0};
+  return g_vm.copy_to_guest(vector * 4, entry, sizeof(entry));
+}
+
+constexpr uint64_t kStringBuf = 0x4000, kIdtGpa = 0x5000;
+
+/// Loads a 64-bit snippet at 0x1000: the first GiB identity-mapped, gva
+/// 0x40000000 -> the page at 0x9000, nothing else.
+vmrt::Status load_long(const Snippet& s) {
+  if (g_cpu_lost || !g_cpu.created()) VMRT_TRY(fresh_cpu());
+  VMRT_TRY(copy(s));
+  vmrt::PageTableBuilder pt(g_vm.memory(), kTablesGpa, kTablesBytes);
+  VMRT_TRY(pt.map(0, 0, 1ull << 30));
+  VMRT_TRY(pt.map(0x40000000, kUnmapPage, 0x1000));
+  auto cr3 = pt.root();
+  if (!cr3) return cr3.error();
+  vmrt::LongModeConfig lm;
+  lm.entry = kCodeGpa;
+  lm.stack = kStackTop;
+  lm.gdt_gpa = kGdtGpa;
+  lm.cr3 = cr3.value();
+  VMRT_TRY(vmrt::setup_long_mode(g_cpu, g_vm.memory(), lm));
+  g_cpu.request_interrupt_window(false);
+  return {};
+}
+
+VT_CASE(rep_ins_with_a_huge_count_is_bounded_and_resumable) {
+  VT_OK(load_long(k_ins_huge));
+  const uint64_t rip = at(k_ins_huge, vt_ins_huge_at);
+  VT_EXIT(io, rip);
+  VT_EQ(g_cpu.get(Reg::rcx), ~0ull);
+  PortLog log;
+  auto r = vmrt::emulate_io(g_cpu, log.io());
+  VT_OK(r);
+  VT_EQ(r.value().outcome, vmrt::IoOutcome::partial);
+  VT_EQ(r.value().elements, vmrt::kStringIoMaxElements);
+  VT_EQ(g_cpu.get(Reg::rcx), ~0ull - vmrt::kStringIoMaxElements);
+  VT_EQ(g_cpu.get(Reg::rdi), kStringBuf + vmrt::kStringIoMaxElements);
+  VT_EQ(g_cpu.rip(), rip);
+  // The guest executes the instruction again and exits again, where the
+  // last exit left it.
+  VT_EXIT(io, rip);
+  VT_EQ(g_cpu.get(Reg::rcx), ~0ull - vmrt::kStringIoMaxElements);
+  r = vmrt::emulate_io(g_cpu, log.io());
+  VT_OK(r);
+  VT_EQ(r.value().outcome, vmrt::IoOutcome::partial);
+  VT_EQ(g_cpu.get(Reg::rcx), ~0ull - 2 * vmrt::kStringIoMaxElements);
+  VT_EQ(g_cpu.get(Reg::rdi), kStringBuf + 2 * vmrt::kStringIoMaxElements);
+  VT_EQ(log.total, 2 * vmrt::kStringIoMaxElements);
+  uint8_t got[64];
+  VT_OK(g_vm.copy_from_guest(got, kStringBuf, sizeof(got)));
+  for (unsigned i = 0; i < 64; ++i) VT_EQ(got[i], log.values[i]);
+}
+
+VT_CASE(rep_outs_with_df_set_moves_down_across_exits) {
+  VT_OK(load_real(k_outs_down));
+  for (uint16_t k = 0; k < 5; ++k) {
+    uint16_t w = static_cast<uint16_t>(0xa000 + k);
+    VT_OK(g_vm.copy_to_guest(kDataGpa + 2 * k, &w, 2));
+  }
+  IoRun run;
+  run.max_elements = 2;
+  auto r = run_until_hlt(emulate_io_exit, &run);
+  VT_OK(r);
+  VT_EQ(g_cpu.rip(), at(k_outs_down, vt_outs_down_hlt_at));
+  VT_EQ(run.exits, 3);  // 2 + 2 + 1 words
+  VT_EQ(run.log.total, 5);
+  for (unsigned i = 0; i < 5; ++i) VT_EQ(run.log.values[i], 0xa004 - i);
+  VT_EQ(g_cpu.get(Reg::rsi) & 0xffff, kDataGpa - 2);
+  VT_EQ(g_cpu.get(Reg::rcx) & 0xffff, 0);
+}
+
+VT_CASE(rep_ins_beyond_the_segment_limit_is_gp) {
+  VT_OK(load_real(k_ins_limit));
+  VT_OK(copy(k_stop_handler, kHandlerGpa));
+  VT_OK(set_ivt(13, at(k_stop_handler, vt_stop_handler_at, kHandlerGpa)));
+  IoRun run;
+  auto r = run_until_hlt(emulate_io_exit, &run);
+  VT_OK(r);
+  VT_EQ(g_cpu.rip(), at(k_stop_handler, vt_stop_handler_at, kHandlerGpa));
+  VT_EQ(run.exits, 1);
+  VT_EQ(run.log.total, 16);  // the seventeenth element faulted before reading the port
+  VT_EQ(g_cpu.get(Reg::rdi) & 0xffffffff, 0x10000);
+  VT_EQ(g_cpu.get(Reg::rcx) & 0xffffffff, 0xffffffffu - 16);
+  uint16_t frame[3];  // IP, CS, FLAGS of the #GP
+  VT_OK(g_vm.copy_from_guest(frame, kStackTop - 6, sizeof(frame)));
+  VT_EQ(frame[0], at(k_ins_limit, vt_ins_limit_at));
+  uint8_t got[16];
+  VT_OK(g_vm.copy_from_guest(got, 0xfff0, sizeof(got)));
+  for (unsigned i = 0; i < 16; ++i) VT_EQ(got[i], run.log.values[i]);
+}
+
+VT_CASE(rep_ins_into_an_unmapped_page_is_pf) {
+  VT_OK(load_long(k_ins_pf));
+  VT_OK(copy(k_pf_handler64, kHandlerGpa));
+  // A 64-bit IDT with an interrupt gate for #PF (SDM Vol. 3A 6.14.1).
+  uint8_t idt[32 * 16] = {};
+  const uint64_t handler = kHandlerGpa;
+  uint8_t* gate = idt + 14 * 16;
+  gate[0] = handler & 0xff, gate[1] = (handler >> 8) & 0xff;
+  gate[2] = vmrt::gdt::kCode64 & 0xff, gate[3] = vmrt::gdt::kCode64 >> 8;
+  gate[5] = 0x8e;  // present, DPL 0, 64-bit interrupt gate
+  gate[6] = (handler >> 16) & 0xff, gate[7] = (handler >> 24) & 0xff;
+  VT_OK(g_vm.copy_to_guest(kIdtGpa, idt, sizeof(idt)));
+  g_cpu.set_idtr(kIdtGpa, sizeof(idt) - 1);
+  IoRun run;
+  auto r = run_until_hlt(emulate_io_exit, &run);
+  VT_OK(r);
+  VT_EQ(g_cpu.rip(), at(k_pf_handler64, vt_pf_handler64_at, kHandlerGpa));
+  VT_EQ(g_cpu.get(Reg::rax), vmrt::kPfWrite);  // the error code: a write to a page that is not present
+  VT_EQ(g_cpu.get(Cr::cr2), 0x40001000);
+  VT_EQ(g_cpu.get(Reg::rcx), 92);
+  VT_EQ(g_cpu.get(Reg::rdi), 0x40001000);
+  VT_EQ(run.log.total, 8);
+  uint8_t got[8];
+  VT_OK(g_vm.copy_from_guest(got, kUnmapPage + 0xff8, sizeof(got)));
+  for (unsigned i = 0; i < 8; ++i) VT_EQ(got[i], run.log.values[i]);
+}
+
+struct MmioRun {
+  unsigned exits = 0, faults = 0;
+  uint8_t last_vector = 0;
+};
+
+Action emulate_mmio_exit(vmrt::VcpuState& v, void* ctx) {
+  auto* run = static_cast<MmioRun*>(ctx);
+  ++run->exits;
+  auto r = vmrt::emulate_mmio(v, nullptr);  // no devices: everything is the empty bus
+  if (!r) return Action::stop;
+  if (r.value().outcome == vmrt::MmioOutcome::fault) {
+    ++run->faults;
+    run->last_vector = r.value().fault.vector;
+  }
+  return Action::resume;
+}
+
+VT_CASE(unassigned_mmio_reads_all_ones_and_ignores_writes) {
+  VT_OK(load_real(k_mmio_empty));
+  uint16_t zero = 0;
+  VT_OK(g_vm.copy_to_guest(kDataGpa, &zero, sizeof(zero)));
+  MmioRun run;
+  auto r = run_until_hlt(nullptr, nullptr, emulate_mmio_exit, &run);
+  VT_OK(r);
+  VT_EQ(g_cpu.rip(), at(k_mmio_empty, vt_mmio_empty_hlt_at));
+  VT_EQ(run.exits, 7);  // movb, mov, mov, xchg, lock or, lock cmpxchg, movsw
+  VT_EQ(run.faults, 0);
+  VT_EQ(g_cpu.get(Reg::rbx) & 0xff, 0xff);     // the byte written before was ignored
+  VT_EQ(g_cpu.get(Reg::rcx) & 0xffff, 0xffff);
+  VT_EQ(g_cpu.get(Reg::rdx) & 0xffff, 0xffff);  // XCHG and CMPXCHG (mismatch) got all ones
+  uint16_t copied = 0;
+  VT_OK(g_vm.copy_from_guest(&copied, kDataGpa, sizeof(copied)));
+  VT_EQ(copied, 0xffff);
+  VT_EQ(g_cpu.get(Reg::rsi) & 0xffff, 0x32);
+  VT_EQ(g_cpu.get(Reg::rdi) & 0xffff, kDataGpa + 2);
+}
+
+VT_CASE(unusual_mmio_instructions_get_ud) {
+  // Each runs with DS = 0x7000 (unassigned), SI = 0x20, ES:DI = 0:0x3000.
+  struct Insn {
+    const char* name;
+    uint8_t bytes[6];
+    uint8_t length;
+    bool sse;
+  } insns[] = {
+      {"cmpsb", {0xa6}, 1, false},
+      {"mulb (0x20)", {0xf6, 0x26, 0x20, 0x00}, 4, false},
+      {"movaps (0x20), %xmm0", {0x0f, 0x28, 0x06, 0x20, 0x00}, 5, true},
+      {"ljmp $0x7000, $0 (execution)", {0xea, 0x00, 0x00, 0x00, 0x70}, 5, false},
+  };
+  const uint8_t prologue[] = {0xb8, 0x00, 0x70, 0x8e, 0xd8,  // mov $0x7000, %ax; mov %ax, %ds
+                              0xbe, 0x20, 0x00, 0xbf, 0x00, 0x30};  // mov $0x20, %si; mov $0x3000, %di
+  const char* name = g_current;
+  for (const Insn& insn : insns) {
+    g_current = insn.name;  // a failure names the instruction
+    VT_OK(load_real(k_hlt));
+    VT_OK(g_vm.copy_to_guest(kCodeGpa, prologue, sizeof(prologue)));
+    VT_OK(g_vm.copy_to_guest(kCodeGpa + sizeof(prologue), insn.bytes, insn.length));
+    VT_OK(copy(k_stop_handler, kHandlerGpa));
+    VT_OK(set_ivt(6, at(k_stop_handler, vt_stop_handler_at, kHandlerGpa)));
+    if (insn.sse) g_cpu.set(Cr::cr4, g_cpu.cr4() | (1u << 9));  // CR4.OSFXSR: SSE enabled
+    MmioRun run;
+    auto r = run_until_hlt(nullptr, nullptr, emulate_mmio_exit, &run);
+    VT_OK(r);
+    VT_EQ(g_cpu.rip(), at(k_stop_handler, vt_stop_handler_at, kHandlerGpa));
+    VT_EQ(run.faults, 1);
+    VT_EQ(run.last_vector, vmrt::kVectorUd);
+    uint16_t frame[2];  // IP, CS of the #UD
+    VT_OK(g_vm.copy_from_guest(frame, kStackTop - 6, sizeof(frame)));
+    const bool exec = insn.bytes[0] == 0xea;
+    VT_EQ(frame[0], exec ? 0 : kCodeGpa + sizeof(prologue));
+    VT_EQ(frame[1], exec ? 0x7000 : 0);
+  }
+  g_current = name;
+}
+
+struct MsrRun {
+  vmrt::GuestCpu cpu;
+  uint64_t pat = 0x0007040600070406ull;
+  unsigned gp = 0;
+};
+
+/// WRMSR through vmrt's checks: state-page MSRs and PAT; #GP for the rest.
+Action checked_wrmsr(vmrt::VcpuState& v, void* ctx) {
+  auto* run = static_cast<MsrRun*>(ctx);
+  const uint32_t index = v.exit().msr.index;
+  const uint64_t value = (v.get(Reg::rdx) << 32) | (v.get(Reg::rax) & 0xffffffffu);
+  vmrt::MsrStatus s = vmrt::write_state_msr(v, run->cpu, index, value);
+  if (s == vmrt::MsrStatus::unknown && index == vmrt::msr::pat) {
+    s = vmrt::pat_valid(value) ? vmrt::MsrStatus::done : vmrt::MsrStatus::gp;
+    if (s == vmrt::MsrStatus::done) run->pat = value;
+  }
+  if (s == vmrt::MsrStatus::done) return Action::skip;
+  ++run->gp;
+  vmrt::inject_fault(v, vmrt::GuestFault::gp());
+  return Action::resume;
+}
+
+void host_cpuid(void*, uint32_t leaf, uint32_t subleaf, uint32_t* r) {
+  asm volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(subleaf));
+}
+
+VT_CASE(bad_msr_writes_get_gp) {
+  VT_OK(load_real(k_msr_bad));
+  VT_OK(copy(k_msr_gp_handler, kHandlerGpa));
+  VT_OK(set_ivt(13, kHandlerGpa));
+  MsrRun run;
+  run.cpu = vmrt::GuestCpu::from_cpuid(host_cpuid, nullptr);
+  auto r = run_until_hlt(nullptr, nullptr, nullptr, nullptr, checked_wrmsr, &run);
+  VT_OK(r);
+  VT_EQ(g_cpu.rip(), at(k_msr_bad, vt_msr_bad_hlt_at));
+  // LSTAR, FS_BASE, KERNEL_GS_BASE, EFER, PAT, SFMASK; SYSENTER_EIP on Intel
+  // (AMD keeps its low 32 bits).
+  const bool intel = run.cpu.vendor == vmrt::GuestCpu::Vendor::intel;
+  const unsigned want = 6 + (intel ? 1 : 0);
+  VT_EQ(run.gp, want);
+  VT_EQ(g_cpu.get(Reg::rbx) & 0xffff, want);  // each reached the guest's #GP handler
+  VT_EQ(g_cpu.get(vmrt::SyscallMsr::lstar), 0xffffffff81000000ull);
+  VT_EQ(g_cpu.get(vmrt::SyscallMsr::kernel_gs_base), 0);
+  VT_EQ(g_cpu.get(vmrt::SyscallMsr::sfmask), 0);
+  VT_EQ(g_cpu.get(vmrt::SyscallMsr::sysenter_eip), 0);
+  VT_EQ(g_cpu.segment(Seg::fs).base, 0);
+  VT_EQ(g_cpu.efer(), 0);
+  VT_EQ(run.pat, 0x0007040600070406ull);
+}
 }  // namespace
 
 int main() {

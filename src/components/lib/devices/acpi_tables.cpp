@@ -1,5 +1,7 @@
 #include "devices/acpi_tables.hpp"
 
+#include "devices/aml.hpp"
+
 namespace cos::dev {
 namespace {
 
@@ -54,14 +56,71 @@ uint8_t AcpiTables::sum(const uint8_t* p, size_t len) {
   return s;
 }
 
+void AcpiTables::write_dsdt_body(AmlWriter& aml, const Config& c) {
+  // Name (_S5, Package () { SLP_TYP, 0 }): PM1a_CNT.SLP_TYP for soft off
+  // (7.4.2.6); PM1b does not exist.
+  aml.name("_S5");
+  aml.package();
+  aml.integer(c.s5_slp_typ);
+  aml.integer(0);
+  aml.end();
+  if (c.pci.present) {
+    aml.scope("\\_SB");
+    write_pci_root(aml, c.pci);
+    aml.end();
+  }
+}
+
+void AcpiTables::write_pci_root(AmlWriter& aml, const Config::PciRoot& pci) {
+  constexpr uint8_t kWindow = AmlWriter::kMinFixed | AmlWriter::kMaxFixed;  // producer, positive decode
+  aml.device("PCI0");
+  aml.name("_HID");
+  aml.eisa_id("PNP0A03");
+  aml.name("_UID");
+  aml.integer(0);
+  aml.name("_SEG");
+  aml.integer(0);
+  aml.name("_BBN");
+  aml.integer(0);
+  aml.name("_CRS");
+  aml.resource_template();
+  aml.word_bus_number(kWindow, 0, 0);
+  aml.io_port(0xcf8, 0xcf8, 1, 8);
+  aml.word_io(kWindow, 0x0000, 0x0cf7);
+  aml.word_io(kWindow, 0x0d00, 0xffff);
+  // NonCacheable, ReadWrite (type-specific flags 0x01).
+  aml.dword_memory(kWindow, 0x01, pci.mmio_base, pci.mmio_base + pci.mmio_size - 1);
+  aml.end();
+  // _PRT entries: Address = slot << 16 | 0xffff (any function), Pin
+  // (0 = INTA#), Source 0 (a GSI, not a link device), Source Index = GSI.
+  aml.name("_PRT");
+  aml.package();
+  for (unsigned slot = 1; slot < 32; ++slot) {
+    for (unsigned pin = 0; pin < 4; ++pin) {
+      aml.package();
+      aml.integer(uint64_t(slot) << 16 | 0xffff);
+      aml.integer(pin);
+      aml.integer(0);
+      aml.integer(pci.intx_gsi_base + (slot + pin) % 4);
+      aml.end();
+    }
+  }
+  aml.end();
+  aml.end();
+}
+
 size_t AcpiTables::build(uint8_t* buf, size_t len, uint64_t gpa, const Config& c) {
   Writer w{buf, len};
   // RSDP (revision 2: 36 bytes, checksum over the first 20, extended over all).
   size_t rsdp = w.alloc(36, 16);
-  // DSDT: header + Name(\_S5_, Package(){SLP_TYP, 0}) in AML (ACPI 6.4, 20.2).
-  const uint8_t s5[] = {0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, c.s5_slp_typ, 0x00};
-  size_t dsdt_len = 36 + sizeof(s5);
-  size_t dsdt = w.alloc(dsdt_len, 16);
+  // DSDT: header + AML (ACPI 6.4, 20.2), written in place.
+  size_t dsdt = w.alloc(36, 16);
+  if (!w.ok) return 0;
+  AmlWriter aml(buf + dsdt + 36, len - dsdt - 36);
+  write_dsdt_body(aml, c);
+  if (!aml.ok()) return 0;
+  size_t dsdt_len = 36 + aml.size();
+  w.pos += aml.size();
   size_t facs = w.alloc(64, 64);
   size_t fadt = w.alloc(244, 16);
   size_t madt_len = 44 + 8 + 12 + 10 + 10 + 6;
@@ -71,7 +130,6 @@ size_t AcpiTables::build(uint8_t* buf, size_t len, uint64_t gpa, const Config& c
 
   // DSDT
   w.header(dsdt, "DSDT", static_cast<uint32_t>(dsdt_len), 2);
-  for (size_t i = 0; i < sizeof(s5); ++i) w.u8(dsdt + 36 + i, s5[i]);
   w.checksum(dsdt, dsdt_len, dsdt + 9);
 
   // FACS (no checksum): signature, length, hardware signature, waking vector, version.

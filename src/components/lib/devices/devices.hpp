@@ -2,6 +2,7 @@
 #pragma once
 #include "devices/acpi_pm.hpp"
 #include "devices/acpi_tables.hpp"
+#include "devices/aml.hpp"
 #include "devices/cmos_rtc.hpp"
 #include "devices/device.hpp"
 #include "devices/i8042.hpp"
@@ -10,6 +11,9 @@
 #include "devices/local_apic.hpp"
 #include "devices/mmio_bus.hpp"
 #include "devices/mp_table.hpp"
+#include "devices/msi.hpp"
+#include "devices/msix.hpp"
+#include "devices/pci_function.hpp"
 #include "devices/pci_host.hpp"
 #include "devices/pic8259.hpp"
 #include "devices/pit8254.hpp"
@@ -17,3 +21,4 @@
 #include "devices/port_bus.hpp"
 #include "devices/timer_set.hpp"
 #include "devices/uart8250.hpp"
+#include "devices/virtio/virtio.hpp"

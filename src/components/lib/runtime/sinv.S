@@ -1,6 +1,7 @@
 /* Synchronous invocation, client and server halves.
    Client: cos_sinv_call(slot, op, a0, a1, a2) -> (rax, rdx). The kernel
-   returns with only rax/rdx meaningful, so callee-saved registers are kept on
+   returns with only rax/rdx meaningful and the FPU/SSE state reset, so the
+   callee-saved registers (and MXCSR and the x87 control word) are kept on
    the client's own stack, which the server cannot reach.
    Server: the kernel enters __cos_sinv_entry with rdi = token (interface),
    rsi = op, rdx = a0, r10 = a1, r8 = a2 and no stack; the stub claims one of
@@ -19,9 +20,15 @@ cos_sinv_call:
   push %r13
   push %r14
   push %r15
+  sub $8, %rsp
+  stmxcsr (%rsp)              /* MXCSR and the x87 control word are callee-saved */
+  fnstcw 4(%rsp)              /* (SysV ABI); the kernel resets all FPU/SSE state */
   mov %rcx, %r10              /* a1: rcx is clobbered by syscall */
   mov $COS_OP_SINV, %eax
   syscall
+  ldmxcsr (%rsp)
+  fldcw 4(%rsp)
+  add $8, %rsp
   pop %r15
   pop %r14
   pop %r13

@@ -108,6 +108,15 @@ inline int64_t vcpu_inject(uint64_t vcpu, uint64_t vector, uint64_t type, uint64
   return call(abi::Op::vcpu_inject, vcpu, vector, type, error_code);
 }
 
+/// Console input: on = 1 binds the receive endpoint as a reader, 0 unbinds.
+inline int64_t console_bind(uint64_t console, uint64_t rcv, uint64_t on) {
+  return call(abi::Op::console_bind, console, rcv, on);
+}
+/// Copies up to len bytes queued for the reader `rcv`; returns how many.
+inline int64_t console_read(uint64_t console, uint64_t rcv, void* buf, uint64_t len) {
+  return call(abi::Op::console_read, console, rcv, reinterpret_cast<uint64_t>(buf), len);
+}
+
 /// Result of a synchronous invocation: the server's two return words.
 struct SinvResult {
   int64_t r0;

@@ -25,6 +25,7 @@ const char* errc_name(Errc code) {
     case Errc::timeout: return "timeout";
     case Errc::not_created: return "not_created";
     case Errc::no_memory: return "no_memory";
+    case Errc::guest_fault: return "guest_fault";
   }
   return "unknown";
 }

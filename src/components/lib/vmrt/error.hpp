@@ -62,6 +62,11 @@ enum class Errc : uint16_t {
   /// A memory pool the call allocates from (the page-table pool of
   /// PageTableBuilder) is exhausted. Error::addr: the pool's end.
   no_memory,
+  /// An access made for the guest (GuestAccess, the instruction emulators)
+  /// raised an exception the guest must get, as its CPU would have: the
+  /// GuestFault is kept by the object that reported it. Error::detail: the
+  /// vector, Error::addr: the linear address involved.
+  guest_fault,
 };
 
 /// The one error type of vmrt. Trivially copyable; `what` points at static text.

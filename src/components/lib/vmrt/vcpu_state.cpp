@@ -1,11 +1,12 @@
 // vmrt vCPU state-page accessors and exit dispatch (host-compilable).
 #include "vmrt/vcpu_state.hpp"
 
+#include "vmrt/string_io.hpp"
+
 namespace vmrt {
 namespace {
 
 constexpr uint16_t kAttrL = 1u << 9, kAttrDb = 1u << 10;
-constexpr uint64_t kRflagsDf = 1ull << 10;
 
 }  // namespace
 
@@ -307,43 +308,9 @@ Action resume(VcpuState&, void*) { return Action::resume; }
 Action stop(VcpuState&, void*) { return Action::stop; }
 
 Action io_unassigned(VcpuState& v, void*) {
-  const auto& io = v.exit().io;
-  uint64_t size = io.size == 1 || io.size == 2 || io.size == 4 ? io.size : 1;
-  if (!io.string) {
-    if (io.in) {
-      uint64_t rax = v.get(Reg::rax);
-      if (size == 4)
-        rax = 0xffffffffull;  // a 32-bit destination zero-extends
-      else
-        rax |= size == 1 ? 0xffull : 0xffffull;
-      v.set(Reg::rax, rax);
-    }
-    return Action::skip;
-  }
-  // INS/OUTS with the default address size of the code segment.
-  uint64_t amask = ~0ull;
-  if ((v.fresh() & (Load::segments | Load::cr)) == (Load::segments | Load::cr) && !v.long_mode_64())
-    amask = (v.segment(Seg::cs).attr & kAttrDb) ? 0xffffffffull : 0xffffull;
-  uint64_t count = io.rep ? (v.get(Reg::rcx) & amask) : 1;
-  bool down = v.get(Reg::rflags) & kRflagsDf;
-  Reg ptr = io.in ? Reg::rdi : Reg::rsi;
-  uint64_t p = v.get(ptr);
-  if (io.in && v.memory()) {
-    for (uint64_t i = 0; i < count; ++i) {
-      uint64_t off = (down ? p - i * size : p + i * size) & amask;
-      auto lin = v.linear(Seg::es, off);
-      if (!lin) return Action::stop;
-      auto t = v.translate(lin.value(), vm::kAccessWrite);
-      if (!t) return Action::stop;
-      uint32_t ones = 0xffffffffu;
-      if (!v.memory()->write(t.value().gpa, &ones, size)) return Action::stop;
-    }
-  }
-  uint64_t moved = count * size;
-  uint64_t np = down ? p - moved : p + moved;
-  v.set(ptr, (p & ~amask) | (np & amask));
-  if (io.rep) v.set(Reg::rcx, v.get(Reg::rcx) & ~amask);
-  return Action::skip;
+  auto r = emulate_io(v, PortIo{});  // null callbacks: reads all ones, writes dropped
+  if (!r) return Action::stop;
+  return io_action(r.value().outcome);
 }
 
 Action msr_inject_gp(VcpuState& v, void*) {

@@ -233,10 +233,12 @@ Action skip(VcpuState& v, void* ctx);
 Action resume(VcpuState& v, void* ctx);
 /// Action::stop.
 Action stop(VcpuState& v, void* ctx);
-/// Port I/O to nothing: IN reads all ones (the low `size` bytes of rax, or
-/// every element of an INS) and OUT is dropped; skips the instruction.
-/// String I/O with REP consumes rcx elements. Needs guest memory and
-/// Load::cr|segments for INS.
+/// Port I/O to nothing (vmrt::emulate_io with no port callbacks): IN reads
+/// all ones (AL/AX/EAX, or every element of an INS), OUT is dropped. A REP
+/// INS/OUTS moves at most kStringIoMaxElements elements per exit and
+/// resumes the guest on the instruction until RCX is exhausted; a bad
+/// string pointer gives the guest #GP/#SS/#PF. Needs Load::cr|segments in
+/// the save mask for INS/OUTS; Action::stop if they are missing.
 Action io_unassigned(VcpuState& v, void* ctx);
 /// Unknown MSR: inject #GP(0) like hardware, do not skip.
 Action msr_inject_gp(VcpuState& v, void* ctx);

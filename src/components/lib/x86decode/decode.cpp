@@ -100,6 +100,7 @@ class Decoder {
   Status one_byte(uint8_t b);
   Status two_byte(uint8_t b);
   Status string_op(uint8_t b);
+  Status port_string_op(uint8_t b);
 
   Cursor c_;
   Mode mode_;
@@ -229,6 +230,8 @@ Status Decoder::finish(Form form, unsigned size) {
         i.writes_mem = i.mem_is_dest;
         break;
       case Op::xchg: case Op::bts: case Op::btr: case Op::btc:
+      case Op::inc: case Op::dec: case Op::not_: case Op::neg:
+      case Op::cmpxchg: case Op::xadd:
         i.reads_mem = i.writes_mem = true;
         break;
       default:  // movzx, movsx, movsxd, cmp, test, bt
@@ -257,6 +260,22 @@ Status Decoder::string_op(uint8_t b) {
     i.has_reg = true;  // AL/AX/EAX/RAX
     i.reg = Reg{};
   }
+  if (i.lock) return fail(Status::invalid);
+  i.length = static_cast<uint8_t>(c_.pos);
+  return Status::ok;
+}
+
+Status Decoder::port_string_op(uint8_t b) {
+  // 6C INSB, 6D INSW/INSD, 6E OUTSB, 6F OUTSW/OUTSD: at most 32-bit elements
+  // (REX.W does not make them 64-bit; SDM Vol. 2B INS/OUTS).
+  Instruction& i = out_;
+  i.op = b < 0x6e ? Op::ins : Op::outs;
+  const unsigned size = (b & 1) ? (osz_ == 2 ? 2 : 4) : 1;
+  i.op_size = i.mem_size = static_cast<uint8_t>(size);
+  i.has_mem = true;
+  i.reads_mem = i.op == Op::outs;
+  i.writes_mem = i.op == Op::ins;
+  i.mem_is_dest = i.writes_mem;
   if (i.lock) return fail(Status::invalid);
   i.length = static_cast<uint8_t>(c_.pos);
   return Status::ok;
@@ -326,6 +345,8 @@ Status Decoder::one_byte(uint8_t b) {
       i.mem.disp = static_cast<int64_t>(addr);
       return finish(b >= 0xa2 ? Form::e_g : Form::g_e, size);
     }
+    case 0x6c: case 0x6d: case 0x6e: case 0x6f:
+      return port_string_op(b);
     case 0xa4: case 0xa5: case 0xa6: case 0xa7:
     case 0xaa: case 0xab: case 0xac: case 0xad: case 0xae: case 0xaf:
       return string_op(b);
@@ -338,14 +359,31 @@ Status Decoder::one_byte(uint8_t b) {
       return finish(Form::none, size);
     }
     case 0xc6: case 0xc7:  // MOV Eb,Ib / Ev,Iz (/0 only)
-    case 0xf6: case 0xf7: {  // TEST Eb,Ib / Ev,Iz (/0 only)
+    case 0xf6: case 0xf7: {  // group 3: TEST Eb,Ib / Ev,Iz (/0), NOT (/2), NEG (/3)
       const unsigned size = (b & 1) ? osz_ : 1;
       if (!modrm(size)) return cursor_fail();
-      if (((i.modrm >> 3) & 7) != 0) return fail(Status::unsupported);
-      i.op = b <= 0xc7 ? Op::mov : Op::test;
+      const unsigned digit = (i.modrm >> 3) & 7;
       i.reg = Reg{};
+      if (b >= 0xf6 && (digit == 2 || digit == 3)) {
+        i.op = digit == 2 ? Op::not_ : Op::neg;
+        return finish(Form::e_g, size);
+      }
+      if (digit != 0) return fail(Status::unsupported);
+      i.op = b <= 0xc7 ? Op::mov : Op::test;
       if (!immediate(size == 8 ? 4 : size, true, size)) return cursor_fail();
       return finish(Form::e_imm, size);
+    }
+    case 0xfe: case 0xff: {  // group 4/5: INC, DEC (/0, /1); FF /2-/6 branches and PUSH
+      const unsigned size = (b & 1) ? osz_ : 1;
+      if (!modrm(size)) return cursor_fail();
+      const unsigned digit = (i.modrm >> 3) & 7;
+      i.reg = Reg{};
+      if (digit <= 1) {
+        i.op = digit == 0 ? Op::inc : Op::dec;
+        return finish(Form::e_g, size);
+      }
+      // FE /2-/7 and FF /7 are undefined (SDM Vol. 2 table A-6).
+      return fail(b == 0xfe || digit == 7 ? Status::invalid : Status::unsupported);
     }
     default:
       return fail(Status::unsupported);
@@ -365,6 +403,14 @@ Status Decoder::two_byte(uint8_t b) {
       i.op_size = static_cast<uint8_t>(osz_);
       if (i.has_mem) i.mem_size = static_cast<uint8_t>(src);
       return finish(Form::g_e, osz_);
+    }
+    case 0xb0: case 0xb1:    // CMPXCHG Eb,Gb / Ev,Gv
+    case 0xc0: case 0xc1: {  // XADD Eb,Gb / Ev,Gv
+      const unsigned size = (b & 1) ? osz_ : 1;
+      i.op = b <= 0xb1 ? Op::cmpxchg : Op::xadd;
+      if (!modrm(size)) return cursor_fail();
+      i.has_reg = true;
+      return finish(Form::e_g, size);
     }
     case 0xa3: case 0xab: case 0xb3: case 0xbb: {  // BT/BTS/BTR/BTC Ev,Gv
       static constexpr Op kOps[4] = {Op::bt, Op::bts, Op::btr, Op::btc};

@@ -103,7 +103,7 @@ uint64_t alu(Op op, unsigned size, uint64_t a, uint64_t b, uint64_t& rflags) {
 EmulateResult emulate(const Instruction& insn, uint64_t* regs, uint64_t& rflags, const MmioOps& mmio) {
   EmulateResult fail;
   fail.rip_delta = 0;
-  if (insn.is_string()) {
+  if (insn.is_string() || insn.is_port_string()) {
     fail.status = Status::string_op;
     return fail;
   }
@@ -116,11 +116,15 @@ EmulateResult emulate(const Instruction& insn, uint64_t* regs, uint64_t& rflags,
   if (regs == nullptr || insn.length == 0 || insn.length > 15 || !valid_size(size) || !valid_size(msize)) return fail;
   if ((insn.reads_mem && mmio.read == nullptr) || (insn.writes_mem && mmio.write == nullptr)) return fail;
   if (insn.reg.index > 15 || (insn.reg.high8 && insn.reg.index > 3)) return fail;
-  // The operand that is not memory.
-  const bool uses_other = insn.op != Op::movzx && insn.op != Op::movsx && insn.op != Op::movsxd &&
-                          !(insn.op == Op::mov && !insn.mem_is_dest);
+  // The operand that is not memory: none for the unary operations; the
+  // destination register for loads and extensions; else a source.
+  const bool unary = insn.op == Op::inc || insn.op == Op::dec || insn.op == Op::not_ || insn.op == Op::neg;
+  const bool loads = insn.op == Op::movzx || insn.op == Op::movsx || insn.op == Op::movsxd ||
+                     (insn.op == Op::mov && !insn.mem_is_dest);
+  const bool uses_other = !unary && !loads;
   if (uses_other && !insn.has_imm && !insn.has_reg) return fail;
-  if (!uses_other && !insn.has_reg) return fail;
+  if (loads && !insn.has_reg) return fail;
+  if (unary && (insn.has_reg || insn.has_imm)) return fail;
 
   auto read = [&](unsigned n) { return mmio.read(mmio.ctx, n) & size_mask(n); };
   auto write = [&](unsigned n, uint64_t v) { mmio.write(mmio.ctx, n, v & size_mask(n)); };
@@ -167,6 +171,48 @@ EmulateResult emulate(const Instruction& insn, uint64_t* regs, uint64_t& rflags,
       set_reg(regs, insn.reg, size, v);
       break;
     }
+    case Op::inc:
+    case Op::dec: {
+      // As ADD/SUB 1, but CF keeps its value (SDM Vol. 2A INC/DEC).
+      if (msize != size || !insn.mem_is_dest) return fail;
+      const uint64_t cf = rflags & flag::CF;
+      const uint64_t r = alu(insn.op == Op::inc ? Op::add : Op::sub, size, read(size), 1, rflags);
+      rflags = (rflags & ~flag::CF) | cf;
+      write(size, r);
+      break;
+    }
+    case Op::not_:
+      if (msize != size || !insn.mem_is_dest) return fail;
+      write(size, ~read(size));  // no flags
+      break;
+    case Op::neg: {
+      // 0 - operand: CF set unless the operand is 0 (SDM Vol. 2B NEG).
+      if (msize != size || !insn.mem_is_dest) return fail;
+      write(size, alu(Op::sub, size, 0, read(size), rflags));
+      break;
+    }
+    case Op::cmpxchg: {
+      // Compare the accumulator with the operand: equal -> store the source,
+      // else load the operand into the accumulator. The operand is written
+      // either way (with its own value on a mismatch, SDM Vol. 2A CMPXCHG).
+      if (msize != size || insn.has_imm || !insn.has_reg) return fail;
+      const uint64_t v = read(size);
+      alu(Op::cmp, size, get_reg(regs, Reg{}, size), v, rflags);
+      if (rflags & flag::ZF) {
+        write(size, other);
+      } else {
+        write(size, v);
+        set_reg(regs, Reg{}, size, v);
+      }
+      break;
+    }
+    case Op::xadd: {
+      if (msize != size || insn.has_imm || !insn.has_reg) return fail;
+      const uint64_t v = read(size);
+      write(size, alu(Op::add, size, v, other, rflags));
+      set_reg(regs, insn.reg, size, v);
+      break;
+    }
     case Op::bt: case Op::bts: case Op::btr: case Op::btc: {
       if (msize != size || size == 1) return fail;
       const unsigned bit = static_cast<unsigned>(other & (size * 8 - 1));
@@ -190,8 +236,8 @@ EmulateResult emulate(const Instruction& insn, uint64_t* regs, uint64_t& rflags,
 uint64_t effective_address(const Instruction& insn, const uint64_t* regs, uint64_t rip) {
   if (!insn.has_mem || regs == nullptr) return 0;
   const uint64_t amask = size_mask(insn.addr_size);
-  if (insn.is_string()) {
-    const bool di = insn.op == Op::stos || insn.op == Op::scas;
+  if (insn.is_string() || insn.is_port_string()) {
+    const bool di = insn.op == Op::stos || insn.op == Op::scas || insn.op == Op::ins;
     return regs[di ? 7 : 6] & amask;
   }
   const Memory& m = insn.mem;
@@ -223,11 +269,19 @@ const char* op_name(Op op) {
     case Op::bts: return "bts";
     case Op::btr: return "btr";
     case Op::btc: return "btc";
+    case Op::inc: return "inc";
+    case Op::dec: return "dec";
+    case Op::not_: return "not";
+    case Op::neg: return "neg";
+    case Op::cmpxchg: return "cmpxchg";
+    case Op::xadd: return "xadd";
     case Op::movs: return "movs";
     case Op::cmps: return "cmps";
     case Op::stos: return "stos";
     case Op::lods: return "lods";
     case Op::scas: return "scas";
+    case Op::ins: return "ins";
+    case Op::outs: return "outs";
   }
   return "?";
 }

@@ -9,8 +9,8 @@
 //
 // Only the instruction forms that touch memory through a plain data access
 // are decoded (see README.md for the list); anything else is reported as
-// Status::unsupported so the VMM can say "cannot emulate instruction <bytes>
-// at <rip>" and stop the VM. Nothing here aborts or reads past `n` bytes.
+// Status::unsupported so the VMM can give the guest an exception instead
+// (vmrt/mmio.hpp: #UD). Nothing here aborts or reads past `n` bytes.
 //
 // Freestanding (no libc, no exceptions, no allocation) and host-compilable.
 #pragma once
@@ -42,13 +42,14 @@ enum class Status : uint8_t {
   /// decode: longer than 15 bytes (the CPU raises #GP).
   too_long,
   /// decode: an opcode or form this decoder does not handle (VEX, x87, SSE,
-  /// branches, ... and ARPL, C6/C7 other than /0, F6/F7 other than /0).
+  /// branches, PUSH/POP/CALL/JMP through FF, MUL/DIV, CMPXCHG8B, ... and
+  /// ARPL, C6/C7 other than /0).
   unsupported,
   /// decode: undefined in this mode or a LOCK prefix where the CPU raises #UD
   /// (so the instruction cannot have reached memory).
   invalid,
-  /// emulate: a string instruction (MOVS, CMPS, STOS, LODS, SCAS, with or
-  /// without REP); decoded, but deliberately not emulated.
+  /// emulate: a string instruction (MOVS, CMPS, STOS, LODS, SCAS, INS,
+  /// OUTS, with or without REP); decoded, but not emulated here.
   string_op,
   /// emulate: the instruction has no memory operand (register-only form).
   no_memory_operand,
@@ -79,12 +80,24 @@ enum class Op : uint8_t {
   bts,     ///< 0F AB, 0F BA /5
   btr,     ///< 0F B3, 0F BA /6
   btc,     ///< 0F BB, 0F BA /7
+  // Read-modify-write forms without a second operand, and the exchanges.
+  inc,     ///< FE /0, FF /0
+  dec,     ///< FE /1, FF /1
+  not_,    ///< F6 /2, F7 /2
+  neg,     ///< F6 /3, F7 /3
+  cmpxchg, ///< 0F B0, 0F B1 (the accumulator is the implied third operand)
+  xadd,    ///< 0F C0, 0F C1
   // String operations (Instruction::is_string()).
   movs,    ///< A4, A5
   cmps,    ///< A6, A7
   stos,    ///< AA, AB
   lods,    ///< AC, AD
   scas,    ///< AE, AF
+  // Port string operations (Instruction::is_port_string()): decoded for the
+  // VMM's string I/O emulation (vmrt/string_io.hpp), which needs their
+  // address size and segment override; emulate() does not perform them.
+  ins,     ///< 6C, 6D (memory at ES:rDI; no segment override)
+  outs,    ///< 6E, 6F (memory at DS:rSI, or the segment override)
 };
 
 /// A general-purpose register operand.
@@ -162,6 +175,7 @@ struct Instruction {
   uint8_t modrm = 0;
 
   bool is_string() const { return op >= Op::movs && op <= Op::scas; }
+  bool is_port_string() const { return op == Op::ins || op == Op::outs; }
 };
 
 /// Decodes the instruction at bytes[0..n). On Status::ok `out` describes it;

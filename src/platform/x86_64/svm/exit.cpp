@@ -47,6 +47,82 @@ void prepare_injection(Vcpu* v, Vmcb& c) {
   }
 }
 
+/// Queues a hardware exception for the next entry, replacing nothing but a
+/// re-injection of the event whose delivery this exit interrupted: an
+/// external interrupt among those stays queued (APM 15.20).
+void inject_exception(Vcpu* v, Vmcb& c, unsigned vector, bool has_error_code, uint32_t error_code) {
+  const uint64_t interrupted = c.eventinj;
+  if ((interrupted & Event::valid) && ((interrupted & Event::type_mask) >> Event::type_shift) == uint64_t(EventType::intr) &&
+      !v->pending_irq.valid)
+    v->pending_irq = PendingEvent{true, static_cast<uint8_t>(interrupted & Event::vector_mask),
+                                  vm::EventType::external_interrupt, false, 0};
+  c.eventinj = vector | (uint64_t(EventType::exception) << Event::type_shift) | Event::valid |
+               (has_error_code ? Event::error_valid | (uint64_t(error_code) << 32) : 0);
+}
+
+/// Reflects an exception the kernel intercepts for its own reasons (#DB,
+/// #AC: x86_64/guest_policy.hpp) back into the guest as the CPU would have
+/// delivered it. For #DB the VMCB's DR6 already holds the new status bits;
+/// an instruction breakpoint (a fault) needs RF so the guest gets past it.
+void reflect_exception(Vcpu* v, Vmcb& c, unsigned vector) {
+  if (vector == x86::Vector::db) {
+    for (unsigned i = 0; i < 4; ++i)
+      if ((c.dr6 & (1u << i)) && ((c.dr7 >> (16 + 4 * i)) & 3) == 0) c.rflags |= Rflags::rf;
+    inject_exception(v, c, vector, false, 0);
+  } else {
+    inject_exception(v, c, vector, true, static_cast<uint32_t>(c.exitinfo1));  // #AC: error code 0
+  }
+}
+
+void load_debug_registers(const VcpuState& x) {
+  asm volatile("mov %0, %%dr0" ::"r"(x.dr[0]));
+  asm volatile("mov %0, %%dr1" ::"r"(x.dr[1]));
+  asm volatile("mov %0, %%dr2" ::"r"(x.dr[2]));
+  asm volatile("mov %0, %%dr3" ::"r"(x.dr[3]));
+}
+void save_debug_registers(VcpuState& x) {
+  asm volatile("mov %%dr0, %0" : "=r"(x.dr[0]));
+  asm volatile("mov %%dr1, %0" : "=r"(x.dr[1]));
+  asm volatile("mov %%dr2, %0" : "=r"(x.dr[2]));
+  asm volatile("mov %%dr3, %0" : "=r"(x.dr[3]));
+}
+
+/// Exits the kernel handles itself (x86_64/guest_policy.hpp); true when
+/// `code` was one of them.
+bool handled_by_kernel(Vcpu* v, Vmcb& c, VcpuState& x, uint64_t code) {
+  if (is_exception_exit(code)) {
+    const unsigned vector = static_cast<unsigned>(code - uint64_t(ExitCode::excp_base));
+    if (!((1u << vector) & x86::kForcedExceptions) || ((1u << vector) & x.vmm_exceptions)) return false;
+    reflect_exception(v, c, vector);
+    return true;
+  }
+  if ((code >= uint64_t(ExitCode::dr0_read) && code < uint64_t(ExitCode::dr0_read) + 4) ||
+      (code >= uint64_t(ExitCode::dr0_write) && code < uint64_t(ExitCode::dr0_write) + 4)) {
+    // The guest's first DR0-DR3 access: from now on they are live in the
+    // hardware while it runs and no longer exit; the instruction runs again.
+    x.dr_live = true;
+    c.intercept_dr = 0;
+    return true;
+  }
+  switch (static_cast<ExitCode>(code)) {
+    case ExitCode::rdpmc:  // no performance counters are offered
+      inject_exception(v, c, x86::Vector::gp, true, 0);
+      return true;
+    case ExitCode::rdpru:
+    case ExitCode::vmrun:
+    case ExitCode::vmload:
+    case ExitCode::vmsave:
+    case ExitCode::stgi:
+    case ExitCode::clgi:
+    case ExitCode::skinit:
+    case ExitCode::invlpga:
+      inject_exception(v, c, x86::Vector::ud, false, 0);  // no nested virtualization, no RDPRU
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
@@ -58,7 +134,12 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   const bool snapshot = x.snapshot_due;
   if (snapshot) __builtin_memcpy(g_snapshot, save_area(c), sizeof(g_snapshot));
 
+  if (x.dr_live) load_debug_registers(x);
   svm_run(v->control_pa, v->gpr, g_caps.host_vmsave_pa);
+  if (x.dr_live) save_debug_registers(x);
+  // The guest's DR7 (in the VMCB) may have armed breakpoints on its DR0-DR3
+  // values: the host's stays disabled.
+  if (c.dr7 & x86::kDr7Enables) asm volatile("mov %0, %%dr7" ::"r"(x86::kDr7Reset));
 
   if (is_invalid_exit(c.exitcode)) {
     // The refused state goes back to what the VMM loaded (the hardware may
@@ -89,6 +170,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
     exit.vendor_code = c.exitcode;
     return platform::ExitAction::forward;
   }
+  if (handled_by_kernel(v, c, x, c.exitcode)) return platform::ExitAction::resume;
   RawExit raw{c.exitcode, c.exitinfo1, c.exitinfo2, c.rip, c.next_rip, g_caps.nrip_save, c.rax, v->gpr[kGprRcx], c.cr2};
   // Guest code bytes are needed only where neither the CPU (NRIP save, IN/OUT)
   // nor the exit code alone gives the instruction's length.

@@ -5,6 +5,7 @@
 
 #include "kernel/platform.hpp"
 #include "kernel/vcpu.hpp"
+#include "x86_64/guest_policy.hpp"
 #include "x86_64/svm/vmcb.hpp"
 
 namespace cos::svm {
@@ -30,6 +31,10 @@ struct VcpuState {
   /// the save area for the next entry, which may refuse it (VMEXIT_INVALID
   /// can leave host values in the save area, which must not reach the VMM).
   bool snapshot_due;
+  /// The guest has used DR0-DR3: their accesses no longer exit, and dr[] is
+  /// loaded before and saved after every run (DR6 and DR7 are in the VMCB).
+  bool dr_live;
+  uint64_t dr[4];
 };
 static_assert(sizeof(VcpuState) <= kVcpuBackendStateBytes);
 

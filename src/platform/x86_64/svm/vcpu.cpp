@@ -21,16 +21,18 @@ void report(Vcpu* v, const char* why) {
 /// CPUID, HLT, INVD/WBINVD, MONITOR/MWAIT, XSETBV, task switches, shutdown)
 /// and the SVM instructions themselves.
 constexpr uint32_t kIntercept3 = Intercept3::intr | Intercept3::nmi | Intercept3::smi | Intercept3::init |
-                                 Intercept3::cpuid | Intercept3::invd | Intercept3::hlt | Intercept3::invlpga |
-                                 Intercept3::ioio_prot | Intercept3::msr_prot | Intercept3::task_switch |
-                                 Intercept3::shutdown;
+                                 Intercept3::rdpmc | Intercept3::cpuid | Intercept3::invd | Intercept3::hlt |
+                                 Intercept3::invlpga | Intercept3::ioio_prot | Intercept3::msr_prot |
+                                 Intercept3::task_switch | Intercept3::shutdown;
 constexpr uint32_t kIntercept4 = Intercept4::vmrun | Intercept4::vmmcall | Intercept4::vmload |
                                  Intercept4::vmsave | Intercept4::stgi | Intercept4::clgi | Intercept4::skinit |
                                  Intercept4::wbinvd | Intercept4::monitor | Intercept4::mwait |
-                                 Intercept4::xsetbv;
+                                 Intercept4::xsetbv | Intercept4::rdpru;
+/// DR0-DR3 reads and writes (x86_64/guest_policy.hpp): until the guest's first.
+constexpr uint32_t kDrIntercepts = 0x000f000f;
 
 void set_intercepts(Vmcb& c, uint32_t exceptions, uint32_t flags) {
-  c.intercept_exceptions = exceptions;
+  c.intercept_exceptions = exceptions | x86::kForcedExceptions;
   c.intercept3 = (c.intercept3 & ~(Intercept3::rdtsc | Intercept3::pause)) |
                  ((flags & vm::Intercept::rdtsc) ? Intercept3::rdtsc : 0) |
                  ((flags & vm::Intercept::pause) ? Intercept3::pause : 0);
@@ -46,6 +48,8 @@ abi::Error vcpu_init(Vcpu* v) {
   vcpu_state(v) = VcpuState{};
   c.intercept3 = kIntercept3;
   c.intercept4 = kIntercept4;
+  c.intercept_exceptions = x86::kForcedExceptions;
+  c.intercept_dr = kDrIntercepts;
   c.iopm_base_pa = g_caps.iopm_pa;
   c.msrpm_base_pa = g_caps.msrpm_pa;
   c.guest_asid = v->vm->tag;

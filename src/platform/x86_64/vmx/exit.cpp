@@ -182,6 +182,23 @@ void reflect_exception(uint32_t info, uint64_t qual, uint64_t length) {
   vmwrite(Vmcs::entry_intr_info, entry);
 }
 
+/// The guest's debug registers, live in the hardware for its runs (VMX
+/// switches DR7 but not DR0-DR3 and DR6).
+void load_debug_registers(const VcpuState& x) {
+  asm volatile("mov %0, %%dr0" ::"r"(x.dr[0]));
+  asm volatile("mov %0, %%dr1" ::"r"(x.dr[1]));
+  asm volatile("mov %0, %%dr2" ::"r"(x.dr[2]));
+  asm volatile("mov %0, %%dr3" ::"r"(x.dr[3]));
+  asm volatile("mov %0, %%dr6" ::"r"(x.dr6));
+}
+void save_debug_registers(VcpuState& x) {
+  asm volatile("mov %%dr0, %0" : "=r"(x.dr[0]));
+  asm volatile("mov %%dr1, %0" : "=r"(x.dr[1]));
+  asm volatile("mov %%dr2, %0" : "=r"(x.dr[2]));
+  asm volatile("mov %%dr3, %0" : "=r"(x.dr[3]));
+  asm volatile("mov %%dr6, %0" : "=r"(x.dr6));
+}
+
 /// Takes the host interrupt that caused an exit: acknowledge-interrupt-on-
 /// exit is off, so it is still pending at the LAPIC / PIC and is delivered
 /// through the IDT as soon as interrupts are enabled.
@@ -319,6 +336,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   host.read();
   host.switch_to(guest);
   x86::write_cr2(x.cr2);
+  if (x.dr_live) load_debug_registers(x);
   DtPointer gdt;
   asm volatile("sgdt %0" : "=m"(gdt));
 
@@ -327,6 +345,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   // VM exits set the GDTR limit to 0xffff (28.5.2): restore it.
   asm volatile("lgdt %0" ::"m"(gdt));
   x.cr2 = x86::read_cr2();
+  if (x.dr_live) save_debug_registers(x);  // VM exits set DR7 to 0x400 (28.5.1): the host's stay disabled
   x.kernel_gs_base = x86::rdmsr(x86::Msr::kernel_gs_base);
   guest.kgs = x.kernel_gs_base;
   guest.switch_to(host);
@@ -427,6 +446,35 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
 
     case Reason::nmi_window:
       set_cpu1(x, Cpu1::nmi_window_exiting, false);
+      return platform::ExitAction::resume;
+
+    case Reason::mov_dr:
+      // The guest's first debug-register access: from now on its DR0-DR3
+      // and DR6 are live in the hardware while it runs (loaded and saved
+      // around every run) and MOV DR no longer exits; the instruction runs
+      // again, on its own values.
+      x.dr_live = true;
+      set_cpu1(x, Cpu1::mov_dr_exiting, false);
+      return platform::ExitAction::resume;
+
+    case Reason::rdpmc:  // no performance counters are offered
+      inject_exception_now(x86::Vector::gp, true, 0);
+      return platform::ExitAction::resume;
+
+    case Reason::vmclear:
+    case Reason::vmlaunch:
+    case Reason::vmptrld:
+    case Reason::vmptrst:
+    case Reason::vmread:
+    case Reason::vmresume:
+    case Reason::vmwrite:
+    case Reason::vmxoff:
+    case Reason::vmxon:
+    case Reason::invept:
+    case Reason::invvpid:
+    case Reason::vmfunc:
+    case Reason::getsec:
+      inject_exception_now(x86::Vector::ud, false, 0);  // no nested virtualization, no SMX
       return platform::ExitAction::resume;
 
     case Reason::cpuid: exit.reason = vm::ExitReason::cpuid; return platform::ExitAction::forward;

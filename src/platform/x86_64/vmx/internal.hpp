@@ -6,6 +6,7 @@
 #include "x86_64/vmx/guest_state.hpp"
 #include "kernel/platform.hpp"
 #include "kernel/vcpu.hpp"
+#include "x86_64/guest_policy.hpp"
 #include "x86_64/vmx/vmcs.hpp"
 
 namespace cos::vmx {
@@ -43,6 +44,11 @@ struct VcpuState {
   uint32_t intercept_flags;  ///< vm::Intercept bits requested by the VMM
   uint32_t cpu1;             ///< current primary processor-based controls
   bool launched;             ///< VMLAUNCH done: VMRESUME next
+  /// The guest has used its debug registers: MOV DR no longer exits, and
+  /// dr[] and dr6 are loaded before and saved after every run.
+  bool dr_live;
+  uint64_t dr[4];            ///< DR0-DR3
+  uint64_t dr6;
 };
 static_assert(sizeof(VcpuState) <= kVcpuBackendStateBytes);
 
@@ -71,11 +77,8 @@ void make_current(Vcpu* v);
 /// Forgets the current-VMCS pointer if it is `pa` (after VMCLEAR).
 void forget_current(uint64_t pa);
 
-/// Exceptions the kernel always intercepts, whatever the VMM asks: #DB and
-/// #AC, whose delivery can otherwise loop forever inside the CPU without an
-/// exit (CVE-2015-5307, CVE-2015-8104). They are reflected to the guest
-/// unless the VMM asked for them.
-inline constexpr uint32_t kForcedExceptions = (1u << 1) | (1u << 17);
+/// Exceptions the kernel always intercepts (x86_64/guest_policy.hpp).
+using x86::kForcedExceptions;
 
 /// The guest/host masks for CR0 and CR4: bits VMX forces (and, with
 /// Intercept::cr_writes, all bits) belong to the host, and guest writes that

@@ -141,6 +141,7 @@ abi::Error vcpu_init(Vcpu* v) {
   Writer w;
   // Controls.
   x->cpu1 = g_caps.cpu1;
+  x->dr6 = x86::kDr6Reset;
   w(Vmcs::pin_controls, g_caps.pin);
   w(Vmcs::cpu_controls, x->cpu1);
   w(Vmcs::cpu_controls2, g_caps.cpu2);

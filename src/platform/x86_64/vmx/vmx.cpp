@@ -101,7 +101,7 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   const uint32_t cpu1_need = Cpu1::hlt_exiting | Cpu1::unconditional_io_exiting | Cpu1::use_msr_bitmaps |
                              Cpu1::secondary_controls | Cpu1::interrupt_window_exiting |
                              Cpu1::mwait_exiting | Cpu1::monitor_exiting | Cpu1::rdpmc_exiting |
-                             Cpu1::cr8_load_exiting | Cpu1::cr8_store_exiting;
+                             Cpu1::cr8_load_exiting | Cpu1::cr8_store_exiting | Cpu1::mov_dr_exiting;
   const uint32_t exit_need = ExitCtl::host_address_space_size | ExitCtl::save_efer | ExitCtl::load_efer;
   const uint32_t entry_need = EntryCtl::load_efer;
   if (!pin.has(pin_need)) { why = "VMX lacks external-interrupt or NMI exiting"; return false; }

@@ -1,0 +1,43 @@
+"""`cos bench`: benchmarks and long runs that are not tests, one module each.
+
+  ipc     composition_scripts/ipc_bench.toml: IPC costs in cycles (ipc.py)
+  vmexit  composition_scripts/vm_exit_bench.toml: VM-exit round trips in
+          cycles, or with --host-time in exits per host second next to the
+          KVM baseline's (vmexit.py)
+  fuzz    composition_scripts/syscall_fuzz.toml: the syscall fuzzer (fuzz.py)
+  boot    Linux in simple_vmm, host seconds to init and to shutdown (boot.py)
+
+Each composes its script into system_binaries/bench-<what>/, varying it with
+the composer's `--set TARGET.KEY=VALUE` overrides (its own, e.g.
+--iterations, then the user's --set), shows the console as the system runs,
+and writes build/x86_64/bench/<what>.json (common.py has what they share).
+"""
+
+from ..common import CosError
+from . import boot, fuzz, ipc, vmexit
+
+DEFAULT_TIMEOUT_S = {"ipc": 600, "vmexit": 600, "fuzz": 3600, "boot": 1800}
+
+
+def check_args(args):
+    """Usage errors (exit status 2) for options that do not apply to `args.what`."""
+    if args.timeout is None:
+        args.timeout = DEFAULT_TIMEOUT_S[args.what]
+    if args.timeout < 0:
+        raise CosError("--timeout must be >= 0 (0 = no timeout)", status=2)
+    if args.what != "fuzz" and (args.seed is not None or args.calls != 1000000):
+        raise CosError("--calls and --seed apply to 'bench fuzz' only", status=2)
+    if args.what not in ("ipc", "vmexit") and args.iterations is not None:
+        raise CosError("--iterations applies to 'bench ipc' and 'bench vmexit' only", status=2)
+    if args.what != "boot" and args.runs is not None:
+        raise CosError("--runs applies to 'bench boot' only", status=2)
+    if args.what != "boot" and args.emulator == "all":
+        raise CosError("--emulator all applies to 'bench boot' only", status=2)
+    if args.what != "vmexit" and (args.host_time or args.kvm_baseline):
+        raise CosError("--host-time and --kvm-baseline apply to 'bench vmexit' only", status=2)
+
+
+def cmd_bench(args):
+    """`cos bench ipc|vmexit|fuzz|boot`."""
+    check_args(args)
+    return {"ipc": ipc.run, "vmexit": vmexit.run, "fuzz": fuzz.run, "boot": boot.run}[args.what](args)
