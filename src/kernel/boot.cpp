@@ -26,7 +26,7 @@ uint64_t map_new_frame(Booter& b, uint64_t va, uint64_t rights) {
   page_meta(pa)->pages = 1;
   Error e = platform::map_user_page(b.root, va, pa, rights, b.ut);
   if (e != Error::ok) panic("boot: mapping booter page %#lx failed (%ld)", va, static_cast<long>(e));
-  ++page_meta(pa)->maps;
+  frame_page_mapped(pa);
   return pa;
 }
 

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "cos/abi.hpp"
+#include "kernel/work_budget.hpp"
 
 namespace cos {
 
@@ -26,14 +27,19 @@ using abi::ObjType;
 struct Capability {
   uint8_t type;    ///< ObjType
   uint8_t rights;  ///< abi::Rights bits
-  uint16_t flags;
+  uint16_t flags;  ///< cdt::kFirstSibling; nothing else
   uint32_t reserved;
   uint64_t w0, w1, w2;
-  // Derivation tree links (nullptr where absent).
-  Capability* parent;
-  Capability* first_child;
-  Capability* next_sibling;
-  Capability* prev_sibling;
+  // Derivation-tree links, all maintained by cdt:: (meaningless in an empty slot).
+  // The children of a capability form a circular doubly linked sibling list
+  // (the last child's next_sibling is the first child and the first child's
+  // prev_sibling the last), so appending and splicing need no walk. Only the
+  // first child of a list stores the parent, so splicing a whole list of
+  // children under another parent touches one node, not every child.
+  Capability* list_parent;   ///< the parent, on the first sibling only (nullptr elsewhere and for roots)
+  Capability* first_child;   ///< nullptr if none
+  Capability* next_sibling;  ///< circular; itself when alone
+  Capability* prev_sibling;  ///< circular; itself when alone
 
   ObjType object_type() const { return static_cast<ObjType>(type); }
   bool empty() const { return object_type() == ObjType::none; }
@@ -43,18 +49,37 @@ static_assert(sizeof(Capability) == 64);
 static_assert(abi::kSlotsPerCaptblPage * sizeof(Capability) == 4096);
 
 /// Derivation-tree operations. They only relink; releasing the object a
-/// removed capability referred to is the caller's business.
+/// removed capability referred to is the caller's business. insert_child and
+/// unlink take constant time whatever the shape of the tree; revoke takes one
+/// budget unit, and constant time, per capability it removes.
+///
+/// Capabilities without a parent (the booter's initial ones, and children
+/// whose root was deleted) are roots; the children of a deleted root stay
+/// together as one parentless sibling list.
 namespace cdt {
 
-/// Makes `child` (not linked anywhere) the last child of `parent` (may be nullptr).
+/// Capability::flags bit: first of its sibling list (the one holding list_parent).
+constexpr uint16_t kFirstSibling = 1;
+
+/// Links `child` (an empty-linked capability, e.g. a just-filled slot) as the
+/// last child of `parent`, or as a root when `parent` is nullptr. O(1).
 void insert_child(Capability* parent, Capability* child);
-/// Unlinks `c` from the tree; its children take its place under its parent
-/// (they become roots if it had none). `c` keeps its contents.
+/// Unlinks `c` from the tree; its children take its place, in order, among
+/// its siblings under its parent (a parentless list if it had none). `c`
+/// keeps its contents and ends with cleared links. O(1).
 void unlink(Capability* c);
-/// A descendant of `c` without children, or nullptr if `c` has no children.
-/// Revoke deletes these one at a time, so it needs no recursion.
-Capability* deepest_descendant(Capability* c);
-/// True if `d` lies in the subtree below `c`.
+/// Removes descendants of `c` with `remove` (which must unlink its argument,
+/// e.g. cap_remove) until none is left (true) or `budget` is spent (false),
+/// one unit per capability removed. It always removes c's first child, whose
+/// children move up to `c`: the tree is consistent after every step, and
+/// calling it again continues where it stopped without re-walking anything.
+bool revoke(Capability* c, WorkBudget& budget, void (*remove)(Capability*));
+
+/// The parent of `c`, or nullptr for a root. Walks back to the first sibling:
+/// linear in c's position among its siblings (tests and diagnostics only).
+Capability* parent(const Capability* c);
+/// True if `d` lies in the subtree below `c` (tests and diagnostics only:
+/// walks up from `d` with parent()).
 bool is_descendant(const Capability* c, const Capability* d);
 
 }  // namespace cdt

@@ -48,8 +48,6 @@ void cap_remove(Capability* c) {
   else if (old.object_type() == ObjType::frame) frame_cap_dropped(old.w0);
 }
 
-void cap_revoke(Capability* c) {
-  while (Capability* d = cdt::deepest_descendant(c)) cap_remove(d);
-}
+bool cap_revoke(Capability* c, WorkBudget& budget) { return cdt::revoke(c, budget, cap_remove); }
 
 }  // namespace cos

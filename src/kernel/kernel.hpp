@@ -30,17 +30,24 @@ extern bool g_rotate_pending;
 /// Fills empty slot `dst` as a copy of `src` with `rights`, derived from
 /// `parent` in the CDT, and takes the object's capability reference.
 void cap_install(Capability* dst, const Capability& src, uint8_t rights, Capability* parent);
-/// Empties a slot: unlinks it from the CDT and drops its object reference.
+/// Empties a slot: unlinks it from the CDT (its children move up to its
+/// parent) and drops its object reference. Constant work; an object left
+/// without capabilities and references is only queued for destruction.
 void cap_remove(Capability* c);
-/// Removes every descendant of `c`.
-void cap_revoke(Capability* c);
+/// Removes descendants of `c` until none is left (true) or `budget` is spent
+/// (false: call again to continue); one unit per capability removed.
+bool cap_revoke(Capability* c, WorkBudget& budget);
 /// The kernel object a capability names, or nullptr (frames, hardware).
 KObject* cap_object(const Capability& c);
 
 // --- memory (objects.cpp) ----------------------------------------------------
 /// A capability to the frame object starting at head_pa was removed.
 void frame_cap_dropped(uint64_t head_pa);
-/// A page-table entry mapping user page `pa` was removed.
+/// A page-table entry (user or guest), or a vCPU state page, now maps frame
+/// page `pa` (its maps count is below kMaxPageMaps).
+void frame_page_mapped(uint64_t pa);
+/// A page-table entry mapping frame page `pa` was removed; a frame no longer
+/// mapped nor named by a capability is queued for destruction.
 void frame_page_unmapped(uint64_t pa);
 /// An intermediate page-table page is no longer used.
 void pgtable_page_freed(uint64_t pa);
@@ -91,8 +98,17 @@ bool preemption_due(Thread* t);
 /// current thread behind others of its priority.
 [[noreturn]] void schedule(bool preempt);
 
-/// Handles the system call whose arguments are in t->regs; stores the result.
+/// Handles the system call whose arguments are in t->regs; stores the result,
+/// or, when its work budget ran out, makes the thread execute it again
+/// (kernel/syscall.cpp).
 void syscall_handle(Thread* t);
+/// Forgets a cut-short system call of `t` (it is being killed, or its
+/// registers are rewritten): what it had left to destroy goes to the
+/// background list.
+void syscall_abandon(Thread* t);
+/// Destroys one budget's worth of the background list; true while more is
+/// left (platform::idle() calls it between interrupt windows).
+bool idle_work();
 
 // --- virtualization (vm.cpp, vcpu.cpp, vcpu_run.cpp) ---------------------------
 /// Runs the guest of t->guest on the current CPU until an exit goes to the
@@ -105,8 +121,11 @@ void vcpu_run_abandoned(Thread* t);
 /// Builds a pending event from a vector and type, checked the same way for
 /// vcpu_inject and the state page's Load::inject. Errors: bad_argument.
 Error vcpu_make_event(uint64_t vector, vm::EventType type, uint32_t error_code, PendingEvent& ev);
-/// Destroys VM / vCPU objects (called by reap()).
-void vm_object_destroy(Vm* vm);
+/// Destroys a VM in steps (called by reap()): its guest-physical mappings
+/// (one budget unit per table entry, progress in vm->reap_cursor), then the
+/// backend's state. True when done.
+bool vm_object_teardown(Vm* vm, WorkBudget& budget);
+/// Destroys a vCPU (called by reap()); constant work.
 void vcpu_object_destroy(Vcpu* v);
 
 // --- console input (sys_console.cpp) -------------------------------------------

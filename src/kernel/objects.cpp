@@ -10,44 +10,76 @@ namespace {
 
 constexpr uint64_t kPage = 4096;
 
-KObject* g_reap_head;
-
 FreeRun* node_at(uint64_t pa) { return static_cast<FreeRun*>(platform::phys_to_kernel(pa)); }
+
+void push(ReapList& l, KObject* o) {
+  o->reap_next = o;  // the last one points at itself: queued objects never hold nullptr
+  if (l.tail) l.tail->reap_next = o;
+  else l.head = o;
+  l.tail = o;
+}
+
+void pop_front(ReapList& l) {
+  KObject* o = l.head;
+  l.head = o->reap_next == o ? nullptr : o->reap_next;
+  if (!l.head) l.tail = nullptr;
+  o->reap_next = nullptr;
+}
 
 void maybe_queue(KObject* o) {
   if (o->caps != 0 || o->refs != 0 || o->reap_next) return;
-  // A self-pointer marks the tail so `reap_next != nullptr` means queued.
-  o->reap_next = g_reap_head ? g_reap_head : o;
-  g_reap_head = o;
+  push(*g_reap_into, o);
 }
 
-// Drops a frame object's hold on its pages; frees it when no capability
-// names it and no page of it is mapped.
+// Returns pages to `ut` without dropping the reference their allocation took.
+void pages_release(Untyped* ut, uint64_t pa, uint64_t pages) {
+  for (uint64_t i = 0; i < pages; ++i) {
+    PageMeta* m = page_meta(pa + i * kPage);
+    KASSERT(m && m->maps == 0);
+    *m = PageMeta{};
+  }
+  ut->free.release(pa, pages);
+}
+
+// A frame object no capability names and no page table maps: its first page
+// becomes a KObject header (nothing can read the frame any more) so that it is
+// returned to its untyped in bounded steps like every other object.
 void frame_maybe_free(uint64_t head_pa) {
   PageMeta* head = page_meta(head_pa);
-  if (!head || head->caps != 0) return;
-  for (uint32_t i = 0; i < head->pages; ++i)
-    if (page_meta(head_pa + i * kPage)->maps != 0) return;
-  untyped_free(head->origin, head_pa, head->pages);
+  if (!head || head->caps != 0 || head->mapped_pages != 0) return;
+  auto* o = new (platform::phys_to_kernel(head_pa)) KObject{};
+  o->type = ObjType::frame;
+  o->pages = head->pages;
+  o->pa = head_pa;
+  o->origin = head->origin;
+  maybe_queue(o);
 }
 
-void destroy_pgtbl(Pgtbl* p) {
-  platform::address_space_teardown(p->root);
-}
-
-void destroy(KObject* o) {
+// Stage 1 of destroying `o`: releases what it holds, in steps. True when done.
+bool teardown(KObject* o, WorkBudget& budget) {
+  switch (o->type) {
+    case ObjType::captbl: {
+      auto* ct = static_cast<Captbl*>(o);
+      for (uint64_t& i = o->reap_cursor; i < ct->nslots; ++i) {
+        if (i == 0) continue;  // the header
+        if (!budget.take()) return false;
+        if (!ct->slots()[i].empty()) cap_remove(&ct->slots()[i]);
+      }
+      return true;
+    }
+    case ObjType::pgtbl:
+      return platform::address_space_teardown(static_cast<Pgtbl*>(o)->root, o->reap_cursor, budget);
+    case ObjType::vm:
+      return vm_object_teardown(static_cast<Vm*>(o), budget);
+    default:
+      break;
+  }
+  if (!budget.take()) return false;
   switch (o->type) {
     case ObjType::untyped:
       break;  // refs == 0: everything carved from it has returned
-    case ObjType::captbl: {
-      auto* ct = static_cast<Captbl*>(o);
-      for (uint32_t i = 1; i < ct->nslots; ++i)
-        if (!ct->slots()[i].empty()) cap_remove(&ct->slots()[i]);
-      break;
-    }
-    case ObjType::pgtbl:
-      destroy_pgtbl(static_cast<Pgtbl*>(o));
-      break;
+    case ObjType::frame:
+      break;  // a frame's header (frame_maybe_free): nothing held
     case ObjType::comp: {
       auto* c = static_cast<Component*>(o);
       obj_unref(c->captbl_obj);
@@ -56,6 +88,7 @@ void destroy(KObject* o) {
     }
     case ObjType::thread: {
       auto* t = static_cast<Thread*>(o);
+      KASSERT(t->reap.empty());  // thread_kill gave its list away
       platform::thread_destroyed(t);
       obj_unref(t->home);
       break;
@@ -68,19 +101,43 @@ void destroy(KObject* o) {
     case ObjType::asnd:
       obj_unref(static_cast<SendEndpoint*>(o)->target);
       break;
-    case ObjType::vm:
-      vm_object_destroy(static_cast<Vm*>(o));
-      break;
     case ObjType::vcpu:
       vcpu_object_destroy(static_cast<Vcpu*>(o));
       break;
     default:
       panic("destroying an object of unknown type %u", static_cast<unsigned>(o->type));
   }
-  if (o->origin) untyped_free(o->origin, o->pa, o->pages);
+  return true;
+}
+
+// Stage 2: returns o's pages to its untyped, the last ones first, one unit
+// per page; the page holding `o` goes last, after `o` has left the list.
+// True when done (o is gone).
+bool release(ReapList& l, KObject* o, WorkBudget& budget) {
+  Untyped* ut = o->origin;
+  if (!ut) {  // kernel-owned boot object: its memory is never reused
+    pop_front(l);
+    return true;
+  }
+  uint64_t& done = o->reap_cursor;  // pages already returned, from the end
+  while (done + 1 < o->pages) {
+    uint64_t n = budget.take_up_to(o->pages - 1 - done);
+    if (n == 0) return false;
+    pages_release(ut, o->pa + (o->pages - done - n) * kPage, n);
+    done += n;
+  }
+  if (!budget.take()) return false;
+  uint64_t pa = o->pa;
+  pop_front(l);
+  pages_release(ut, pa, 1);
+  obj_unref(ut);
+  return true;
 }
 
 }  // namespace
+
+ReapList g_reap_background;
+ReapList* g_reap_into = &g_reap_background;
 
 void obj_unref(KObject* o) {
   KASSERT(o->refs > 0);
@@ -97,15 +154,43 @@ void obj_cap_dropped(KObject* o) {
   maybe_queue(o);
 }
 
-bool reap_pending() { return g_reap_head != nullptr; }
-
-void reap() {
-  while (g_reap_head) {
-    KObject* o = g_reap_head;
-    g_reap_head = o->reap_next == o ? nullptr : o->reap_next;
-    o->reap_next = nullptr;
-    if (o->caps == 0 && o->refs == 0) destroy(o);
+bool reap(ReapList* list, WorkBudget& budget) {
+  ReapList& l = list ? *list : g_reap_background;
+  ReapList* saved = g_reap_into;
+  g_reap_into = &l;  // what a destruction releases is destroyed in the same run
+  bool done = true;
+  while (KObject* o = l.head) {
+    if (o->reap_stage == 0) {
+      if (o->caps != 0 || o->refs != 0) {  // named again since it was queued
+        pop_front(l);
+        continue;
+      }
+      o->reap_stage = 1;
+      o->reap_cursor = 0;
+    }
+    if (o->reap_stage == 1) {
+      if (!teardown(o, budget)) {
+        done = false;
+        break;
+      }
+      o->reap_stage = 2;
+      o->reap_cursor = 0;
+    }
+    if (!release(l, o, budget)) {
+      done = false;
+      break;
+    }
   }
+  g_reap_into = saved;
+  return done;
+}
+
+void reap_adopt(ReapList& list) {
+  if (list.empty()) return;
+  if (g_reap_background.tail) g_reap_background.tail->reap_next = list.head;
+  else g_reap_background.head = list.head;
+  g_reap_background.tail = list.tail;
+  list.head = list.tail = nullptr;
 }
 
 Untyped* untyped_init(uint64_t header_pa, uint64_t base, uint64_t size, Untyped* origin) {
@@ -142,12 +227,7 @@ Error untyped_alloc(Untyped* ut, uint64_t pages, uint64_t align_pages, PageKind 
 }
 
 void untyped_free(Untyped* ut, uint64_t pa, uint64_t pages) {
-  for (uint64_t i = 0; i < pages; ++i) {
-    PageMeta* m = page_meta(pa + i * kPage);
-    KASSERT(m && m->maps == 0);
-    *m = PageMeta{};
-  }
-  ut->free.release(pa, pages);
+  pages_release(ut, pa, pages);
   obj_unref(ut);
 }
 
@@ -158,12 +238,22 @@ void frame_cap_dropped(uint64_t head_pa) {
   frame_maybe_free(head_pa);
 }
 
+void frame_page_mapped(uint64_t pa) {
+  PageMeta* m = page_meta(pa);
+  KASSERT(m && m->kind == PageKind::frame && m->maps < kMaxPageMaps);
+  if (m->maps++ == 0) ++page_meta(pa - static_cast<uint64_t>(m->head) * kPage)->mapped_pages;
+}
+
 void frame_page_unmapped(uint64_t pa) {
   PageMeta* m = page_meta(pa);
   if (!m || m->kind != PageKind::frame) return;  // boot-module mappings have no metadata
   KASSERT(m->maps > 0);
-  --m->maps;
-  frame_maybe_free(pa - static_cast<uint64_t>(m->head) * kPage);
+  if (--m->maps != 0) return;
+  uint64_t head_pa = pa - static_cast<uint64_t>(m->head) * kPage;
+  PageMeta* head = page_meta(head_pa);
+  KASSERT(head->mapped_pages > 0);
+  --head->mapped_pages;
+  frame_maybe_free(head_pa);
 }
 
 void pgtable_page_freed(uint64_t pa) {

@@ -11,6 +11,9 @@ struct Untyped;
 
 enum class PageKind : uint8_t { free = 0, kernel = 1, frame = 2, pgtable = 3, untyped = 4 };
 
+/// Most page-table entries (user and guest) that may map one frame page.
+inline constexpr uint16_t kMaxPageMaps = 0xffff;
+
 struct PageMeta {
   PageKind kind;
   uint8_t reserved;
@@ -18,9 +21,13 @@ struct PageMeta {
   uint32_t head;      ///< frames: index delta back to the first page of the frame object
   uint32_t caps;      ///< frame head: capabilities naming the frame object
   uint32_t pages;     ///< frame head: size of the frame object in pages
+  /// Frame head: pages of the frame with maps > 0, so that whether the frame
+  /// can be freed is known without looking at every page.
+  uint32_t mapped_pages;
+  uint32_t reserved2;
   Untyped* origin;    ///< frame head and page-table pages: where the memory returns
 };
-static_assert(sizeof(PageMeta) == 24);
+static_assert(sizeof(PageMeta) == 32);
 
 /// Registers a range of physical memory whose pages get metadata; `meta` must
 /// have one entry per page. Up to 32 ranges.

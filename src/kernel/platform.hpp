@@ -10,6 +10,7 @@
 
 #include "cos/abi.hpp"
 #include "cos/vm.hpp"
+#include "kernel/work_budget.hpp"
 
 namespace cos {
 struct Thread;
@@ -68,6 +69,12 @@ uint64_t user_rflags(uint64_t rflags);
 /// (and rdx) when it returns to user mode.
 void set_syscall_result(Thread* t, int64_t rax);
 void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx);
+/// Makes a thread that entered through a system call execute that system
+/// call instruction again when it resumes, with the registers it had at
+/// entry (the kernel must not have changed them). On x86-64 rip goes back
+/// over the 2-byte SYSCALL (0F 05; prefixes in front of it are not
+/// re-executed and mean nothing to it; Intel SDM Vol. 2B, SYSCALL).
+void restart_syscall(Thread* t);
 
 /// Resumes `t` in user mode in its current component, or, while it runs a
 /// guest (t->guest set), re-enters the guest through vcpu_guest_loop() on a
@@ -76,8 +83,9 @@ void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx);
 /// Lets pending host interrupts in: they are taken (through the IDT) before
 /// this returns. For kernel loops that run with interrupts disabled.
 void interrupts_poll();
-/// Waits for interrupts with nothing to run. Never returns: an interrupt
-/// handler calls schedule().
+/// Waits for interrupts with nothing to run. While idle_work() reports more
+/// background work it does that between one-instruction interrupt windows
+/// instead of halting. Never returns: an interrupt handler calls schedule().
 [[noreturn]] void idle();
 
 // --- FPU / SSE state (fpu.cpp) -------------------------------------------------------
@@ -107,10 +115,13 @@ abi::Error map_user_page(uint64_t root, uint64_t va, uint64_t pa, uint64_t right
 abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa);
 /// Makes `root` the active address space (nothing to do when it is).
 void address_space_switch(uint64_t root);
-/// Tears down the user half of an address space: every mapped page is
-/// reported with frame_page_unmapped(), every intermediate table with
-/// pgtable_page_freed(). Switches away first if `root` is loaded.
-void address_space_teardown(uint64_t root);
+/// Tears down the user half of an address space in bounded steps: every
+/// mapped page is reported with frame_page_unmapped(), every intermediate
+/// table with pgtable_page_freed(); one unit of `budget` per page-table entry
+/// looked at. `cursor` (0 on the first call) is the user address to continue
+/// from. True when done; false when the budget ran out (call again with the
+/// same cursor). Switches away first if `root` is loaded.
+bool address_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget);
 /// Copies `len` bytes from user address `uva` in address space `root`,
 /// checking every page is mapped and user-accessible. False if not.
 bool copy_from_user(uint64_t root, uint64_t uva, void* dst, size_t len);
@@ -126,7 +137,7 @@ bool copy_to_user(uint64_t root, uint64_t uva, const void* src, size_t len);
 /// (gpa < abi::kGuestPhysTop). Invalidation is the caller's business.
 abi::Error map_guest_page(uint64_t root, uint64_t gpa, uint64_t pa, uint64_t rights, Untyped* ut);
 abi::Error unmap_guest_page(uint64_t root, uint64_t gpa, uint64_t& pa);
-void guest_space_teardown(uint64_t root);
+bool guest_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget);
 
 // --- time, ports and interrupt lines (io.cpp) ---------------------------------------
 /// Microseconds since boot (TSC calibrated against the PIT).

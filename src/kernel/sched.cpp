@@ -87,6 +87,7 @@ void thread_kill(Thread* t) {
     g_run_queue.remove(*t);
   }
   if (t->guest) vcpu_run_abandoned(t);
+  syscall_abandon(t);
   while (t->depth > 0) obj_unref(t->inv[--t->depth].server);
   t->current = t->home;
   bool started = t->state != ThreadState::created;
@@ -98,6 +99,7 @@ void thread_kill(Thread* t) {
 }
 
 void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1) {
+  syscall_abandon(t);  // its registers are about to change
   while (t->depth > 0) {
     InvocationFrame f = t->inv[--t->depth];
     obj_unref(f.server);
@@ -166,8 +168,16 @@ bool preemption_due(Thread* t) {
   return top < t->priority || (g_rotate_pending && top == t->priority);
 }
 
+bool idle_work() {
+  WorkBudget budget(kWorkPerEntry);
+  return !reap(nullptr, budget);
+}
+
 [[noreturn]] void schedule(bool preempt) {
-  reap();
+  // Objects released outside a system call's own list are destroyed here, a
+  // bounded amount per kernel entry (and by the idle loop).
+  WorkBudget budget(kWorkPerEntry);
+  if (reap_pending()) reap(nullptr, budget);
   preempt |= g_rotate_pending;
   g_rotate_pending = false;
   Thread* next = g_current;
@@ -188,7 +198,7 @@ bool preemption_due(Thread* t) {
     if (next->current->alive) break;
     invocation_unwind(next, static_cast<uint64_t>(abi::Error::comp_dead), 0);
     if (next->state == ThreadState::dead) next = nullptr;
-    reap();
+    if (reap_pending()) reap(nullptr, budget);
   }
   if (!next) {
     g_current = nullptr;

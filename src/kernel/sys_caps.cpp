@@ -23,12 +23,11 @@ int64_t cap_delete(Thread* t, uint64_t slot) {
   return 0;
 }
 
-int64_t cap_revoke(Thread* t, uint64_t slot) {
+int64_t cap_revoke(Thread* t, uint64_t slot, WorkBudget& budget) {
   Capability* c;
   Error e = caps(t).get(slot, ObjType::none, c);
   if (e != Error::ok) return err(e);
-  cap_revoke(c);
-  return 0;
+  return cos::cap_revoke(c, budget) ? 0 : kRestart;
 }
 
 int64_t cap_info(Thread* t, uint64_t slot) {

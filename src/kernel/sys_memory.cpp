@@ -104,7 +104,7 @@ Error frame_page_for_map(Thread* t, uint64_t frame_slot, uint64_t index, uint64_
   out.pa = fr->w0 + index * kPage;
   out.meta = page_meta(out.pa);
   if (!out.meta || out.meta->kind != PageKind::frame) return Error::wrong_type;  // cannot happen: invariant
-  if (out.meta->maps == 0xffff) return Error::bad_argument;
+  if (out.meta->maps == kMaxPageMaps) return Error::bad_argument;
   return Error::ok;
 }
 
@@ -116,7 +116,7 @@ int64_t pgtbl_map(Thread* t, uint64_t pt_slot, uint64_t va, uint64_t frame_slot,
   if (e == Error::ok) e = frame_page_for_map(t, frame_slot, index, rights, ut_slot, src);
   if (e != Error::ok) return err(e);
   e = platform::map_user_page(pt->root, va, src.pa, rights, src.ut);
-  if (e == Error::ok) ++src.meta->maps;
+  if (e == Error::ok) frame_page_mapped(src.pa);
   return err(e);
 }
 

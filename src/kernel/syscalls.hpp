@@ -9,6 +9,10 @@ namespace cos::sys {
 
 namespace Rights = abi::Rights;
 inline int64_t err(Error e) { return static_cast<int64_t>(e); }
+/// Returned by an operation whose work budget ran out before it was done
+/// (never seen by user code): syscall_handle makes the thread execute the
+/// call again, and the operation continues from the state it left.
+inline constexpr int64_t kRestart = INT64_MIN;
 inline CapTable& caps(Thread* t) { return t->current->captbl; }
 
 /// The untyped object in `slot` (needs write), and its capability: objects
@@ -49,7 +53,8 @@ int64_t pgtbl_unmap(Thread* t, uint64_t pt, uint64_t va);
 // sys_caps.cpp
 int64_t cap_copy(Thread* t, uint64_t captbl, uint64_t index, uint64_t src, uint64_t rights);
 int64_t cap_delete(Thread* t, uint64_t slot);
-int64_t cap_revoke(Thread* t, uint64_t slot);
+/// Revokes in budget-sized steps: kRestart until every descendant is gone.
+int64_t cap_revoke(Thread* t, uint64_t slot, WorkBudget& budget);
 int64_t cap_info(Thread* t, uint64_t slot);
 // sys_threads.cpp
 int64_t comp_create(Thread* t, uint64_t ut, uint64_t dest, uint64_t ct, uint64_t pt, uint64_t name,

@@ -27,6 +27,14 @@ struct InvocationFrame {
 /// `stopped`: an asynchronous vCPU's thread whose exit awaits the VMM's vcpu_resume.
 enum class ThreadState : uint8_t { created, ready, running, blocked, stopped, dead };
 
+/// A system call cut short by the work budget (kernel/syscall.cpp): the
+/// thread executes the same call again when it next runs.
+enum class SyscallRestart : uint8_t {
+  none,
+  redo,     ///< the operation itself stopped (cap_revoke): run it again, it continues
+  reclaim,  ///< the operation is done (result in restart_result); only destroying what it released is left
+};
+
 /// Threads with a timeout pending are on a deadline-ordered kernel list.
 struct TimeoutTag;
 using TimeoutHook = boost::intrusive::list_base_hook<
@@ -53,6 +61,12 @@ struct Thread : KObject, SchedEntity, TimeoutHook {
   Vcpu* guest;
   RcvEndpoint* wake;             ///< vcpu_run: a notification here ends the run (referenced), or nullptr
   uint64_t guest_deadline;       ///< vcpu_run: kernel time (us) at which the run ends with timeout (0: none)
+  /// Objects the running system call released, destroyed before it returns.
+  ReapList reap;
+  SyscallRestart restart;
+  int64_t restart_result;        ///< restart == reclaim: what the call returns once done
+  uint64_t restart_rip;          ///< rip after the cut-short SYSCALL instruction
+  uint64_t restart_op;           ///< its rax (abi::Op)
 };
 static_assert(sizeof(Thread) <= 4096);
 static_assert(sizeof(x86::Regs) % 16 == 0);

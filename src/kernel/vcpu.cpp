@@ -64,7 +64,7 @@ int64_t vcpu_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t vm_slot
   if (rcv_slot != 0 && (e = caps(t).get(rcv_slot, Rights::write, exit_ep)) != Error::ok) return err(e);
   if (prio > 255 || (!exit_ep && prio != 0)) return err(Error::bad_argument);
   PageMeta* m = page_meta(fr->w0);
-  if (!m || m->kind != PageKind::frame || m->maps == 0xffff) return err(Error::bad_argument);
+  if (!m || m->kind != PageKind::frame || m->maps == kMaxPageMaps) return err(Error::bad_argument);
 
   Vcpu* v;
   Thread* th = nullptr;
@@ -100,7 +100,7 @@ int64_t vcpu_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t vm_slot
     th->caps = 1;  // held by the vCPU, released in vcpu_object_destroy
     obj_ref(exit_ep);
   }
-  ++m->maps;
+  frame_page_mapped(fr->w0);
   obj_ref(vm);
   ++vm->vcpus;
 

@@ -11,9 +11,10 @@ constexpr uint64_t kPage = 4096;
 bool bad_gpa(uint64_t gpa) { return gpa >= abi::kGuestPhysTop || (gpa & (kPage - 1)); }
 }  // namespace
 
-void vm_object_destroy(Vm* vm) {
-  platform::guest_space_teardown(vm->root);
+bool vm_object_teardown(Vm* vm, WorkBudget& budget) {
+  if (!platform::guest_space_teardown(vm->root, vm->reap_cursor, budget)) return false;
   platform::virt()->vm_destroy(vm);
+  return true;
 }
 
 namespace sys {
@@ -43,7 +44,7 @@ int64_t vm_map(Thread* t, uint64_t vm_slot, uint64_t gpa, uint64_t frame_slot, u
   if (e == Error::ok && bad_gpa(gpa)) e = Error::bad_address;
   if (e != Error::ok) return err(e);
   e = platform::map_guest_page(vm->root, gpa, src.pa, rights, src.ut);
-  if (e == Error::ok) ++src.meta->maps;
+  if (e == Error::ok) frame_page_mapped(src.pa);
   return err(e);
 }
 

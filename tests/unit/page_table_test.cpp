@@ -112,6 +112,76 @@ TEST(PageTable, LargePagesAreNotSplit) {
 
 }  // namespace
 
+// Teardown in budget-sized calls: every mapped page reported once, every
+// table below the root freed once after its entries, the kernel half of the
+// root untouched, and the cost linear in the table pages (each call at most
+// its budget; 512 entries per table plus the walk back down per call).
+TEST(PageTable, TeardownInStepsFreesEverythingOnce) {
+  FakeMem mem;
+  uint64_t root;
+  ASSERT_TRUE(mem.alloc_table(root));
+  mem.table(root)[300] = pte::table(0xdead000);  // a kernel-half entry: must stay
+  PageTable<FakeMem> pt(mem, root);
+  std::map<uint64_t, int> mapped;  // frame pa -> mappings
+  auto map = [&](uint64_t va, uint64_t pa) {
+    ASSERT_EQ(pt.map(va, pte::user_page(pa, true, false)), MapResult::ok);
+    ++mapped[pa];
+  };
+  mem.budget = 100000;
+  for (uint64_t i = 0; i < 1500; ++i) map(0x400000 + i * 0x1000, 0x10000000 + i * 0x1000);  // 3 PTs
+  for (uint64_t i = 0; i < 40; ++i) map(0x7f0000000000ull + i * 0x200000, 0x20000000);  // one frame, 40 PTs
+  map(0x1000, 0x30000000);
+  const size_t tables = mem.pages.size() - 1;
+  const uint64_t kEnd = 0x0000800000000000ull;  // the user half: root entries 0..255
+
+  std::map<uint64_t, int> unmapped, freed;
+  uint64_t cursor = 0, calls = 0, units = 0;
+  for (;;) {
+    cos::WorkBudget budget(200);
+    bool done = pt.teardown(cursor, kEnd, budget, [&](uint64_t pa) { ++unmapped[pa]; },
+                            [&](uint64_t pa) { ++freed[pa]; });
+    units += 200 - budget.left();
+    ++calls;
+    if (done) break;
+    EXPECT_EQ(budget.left(), 0u);
+    ASSERT_LT(calls, 10000u) << "no progress";
+  }
+  EXPECT_EQ(unmapped, mapped);
+  EXPECT_EQ(freed.size(), tables);
+  for (auto& [pa, n] : freed) {
+    EXPECT_EQ(n, 1) << std::hex << pa;
+    EXPECT_NE(pa, root);
+  }
+  for (unsigned i = 0; i < 256; ++i) EXPECT_EQ(mem.table(root)[i], 0u) << i;
+  EXPECT_EQ(mem.table(root)[300], pte::table(0xdead000));
+  EXPECT_LE(units, 256 + 512 * (tables - 0) + 4 * calls);
+  // Calling again finds nothing to do (looking at the 256 empty root entries).
+  cos::WorkBudget budget(256);
+  uint64_t again = 0;
+  EXPECT_TRUE(pt.teardown(again, kEnd, budget, [&](uint64_t) { ADD_FAILURE(); }, [&](uint64_t) { ADD_FAILURE(); }));
+}
+
+// Small budgets still make progress: a call spends at most 4 units walking
+// back down to where the last one stopped.
+TEST(PageTable, TeardownWithTinyBudgetsProgresses) {
+  FakeMem mem;
+  uint64_t root;
+  ASSERT_TRUE(mem.alloc_table(root));
+  PageTable<FakeMem> pt(mem, root);
+  ASSERT_EQ(pt.map(0x1000, pte::user_page(0x9000, true, false)), MapResult::ok);
+  ASSERT_EQ(pt.map(0x40000000, pte::user_page(0xa000, true, false)), MapResult::ok);
+  int leaves = 0, tables = 0;
+  uint64_t cursor = 0, calls = 0;
+  for (;;) {
+    cos::WorkBudget budget(5);
+    if (pt.teardown(cursor, 0x0000800000000000ull, budget, [&](uint64_t) { ++leaves; },
+                    [&](uint64_t) { ++tables; }))
+      break;
+    ASSERT_LT(++calls, 100000u);
+  }
+  EXPECT_EQ(leaves, 2);
+  EXPECT_EQ(tables, 5) << "PDPT, 2 PDs, 2 PTs";
+}
 // The kernel's own mappings (x86_64/kernel_paging.hpp).
 #include "x86_64/kernel_paging.hpp"
 

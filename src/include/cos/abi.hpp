@@ -68,7 +68,11 @@ enum class Op : uint64_t {
   /// cap_delete(slot): empty a slot. Capabilities derived from it stay and
   /// are re-attached to its parent. An object is destroyed, and its memory
   /// returned to its untyped, when its last capability is gone and nothing
-  /// references it (a mapped frame, a running thread, a component in use).
+  /// references it (a mapped frame, a running thread, a component in use);
+  /// what the call releases is destroyed before it returns. Emptying the
+  /// slot takes constant time; the destruction is done in bounded steps
+  /// between which the kernel takes interrupts and lets higher-priority
+  /// threads run (docs/kernel.md, "Bounded kernel work"): one call, one result.
   cap_delete = 8,
   /// pgtbl_map(pgtbl_slot, vaddr, frame_slot, page_index, rights, ut_slot):
   /// map page `page_index` of the frame (page table needs write) at user
@@ -97,7 +101,13 @@ enum class Op : uint64_t {
   /// thd_exit(): terminate the calling thread. Never returns.
   thd_exit = 14,
   /// cap_revoke(slot): delete every capability derived from the one in slot
-  /// (recursively), keeping slot itself. Errors: bad_slot, empty_slot.
+  /// (recursively, in any table), keeping slot itself, and destroy the
+  /// objects left without capabilities, before returning. Time linear in the
+  /// capabilities removed and the objects destroyed, in bounded steps like
+  /// cap_delete; the steps after the first act on what `slot` holds then
+  /// (another thread that empties it in between makes the call end with
+  /// empty_slot; what was removed so far stays removed).
+  /// Errors: bad_slot, empty_slot.
   cap_revoke = 15,
   /// cap_info(slot): rax = type | rights << 8 of the capability in slot.
   /// Errors: bad_slot, empty_slot.

@@ -17,23 +17,6 @@ using x86::kPageSize;
 /// The root loaded in CR3 (0: the boot tables).
 uint64_t g_loaded_root;
 
-// Frees the user half below a table at `level` (3 = PML4).
-void teardown(uint64_t table_pa, unsigned level) {
-  auto* e = x86::phys_to_virt<uint64_t>(table_pa);
-  unsigned n = level == 3 ? 256 : 512;
-  for (unsigned i = 0; i < n; ++i) {
-    if (!x86::pte::present(e[i])) continue;
-    uint64_t pa = x86::pte::address(e[i]);
-    e[i] = 0;
-    if (level == 0) {
-      frame_page_unmapped(pa);
-    } else {
-      teardown(pa, level - 1);
-      pgtable_page_freed(pa);
-    }
-  }
-}
-
 }  // namespace
 
 void* phys_to_kernel(uint64_t pa) { return x86::phys_to_virt(pa); }
@@ -69,12 +52,14 @@ abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa) {
   return abi::Error::ok;
 }
 
-void address_space_teardown(uint64_t root) {
+bool address_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget) {
   if (root == g_loaded_root) {
     x86::write_cr3(x86::kernel_root());
     g_loaded_root = 0;
   }
-  teardown(root, 3);
+  x86::KernelMem mem{nullptr};
+  x86::PageTable<x86::KernelMem> pt(mem, root);
+  return pt.teardown(cursor, x86::kUserTop, budget, frame_page_unmapped, pgtable_page_freed);
 }
 
 void address_space_switch(uint64_t root) {

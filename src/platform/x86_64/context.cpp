@@ -62,6 +62,11 @@ uint64_t user_rflags(uint64_t rflags) {
   return (rflags & (kStatus | x86::Rflags::df)) | x86::kUserRflags;
 }
 
+void restart_syscall(Thread* t) {
+  constexpr uint64_t kSyscallBytes = 2;  // 0F 05
+  t->regs.rip -= kSyscallBytes;
+}
+
 void set_syscall_result(Thread* t, int64_t rax) { t->regs.rax = static_cast<uint64_t>(rax); }
 void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx) {
   t->regs.rax = static_cast<uint64_t>(rax);
@@ -85,15 +90,26 @@ void resume(Thread* t) {
 
 void interrupts_poll() { asm volatile("sti; nop; cli" ::: "memory"); }
 
+namespace {
+
+// The idle loop proper, on a fresh kernel stack. With background work left it
+// opens a one-instruction interrupt window between chunks (STI delays
+// interrupts by one instruction: Intel SDM Vol. 2B, STI) rather than halting.
+[[noreturn]] void idle_loop() {
+  for (;;) {
+    if (idle_work()) interrupts_poll();
+    else asm volatile("sti\n hlt\n cli" ::: "memory");
+  }
+}
+
+}  // namespace
+
 void idle() {
-  // Run on a fresh kernel stack; interrupts arrive here (CPL 0) and their
-  // handler calls schedule(), abandoning this frame.
+  // Interrupts arrive in idle_loop (CPL 0) and their handler calls
+  // schedule() when a thread became ready, abandoning this stack.
   asm volatile(
       "mov %0, %%rsp\n"
-      "1: sti\n"
-      "hlt\n"
-      "cli\n"
-      "jmp 1b\n" ::"r"(kernel_stack_top));
+      "call *%1\n" ::"r"(kernel_stack_top), "r"(&idle_loop));
   __builtin_unreachable();
 }
 

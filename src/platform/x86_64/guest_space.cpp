@@ -17,21 +17,9 @@ struct GuestEncoding {
   static uint64_t target(uint64_t e) { return x86::pte::address(e); }
 };
 
-// Frees every mapping and table below a guest table at `level`.
-void teardown(uint64_t table_pa, unsigned level) {
-  auto* e = x86::phys_to_virt<uint64_t>(table_pa);
-  for (unsigned i = 0; i < 512; ++i) {
-    if (!virt()->gpt_present(e[i])) continue;
-    uint64_t pa = x86::pte::address(e[i]);
-    e[i] = 0;
-    if (level == 0) {
-      frame_page_unmapped(pa);
-    } else {
-      teardown(pa, level - 1);
-      pgtable_page_freed(pa);
-    }
-  }
-}
+/// Everything a 4-level EPT/NPT can map (512 PML4 entries of 512 GiB): the
+/// teardown walks all of it, whatever abi::kGuestPhysTop allows to be mapped.
+constexpr uint64_t kGuestSpaceEnd = 1ull << 48;
 
 }  // namespace
 
@@ -50,6 +38,10 @@ abi::Error unmap_guest_page(uint64_t root, uint64_t gpa, uint64_t& pa) {
   return abi::Error::ok;
 }
 
-void guest_space_teardown(uint64_t root) { teardown(root, 3); }
+bool guest_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget) {
+  x86::KernelMem mem{nullptr};
+  x86::PageTable<x86::KernelMem, GuestEncoding> pt(mem, root);
+  return pt.teardown(cursor, kGuestSpaceEnd, budget, frame_page_unmapped, pgtable_page_freed);
+}
 
 }  // namespace cos::platform

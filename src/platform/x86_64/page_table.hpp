@@ -11,6 +11,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "kernel/work_budget.hpp"
 #include "x86_64/pte.hpp"
 
 namespace cos::x86 {
@@ -53,7 +54,52 @@ class PageTable {
     return *slot;
   }
 
+  /// Empties the range [cursor, end) of the table in address order, in
+  /// steps: each present leaf entry is cleared and `leaf(pa)` called with
+  /// the page it mapped; each intermediate table is unhooked and `table(pa)`
+  /// called once every entry below it is gone (the root itself is kept).
+  /// One unit of `budget` per entry looked at (present or not), the entries
+  /// on the way back down to `cursor` included, so a call with at least 4
+  /// units makes progress. Returns true when the range is empty; false when
+  /// the budget ran out, with `cursor` at the first address not yet done:
+  /// calling again continues there. `end` is a multiple of 4 KiB. Every present entry
+  /// above level 0 is taken to point at a table (no large pages).
+  template <typename Leaf, typename Table>
+  bool teardown(uint64_t& cursor, uint64_t end, WorkBudget& budget, Leaf leaf, Table table) {
+    return teardown_below(root_, pte::kLevels - 1, 0, cursor, end, budget, leaf, table);
+  }
+
  private:
+  // Tears down the part of [cursor, end) the table at `level` covers; it
+  // maps addresses from `base`.
+  template <typename Leaf, typename Table>
+  bool teardown_below(uint64_t table_pa, unsigned level, uint64_t base, uint64_t& cursor, uint64_t end,
+                      WorkBudget& budget, Leaf& leaf, Table& table) {
+    const uint64_t span = 1ull << (12 + 9 * level);  // bytes one entry maps
+    uint64_t* e = mem_.table(table_pa);
+    for (unsigned i = cursor > base ? pte::index(cursor, level) : 0; i < 512; ++i) {
+      const uint64_t va = base + i * span;
+      if (va >= end) return true;
+      if (!budget.take()) {
+        if (cursor < va) cursor = va;
+        return false;
+      }
+      if (Enc::is_present(e[i])) {
+        const uint64_t pa = Enc::target(e[i]);
+        if (level > 0) {
+          if (!teardown_below(pa, level - 1, va, cursor, end, budget, leaf, table)) return false;
+          e[i] = 0;
+          table(pa);
+        } else {
+          e[i] = 0;
+          leaf(pa);
+        }
+      }
+      cursor = va + span;
+    }
+    return true;
+  }
+
   MapResult leaf_slot(uint64_t va, bool create, uint64_t*& out) {
     uint64_t table_pa = root_;
     for (unsigned level = pte::kLevels - 1; level > 0; --level) {

@@ -192,10 +192,14 @@ struct Helper {
 /// helper still running when its case returns must not point at the case's
 /// stack frame).
 Helper& helper();
-/// Creates and starts a thread in our component running fn(h) at `prio`.
-/// The thread object comes from untyped `ut` (0: the main untyped).
-bool start_helper(Helper& h, void (*fn)(Helper&), uint64_t prio, uint64_t ut = 0);
-/// Sleeps in 1 ms steps until the helper has finished; false on timeout.
+/// Creates and starts a thread running fn(h) at `prio` in component `comp`
+/// (0: ourselves; another component must share our page table, as fn runs
+/// our code on a stack of ours, and it makes its system calls with that
+/// component's capability table). The thread object comes from untyped `ut`
+/// (0: the main untyped).
+bool start_helper(Helper& h, void (*fn)(Helper&), uint64_t prio, uint64_t ut = 0, uint64_t comp = 0);
+/// Sleeps in 1 ms steps until the helper has finished (its stack is then free
+/// for the next start_helper, and h may be started again); false on timeout.
 bool wait_helper(Helper& h, uint64_t timeout_us = 2000000);
 
 /// A monotonically increasing counter helpers use to record their order.

@@ -222,7 +222,7 @@ void sleep_us(uint64_t us) {
 
 int next_order() { return ++g_order; }
 
-bool start_helper(Helper& h, void (*fn)(Helper&), uint64_t prio, uint64_t ut) {
+bool start_helper(Helper& h, void (*fn)(Helper&), uint64_t prio, uint64_t ut, uint64_t comp) {
   int st = -1;
   for (int i = 0; i < kHelperStacks; ++i)
     if (!g_stack_busy[i]) {
@@ -234,7 +234,7 @@ bool start_helper(Helper& h, void (*fn)(Helper&), uint64_t prio, uint64_t ut) {
   h.state = 1;
   h.thd = slot();
   KT_CHECK(h.thd != 0);
-  KT_CHECK_OK(sys::thd_create(ut ? ut : g_env.ut, h.thd, g_env.comp,
+  KT_CHECK_OK(sys::thd_create(ut ? ut : g_env.ut, h.thd, comp ? comp : g_env.comp,
                               reinterpret_cast<uint64_t>(&kt_thread_entry), reinterpret_cast<uint64_t>(&h)));
   g_stack_busy[st] = true;
   g_stack_owner[st] = &h;
@@ -256,8 +256,13 @@ bool wait_helper(Helper& h, uint64_t timeout_us) {
   }
   if (h.state == 1) return false;
   // state 2 is set just before the helper's thd_exit: give a lower-priority
-  // helper the time to make that call too.
+  // helper the time to make that call too. Then its stack may serve another.
   sleep_us(1000);
+  if (h.stack >= 0 && g_stack_owner[h.stack] == &h) {
+    g_stack_busy[h.stack] = false;
+    g_stack_owner[h.stack] = nullptr;
+    h.stack = -1;
+  }
   return true;
 }
 
