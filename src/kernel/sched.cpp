@@ -33,8 +33,15 @@ void wake(Thread* t, int64_t result) {
   t->blocked_on = nullptr;
   obj_unref(ep);
   t->regs.rax = static_cast<uint64_t>(result);
-  t->state = ThreadState::ready;
-  g_run_queue.push_back(*t);
+  thread_make_ready(t);
+}
+
+// thd_suspend / thd_kill that waited for `t` to return home take effect.
+void apply_pending(Thread* t) {
+  SchedPending p = t->pending;
+  t->pending = SchedPending::none;
+  if (p == SchedPending::kill) thread_kill(t);
+  else if (p == SchedPending::suspend) thread_suspend(t);
 }
 
 }  // namespace
@@ -45,6 +52,7 @@ Thread* thread_init(void* page, Component* comp, uint64_t entry, uint64_t arg) {
   static uint32_t next_id = 1;
   t->home = comp;
   obj_ref(comp);
+  comp->threads.push_back(*t);
   t->current = comp;
   t->id = next_id++;
   t->state = ThreadState::created;
@@ -54,15 +62,55 @@ Thread* thread_init(void* page, Component* comp, uint64_t entry, uint64_t arg) {
 void thread_start(Thread* t, uint64_t stack_top, uint8_t priority) {
   t->regs.rsp = stack_top;
   t->priority = priority;
-  t->state = ThreadState::ready;
   ++g_live_threads;
   obj_ref(t);  // a live thread keeps itself
-  g_run_queue.push_back(*t);
+  thread_make_ready(t);
 }
 
 void thread_make_ready(Thread* t) {
+  if (t->suspended) {
+    t->state = ThreadState::suspended;
+    return;
+  }
   t->state = ThreadState::ready;
   g_run_queue.push_back(*t);
+}
+
+void thread_suspend(Thread* t) {
+  t->suspended = true;
+  switch (t->state) {
+    case ThreadState::ready:
+      g_run_queue.remove(*t);
+      t->state = ThreadState::suspended;
+      break;
+    case ThreadState::running:  // the caller itself
+      t->state = ThreadState::suspended;
+      if (g_current == t) g_current = nullptr;
+      break;
+    default:  // created, blocked, stopped: parked when it would become ready
+      break;
+  }
+}
+
+void thread_resume(Thread* t) {
+  if (t->pending == SchedPending::suspend) t->pending = SchedPending::none;
+  if (!t->suspended) return;
+  t->suspended = false;
+  if (t->state == ThreadState::suspended) thread_make_ready(t);
+}
+
+Error thread_sched_request(Thread* t, SchedPending what) {
+  if (t->state == ThreadState::dead) return Error::comp_dead;
+  // Inside a server: the server must not be left holding a suspended or
+  // ended thread in the middle of its work; it happens on the way home.
+  if (t->depth > 0 && t->current != t->home && t->current->alive) {
+    if (t->pending != SchedPending::kill) t->pending = what;
+    return Error::ok;
+  }
+  t->pending = SchedPending::none;
+  if (what == SchedPending::kill) thread_kill(t);
+  else thread_suspend(t);
+  return Error::ok;
 }
 
 void thread_block(Thread* t, RcvEndpoint* ep, uint64_t deadline) {
@@ -83,6 +131,7 @@ void thread_kill(Thread* t) {
   if (t->state == ThreadState::dead) return;
   if (t->state == ThreadState::ready) g_run_queue.remove(*t);
   if (t->state == ThreadState::blocked) {
+    t->suspended = false;  // wake() must not park it: it is taken off the queue at once
     wake(t, 0);
     g_run_queue.remove(*t);
   }
@@ -110,12 +159,22 @@ void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1) {
     }
     platform::set_invocation_return(t, f.rip, f.rsp, f.rflags, r0, r1);
     t->current = f.client;
+    if (t->depth == 0 && t->pending != SchedPending::none) apply_pending(t);
     return;
   }
   thread_kill(t);
 }
 
-void component_kill(Component* comp) { comp->alive = false; }
+void component_kill(Component* comp) {
+  comp->alive = false;
+  for (Thread& t : comp->threads) {
+    if (t.state == ThreadState::dead) continue;
+    // At home (or in another dead component): ends now. Inside a live
+    // server: ends when it returns, which it cannot do into `comp` anyway.
+    if (t.current == comp || !t.current->alive) thread_kill(&t);
+    else t.pending = SchedPending::kill;
+  }
+}
 
 void rcv_notify(RcvEndpoint* ep) {
   if (ep->waiters.empty()) {
@@ -197,7 +256,8 @@ bool idle_work() {
     if (!next) break;
     if (next->current->alive) break;
     invocation_unwind(next, static_cast<uint64_t>(abi::Error::comp_dead), 0);
-    if (next->state == ThreadState::dead) next = nullptr;
+    // It ended, or a pending thd_suspend parked it on the way home.
+    if (next->state == ThreadState::dead || next->state == ThreadState::suspended) next = nullptr;
     if (reap_pending()) reap(nullptr, budget);
   }
   if (!next) {

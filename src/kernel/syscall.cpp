@@ -145,6 +145,11 @@ void syscall_handle(Thread* t) {
     case Op::vcpu_inject: ret = sys::vcpu_inject(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     case Op::console_bind: ret = sys::console_bind(t, r.rdi, r.rsi, r.rdx); break;
     case Op::console_read: ret = sys::console_read(t, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case Op::comp_ceiling: ret = sys::comp_ceiling(t, r.rdi, r.rsi); break;
+    case Op::thd_suspend: ret = sys::thd_suspend(t, r.rdi, true); break;
+    case Op::thd_resume: ret = sys::thd_suspend(t, r.rdi, false); break;
+    case Op::thd_kill: ret = sys::thd_kill(t, r.rdi); break;
+    case Op::comp_kill: ret = sys::comp_kill(t, r.rdi); break;
     default: ret = sys::err(Error::bad_op); break;
   }
   finish(t, raw_op, ret, budget);
