@@ -68,7 +68,7 @@ int main() {
     else cos::printf("lowcrit_vmm: FAIL the spinning guest exited (reason %u)\n", static_cast<unsigned>(r.value()));
     return 1;
   }
-  cos::printf("lowcrit_vmm: guest spun with IF=0 for %lu us at priority %lu (%lu exits to the VMM)\n",
+  cos::printf("lowcrit_vmm: guest spun with IF=0 for %lu us at priority %lu (%lu VM exits, host interrupts the kernel took)\n",
               static_cast<unsigned long>(ran), static_cast<unsigned long>(prio),
               static_cast<unsigned long>(cpu.exit_count()));
   (void)cpu.destroy();
