@@ -20,8 +20,6 @@ using TimerList = boost::intrusive::list<RcvEndpoint, boost::intrusive::base_hoo
                                          boost::intrusive::constant_time_size<false>>;
 TimeoutList g_timeouts;  // ordered by deadline
 TimerList g_timers;
-uint64_t g_slice_start;
-Thread* g_last_dispatched;
 
 Thread* as_thread(SchedEntity* e) { return static_cast<Thread*>(e); }
 
@@ -73,6 +71,7 @@ void thread_make_ready(Thread* t) {
     return;
   }
   t->state = ThreadState::ready;
+  t->quantum_left = 0;  // it blocked or was held: a fresh quantum
   g_run_queue.push_back(*t);
 }
 
@@ -215,7 +214,11 @@ bool timer_tick() {
       rcv_notify(&ep);
     }
   }
-  return g_ticks - g_slice_start >= abi::kQuantumTicks;
+  // The running thread's quantum (a thread interrupted in the idle loop or
+  // while in the kernel with none current has none).
+  Thread* c = g_current;
+  if (!c || c->quantum_left == 0) return false;
+  return --c->quantum_left == 0;
 }
 
 bool wakeups_possible() { return !g_timeouts.empty() || !g_timers.empty() || platform::irqs_bound(); }
@@ -242,8 +245,15 @@ bool idle_work() {
   Thread* next = g_current;
   if (next && next->state == ThreadState::running) {
     int top = g_run_queue.top_priority();
-    if (top >= 0 && (top < next->priority || (preempt && top == next->priority))) {
+    if (top >= 0 && top < next->priority) {
+      // Preempted: first of its priority again, unless its quantum ended too.
       next->state = ThreadState::ready;
+      if (next->quantum_left) g_run_queue.push_front(*next);
+      else g_run_queue.push_back(*next);
+      next = nullptr;
+    } else if (top >= 0 && preempt && top == next->priority) {  // round robin
+      next->state = ThreadState::ready;
+      next->quantum_left = 0;
       g_run_queue.push_back(*next);
       next = nullptr;
     }
@@ -272,10 +282,7 @@ bool idle_work() {
     }
     platform::idle();
   }
-  if (next != g_last_dispatched) {
-    g_slice_start = g_ticks;
-    g_last_dispatched = next;
-  }
+  if (next->quantum_left == 0) next->quantum_left = abi::kQuantumTicks;
   next->state = ThreadState::running;
   g_current = next;
   platform::resume(next);
