@@ -235,9 +235,9 @@ TEST_F(ComposerTest, HelloSystem) {
             "  \"kernel\": \"kernel.elf\",\n"
             "  \"iso\": null,\n"
             "  \"components\": [\n"
-            "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0},\n"
-            "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10},\n"
-            "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10}\n"
+            "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0, \"priority_ceiling\": 0},\n"
+            "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10},\n"
+            "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10}\n"
             "  ]\n"
             "}\n");
   for (const auto& e : fs::directory_iterator(dir_))
@@ -259,7 +259,7 @@ TEST_F(ComposerTest, OverridesAreAppliedAndRecordedInSystemJson) {
   EXPECT_NE(json.find("  \"overrides\": [\"pong.priority=20\", \"pong.params.label=\\\"a \\\\\\\"b\\\\\\\"\\\"\"],\n"),
             std::string::npos)
       << json;
-  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20}"),
+  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20, \"priority_ceiling\": 20}"),
             std::string::npos)
       << json;
 }
@@ -683,6 +683,8 @@ TEST_F(ComposerTest, MalformedSizesAndNumbers) {
   expect_error(comp + "stack = \"4100M\"\n", 12, 9, "'stack' must be between 4K and 4G");
   expect_error(comp + "priority = -1\n", 12, 12, "'priority' must be between 0 and 255 (0 = highest), not -1");
   expect_error(comp + "priority = 256\n", 12, 12, "not 256");
+  expect_error(comp + "priority_ceiling = -1\n", 12, 20, "'priority_ceiling' must be between 0 and the component's priority 128 (0 = highest), not -1");
+  expect_error(comp + "priority = 40\npriority_ceiling = 41\n", 13, 20, "priority 40 (0 = highest), not 41");
   expect_error("[system]\nname = \"t\"\nmemory = \"100\"\n", 3, 10, "multiple of 1048576 bytes (1M)");
   expect_error("[system]\nname = \"t\"\nmemory = \"8M\"\n", 3, 10, "'memory' must be between 16M and 64G, not 8M");
 }

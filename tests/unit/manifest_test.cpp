@@ -184,7 +184,7 @@ TEST(Manifest, LayoutMatchesFormat) {
     return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 | uint32_t(b[at + 3]) << 24;
   };
   EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "COSM");
-  EXPECT_EQ(u16at(4), 3u);   // version
+  EXPECT_EQ(u16at(4), 4u);   // version
   EXPECT_EQ(u16at(6), 88u);  // header size
   EXPECT_EQ(u32at(8), b.size());
   EXPECT_EQ(u32at(16), 4u);   // components
@@ -213,7 +213,7 @@ TEST(Manifest, LayoutMatchesFormat) {
   EXPECT_EQ(u32at(ping + 96), 3u);  // irqs_count
   EXPECT_EQ(u32at(ping + 100), 0u);  // blobs_first
   EXPECT_EQ(u32at(ping + 104), 0u);  // blobs_count
-  EXPECT_EQ(u32at(ping + 108), 0u);  // reserved
+  EXPECT_EQ(u32at(ping + 108), 128u);  // priority_ceiling (the writer's default)
   EXPECT_EQ(u32at(ping + 112), 0u);  // guest_ram_bytes
   EXPECT_EQ(u32at(ping + 124), 0u);  // guest_cmdline length
   EXPECT_EQ(u32at(vmm + 100), 0u);   // blobs_first
@@ -334,7 +334,7 @@ TEST(Manifest, RejectsEverySingleBitCorruption) {
 
 TEST(Manifest, RejectsOtherVersions) {
   auto b = m::encode(sample());
-  for (unsigned v : {0u, 1u, 2u, 4u, 0x103u, 0xffffu}) {
+  for (unsigned v : {0u, 1u, 2u, 3u, 5u, 0x104u, 0xffffu}) {
     b[f::h_version] = uint8_t(v);
     b[f::h_version + 1] = uint8_t(v >> 8);
     restamp(b);
@@ -609,3 +609,18 @@ TEST(Manifest, RandomEditsNeverEscapeTheBuffer) {
 }
 
 }  // namespace
+
+// Version 4: the priority ceiling round-trips, and one above 255 is refused.
+TEST(Manifest, PriorityCeilingRoundTripsAndIsBounded) {
+  m::System sys = sample();
+  sys.components[1].priority = 40;
+  sys.components[1].priority_ceiling = 7;
+  auto b = m::encode(sys);
+  m::Reader r;
+  ASSERT_EQ(m::Reader::open(b.data(), b.size(), r), Error::ok);
+  EXPECT_EQ(r.component(1).priority_ceiling, 7u);
+  EXPECT_EQ(r.component(1).priority, 40u);
+  sys.components[1].priority_ceiling = 256;
+  b = m::encode(sys);
+  EXPECT_EQ(m::Reader::open(b.data(), b.size(), r), Error::bad_value);
+}

@@ -88,6 +88,8 @@ struct ComponentSpec {
   bool constructed_by_kernel = false;
   SourcePos constructor_pos;  ///< the constructor value, or pos if absent
   uint32_t priority = 128;
+  /// The highest priority its threads and vCPUs may get (default: priority).
+  uint32_t priority_ceiling = 128;
   uint64_t heap_bytes = 64 * 1024;
   uint64_t stack_bytes = 16 * 1024;
   std::vector<std::string> implements;

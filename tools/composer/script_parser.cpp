@@ -162,7 +162,7 @@ class Parser {
     ComponentSpec c;
     c.pos = s_.pos(t);
     s_.check_keys(t,
-                  {"name", "image", "constructor", "priority", "memory", "stack", "implements", "deps", "params",
+                  {"name", "image", "constructor", "priority", "priority_ceiling", "memory", "stack", "implements", "deps", "params",
                    "untyped", "caps", "hardware", "guest"},
                   where);
     const toml::node& name = s_.required(t, "name", where);
@@ -186,6 +186,14 @@ class Parser {
       if (p < 0 || p > 255)
         fail(s_.pos(*n), "'priority' must be between 0 and 255 (0 = highest), not " + std::to_string(p));
       c.priority = uint32_t(p);
+    }
+    c.priority_ceiling = c.priority;
+    if (const toml::node* n = t.get("priority_ceiling")) {
+      const int64_t p = s_.integer(*n, "'priority_ceiling'");
+      if (p < 0 || p > int64_t(c.priority))
+        fail(s_.pos(*n), "'priority_ceiling' must be between 0 and the component's priority " +
+                             std::to_string(c.priority) + " (0 = highest), not " + std::to_string(p));
+      c.priority_ceiling = uint32_t(p);
     }
     if (const toml::node* n = t.get("memory")) c.heap_bytes = size(*n, "memory", component_size_rule);
     if (const toml::node* n = t.get("stack")) c.stack_bytes = size(*n, "stack", component_size_rule);

@@ -44,7 +44,8 @@ std::string system_json(const Plan& plan, const std::string& absolute_script, bo
     j += sep;
     j += "    {\"name\": " + json_string(c.name) + ", \"image\": " + json_string(c.image) +
          ", \"constructor\": " + (c.constructed_by_kernel ? "\"kernel\"" : "\"booter\"") +
-         ", \"priority\": " + std::to_string(c.priority);
+         ", \"priority\": " + std::to_string(c.priority) +
+         ", \"priority_ceiling\": " + std::to_string(c.priority_ceiling);
     if (c.guest_ram_bytes != 0) {
       j += ", \"guest\": {\"ram_mib\": " + std::to_string(c.guest_ram_bytes >> 20) +
            ", \"cmdline\": " + json_string(c.guest_cmdline);

@@ -1,4 +1,4 @@
-// Boot manifest binary layout, version 3: the constants shared by the reader
+// Boot manifest binary layout, version 4: the constants shared by the reader
 // (freestanding, booter) and the writer (host, composer). FORMAT.md in this
 // directory is the prose description; keep the two in sync.
 #pragma once
@@ -10,7 +10,7 @@ namespace cos::manifest::format {
 /// "COSM" in file byte order.
 inline constexpr uint32_t magic = 0x4D534F43u;
 /// The only version this code reads and writes.
-inline constexpr uint16_t version = 3;
+inline constexpr uint16_t version = 4;
 
 // Header (88 bytes): byte offsets of its fields.
 inline constexpr uint32_t header_size = 88;
@@ -67,7 +67,7 @@ inline constexpr uint32_t c_irqs_first = 92;        // u32
 inline constexpr uint32_t c_irqs_count = 96;        // u32
 inline constexpr uint32_t c_blobs_first = 100;      // u32
 inline constexpr uint32_t c_blobs_count = 104;      // u32
-inline constexpr uint32_t c_reserved = 108;         // u32, written as 0
+inline constexpr uint32_t c_priority_ceiling = 108; // u32, 0..255, <= c_priority
 inline constexpr uint32_t c_guest_ram_bytes = 112;  // u64, multiple of 4096 (0: no guest)
 inline constexpr uint32_t c_guest_cmdline = 120;    // strref ("" without a guest)
 

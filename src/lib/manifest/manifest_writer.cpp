@@ -135,6 +135,7 @@ std::vector<uint8_t> encode(const System& sys) {
     out.u64(r + f::c_stack_bytes, c.stack_bytes);
     out.u64(r + f::c_sinv_entry, c.sinv_entry);
     out.u32(r + f::c_priority, c.priority);
+    out.u32(r + f::c_priority_ceiling, c.priority_ceiling);
     out.u32(r + f::c_flags,
             (c.constructed_by_kernel ? f::flag_constructed_by_kernel : 0) | (c.timer ? f::flag_timer : 0) |
                 (c.console ? f::flag_console : 0));

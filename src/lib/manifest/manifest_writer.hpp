@@ -34,6 +34,7 @@ struct Component {
   std::string name;
   std::string image;  ///< "<img>.elf", the GRUB module command line
   uint32_t priority = 128;
+  uint32_t priority_ceiling = 128;  ///< comp_ceiling for the component (<= priority)
   uint64_t heap_bytes = 0;
   uint64_t stack_bytes = 0;
   uint64_t sinv_entry = 0;

@@ -135,6 +135,11 @@ bool create_objects(Build& b) {
   uint64_t len = b.cv.name.size < 31 ? b.cv.name.size : 31;
   r = with_untyped([&](uint64_t ut) { return sys::comp_create(ut, b.comp, b.ct, b.pt, b.name, len); });
   if (r != 0) return b.fail(r, "creating the component");
+  // The script's ceiling (default: its priority): it may not create threads
+  // or vCPUs above it. Components made by the booter would otherwise inherit
+  // the booter's ceiling, 0.
+  r = sys::comp_ceiling(b.comp, b.cv.priority_ceiling);
+  if (r != 0) return b.fail(r, "setting its priority ceiling");
   return true;
 }
 
