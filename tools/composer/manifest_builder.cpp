@@ -8,19 +8,18 @@
 
 namespace composer {
 
-// The script limits must match what the booter, the manifest and the kernel
-// can hold.
+// The hardware facts of grant_limits.hpp must match the kernel's ABI and the
+// manifest; the limits themselves come from cos/limits.hpp, which the info
+// pages are defined from.
 static_assert(max_deps == cos::boot::kMaxDeps);
 static_assert(max_ioport_ranges == cos::boot::kMaxIoports);
 static_assert(irq_lines == cos::abi::kIrqLines && irq_lines == cos::manifest::format::irq_lines);
 static_assert(irq_cascade == cos::manifest::format::irq_cascade);
 static_assert(io_ports == cos::manifest::format::ioport_limit);
 static_assert(max_guest_cmdline_bytes + 1 == cos::boot::kGuestCmdlineBytes);
-static_assert(max_blobs == cos::boot::kMaxBlobs);
 static_assert(max_bootloader_bytes == cos::guest::kBootloaderMaxBytes);
 static_assert(guest_kernel_file_gpa == cos::guest::kKernelFileGpa);
 static_assert(guest_kernel32_gpa == cos::guest::kKernel32Gpa);
-static_assert(max_guest_cmdline_bytes < cos::guest::kCmdlineMaxBytes);
 static_assert(cap_captbl == cos::manifest::kCapCaptbl && cap_pgtbl == cos::manifest::kCapPgtbl &&
               cap_comp == cos::manifest::kCapComp);
 

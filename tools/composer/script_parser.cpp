@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <memory>
-#include <fstream>
-#include <sstream>
 #include <tuple>
 
 #include "composer/grant_limits.hpp"
+#include "composer/input_files.hpp"
+#include "cos/limits.hpp"
 #include "cos/kernel_hardware.h"
 #include "composer/ioports.hpp"
 #include "composer/names.hpp"
@@ -23,10 +23,12 @@ struct SizeRule {
   uint64_t multiple;  // bytes
   uint64_t min, max;  // bytes, inclusive
 };
-constexpr SizeRule component_size_rule{4096, 4096, 4 * gib};
+constexpr SizeRule heap_rule{4096, 4096, cos_limits::kMaxHeapBytes};
+constexpr SizeRule stack_rule{4096, 4096, cos_limits::kMaxStackBytes};
 constexpr SizeRule system_memory_rule{mib, 16 * mib, 64 * gib};
 constexpr SizeRule untyped_rule{4096, 4096, max_untyped_bytes};
-constexpr SizeRule guest_ram_rule{2 * mib, 16 * mib, 3 * gib};
+constexpr SizeRule guest_ram_rule{cos_limits::kGuestRamAlign, cos_limits::kMinGuestRamBytes,
+                                  cos_limits::kMaxGuestRamBytes};
 
 // `caps` names and their bits, in the order messages list them.
 struct CapName {
@@ -138,7 +140,13 @@ class Parser {
       const toml::array* a = comps->as_array();
       if (a == nullptr || !a->is_array_of_tables())
         fail(s_.pos(*comps), "'component' must be an array of tables (write [[component]])");
-      for (const toml::node& c : *a) script.components.push_back(parse_component(*c.as_table()));
+      for (const toml::node& c : *a) {
+        if (script.components.size() == cos_limits::kMaxComponents)
+          fail(s_.pos(c), "at most " + std::to_string(cos_limits::kMaxComponents) +
+                              " components per system, the booter included (the booter refuses a manifest with "
+                              "more)");
+        script.components.push_back(parse_component(*c.as_table()));
+      }
     }
     return script;
   }
@@ -195,8 +203,8 @@ class Parser {
                              std::to_string(c.priority) + " (0 = highest), not " + std::to_string(p));
       c.priority_ceiling = uint32_t(p);
     }
-    if (const toml::node* n = t.get("memory")) c.heap_bytes = size(*n, "memory", component_size_rule);
-    if (const toml::node* n = t.get("stack")) c.stack_bytes = size(*n, "stack", component_size_rule);
+    if (const toml::node* n = t.get("memory")) c.heap_bytes = size(*n, "memory", heap_rule);
+    if (const toml::node* n = t.get("stack")) c.stack_bytes = size(*n, "stack", stack_rule);
     c.implements_pos = c.deps_pos = c.pos;
     if (const toml::node* n = t.get("implements")) {
       c.implements_pos = s_.key_pos(t, "implements");
@@ -431,6 +439,10 @@ class Parser {
         p.value = s->get();
         if (p.value.find('\0') != std::string::npos)
           fail(s_.pos(value), "parameter '" + p.key + "' must not contain a NUL character");
+        if (p.value.size() > cos_limits::kMaxParamValueBytes)
+          fail(s_.pos(value), "parameter '" + p.key + "' is " + std::to_string(p.value.size()) +
+                                  " bytes long; a component's info page holds at most " +
+                                  std::to_string(cos_limits::kMaxParamValueBytes));
       } else if (const auto* i = value.as_integer()) {
         p.value = std::to_string(i->get());
       } else if (const auto* b = value.as_boolean()) {
@@ -445,6 +457,9 @@ class Parser {
     std::stable_sort(c.params.begin(), c.params.end(), [](const ParamSpec& a, const ParamSpec& b) {
       return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
     });
+    if (c.params.size() > cos_limits::kMaxParams)
+      fail(c.params[cos_limits::kMaxParams].pos, "at most " + std::to_string(cos_limits::kMaxParams) +
+                                                     " parameters per component (its info page holds no more)");
   }
 
   // A size: a non-negative integer (bytes) or "<n>[K|M|G]", checked against `rule`.
@@ -481,12 +496,18 @@ Script parse_script_text(std::string_view text, const std::string& path, const s
 }
 
 Script load_script(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ToolError("cannot read script '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw ToolError("cannot read script '" + path + "'");
-  return parse_script_text(text.str(), path, overrides);
+  InputFile f = read_bounded(path, max_script_bytes);
+  switch (f.status) {
+    case InputFile::Status::ok: break;
+    case InputFile::Status::missing: throw ToolError("cannot read script '" + path + "': not found");
+    case InputFile::Status::not_regular:
+      throw ToolError("cannot read script '" + path + "': it is " + f.kind + ", not a regular file");
+    case InputFile::Status::too_large:
+      throw ToolError("script '" + path + "' is " + std::to_string(f.size) + " bytes; at most " +
+                      std::to_string(max_script_bytes) + " are read");
+    case InputFile::Status::unreadable: throw ToolError("cannot read script '" + path + "': " + f.kind);
+  }
+  return parse_script_text(std::string(f.bytes.begin(), f.bytes.end()), path, overrides);
 }
 
 }  // namespace composer

@@ -11,10 +11,11 @@ namespace booter {
 namespace {
 
 /// Where the booter temporarily maps frames to fill them.
-constexpr uint64_t kScratchVaddr = 0x0000500000000000ull;
+constexpr uint64_t kScratchVaddr = cos::boot::kBooterScratchVaddr;
 /// Component i's heap lives at (i + 1) * kHeapStride, so heaps of different
-/// components never share addresses.
-constexpr uint64_t kHeapStride = 1ull << 32;
+/// components never share addresses (a heap is at most one stride).
+constexpr uint64_t kHeapStride = cos_limits::kHeapStride;
+static_assert((kMaxComponents + 1) * kHeapStride <= cos::boot::kBlobWindow);
 
 struct Built {
   uint64_t comp_slot = 0;
@@ -180,8 +181,14 @@ bool build_all(Build& b, cos::boot::CompInfo& info) {
   info.heap_base = heap_base;
   info.heap_size = b.cv.heap_bytes;
   info.stack_top = cos::boot::kStackTop;
-  for (uint32_t j = 0; j < b.cv.param_count && j < cos::boot::kMaxParams; ++j) {
+  if (b.cv.param_count > cos::boot::kMaxParams)
+    return b.fail(0, "%u parameters, its info page holds %u", b.cv.param_count, cos::boot::kMaxParams);
+  for (uint32_t j = 0; j < b.cv.param_count; ++j) {
     cos::manifest::ParamView p = b.m.param(b.index, j);
+    if (p.key.size >= sizeof(info.params[j].key) || p.value.size >= sizeof(info.params[j].value))
+      return b.fail(0, "parameter '%.*s' is longer than its info page holds (%u-byte keys, %u-byte values)",
+                    static_cast<int>(p.key.size < 31 ? p.key.size : 31), p.key.data, cos_limits::kMaxParamKeyBytes,
+                    cos_limits::kMaxParamValueBytes);
     copy_str(info.params[j].key, sizeof(info.params[j].key), p.key);
     copy_str(info.params[j].value, sizeof(info.params[j].value), p.value);
     info.param_count = j + 1;

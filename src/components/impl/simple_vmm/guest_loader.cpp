@@ -55,6 +55,8 @@ vmrt::Status load_guest(vmrt::Vm& vm, uint64_t ram_bytes, const GuestImages& img
   info.initrd_size = static_cast<uint32_t>(img.initrd_size);
   info.cmdline_gpa = kCmdlineGpa;
   info.cmdline_size = static_cast<uint32_t>(cmdlen);
+  // Three entries; GuestBootInfo (and the bootloader) hold kMaxE820.
+  static_assert(3 <= kMaxE820);
   auto add = [&](uint64_t addr, uint64_t size, uint32_t type) {
     info.e820[info.e820_count++] = E820Entry{addr, size, type, 0};
   };

@@ -29,8 +29,9 @@ struct GuestLayout {
 };
 
 /// The Linux boot protocol's initrd_addr_max default for protocol >= 2.03
-/// (Documentation/arch/x86/boot.rst): the initrd must end below this.
-inline constexpr uint64_t kInitrdAddrMax = 0x37ffffff;
+/// (Documentation/arch/x86/boot.rst): the initrd must end below this
+/// (cos::guest::kInitrdTop; the composer checks the same layout).
+inline constexpr uint64_t kInitrdAddrMax = cos::guest::kInitrdTop - 1;
 
 /// Checks the bzImage setup header (boot_flag 0xAA55 at 0x1fe, "HdrS" at
 /// 0x202, protocol >= 2.06 at 0x206, LOADED_HIGH in loadflags at 0x211).
