@@ -71,6 +71,22 @@ uint64_t spin_gate(const Sibling& s) {
   return g;
 }
 
+// Starts h (below us) invoking a gate into a new Sibling that runs
+// spin_until_released, and waits until it spins there.
+bool start_spinning_in_a_server(Helper& h) {
+  Sibling s;
+  KT_CHECK(s.build());
+  uint64_t g = spin_gate(s);
+  KT_CHECK(g);
+  g_release = 0;
+  g_server_spins = 0;
+  h.a = g;
+  KT_CHECK(start_helper(h, invoke_spinner, env().main_prio + 10));
+  sleep_us(5000);
+  KT_CHECK(g_server_spins > 0);  // inside the server
+  return true;
+}
+
 // A helper that was killed never marks itself finished: free its stack.
 bool reclaim_killed(Helper& h) {
   KT_CHECK_EQ(h.state, 1);
@@ -221,17 +237,8 @@ KT_CASE(thd_suspend_and_kill_check_type_and_rights) {
 }
 
 KT_CASE(thd_kill_inside_a_server_waits_until_the_thread_returns_home) {
-  Sibling s;
-  KT_ASSERT(s.build());
-  uint64_t g = spin_gate(s);
-  KT_ASSERT(g);
-  g_release = 0;
-  g_server_spins = 0;
   Helper& h = helper();
-  h.a = g;
-  KT_ASSERT(start_helper(h, invoke_spinner, env().main_prio + 10));
-  sleep_us(5000);
-  KT_CMP(g_server_spins, >, 0);  // inside the server
+  KT_ASSERT(start_spinning_in_a_server(h));
   KT_OK(sys::thd_kill(h.thd));
   uint64_t spins = g_server_spins;
   sleep_us(10000);
@@ -245,16 +252,8 @@ KT_CASE(thd_kill_inside_a_server_waits_until_the_thread_returns_home) {
 }
 
 KT_CASE(thd_suspend_inside_a_server_takes_effect_at_home) {
-  Sibling s;
-  KT_ASSERT(s.build());
-  uint64_t g = spin_gate(s);
-  KT_ASSERT(g);
-  g_release = 0;
-  g_server_spins = 0;
   Helper& h = helper();
-  h.a = g;
-  KT_ASSERT(start_helper(h, invoke_spinner, env().main_prio + 10));
-  sleep_us(5000);
+  KT_ASSERT(start_spinning_in_a_server(h));
   KT_OK(sys::thd_suspend(h.thd));
   uint64_t spins = g_server_spins;
   sleep_us(10000);
