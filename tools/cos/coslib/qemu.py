@@ -86,8 +86,17 @@ def choose_accel(requested, icount=False):
     return "tcg", TCG_CPU, "auto: KVM not used, " + why
 
 
+def initrd_arg(modules):
+    """QEMU's -initrd value for multiboot modules: "<file> <name>" each,
+    comma-separated; a comma inside a file name is doubled (QEMU's escape).
+    The kernel takes a module's name from its command line after the file."""
+    return ",".join("%s %s" % (str(path).replace(",", ",,"), name) for path, name in modules)
+
+
 def command_line(system, accel, cpu, log_path, icount=False, gdb_port=None):
-    """The full QEMU argv for booting `system`'s ISO."""
+    """The full QEMU argv for booting `system` directly: QEMU loads
+    kernel.bin as a multiboot v1 kernel with the boot modules grub.cfg names
+    (no BIOS boot from the GRUB ISO, which Bochs and real machines use)."""
     argv = [QEMU, "-machine", "pc", "-m", str(system.memory_mib()),
             "-display", "none", "-no-reboot",
             "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
@@ -98,7 +107,7 @@ def command_line(system, accel, cpu, log_path, icount=False, gdb_port=None):
         argv += ["-icount", "shift=0"]
     if gdb_port is not None:
         argv += ["-S", "-gdb", "tcp:127.0.0.1:%d" % gdb_port]
-    argv += ["-cdrom", str(system.iso), "-boot", "d"]
+    argv += ["-kernel", str(system.kernel_bin()), "-initrd", initrd_arg(system.boot_modules())]
     return argv
 
 
