@@ -30,6 +30,9 @@ struct Component : KObject {
   uint64_t pgtbl_root;  ///< physical address of the PML4
   uint32_t id;
   bool alive;
+  /// The system cannot do without it: its fault, or its comp_exit with a
+  /// non-zero status, stops the machine (Op::comp_essential, comp_exit.cpp).
+  bool essential;
   char name[32];
 };
 

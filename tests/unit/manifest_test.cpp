@@ -64,6 +64,9 @@ m::System sample() {
                {"guest.bootloader", "vmm.guest.bootloader"}};
   vmm.guest_ram_bytes = 256u << 20;
   vmm.guest_cmdline = "console=ttyS0 acpi=off";
+  vmm.essential = true;
+  vmm.guest_kind = f::guest_kind_multiboot;
+  vmm.guest_debug_exit = true;
   sys.components = {booter, pong, ping, vmm};
   return sys;
 }
@@ -164,6 +167,12 @@ TEST(Manifest, RoundTrip) {
   EXPECT_EQ(str(vmm.name), "vmm");
   EXPECT_EQ(vmm.guest_ram_bytes, 256u << 20);
   EXPECT_EQ(str(vmm.guest_cmdline), "console=ttyS0 acpi=off");
+  EXPECT_TRUE(vmm.essential);
+  EXPECT_EQ(vmm.guest_kind, f::guest_kind_multiboot);
+  EXPECT_TRUE(vmm.guest_debug_exit);
+  EXPECT_FALSE(ping.essential);
+  EXPECT_EQ(ping.guest_kind, f::guest_kind_linux);
+  EXPECT_FALSE(ping.guest_debug_exit);
   ASSERT_EQ(vmm.blob_count, 3u);
   EXPECT_EQ(str(r.blob(3, 0).name), "guest.kernel");
   EXPECT_EQ(str(r.blob(3, 0).module), "vmm.guest.kernel");
@@ -184,7 +193,7 @@ TEST(Manifest, LayoutMatchesFormat) {
     return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 | uint32_t(b[at + 3]) << 24;
   };
   EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "COSM");
-  EXPECT_EQ(u16at(4), 3u);   // version
+  EXPECT_EQ(u16at(4), 4u);   // version
   EXPECT_EQ(u16at(6), 88u);  // header size
   EXPECT_EQ(u32at(8), b.size());
   EXPECT_EQ(u32at(16), 4u);   // components
@@ -213,7 +222,9 @@ TEST(Manifest, LayoutMatchesFormat) {
   EXPECT_EQ(u32at(ping + 96), 3u);  // irqs_count
   EXPECT_EQ(u32at(ping + 100), 0u);  // blobs_first
   EXPECT_EQ(u32at(ping + 104), 0u);  // blobs_count
-  EXPECT_EQ(u32at(ping + 108), 0u);  // reserved
+  EXPECT_EQ(u32at(ping + 108), 0u);  // guest_kind: linux (no guest)
+  EXPECT_EQ(u32at(vmm + 108), 1u);   // guest_kind: multiboot
+  EXPECT_EQ(u32at(vmm + 44), 0x18u); // flags: essential, guest debug-exit
   EXPECT_EQ(u32at(ping + 112), 0u);  // guest_ram_bytes
   EXPECT_EQ(u32at(ping + 124), 0u);  // guest_cmdline length
   EXPECT_EQ(u32at(vmm + 100), 0u);   // blobs_first
@@ -334,7 +345,7 @@ TEST(Manifest, RejectsEverySingleBitCorruption) {
 
 TEST(Manifest, RejectsOtherVersions) {
   auto b = m::encode(sample());
-  for (unsigned v : {0u, 1u, 2u, 4u, 0x103u, 0xffffu}) {
+  for (unsigned v : {0u, 1u, 2u, 3u, 5u, 0x104u, 0xffffu}) {
     b[f::h_version] = uint8_t(v);
     b[f::h_version + 1] = uint8_t(v >> 8);
     restamp(b);
@@ -476,6 +487,7 @@ TEST(Manifest, RejectsBadGrantValues) {
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_untyped_bytes, 4095); }), Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_untyped_bytes + 4, 1); }), Error::ok);  // 16 GiB + 4M
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_caps_mask, 8); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 3) + f::c_guest_kind, 2); }), Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 3) + f::c_guest_ram_bytes, 0x10000800); }),
             Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_caps_mask, 0x80000007); }), Error::bad_value);

@@ -26,6 +26,10 @@ inline constexpr uint64_t max_untyped_bytes = uint64_t(1) << 30;
 inline constexpr size_t max_guest_cmdline_bytes = 255;
 /// Blobs a component may receive (cos::boot::kMaxBlobs); a guest uses 3.
 inline constexpr size_t max_blobs = 4;
+/// Modules of a Multiboot guest (cos::guest::kMaxModules).
+inline constexpr size_t max_guest_modules = 16;
+/// A Multiboot kernel loads at or above 1 MiB (simple_vmm's rule, as GRUB's).
+inline constexpr uint64_t multiboot_min_load = 0x100000;
 /// Largest guest bootloader image (cos::guest::kBootloaderMaxBytes).
 inline constexpr uint64_t max_bootloader_bytes = 0x7000;
 /// Where the VMM loads the bzImage file (cos::guest::kKernelFileGpa) and where

@@ -32,7 +32,9 @@ struct GuestFile {
 };
 
 /// Per component (declaration order): its guest's files in the order kernel,
-/// initramfs, bootloader; empty for components without a guest.
+/// initramfs, bootloader (Linux) or kernel, modules (Multiboot, the module
+/// pack of cos/guest_modules.hpp, only with modules); empty for components
+/// without a guest.
 struct GuestSet {
   std::vector<std::vector<GuestFile>> files;
 };
@@ -41,6 +43,10 @@ struct GuestSet {
 /// 0xAA55 at 0x1fe, "HdrS" at 0x202, boot protocol >= 2.06, LOADED_HIGH,
 /// a protected-mode part), or "" if it is one.
 std::string bzimage_problem(const std::vector<uint8_t>& bytes);
+
+/// Why `bytes` is not a Multiboot kernel simple_vmm can load (header,
+/// flags, a.out kludge or ELF: multiboot/multiboot.hpp), or "" if it is one.
+std::string multiboot_problem(const std::vector<uint8_t>& bytes);
 
 /// Why `bytes` is not an initramfs (a newc cpio archive, or one compressed
 /// with gzip, bzip2, xz, lzma, lzo, lz4 or zstd), or "" if it is one.

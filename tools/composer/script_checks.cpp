@@ -40,6 +40,10 @@ void check_components(const Script& script) {
                                              "' cannot be granted '" + kernel_built->first_grant_key_name +
                                              "' (the kernel gives it every initial capability)");
 
+  if (kernel_built->essential_key == false)
+    fail(kernel_built->essential_pos, "the kernel-constructed component '" + kernel_built->name +
+                                          "' is always essential (the system cannot run without it)");
+
   if (kernel_built->guest)
     fail(kernel_built->guest_key_pos, "the kernel-constructed component '" + kernel_built->name +
                                           "' cannot have a guest (only a VMM component can)");
@@ -47,6 +51,10 @@ void check_components(const Script& script) {
   // A guest's RAM comes out of its VMM's untyped memory.
   for (const ComponentSpec& c : script.components) {
     if (!c.guest) continue;
+    if (c.guest->exit_status == GuestExitStatus::debug_exit && !c.essential())
+      fail(c.guest->exit_status_pos, "exit_status = \"debug-exit\" needs an essential VMM, but component '" + c.name +
+                                         "' has essential = false (at " + c.essential_pos.line_col() +
+                                         "): only an essential component's exit status ends the run");
     if (c.untyped_bytes < c.guest->ram_bytes)
       fail(c.guest->ram_pos, "component '" + c.name + "' runs a guest with " + format_size(c.guest->ram_bytes) +
                                  " of RAM but is granted " +

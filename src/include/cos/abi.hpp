@@ -228,7 +228,31 @@ enum class Op : uint64_t {
   /// not_bound, bad_argument (len), bad_address (buf not writable: nothing
   /// is taken from the queue).
   console_read = 35,
+
+  // --- ending components (kernel/comp_exit.cpp, docs/running.md) ------------
+  /// comp_exit(status, reason_ptr, reason_len): ends the component the
+  /// calling thread executes in, with an exit status (0 = success, 1..255)
+  /// and a one-line reason (<= kExitReasonMax bytes; anything from a control
+  /// character on is dropped). Every thread stops executing in it, as after a
+  /// fault (their invocations into it return comp_dead). The kernel prints
+  /// `cos: component '<name>' exited with status <s>: <reason>`; if the
+  /// component is essential and status != 0 it then stops the machine like a
+  /// fault of an essential component does. Does not return, except with
+  /// bad_argument (status > 255, reason_len > kExitReasonMax) or bad_address
+  /// (reason not readable).
+  comp_exit = 36,
+  /// comp_essential(comp_slot): marks the component (needs write) essential:
+  /// from then on its fault, or its comp_exit with a non-zero status, stops
+  /// the machine with `cos: shutdown: essential component '<name>' stopped
+  /// (status <s>): <reason>` (a fault: status cos::exit_status::kFailed).
+  /// Only an essential component may confer this (the kernel-constructed
+  /// booter is essential); it cannot be undone. Errors: no_rights (the
+  /// caller's component is not essential), and those of the slot.
+  comp_essential = 37,
 };
+
+/// Longest reason comp_exit takes, in bytes.
+inline constexpr uint64_t kExitReasonMax = 200;
 
 static_assert(COS_OP_SINV == static_cast<uint64_t>(Op::sinv) && COS_OP_SRET == static_cast<uint64_t>(Op::sret) &&
                   COS_OP_THD_EXIT == static_cast<uint64_t>(Op::thd_exit) &&

@@ -144,7 +144,7 @@ Error check_grants(const uint8_t* d, const Layout& l) {
   for (uint32_t i = 0; i < l.comps; ++i) {
     const uint8_t* c = d + l.comps_off + uint64_t(i) * f::component_size;
     if (load64(c + f::c_untyped_bytes) % 4096 != 0 || (load32(c + f::c_caps_mask) & ~f::caps_mask_all) != 0 ||
-        load64(c + f::c_guest_ram_bytes) % 4096 != 0)
+        load64(c + f::c_guest_ram_bytes) % 4096 != 0 || load32(c + f::c_guest_kind) > f::guest_kind_multiboot)
       return Error::bad_value;
   }
   for (uint32_t i = 0; i < l.ioports; ++i) {
@@ -224,7 +224,8 @@ Str Reader::system_name() const {
 
 ComponentView Reader::component(uint32_t i) const {
   if (i >= component_count_)
-    return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false, 0, 0, false, false, 0, 0, 0, 0, empty_str()};
+    return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false, 0, 0, false, false, 0, 0, 0, 0, empty_str(),
+                         false, 0, false};
   const uint32_t c = components_offset_ + i * f::component_size;
   const uint32_t flags = u32(c + f::c_flags);
   return ComponentView{
@@ -247,6 +248,9 @@ ComponentView Reader::component(uint32_t i) const {
       u32(c + f::c_blobs_count),
       u64(c + f::c_guest_ram_bytes),
       str_at(c + f::c_guest_cmdline),
+      (flags & f::flag_essential) != 0,
+      u32(c + f::c_guest_kind),
+      (flags & f::flag_guest_debug_exit) != 0,
   };
 }
 

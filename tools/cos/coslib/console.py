@@ -36,6 +36,9 @@ from .escape import HELP, HELP_TEXT, QUIT, EscapeDecoder, key_name
 
 CLEAN_MARKER = "cos: shutdown: clean"
 PANIC_RE = re.compile(r"cos: PANIC:.*")
+#: The kernel's line when an essential component faulted or exited with a
+#: non-zero status (kernel/comp_exit.cpp): component, status, reason.
+STOPPED_RE = re.compile(r"cos: shutdown: essential component '([^']*)' stopped \(status (\d+)\): (.*)$")
 ANSI_RE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78DEHM])")
 
 
@@ -50,14 +53,17 @@ class LineScanner:
     """Splits the serial byte stream into lines and notes the cos markers.
 
     Attributes: `clean` (the line `cos: shutdown: clean` was seen), `panic`
-    (the first `cos: PANIC: ...` text, or None) and `guest_ready` (the input
-    gate described in the module docstring).
+    (the first `cos: PANIC: ...` text, or None), `stopped` (the first
+    `cos: shutdown: essential component ... stopped` line as (component,
+    status, reason), or None) and `guest_ready` (the input gate described in
+    the module docstring).
     """
 
     def __init__(self, ready_marker=None):
         self._partial = b""
         self.clean = False
         self.panic = None
+        self.stopped = None
         self.guest_ready = False
         self._ready_marker = ready_marker
 
@@ -82,6 +88,10 @@ class LineScanner:
             m = PANIC_RE.search(text)
             if m:
                 self.panic = m.group(0).strip()
+        if self.stopped is None:
+            m = STOPPED_RE.search(text)
+            if m:
+                self.stopped = (m.group(1), int(m.group(2)), m.group(3).strip())
         if self.guest_ready or not complete:
             return
         if self._ready_marker is not None:

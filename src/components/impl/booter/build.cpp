@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "booter/booter.hpp"
+#include "cos/exit_status.hpp"
 #include "elf/elf64.hpp"
 #include "fmt/format.hpp"
 
@@ -104,6 +105,8 @@ bool load_blobs(Build& b, cos::boot::CompInfo& info) {
     info.blob_count = j + 1;
   }
   info.guest_ram_bytes = b.cv.guest_ram_bytes;
+  info.guest_kind = b.cv.guest_kind;
+  info.guest_flags = b.cv.guest_debug_exit ? cos::boot::kGuestFlagDebugExit : 0;
   copy_str(info.guest_cmdline, sizeof(info.guest_cmdline), b.cv.guest_cmdline);
   info.guest_cmdline_size = static_cast<uint32_t>(__builtin_strlen(info.guest_cmdline));
   return true;
@@ -135,6 +138,8 @@ bool create_objects(Build& b) {
   uint64_t len = b.cv.name.size < 31 ? b.cv.name.size : 31;
   r = with_untyped([&](uint64_t ut) { return sys::comp_create(ut, b.comp, b.ct, b.pt, b.name, len); });
   if (r != 0) return b.fail(r, "creating the component");
+  // Its fault or failed exit will stop the system (the booter is essential).
+  if (b.cv.essential && (r = sys::comp_essential(b.comp)) != 0) return b.fail(r, "marking it essential");
   return true;
 }
 
@@ -229,6 +234,8 @@ bool build(const cos::manifest::Reader& m, uint32_t index) {
     else
       cos::printf("booter: cannot build '%s': %s; not starting it\n", b.name, b.what);
     release(b);
+    if (b.cv.essential)
+      cos::exit(cos::exit_status::kFailed, "cannot build essential component '%s': %s", b.name, b.what);
     return false;
   }
   g_built[index].comp_slot = b.comp;
