@@ -25,6 +25,8 @@ mb_header:
   .long __load_end       /* load_end_addr */
   .long __bss_end        /* bss_end_addr */
   .long _start           /* entry_addr */
+#else
+  .long 0, 0, 0, 0, 0    /* unused without flags bit 16: both builds keep the same layout */
 #endif
 
   .text

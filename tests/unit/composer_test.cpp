@@ -712,6 +712,7 @@ TEST_F(ComposerTest, EssentialComponents) {
   EXPECT_TRUE(man.component(1).essential);
   EXPECT_FALSE(man.component(2).essential);
   EXPECT_NE(read_text(outdir() / "system.json").find("\"priority\": 128, \"essential\": true}"), std::string::npos);
+  fs::remove_all(outdir());
   expect_error(std::string(prefix) + "[[component]]\nname = \"pong\"\nimage = \"pong\"\nessential = 1\n", 12, 13,
                "'essential' must be a boolean, not an integer");
   expect_error(std::string(prefix) + "essential = false\n", 9, 13,
@@ -1313,13 +1314,13 @@ TEST_F(MultibootTest, SchemaErrors) {
   expect_error(mb("kernel = \"mb.bin\"\nmodules = [\"x\"]\n"), 16, 12, "each element of 'modules' must be a table");
   expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ cmdline = \"x\" }]\n"), 16, 12,
                "missing required key 'src' in module table");
-  expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ src = \"a\", size = 1 }]\n"), 16, 27,
+  expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ src = \"a\", size = 1 }]\n"), 16, 25,
                "unknown key 'size' in module table (expected one of: src, cmdline)");
   expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ src = \"a\", cmdline = \"" + std::string(256, 'x') + "\" }]\n"),
-               16, 37, "a module's 'cmdline' is 256 bytes long; at most 255 are allowed");
+               16, 35, "a module's 'cmdline' is 256 bytes long; at most 255 are allowed");
   std::string many = "kernel = \"mb.bin\"\nmodules = [";
   for (int i = 0; i < 17; ++i) many += "{ src = \"two.bin\" }, ";
-  expect_error(mb(many + "]\n"), 16, 12 + 20 * 16, "at most 16 modules per guest");
+  expect_error(mb(many + "]\n"), 16, 12 + 21 * 16, "at most 16 modules per guest");
   expect_error(mb("kernel = \"mb.bin\"\nexit_status = \"qemu\"\n"), 16, 15,
                "'exit_status' must be \"vm\" or \"debug-exit\", not \"qemu\"");
   expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"300M\"\n"
@@ -1335,9 +1336,9 @@ TEST_F(MultibootTest, FileErrors) {
                "bzImage? use kind = \"linux\")");
   expect_error(mb("kernel = \"k/low.bin\"\n"), 15, 10, "loads at 0x10000, below 1 MiB");
   expect_error(mb("kernel = \"k/big.bin\"\n"), 13, 1,
-               "guest RAM of 256M is too small for its Multiboot kernel and modules: they need at least 257M");
+               "guest RAM of 256M is too small for its Multiboot kernel and modules: they need at least 258M (the kernel at 0x100000-0x10102000");
   expect_error(mb("kernel = \"mb.bin\"\nram = \"16M\"\nmodules = [{ src = \"two.bin\" }, { src = \"files/none\" }]\n"),
-               17, 40, "guest module '" + (dir_ / "scripts" / "files" / "none").string() + "' not found");
+               17, 41, "guest module '" + (dir_ / "scripts" / "files" / "none").string() + "' not found");
   std::vector<uint8_t> bad = fake_multiboot();
   bad[8] ^= 1;
   write_bytes(dir_ / "images" / "bad.bin", bad);

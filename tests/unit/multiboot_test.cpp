@@ -124,7 +124,6 @@ TEST(Multiboot, AoutKludgeZeroFieldsMeanWholeFileNoBss) {
 }
 
 TEST(Multiboot, AoutKludgeErrors) {
-  mb::Image img;
   Bytes b = aout();
   put32(b, 0x40 + 16, 0x100100);  // load_addr above header_addr
   EXPECT_EQ(parse(b), mb::Error::bad_load_addr);
@@ -142,9 +141,17 @@ TEST(Multiboot, AoutKludgeErrors) {
 }
 
 TEST(Multiboot, HeaderSearchAndFlags) {
-  Bytes b = aout(0x4000, 8188);  // the last aligned slot of the first 8192 bytes
-  EXPECT_EQ(parse(b), mb::Error::load_outside_file);  // found (its fields are then checked)
-  EXPECT_EQ(parse(aout(0x4000, 8192)), mb::Error::no_header);
+  // The header must lie completely in the first 8192 bytes: 8192 - 12 is
+  // the last place for magic, flags and checksum (then the file is
+  // checked as ELF), 8192 - 32 with the a.out kludge's address fields.
+  Bytes b(0x4000, 0);
+  header(b, 8180, mb::kFlagMemoryInfo);
+  EXPECT_EQ(parse(b), mb::Error::not_elf);
+  Bytes late(0x4000, 0);
+  header(late, 8184, mb::kFlagMemoryInfo);
+  EXPECT_EQ(parse(late), mb::Error::no_header);
+  EXPECT_EQ(parse(aout(0x4000, 8160, 0x100000 + 0x3000)), mb::Error::ok);
+  EXPECT_EQ(parse(aout(0x4000, 8164)), mb::Error::no_header);
   Bytes unaligned(0x3000, 0);
   header(unaligned, 0x42, mb::kFlagAoutKludge);
   EXPECT_EQ(parse(unaligned), mb::Error::no_header);
@@ -266,16 +273,20 @@ TEST(Multiboot, BuiltTestKernels) {
   EXPECT_FALSE(e.aout_kludge);
   EXPECT_TRUE(a.aout_kludge);
   EXPECT_EQ(a.header_offset, 0u);
-  EXPECT_EQ(e.entry, a.entry);
+  EXPECT_EQ(e.entry, a.entry);  // the ELF's header is padded to the a.out one's 32 bytes
   EXPECT_EQ(e.load_start, 0x100000u);
   EXPECT_EQ(e.load_start, a.load_start);
   EXPECT_EQ(e.load_end, a.load_end);  // bss included in both
   EXPECT_GE(e.segment_count, 2u);     // code and data
-  // The loaded bytes are the same: the ELF's segments lie in the flat file.
+  // The loaded bytes are the same (after the headers' flags, checksums and
+  // address fields): the ELF's segments lie in the flat file.
   for (unsigned i = 0; i < e.segment_count; ++i) {
     const mb::Segment& s = e.segments[i];
+    const uint64_t skip = s.addr == 0x100000 ? 32 : 0;
     ASSERT_LE(s.addr - 0x100000 + s.file_size, flat.size());
-    EXPECT_EQ(0, std::memcmp(elf.data() + s.file_offset, flat.data() + (s.addr - 0x100000), s.file_size)) << i;
+    EXPECT_EQ(0, std::memcmp(elf.data() + s.file_offset + skip, flat.data() + (s.addr - 0x100000) + skip,
+                             s.file_size - skip))
+        << i;
   }
 }
 

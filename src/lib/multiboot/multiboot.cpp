@@ -113,6 +113,9 @@ Error parse(const uint8_t* data, size_t size, Image& out, Detail* detail) {
   for (size_t off = 0; off + 12 <= limit; off += 4) {
     if (le32(data + off) != kHeaderMagic) continue;
     const uint32_t flags = le32(data + off + 4), checksum = le32(data + off + 8);
+    // The whole header lies in the first 8192 bytes: with the a.out
+    // kludge that includes its address fields.
+    if ((flags & kFlagAoutKludge) && off + 32 > limit && size >= kSearchBytes) continue;
     if (static_cast<uint32_t>(kHeaderMagic + flags + checksum) != 0) {
       if (!magic_seen) bad_at = static_cast<uint32_t>(off);
       magic_seen = true;
