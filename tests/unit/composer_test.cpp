@@ -1402,7 +1402,15 @@ TEST(CompositionScripts, GuestScriptsAreValid) {
   EXPECT_EQ(vmm.guest->ram_bytes, 256u << 20);
   EXPECT_EQ(vmm.guest->cmdline, c::default_guest_cmdline);
   EXPECT_GE(vmm.untyped_bytes, vmm.guest->ram_bytes);
+  EXPECT_TRUE(vmm.essential());
   EXPECT_EQ(script_order("blob_check.toml"), (std::vector<std::string>{"booter", "vmm"}));
+  const c::Script mb = c::load_script(std::string(COS_TEST_SOURCE_DIR) + "/composition_scripts/multiboot.toml");
+  EXPECT_EQ(mb.name, "mbtest");
+  ASSERT_TRUE(mb.components[1].guest.has_value());
+  EXPECT_EQ(mb.components[1].guest->kind, c::GuestKind::multiboot);
+  EXPECT_EQ(mb.components[1].guest->exit_status, c::GuestExitStatus::debug_exit);
+  EXPECT_EQ(mb.components[1].guest->modules.size(), 2u);
+  EXPECT_TRUE(mb.components[1].essential());
 }
 
 TEST(CompositionScripts, GrantsIsValid) {
