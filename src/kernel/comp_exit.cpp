@@ -24,6 +24,7 @@ int64_t comp_exit(Thread* t, uint64_t status, uint64_t reason_ptr, uint64_t reas
   // One line: the reason ends at its first control character.
   for (size_t i = 0; i < reason_len; ++i)
     if (static_cast<unsigned char>(reason[i]) < 0x20 || reason[i] == 0x7f) reason[i] = '\0';
+  if (reason[0] == '\0') __builtin_memcpy(reason, "no reason given", 16);
   kprintf("cos: component '%s' exited with status %lu: %s\n", c->name, status, reason);
   component_kill(c);
   if (c->essential && status != 0) essential_component_stopped(c, static_cast<unsigned>(status), reason);
