@@ -234,8 +234,10 @@ bool build(const cos::manifest::Reader& m, uint32_t index) {
     else
       cos::printf("booter: cannot build '%s': %s; not starting it\n", b.name, b.what);
     release(b);
-    if (b.cv.essential)
-      cos::exit(cos::exit_status::kFailed, "cannot build essential component '%s': %s", b.name, b.what);
+    if (b.cv.essential && b.err != 0)
+      cos::exit(cos::exit_status::kFailed, "cannot build essential component '%s': %s (%s, error %ld)", b.name,
+                b.what, error_name(b.err), static_cast<long>(b.err));
+    if (b.cv.essential) cos::exit(cos::exit_status::kFailed, "cannot build essential component '%s': %s", b.name, b.what);
     return false;
   }
   g_built[index].comp_slot = b.comp;
