@@ -22,9 +22,19 @@ size_t g_out_len;
 
 void note_console_line(const char* line, size_t len);
 
+// The current guest console line (its start, for note_console_line), kept
+// apart from g_out, which is flushed at other times too.
+char g_line[160];
+size_t g_line_len;
+
 void console_out(uint8_t b) {
   g_out[g_out_len++] = static_cast<char>(b);
-  if (b == '\n') note_console_line(g_out, g_out_len);
+  if (b == '\n') {
+    note_console_line(g_line, g_line_len);
+    g_line_len = 0;
+  } else if (g_line_len < sizeof(g_line)) {
+    g_line[g_line_len++] = static_cast<char>(b);
+  }
   if (b == '\n' || g_out_len == sizeof(g_out)) flush_console();
 }
 
