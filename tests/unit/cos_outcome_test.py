@@ -67,10 +67,14 @@ class QemuClassifyTest(unittest.TestCase):
             v = self.classify(line, 37)
             self.assertEqual((v.status, v.reason), (status, "vm: why"))
 
-    def test_first_stop_line_counts(self):
-        v = self.classify(STOP_LINE + b"cos: shutdown: essential component 'x' stopped "
-                          b"(status 8): later\n", 37)
+    def test_last_stop_line_counts(self):
+        # The kernel's line comes last; an earlier one is a component's echo.
+        v = self.classify(b"cos: shutdown: essential component 'x' stopped (status 8): echo\n"
+                          + STOP_LINE, 37)
         self.assertEqual(v.status, 4)
+
+    def test_echoed_stop_line_does_not_spoil_a_clean_run(self):
+        self.assertIsNone(self.classify(STOP_LINE + b"cos: shutdown: clean\n", 33))
 
     def test_exit_37_without_the_line_fails(self):
         v = self.classify(b"cos: component 'x' exited with status 1: y\n", 37)
@@ -103,6 +107,11 @@ class BochsClassifyTest(unittest.TestCase):
         v = self.classify(STOP_LINE, "shutdown")
         self.assertEqual(v.status, 4)
         self.assertTrue(v.reason.startswith("simple_vmm: allocating guest RAM"))
+
+    def test_the_last_shutdown_line_decides(self):
+        self.assertIsNone(self.classify(STOP_LINE + b"cos: shutdown: clean\n", "shutdown"))
+        v = self.classify(b"cos: shutdown: clean\n" + STOP_LINE, "shutdown")
+        self.assertEqual(v.status, 4)
 
     def test_stop_line_then_reset_fails(self):
         self.assertEqual(self.classify(STOP_LINE, "reset").status, 1)

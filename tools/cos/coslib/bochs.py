@@ -157,7 +157,7 @@ def classify(result, scanner, watcher, console_log, timeout):
         return verdict
     kind, detail = watcher.first_event()
     if kind in ("shutdown", "poweroff"):
-        if scanner.stopped and kind == "shutdown":
+        if scanner.last_stop == "stopped" and kind == "shutdown":
             return stopped_verdict(scanner)
         if scanner.clean:
             return None

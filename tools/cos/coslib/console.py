@@ -53,10 +53,13 @@ class LineScanner:
     """Splits the serial byte stream into lines and notes the cos markers.
 
     Attributes: `clean` (the line `cos: shutdown: clean` was seen), `panic`
-    (the first `cos: PANIC: ...` text, or None), `stopped` (the first
+    (the first `cos: PANIC: ...` text, or None), `stopped` (the last
     `cos: shutdown: essential component ... stopped` line as (component,
-    status, reason), or None) and `guest_ready` (the input gate described in
-    the module docstring).
+    status, reason), or None: the kernel prints it last, so a component
+    echoing such a line earlier does not decide the run), `last_stop`
+    ("clean" or "stopped": which of the two shutdown lines came last, for
+    Bochs, whose exit does not tell them apart) and `guest_ready` (the input
+    gate described in the module docstring).
     """
 
     def __init__(self, ready_marker=None):
@@ -64,6 +67,7 @@ class LineScanner:
         self.clean = False
         self.panic = None
         self.stopped = None
+        self.last_stop = None
         self.guest_ready = False
         self._ready_marker = ready_marker
 
@@ -84,14 +88,15 @@ class LineScanner:
     def _line(self, text, complete=True):
         if CLEAN_MARKER in text:
             self.clean = True
+            self.last_stop = "clean"
         if self.panic is None:
             m = PANIC_RE.search(text)
             if m:
                 self.panic = m.group(0).strip()
-        if self.stopped is None:
-            m = STOPPED_RE.search(text)
-            if m:
-                self.stopped = (m.group(1), int(m.group(2)), m.group(3).strip())
+        m = STOPPED_RE.search(text)
+        if m:
+            self.stopped = (m.group(1), int(m.group(2)), m.group(3).strip())
+            self.last_stop = "stopped"
         if self.guest_ready or not complete:
             return
         if self._ready_marker is not None:
