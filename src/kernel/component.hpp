@@ -34,6 +34,9 @@ struct Component : KObject {
   /// The highest priority (lowest number) the threads and asynchronous
   /// vCPUs created by code running in this component may get (comp_ceiling).
   uint8_t priority_ceiling;
+  /// The system cannot do without it: its fault, or its comp_exit with a
+  /// non-zero status, stops the machine (Op::comp_essential, comp_exit.cpp).
+  bool essential;
   char name[32];
   HomeThreadList threads;  ///< threads whose home it is (created in it)
 };

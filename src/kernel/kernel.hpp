@@ -81,6 +81,10 @@ void thread_block(Thread* t, RcvEndpoint* ep, uint64_t deadline);
 /// Marks `comp` dead and ends its threads (those inside other components
 /// when they return); other threads executing in it unwind to their callers.
 void component_kill(Component* comp);
+/// An essential component ended with `status` (a fault, or comp_exit != 0):
+/// prints `cos: shutdown: essential component '<name>' stopped (status <s>):
+/// <reason>` and stops the machine (comp_exit.cpp).
+[[noreturn]] void essential_component_stopped(Component* c, unsigned status, const char* reason);
 /// Returns from the innermost invocation(s) of `t` into the nearest live
 /// client with rax = r0, rdx = r1; kills `t` if no live client remains.
 void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1);

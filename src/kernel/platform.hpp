@@ -33,10 +33,12 @@ void console_input_enable(bool on);
 /// The ISA line of the console's receive interrupt.
 unsigned console_irq();
 
-/// How the system stops: a clean power-off or after a kernel panic.
-enum class StopReason { clean, panic };
+/// How the system stops: a clean power-off, after a kernel panic, or after
+/// an essential component stopped (essential_component_stopped).
+enum class StopReason { clean, panic, component };
 /// Stops the machine. On QEMU it exits through isa-debug-exit (status 33 for
-/// clean, 35 for panic); on Bochs through port 0x8900. Never returns.
+/// clean, 35 for panic, 37 for an essential component); on Bochs through
+/// port 0x8900. Never returns.
 [[noreturn]] void stop(StopReason why);
 
 // --- physical memory ----------------------------------------------------------------

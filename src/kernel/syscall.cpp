@@ -102,6 +102,9 @@ bool control_transfer(Thread* t, Op op) {
       if (!g_run_queue.empty() && g_run_queue.top_priority() <= t->priority) schedule(true);
       return true;
     case Op::thd_exit: thread_kill(t); return true;
+    case Op::comp_exit:  // returns only with an error
+      r.rax = static_cast<uint64_t>(sys::comp_exit(t, r.rdi, r.rsi, r.rdx));
+      return true;
     case Op::rcv:
       if (!sys::rcv(t, r.rdi, r.rsi, r.rdx, ret)) r.rax = static_cast<uint64_t>(ret);
       return true;
@@ -142,6 +145,7 @@ void syscall_handle(Thread* t) {
     case Op::print: ret = sys_print(t, r.rdi, r.rsi); break;
     case Op::retype: ret = sys::retype(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     case Op::comp_create: ret = sys::comp_create(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9); break;
+    case Op::comp_essential: ret = sys::comp_essential(t, r.rdi); break;
     case Op::thd_create: ret = sys::thd_create(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8); break;
     case Op::thd_start: ret = sys::thd_start(t, r.rdi, r.rsi, r.rdx); break;
     case Op::sinv_create: ret = sys::sinv_create(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8); break;

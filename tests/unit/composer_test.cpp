@@ -2,6 +2,8 @@
 // diagnostics, construction order, manifest contents and output files.
 #include "unit/composer_fixture.hpp"
 
+#include "cos/guest_modules.hpp"
+
 namespace {
 
 // ---------------------------------------------------------------- valid scripts
@@ -94,9 +96,9 @@ TEST_F(ComposerTest, HelloSystem) {
             "  \"kernel\": \"kernel.elf\",\n"
             "  \"iso\": null,\n"
             "  \"components\": [\n"
-            "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0, \"priority_ceiling\": 0},\n"
-            "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10},\n"
-            "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10}\n"
+            "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0, \"priority_ceiling\": 0, \"essential\": true},\n"
+            "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"essential\": false},\n"
+            "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"essential\": false}\n"
             "  ]\n"
             "}\n");
   for (const auto& e : fs::directory_iterator(dir_))
@@ -118,7 +120,7 @@ TEST_F(ComposerTest, OverridesAreAppliedAndRecordedInSystemJson) {
   EXPECT_NE(json.find("  \"overrides\": [\"pong.priority=20\", \"pong.params.label=\\\"a \\\\\\\"b\\\\\\\"\\\"\"],\n"),
             std::string::npos)
       << json;
-  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20, \"priority_ceiling\": 20}"),
+  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20, \"priority_ceiling\": 20, \"essential\": false}"),
             std::string::npos)
       << json;
 }
@@ -560,6 +562,26 @@ TEST_F(ComposerTest, KernelConstructedComponents) {
                9, 9, "the kernel-constructed component 'booter' cannot have dependencies");
 }
 
+// `essential`: default false, true with a guest (GuestTest.EssentialByDefault),
+// always true for the booter; it reaches the manifest and system.json.
+TEST_F(ComposerTest, EssentialComponents) {
+  const Outcome r = run(std::string(prefix) +
+                        "[[component]]\nname = \"pong\"\nimage = \"pong\"\nessential = true\n"
+                        "[[component]]\nname = \"ping\"\nimage = \"ping\"\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  EXPECT_TRUE(man.component(0).essential);  // the booter
+  EXPECT_TRUE(man.component(1).essential);
+  EXPECT_FALSE(man.component(2).essential);
+  EXPECT_NE(read_text(outdir() / "system.json").find("\"priority\": 128, \"priority_ceiling\": 128, \"essential\": true}"), std::string::npos);
+  fs::remove_all(outdir());
+  expect_error(std::string(prefix) + "[[component]]\nname = \"pong\"\nimage = \"pong\"\nessential = 1\n", 12, 13,
+               "'essential' must be a boolean, not an integer");
+  expect_error(std::string(prefix) + "essential = false\n", 9, 13,
+               "the kernel-constructed component 'booter' is always essential");
+  EXPECT_EQ(run(std::string(prefix) + "essential = true\n").status, c::exit_ok);
+}
+
 TEST_F(ComposerTest, DuplicatesInsideAComponent) {
   expect_error(std::string(prefix) + "[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\", \"ia\"]\n", 12,
                21, "interface 'ia' listed twice in 'implements'");
@@ -858,7 +880,7 @@ TEST_F(GuestTest, GuestFilesBecomeModulesAndBlobs) {
   const std::string json = read_text(outdir() / "system.json");
   EXPECT_NE(json.find("\"guest\": {\"ram_mib\": 128, \"cmdline\": \"console=ttyS0 quiet\", \"kernel\": "
                       "\"vmm.guest.kernel\", \"initramfs\": \"vmm.guest.initramfs\", \"bootloader\": "
-                      "\"vmm.guest.bootloader\"}"),
+                      "\"vmm.guest.bootloader\", \"kind\": \"linux\", \"exit_status\": \"vm\"}"),
             std::string::npos)
       << json;
 }
@@ -896,8 +918,9 @@ TEST_F(GuestTest, InlineTableAndPathsForEveryFile) {
 }
 
 TEST_F(GuestTest, SchemaErrors) {
-  expect_error(guest("kernal = \"x\"\n"), 14, 1, "unknown key 'kernal' in [component.guest] (expected one of: kernel, "
-                                                  "initramfs, bootloader, ram, cmdline, overlays)");
+  expect_error(guest("kernal = \"x\"\n"), 14, 1, "unknown key 'kernal' in [component.guest] (expected one of: kind, "
+                                                  "kernel, initramfs, bootloader, ram, cmdline, overlays, modules, "
+                                                  "exit_status)");
   expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nguest = 5\n", 12, 9,
                "'guest' must be a table, not an integer");
   expect_error(guest("kernel = 5\n"), 14, 10, "'kernel' must be a string, not an integer");
@@ -941,6 +964,15 @@ TEST_F(GuestTest, BooterAndUntypedRules) {
                "component 'vmm' runs a guest with 512M of RAM but is granted 300M of untyped memory");
   expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\n[component.guest]\n", 12, 1,
                "component 'vmm' runs a guest with 256M of RAM but is granted no untyped memory");
+}
+
+TEST_F(GuestTest, EssentialByDefault) {
+  ASSERT_EQ(run(guest("")).status, c::exit_ok);
+  EXPECT_TRUE(open_manifest().component(1).essential);
+  ASSERT_EQ(run(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"300M\"\n"
+                "essential = false\n[component.guest]\n").status,
+            c::exit_ok);
+  EXPECT_FALSE(open_manifest().component(1).essential);
 }
 
 TEST_F(GuestTest, FileErrors) {
@@ -992,6 +1024,139 @@ TEST_F(GuestTest, MissingInputsAreNotScriptErrors) {
   EXPECT_EQ(r.status, c::exit_failure);
   EXPECT_NE(r.err.find("is not a bzImage: its boot protocol is 2.04"), std::string::npos) << r.err;
   expect_no_output();
+}
+
+// ---------------------------------------------------------------- Multiboot guests
+
+// A flat a.out-kludge Multiboot kernel loaded at `load` (header at offset 0),
+// `size` bytes of file and `bss` more in memory.
+std::vector<uint8_t> fake_multiboot(uint32_t load = 0x100000, size_t size = 0x2000, uint32_t bss = 0x1000) {
+  std::vector<uint8_t> b(size, 0x90);
+  auto put = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + size_t(i)] = uint8_t(v >> (8 * i));
+  };
+  const uint32_t flags = 0x00010003;
+  put(0, 0x1BADB002);
+  put(4, flags);
+  put(8, uint32_t(-(0x1BADB002u + flags)));
+  put(12, load);
+  put(16, load);
+  put(20, load + uint32_t(size));
+  put(24, load + uint32_t(size) + bss);
+  put(28, load + 0x20);
+  return b;
+}
+
+class MultibootTest : public GuestTest {
+ protected:
+  void SetUp() override {
+    GuestTest::SetUp();
+    write_bytes(dir_ / "images" / "mb.bin", fake_multiboot());
+    write_bytes(dir_ / "scripts" / "k" / "low.bin", fake_multiboot(0x10000));
+    write_bytes(dir_ / "scripts" / "k" / "big.bin", fake_multiboot(0x100000, 0x2000, 0x10000000));
+    write_text(dir_ / "scripts" / "files" / "one.txt", "module one\n");
+    write_bytes(dir_ / "images" / "two.bin", std::vector<uint8_t>(5000, 7));
+  }
+  // [component.guest] with kind = "multiboot" on line 14; more keys from line 15.
+  std::string mb(const std::string& keys) { return guest("kind = \"multiboot\"\n" + keys); }
+};
+
+TEST_F(MultibootTest, KernelAndModulePack) {
+  const Outcome r = run(mb("kernel = \"mb.bin\"\n"
+                           "ram = \"16M\"\n"
+                           "cmdline = \"test exit=3\"\n"
+                           "exit_status = \"debug-exit\"\n"
+                           "modules = [ { src = \"files/one.txt\", cmdline = \"one lang=en\" }, { src = \"two.bin\" } ]\n"));
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  EXPECT_EQ(read_bytes(outdir() / "vmm.guest.kernel"), fake_multiboot());
+  EXPECT_FALSE(fs::exists(outdir() / "vmm.guest.initramfs"));
+  EXPECT_FALSE(fs::exists(outdir() / "vmm.guest.bootloader"));
+  const std::string cfg = read_text(outdir() / "grub.cfg");
+  EXPECT_NE(cfg.find("  module2 --nounzip /boot/vmm.guest.kernel vmm.guest.kernel\n"
+                     "  module2 --nounzip /boot/vmm.guest.modules vmm.guest.modules\n"
+                     "  boot\n"),
+            std::string::npos)
+      << cfg;
+
+  m::Reader man = open_manifest();
+  const m::ComponentView vmm = man.component(1);
+  EXPECT_EQ(vmm.guest_kind, 1u);
+  EXPECT_TRUE(vmm.guest_debug_exit);
+  EXPECT_TRUE(vmm.essential);
+  EXPECT_EQ(str(vmm.guest_cmdline), "test exit=3");
+  ASSERT_EQ(vmm.blob_count, 2u);
+  EXPECT_EQ(str(man.blob(1, 0).name), "guest.kernel");
+  EXPECT_EQ(str(man.blob(1, 1).name), "guest.modules");
+  EXPECT_EQ(str(man.blob(1, 1).module), "vmm.guest.modules");
+
+  const std::vector<uint8_t> pack = read_bytes(outdir() / "vmm.guest.modules");
+  const char* why = nullptr;
+  ASSERT_EQ(cos::guest::modules_check(pack.data(), pack.size(), &why), 2) << why;
+  const cos::guest::ModuleView one = cos::guest::module_at(pack.data(), 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(one.data), one.size), "module one\n");
+  EXPECT_STREQ(one.cmdline, "one lang=en");
+  const cos::guest::ModuleView two = cos::guest::module_at(pack.data(), 1);
+  EXPECT_EQ(std::vector<uint8_t>(two.data, two.data + two.size), std::vector<uint8_t>(5000, 7));
+  EXPECT_STREQ(two.cmdline, "two.bin");  // the default: src as written
+  EXPECT_EQ((two.data - pack.data()) % 4096, 0);
+
+  const std::string json = read_text(outdir() / "system.json");
+  EXPECT_NE(json.find("\"kernel\": \"vmm.guest.kernel\", \"modules\": \"vmm.guest.modules\", \"kind\": \"multiboot\", "
+                      "\"exit_status\": \"debug-exit\"}"),
+            std::string::npos)
+      << json;
+}
+
+TEST_F(MultibootTest, WithoutModulesAndDefaults) {
+  const Outcome r = run(mb("kernel = \"k/../../images/mb.bin\"\n"));
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  EXPECT_EQ(man.component(1).blob_count, 1u);
+  EXPECT_EQ(str(man.component(1).guest_cmdline), "");  // no Linux default for a Multiboot kernel
+  EXPECT_FALSE(man.component(1).guest_debug_exit);
+  EXPECT_FALSE(fs::exists(outdir() / "vmm.guest.modules"));
+}
+
+TEST_F(MultibootTest, SchemaErrors) {
+  expect_error(guest("kind = \"bsd\"\n"), 14, 8, "'kind' must be \"linux\" or \"multiboot\", not \"bsd\"");
+  expect_error(mb(""), 13, 1, "a Multiboot guest (kind = \"multiboot\" at 14:8) needs 'kernel'");
+  expect_error(mb("kernel = \"mb.bin\"\ninitramfs = \"i.cpio\"\n"), 16, 1,
+               "'initramfs' applies to Linux guests only, but 'kind' is \"multiboot\" (at 14:8)");
+  expect_error(mb("kernel = \"mb.bin\"\nbootloader = \"guest.img\"\n"), 16, 1, "'bootloader' applies to Linux guests only");
+  expect_error(mb("kernel = \"mb.bin\"\noverlays = []\n"), 16, 1, "'overlays' applies to Linux guests only");
+  expect_error(guest("modules = []\n"), 14, 1, "'modules' apply to Multiboot guests only");
+  expect_error(mb("kernel = \"mb.bin\"\nmodules = [\"x\"]\n"), 16, 12, "each element of 'modules' must be a table");
+  expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ cmdline = \"x\" }]\n"), 16, 12,
+               "missing required key 'src' in module table");
+  expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ src = \"a\", size = 1 }]\n"), 16, 25,
+               "unknown key 'size' in module table (expected one of: src, cmdline)");
+  expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ src = \"a\", cmdline = \"" + std::string(256, 'x') + "\" }]\n"),
+               16, 35, "a module's 'cmdline' is 256 bytes long; at most 255 are allowed");
+  std::string many = "kernel = \"mb.bin\"\nmodules = [";
+  for (int i = 0; i < 17; ++i) many += "{ src = \"two.bin\" }, ";
+  expect_error(mb(many + "]\n"), 16, 12 + 21 * 16, "at most 16 modules per guest");
+  expect_error(mb("kernel = \"mb.bin\"\nexit_status = \"qemu\"\n"), 16, 15,
+               "'exit_status' must be \"vm\" or \"debug-exit\", not \"qemu\"");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"300M\"\n"
+               "essential = false\n[component.guest]\nexit_status = \"debug-exit\"\n", 15, 15,
+               "exit_status = \"debug-exit\" needs an essential VMM, but component 'vmm' has essential = false (at 13:13)");
+}
+
+TEST_F(MultibootTest, FileErrors) {
+  expect_error(mb("kernel = \"nope.bin\"\n"), 15, 10,
+               "guest kernel '" + (dir_ / "images" / "nope.bin").string() + "' not found");
+  expect_error(mb("kernel = \"bz/vmlinuz\"\n"), 15, 10,
+               "is not a Multiboot kernel: no Multiboot header (magic 0x1BADB002) in its first 8192 bytes (a Linux "
+               "bzImage? use kind = \"linux\")");
+  expect_error(mb("kernel = \"k/low.bin\"\n"), 15, 10, "loads at 0x10000, below 1 MiB");
+  expect_error(mb("kernel = \"k/big.bin\"\n"), 13, 1,
+               "guest RAM of 256M is too small for its Multiboot kernel and modules: they need at least 258M (the kernel at 0x100000-0x10102000");
+  expect_error(mb("kernel = \"mb.bin\"\nram = \"16M\"\nmodules = [{ src = \"two.bin\" }, { src = \"files/none\" }]\n"),
+               17, 41, "guest module '" + (dir_ / "scripts" / "files" / "none").string() + "' not found");
+  std::vector<uint8_t> bad = fake_multiboot();
+  bad[8] ^= 1;
+  write_bytes(dir_ / "images" / "bad.bin", bad);
+  expect_error(mb("kernel = \"bad.bin\"\n"), 15, 10, "bad checksum (magic + flags + checksum != 0) (header at offset 0x0)");
 }
 
 TEST(GuestChecks, BzImageAndInitramfsMagic) {
@@ -1051,7 +1216,15 @@ TEST(CompositionScripts, GuestScriptsAreValid) {
   EXPECT_EQ(vmm.guest->ram_bytes, 256u << 20);
   EXPECT_EQ(vmm.guest->cmdline, c::default_guest_cmdline);
   EXPECT_GE(vmm.untyped_bytes, vmm.guest->ram_bytes);
+  EXPECT_TRUE(vmm.essential());
   EXPECT_EQ(script_order("blob_check.toml"), (std::vector<std::string>{"booter", "vmm"}));
+  const c::Script mb = c::load_script(std::string(COS_TEST_SOURCE_DIR) + "/composition_scripts/multiboot.toml");
+  EXPECT_EQ(mb.name, "mbtest");
+  ASSERT_TRUE(mb.components[1].guest.has_value());
+  EXPECT_EQ(mb.components[1].guest->kind, c::GuestKind::multiboot);
+  EXPECT_EQ(mb.components[1].guest->exit_status, c::GuestExitStatus::debug_exit);
+  EXPECT_EQ(mb.components[1].guest->modules.size(), 2u);
+  EXPECT_TRUE(mb.components[1].essential());
 }
 
 TEST(CompositionScripts, GrantsIsValid) {

@@ -34,5 +34,9 @@ inline constexpr uint64_t max_bootloader_bytes = cos_limits::kGuestBootloaderMax
 /// runs from (cos/guest_boot.hpp).
 inline constexpr uint64_t guest_kernel_file_gpa = cos_limits::kGuestKernelFileGpa;
 inline constexpr uint64_t guest_kernel32_gpa = cos_limits::kGuestKernel32Gpa;
+/// Modules of a Multiboot guest (cos::guest::kMaxModules).
+inline constexpr size_t max_guest_modules = cos_limits::kMaxGuestModules;
+/// A Multiboot kernel loads at or above 1 MiB (simple_vmm's rule, as GRUB's).
+inline constexpr uint64_t multiboot_min_load = cos_limits::kMultibootMinLoad;
 
 }  // namespace composer

@@ -6,7 +6,9 @@
 
 #include "composer/grant_limits.hpp"
 #include "composer/size.hpp"
+#include "cos/guest_modules.hpp"
 #include "cos/limits.hpp"
+#include "multiboot/multiboot.hpp"
 
 namespace composer {
 namespace {
@@ -121,7 +123,114 @@ void check_layout(const GuestSpec& g, const std::vector<GuestFile>& files) {
                             " (its cmdline_size)");
 }
 
+// A file of a Multiboot guest: with '/' relative to the script, else a file
+// in the images directory (a build product such as a test kernel).
+fs::path multiboot_path(const Script& script, const fs::path& images_dir, const std::string& value) {
+  return value.find('/') != std::string::npos ? script_relative(script, value) : images_dir / value;
+}
+
+void put32(std::vector<uint8_t>& b, size_t at, uint64_t v) {
+  for (int i = 0; i < 4; ++i) b[at + size_t(i)] = uint8_t(v >> (8 * i));
+}
+void put64(std::vector<uint8_t>& b, size_t at, uint64_t v) {
+  put32(b, at, v);
+  put32(b, at + 4, v >> 32);
+}
+
+// A Multiboot guest: the kernel (checked like the VMM loads it) and the
+// module pack; the kernel and the page-aligned modules above it must fit.
+// Every file is read bounded (the largest guest RAM, the module budget).
+void load_multiboot(const Script& script, const ComponentSpec& c, const fs::path& images_dir, ModuleBudget& budget,
+                    std::vector<GuestFile>& files) {
+  const GuestSpec& g = *c.guest;
+  const std::string ram_limit = "at most " + format_size(cos_limits::kMaxGuestRamBytes) + " fit in the largest guest RAM";
+  const fs::path kpath = multiboot_path(script, images_dir, g.kernel);
+  std::vector<uint8_t> kernel =
+      read_named(kpath, cos_limits::kMaxGuestRamBytes, ram_limit, budget, g.kernel_pos, "guest kernel");
+  const std::string why = multiboot_problem(kernel);
+  if (!why.empty()) fail(g.kernel_pos, "guest kernel '" + kpath.string() + "' is not a Multiboot kernel: " + why);
+  cos::multiboot::Image img;
+  cos::multiboot::parse(kernel.data(), kernel.size(), img);
+  if (img.load_start < multiboot_min_load)
+    fail(g.kernel_pos, "guest kernel '" + kpath.string() + "' loads at " + hex(img.load_start) +
+                           ", below 1 MiB; simple_vmm loads Multiboot kernels at 0x100000 or above (as GRUB does)");
+  uint64_t end = page_up(img.load_end);
+
+  std::vector<std::vector<uint8_t>> data;
+  for (const ModuleSpec& m : g.modules) {
+    const fs::path p = multiboot_path(script, images_dir, m.src);
+    data.push_back(read_named(p, cos_limits::kMaxGuestRamBytes, ram_limit, budget, m.src_pos, "guest module"));
+    end = sat_add(end, page_up(data.back().size()));
+  }
+  if (end > g.ram_bytes) {
+    const uint64_t mib = uint64_t(1) << 20;
+    fail(g.ram_pos, "guest RAM of " + format_size(g.ram_bytes) + " is too small for its Multiboot kernel and modules: " +
+                        "they need at least " + std::to_string(end / mib + (end % mib != 0)) + "M (the kernel at " +
+                        hex(img.load_start) + "-" + hex(img.load_end) + ", the modules page-aligned above it)");
+  }
+  files.push_back(GuestFile{c.name + ".guest.kernel", "guest.kernel", kpath, std::move(kernel)});
+  if (g.modules.empty()) return;
+
+  // The module pack (cos/guest_modules.hpp).
+  using namespace cos::guest;
+  uint64_t data_bytes = 0;
+  std::vector<uint8_t> pack(kModulesHeaderBytes + kModuleEntryBytes * g.modules.size(), 0);
+  for (size_t i = 0; i < g.modules.size(); ++i) {
+    const size_t e = kModulesHeaderBytes + kModuleEntryBytes * i;
+    put32(pack, e + 16, pack.size());
+    put32(pack, e + 20, g.modules[i].cmdline.size());
+    pack.insert(pack.end(), g.modules[i].cmdline.begin(), g.modules[i].cmdline.end());
+    pack.push_back(0);
+  }
+  for (size_t i = 0; i < g.modules.size(); ++i) {
+    pack.resize(page_up(pack.size()), 0);
+    const size_t e = kModulesHeaderBytes + kModuleEntryBytes * i;
+    put64(pack, e, pack.size());
+    put64(pack, e + 8, data[i].size());
+    pack.insert(pack.end(), data[i].begin(), data[i].end());
+    data_bytes += data[i].size();
+  }
+  if (pack.size() > UINT32_MAX) fail(g.modules_pos, "the modules are larger than 4 GiB together");
+  // The module data was counted as it was read; the header, command lines
+  // and page padding of the pack are boot-module bytes too.
+  const uint64_t overhead = pack.size() - data_bytes;
+  if (overhead > budget.left())
+    fail(g.modules_pos, "the module pack of '" + c.name + "' is " + std::to_string(pack.size()) +
+                            " bytes: " + budget.describe());
+  budget.take(overhead);
+  put32(pack, 0, kModulesMagic);
+  put32(pack, 4, kModulesVersion);
+  put32(pack, 8, g.modules.size());
+  put32(pack, 12, pack.size());
+  files.push_back(GuestFile{c.name + ".guest.modules", "guest.modules", c.name + ".guest.modules", std::move(pack)});
+}
+
 }  // namespace
+
+std::string multiboot_problem(const std::vector<uint8_t>& bytes) {
+  cos::multiboot::Image img;
+  cos::multiboot::Detail d;
+  const cos::multiboot::Error e = cos::multiboot::parse(bytes.data(), bytes.size(), img, &d);
+  using E = cos::multiboot::Error;
+  std::string text = cos::multiboot::error_string(e);
+  switch (e) {
+    case E::ok: return "";
+    case E::no_header:
+      if (bytes.size() >= 4 && bytes[0] == 0x7f && bytes[1] == 'E' && bytes[2] == 'L' && bytes[3] == 'F')
+        text += " (an ELF file without one)";
+      else if (bytes.size() > 0x202 + 4 && bytes[0x202] == 'H' && bytes[0x203] == 'd' && bytes[0x204] == 'r' &&
+               bytes[0x205] == 'S')
+        text += " (a Linux bzImage? use kind = \"linux\")";
+      break;
+    case E::bad_checksum: text += " (header at offset " + hex(d.offset) + ")"; break;
+    case E::unsupported_flags: text += " (bits " + hex(d.value) + ")"; break;
+    case E::segment_outside_file:
+    case E::segment_above_4g: text += " (segment " + std::to_string(d.index) + ")"; break;
+    case E::entry_outside_image: text += " (entry " + hex(d.value) + ")"; break;
+    default: break;
+  }
+  return text;
+}
 
 std::string initramfs_problem(const std::vector<uint8_t>& b) {
   auto starts = [&](std::initializer_list<uint8_t> magic) {
@@ -170,6 +279,10 @@ GuestSet load_guests(const Script& script, const fs::path& images_dir, const Gue
     const ComponentSpec& c = script.components[i];
     if (!c.guest) continue;
     const GuestSpec& g = *c.guest;
+    if (g.kind == GuestKind::multiboot) {
+      load_multiboot(script, c, images_dir, budget, set.files[i]);
+      continue;
+    }
     auto add = [&](const char* role, fs::path source, std::vector<uint8_t> bytes) {
       set.files[i].push_back(GuestFile{c.name + ".guest." + role, std::string("guest.") + role, std::move(source),
                                        std::move(bytes)});

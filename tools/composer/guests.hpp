@@ -34,10 +34,16 @@ struct GuestFile {
 };
 
 /// Per component (declaration order): its guest's files in the order kernel,
-/// initramfs, bootloader; empty for components without a guest.
+/// initramfs, bootloader (Linux) or kernel, modules (Multiboot, the module
+/// pack of cos/guest_modules.hpp, only with modules); empty for components
+/// without a guest.
 struct GuestSet {
   std::vector<std::vector<GuestFile>> files;
 };
+
+/// Why `bytes` is not a Multiboot kernel simple_vmm can load (header,
+/// flags, a.out kludge or ELF: multiboot/multiboot.hpp), or "" if it is one.
+std::string multiboot_problem(const std::vector<uint8_t>& bytes);
 
 /// Why `bytes` is not an initramfs (a newc cpio archive, or one compressed
 /// with gzip, bzip2, xz, lzma, lzo, lz4 or zstd), or "" if it is one.
@@ -68,7 +74,13 @@ uint64_t guest_initrd_gpa(uint64_t ram_bytes, uint64_t initramfs_bytes);
 /// an initramfs that cannot be placed below 0x38000000 or the kernel's
 /// initrd_addr_max (at `initramfs`), a command line longer than the kernel's
 /// cmdline_size (at `cmdline`); throws ToolError if a symbolic value was
-/// used but its input was not given or is unusable.
+/// used but its input was not given or is unusable. A Multiboot guest
+/// (kind = "multiboot"): `kernel` and each module's `src` are paths if they
+/// contain '/', else files in `images_dir`; refused are a kernel that is not
+/// a Multiboot kernel (multiboot_problem) or loads below 1 MiB (at
+/// `kernel`), guest RAM too small for the kernel and the page-aligned
+/// modules (at `ram`), and a module pack beyond the module budget (at
+/// `modules`).
 GuestSet load_guests(const Script& script, const std::filesystem::path& images_dir, const GuestInputs& inputs,
                      ModuleBudget& budget);
 

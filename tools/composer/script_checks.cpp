@@ -41,6 +41,10 @@ void check_components(const Script& script) {
                                              "' cannot be granted '" + kernel_built->first_grant_key_name +
                                              "' (the kernel gives it every initial capability)");
 
+  if (kernel_built->essential_key == false)
+    fail(kernel_built->essential_pos, "the kernel-constructed component '" + kernel_built->name +
+                                          "' is always essential (the system cannot run without it)");
+
   if (kernel_built->guest)
     fail(kernel_built->guest_key_pos, "the kernel-constructed component '" + kernel_built->name +
                                           "' cannot have a guest (only a VMM component can)");
@@ -55,6 +59,10 @@ void check_components(const Script& script) {
                            std::to_string(cos_limits::kMaxGuestComponentNameBytes) + " (its boot module '" + c.name +
                            ".guest.bootloader' must fit in " + std::to_string(cos_limits::kMaxModuleNameBytes) +
                            " bytes)");
+    if (c.guest->exit_status == GuestExitStatus::debug_exit && !c.essential())
+      fail(c.guest->exit_status_pos, "exit_status = \"debug-exit\" needs an essential VMM, but component '" + c.name +
+                                         "' has essential = false (at " + c.essential_pos.line_col() +
+                                         "): only an essential component's exit status ends the run");
     // A guest's RAM, and the VMM's tables and objects for it, come out of
     // the VMM's untyped memory.
     const uint64_t needed = cos_limits::guest_untyped_needed(c.guest->ram_bytes);

@@ -170,8 +170,8 @@ class Parser {
     ComponentSpec c;
     c.pos = s_.pos(t);
     s_.check_keys(t,
-                  {"name", "image", "constructor", "priority", "priority_ceiling", "memory", "stack", "implements", "deps", "params",
-                   "untyped", "caps", "hardware", "guest"},
+                  {"name", "image", "constructor", "priority", "priority_ceiling", "memory", "stack", "implements", "deps",
+                   "params", "untyped", "caps", "hardware", "guest", "essential"},
                   where);
     const toml::node& name = s_.required(t, "name", where);
     c.name = s_.string(name, "'name'");
@@ -224,6 +224,11 @@ class Parser {
       c.guest_key_pos = s_.key_pos(t, "guest");
       c.guest = parse_guest(s_.table(*n, "'guest'"));
     }
+    c.essential_pos = c.pos;
+    if (const toml::node* n = t.get("essential")) {
+      c.essential_key = s_.boolean(*n, "'essential'");
+      c.essential_pos = s_.pos(*n);
+    }
     return c;
   }
 
@@ -231,8 +236,37 @@ class Parser {
   GuestSpec parse_guest(const toml::table& t) {
     GuestSpec g;
     g.pos = s_.pos(t);
-    s_.check_keys(t, {"kernel", "initramfs", "bootloader", "ram", "cmdline", "overlays"}, "[component.guest]");
+    s_.check_keys(t, {"kind", "kernel", "initramfs", "bootloader", "ram", "cmdline", "overlays", "modules", "exit_status"},
+                  "[component.guest]");
     g.kernel_pos = g.initramfs_pos = g.bootloader_pos = g.ram_pos = g.cmdline_pos = g.overlays_pos = g.pos;
+    g.kind_pos = g.exit_status_pos = g.modules_pos = g.pos;
+    if (const toml::node* n = t.get("kind")) {
+      const std::string kind = s_.string(*n, "'kind'");
+      g.kind_pos = s_.pos(*n);
+      if (kind == "multiboot") g.kind = GuestKind::multiboot;
+      else if (kind != "linux") fail(g.kind_pos, "'kind' must be \"linux\" or \"multiboot\", not \"" + kind + "\"");
+    }
+    if (const toml::node* n = t.get("exit_status")) {
+      const std::string v = s_.string(*n, "'exit_status'");
+      g.exit_status_pos = s_.pos(*n);
+      if (v == "debug-exit") g.exit_status = GuestExitStatus::debug_exit;
+      else if (v != "vm") fail(g.exit_status_pos, "'exit_status' must be \"vm\" or \"debug-exit\", not \"" + v + "\"");
+    }
+    const bool multiboot = g.kind == GuestKind::multiboot;
+    if (multiboot) {
+      // A Multiboot kernel is loaded by the VMM itself: no Linux files.
+      for (const char* key : {"initramfs", "bootloader", "overlays"})
+        if (t.get(key))
+          fail(s_.key_pos(t, key), "'" + std::string(key) + "' applies to Linux guests only, but 'kind' is "
+                                   "\"multiboot\" (at " + g.kind_pos.line_col() + ")");
+      if (!t.get("kernel"))
+        fail(g.pos, "a Multiboot guest (kind = \"multiboot\" at " + g.kind_pos.line_col() +
+                        ") needs 'kernel': its Multiboot kernel image");
+      g.cmdline = "";
+    } else if (const toml::node* n = t.get("modules")) {
+      (void)n;
+      fail(s_.key_pos(t, "modules"), "'modules' apply to Multiboot guests only (kind = \"multiboot\")");
+    }
     auto file = [&](const char* key, std::string& value, SourcePos& pos) {
       const toml::node* n = t.get(key);
       if (n == nullptr) return;
@@ -265,7 +299,41 @@ class Parser {
                                  "\" (at " + g.initramfs_pos.line_col() + ")");
       for (const toml::node& e : a) g.overlays.push_back(parse_overlay(e, g));
     }
+    if (const toml::node* n = t.get("modules")) {
+      g.modules_pos = s_.key_pos(t, "modules");
+      for (const toml::node& e : s_.array(*n, "'modules'")) {
+        if (g.modules.size() == max_guest_modules)
+          fail(s_.pos(e), "at most " + std::to_string(max_guest_modules) + " modules per guest");
+        g.modules.push_back(parse_module(e));
+      }
+    }
     return g;
+  }
+
+  ModuleSpec parse_module(const toml::node& n) {
+    static constexpr std::string_view where = "module table";
+    ModuleSpec m;
+    m.pos = s_.pos(n);
+    const toml::table* t = n.as_table();
+    if (t == nullptr)
+      fail(m.pos, "each element of 'modules' must be a table { src = \"...\", cmdline = \"...\" }, not " +
+                      a_type_name(n.type()));
+    s_.check_keys(*t, {"src", "cmdline"}, where);
+    const toml::node& src = s_.required(*t, "src", where);
+    m.src = s_.string(src, "'src'");
+    m.src_pos = m.cmdline_pos = s_.pos(src);
+    if (m.src.empty() || m.src.find('\0') != std::string::npos)
+      fail(m.src_pos, "'src' must be a non-empty path without NUL characters");
+    m.cmdline = m.src;
+    if (const toml::node* c = t->get("cmdline")) {
+      m.cmdline = s_.string(*c, "'cmdline'");
+      m.cmdline_pos = s_.pos(*c);
+    }
+    if (m.cmdline.find('\0') != std::string::npos) fail(m.cmdline_pos, "a module's 'cmdline' must not contain a NUL character");
+    if (m.cmdline.size() > max_guest_cmdline_bytes)
+      fail(m.cmdline_pos, "a module's 'cmdline' is " + std::to_string(m.cmdline.size()) + " bytes long; at most " +
+                              std::to_string(max_guest_cmdline_bytes) + " are allowed");
+    return m;
   }
 
   OverlaySpec parse_overlay(const toml::node& n, const GuestSpec& g) {

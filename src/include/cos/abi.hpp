@@ -268,11 +268,37 @@ enum class Op : uint64_t {
   /// parent revokes the untyped memory it gave). Errors: comp_dead
   /// (already stopped).
   comp_kill = 40,
+
+  // --- ending components (kernel/comp_exit.cpp, docs/running.md) ------------
+  /// comp_exit(status, reason_ptr, reason_len): ends the component the
+  /// calling thread executes in, with an exit status (0 = success, 1..255)
+  /// and a one-line reason (<= kExitReasonMax bytes; anything from a control
+  /// character on is dropped; an empty one reads "no reason given"). Every
+  /// thread stops executing in it, as after a fault (their invocations into
+  /// it return comp_dead). The kernel prints
+  /// `cos: component '<name>' exited with status <s>: <reason>`; if the
+  /// component is essential and status != 0 it then stops the machine like a
+  /// fault of an essential component does. Does not return, except with
+  /// bad_argument (status > 255, reason_len > kExitReasonMax) or bad_address
+  /// (reason not readable).
+  comp_exit = 41,
+  /// comp_essential(comp_slot): marks the component (needs write) essential:
+  /// from then on its fault, or its comp_exit with a non-zero status, stops
+  /// the machine with `cos: shutdown: essential component '<name>' stopped
+  /// (status <s>): <reason>` (a fault: status cos::exit_status::kFailed).
+  /// Only an essential component may confer this (the kernel-constructed
+  /// booter is essential); it cannot be undone. Errors: no_rights (the
+  /// caller's component is not essential), and those of the slot.
+  comp_essential = 42,
 };
+
+/// Longest reason comp_exit takes, in bytes.
+inline constexpr uint64_t kExitReasonMax = 200;
 
 static_assert(COS_OP_SINV == static_cast<uint64_t>(Op::sinv) && COS_OP_SRET == static_cast<uint64_t>(Op::sret) &&
                   COS_OP_THD_EXIT == static_cast<uint64_t>(Op::thd_exit) &&
-                  COS_OP_ASND == static_cast<uint64_t>(Op::asnd),
+                  COS_OP_ASND == static_cast<uint64_t>(Op::asnd) &&
+                  COS_OP_COMP_EXIT == static_cast<uint64_t>(Op::comp_exit),
               "cos/abi_asm.h must match Op");
 
 /// Object types for Op::retype and the type field of a capability.

@@ -22,6 +22,12 @@ inline constexpr uint64_t kBlobWindow = cos_limits::kBlobWindow;
 inline constexpr uint64_t kBlobStride = cos_limits::kBlobStride;  // 4 GiB per blob
 /// Size of CompInfo::guest_cmdline (the command line plus its NUL).
 inline constexpr unsigned kGuestCmdlineBytes = cos_limits::kMaxGuestCmdlineBytes + 1;
+/// CompInfo::guest_kind ([component.guest] kind; = manifest guest_kind_*).
+inline constexpr uint32_t kGuestLinux = 0;      ///< blobs guest.kernel (bzImage), guest.initramfs, guest.bootloader
+inline constexpr uint32_t kGuestMultiboot = 1;  ///< blobs guest.kernel (Multiboot), guest.modules (if any)
+/// CompInfo::guest_flags bit: the guest's isa-debug-exit write of v ends the
+/// run with status (v << 1) | 1 ([component.guest] exit_status = "debug-exit").
+inline constexpr uint32_t kGuestFlagDebugExit = 1u << 0;
 
 struct CompInfo {
   uint64_t magic;
@@ -64,7 +70,8 @@ struct CompInfo {
   /// Boot modules copied into the component, read-only (blobs[j] at
   /// kBlobWindow + j * kBlobStride). A VMM with [component.guest] gets
   /// "guest.kernel" (the bzImage), "guest.initramfs" and "guest.bootloader"
-  /// (guest.img), in this order.
+  /// (guest.img), in this order; a Multiboot guest "guest.kernel" and, if it
+  /// has modules, "guest.modules" (cos/guest_modules.hpp).
   struct Blob {
     char name[cos_limits::kMaxBlobNameBytes + 1];  ///< NUL-terminated
     uint64_t vaddr;  ///< first byte
@@ -74,6 +81,8 @@ struct CompInfo {
   uint32_t guest_cmdline_size;  ///< bytes of guest_cmdline without the NUL
   /// Guest RAM in bytes ([component.guest] ram); 0 = no guest.
   uint64_t guest_ram_bytes;
+  uint32_t guest_kind;   ///< kGuestLinux or kGuestMultiboot
+  uint32_t guest_flags;  ///< kGuestFlag* bits
   /// The guest kernel's command line, NUL-terminated.
   char guest_cmdline[kGuestCmdlineBytes];
 };

@@ -117,6 +117,13 @@ inline constexpr uint64_t kGuestKernel32Gpa = 0x100000;
 inline constexpr uint64_t kGuestInitrdTop = 0x38000000;
 /// e820 entries the VMM may pass the bootloader (GuestBootInfo::e820).
 inline constexpr uint32_t kMaxE820 = 16;
+/// A Multiboot guest ([component.guest] kind = "multiboot"): at most this
+/// many modules (cos/guest_modules.hpp), each command line at most this
+/// long, and a kernel that loads at or above 1 MiB (simple_vmm's rule, as
+/// GRUB's).
+inline constexpr uint32_t kMaxGuestModules = 16;
+inline constexpr uint32_t kMaxGuestModuleCmdlineBytes = kMaxGuestCmdlineBytes;
+inline constexpr uint64_t kMultibootMinLoad = 0x100000;
 
 /// Untyped memory a VMM built on vmrt (src/components/lib/vmrt, such as
 /// simple_vmm) needs for a guest of `ram_bytes` with one vCPU, in bytes:

@@ -1,4 +1,4 @@
-// Boot manifest reader (format: FORMAT.md, version 3).
+// Boot manifest reader (format: FORMAT.md, version 4).
 //
 // Freestanding-safe like the ELF reader: only <stdint.h>/<stddef.h>, no
 // allocation, no exceptions, byte-wise little-endian loads (no alignment
@@ -75,6 +75,9 @@ struct ComponentView {
   /// The highest priority (lowest number, 0..255) threads and vCPUs the
   /// component creates may get (the kernel's comp_ceiling).
   uint32_t priority_ceiling;
+  bool essential;              ///< `essential`: its failure stops the system
+  uint32_t guest_kind;         ///< format::guest_kind_* ([component.guest] kind)
+  bool guest_debug_exit;       ///< exit_status = "debug-exit"
 };
 
 /// A boot module the booter copies into a component (read-only), e.g. a
@@ -142,6 +145,7 @@ class Reader {
 
  private:
   Str str_at(uint32_t record_offset) const;
+  uint16_t u16(uint32_t offset) const;
   uint32_t u32(uint32_t offset) const;
   uint64_t u64(uint32_t offset) const;
   // Offset of the `first + j`-th record of a table, or 0 if j >= count.

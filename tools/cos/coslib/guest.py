@@ -529,6 +529,8 @@ def prepare_for_script(script, system_name):
         name, guest = comp.get("name"), comp["guest"]
         if not isinstance(name, str) or not COMPONENT_NAME_RE.match(name):
             continue  # the composer rejects the name; it never becomes a path here
+        if guest.get("kind", "linux") != "linux":
+            continue  # a Multiboot kernel and its modules: files the composer reads as they are
         if guest.get("kernel", "debian-cloud") == "debian-cloud":
             need_kernel = True
         if guest.get("initramfs", "default") != "default":

@@ -8,13 +8,15 @@ import sys
 from .common import CosError, info, quote_cmd, rel
 from .console import LineScanner, Session
 from .proc import Watchdog, die_with_parent
-from .outcome import EXIT_FAILED, Verdict, clean_verdict, judge_common, signal_name
+from .outcome import (EXIT_FAILED, Verdict, clean_verdict, judge_common, signal_name,
+                      stopped_verdict)
 
 QEMU = "qemu-system-x86_64"
 TCG_CPU = "qemu64,+svm,+npt"
 KVM_CPU = "host"
 DEBUG_EXIT_CLEAN = (0x10 << 1) | 1   # 33
 DEBUG_EXIT_PANIC = (0x11 << 1) | 1   # 35
+DEBUG_EXIT_COMPONENT = (0x12 << 1) | 1   # 37: an essential component stopped
 NESTED_PARAM = {
     "GenuineIntel": ("kvm_intel", "/sys/module/kvm_intel/parameters/nested"),
     "AuthenticAMD": ("kvm_amd", "/sys/module/kvm_amd/parameters/nested"),
@@ -171,6 +173,15 @@ def classify(result, scanner, log_path, relay, timeout):
     if rc == DEBUG_EXIT_PANIC:
         return Verdict(EXIT_FAILED, "kernel panic (isa-debug-exit 0x11) without a "
                        "'cos: PANIC:' line")
+    if rc == DEBUG_EXIT_COMPONENT:
+        if scanner.stopped:
+            return stopped_verdict(scanner)
+        return Verdict(EXIT_FAILED, "isa-debug-exit 0x12 (an essential component "
+                       "stopped), but the serial console never said which")
+    if scanner.stopped:
+        return Verdict(EXIT_FAILED, "essential component '%s' stopped (%s), but qemu "
+                       "exited with status %d, not through the kernel's exit path"
+                       % (scanner.stopped[0], scanner.stopped[2], rc))
     if rc == 0:
         if log_has_triple_fault(log_path):
             return Verdict(EXIT_FAILED, "triple fault (see %s)" % rel(log_path))

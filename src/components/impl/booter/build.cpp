@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "booter/booter.hpp"
+#include "cos/exit_status.hpp"
 #include "elf/elf64.hpp"
 #include "fmt/format.hpp"
 
@@ -105,6 +106,8 @@ bool load_blobs(Build& b, cos::boot::CompInfo& info) {
     info.blob_count = j + 1;
   }
   info.guest_ram_bytes = b.cv.guest_ram_bytes;
+  info.guest_kind = b.cv.guest_kind;
+  info.guest_flags = b.cv.guest_debug_exit ? cos::boot::kGuestFlagDebugExit : 0;
   copy_str(info.guest_cmdline, sizeof(info.guest_cmdline), b.cv.guest_cmdline);
   info.guest_cmdline_size = static_cast<uint32_t>(__builtin_strlen(info.guest_cmdline));
   return true;
@@ -141,6 +144,8 @@ bool create_objects(Build& b) {
   // the booter's ceiling, 0.
   r = sys::comp_ceiling(b.comp, b.cv.priority_ceiling);
   if (r != 0) return b.fail(r, "setting its priority ceiling");
+  // Its fault or failed exit will stop the system (the booter is essential).
+  if (b.cv.essential && (r = sys::comp_essential(b.comp)) != 0) return b.fail(r, "marking it essential");
   return true;
 }
 
@@ -241,6 +246,10 @@ bool build(const cos::manifest::Reader& m, uint32_t index) {
     else
       cos::printf("booter: cannot build '%s': %s; not starting it\n", b.name, b.what);
     release(b);
+    if (b.cv.essential && b.err != 0)
+      cos::exit(cos::exit_status::kFailed, "cannot build essential component '%s': %s (%s, error %ld)", b.name,
+                b.what, error_name(b.err), static_cast<long>(b.err));
+    if (b.cv.essential) cos::exit(cos::exit_status::kFailed, "cannot build essential component '%s': %s", b.name, b.what);
     return false;
   }
   g_built[index].comp_slot = b.comp;

@@ -257,6 +257,7 @@ extern "C" {
 #define KT_BLOB(n) extern const uint8_t kt_blob_##n##_start[], kt_blob_##n##_end[];
 KT_BLOB(asnd_exit)
 KT_BLOB(asnd_n_exit)
+KT_BLOB(asnd_comp_exit)
 KT_BLOB(sret_echo)
 KT_BLOB(ud2)
 KT_BLOB(asnd_store_asnd_exit)

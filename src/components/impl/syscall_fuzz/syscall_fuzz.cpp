@@ -77,9 +77,9 @@ const char* const kOpNames[] = {
     "hw_derive",   "ioport_in",   "ioport_out",  "irq_bind",    "timer_bind", "time_now",   "reserved_27",
     "vm_map",      "vm_unmap",    "vcpu_create", "vcpu_run",    "vcpu_inject", "vcpu_resume",
     "console_bind", "console_read", "comp_ceiling", "thd_suspend", "thd_resume",  "thd_kill",
-    "comp_kill"};
+    "comp_kill",    "comp_exit",    "comp_essential"};
 constexpr uint64_t kNumOps = sizeof(kOpNames) / sizeof(kOpNames[0]);
-static_assert(static_cast<uint64_t>(Op::comp_kill) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
+static_assert(static_cast<uint64_t>(Op::comp_essential) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
 constexpr uint64_t kInvalidBucket = kNumOps;  // histogram row for invalid numbers
 constexpr uint64_t kOpRows = kNumOps + 1;
 static_assert(kOpRows <= 64, "the `ops` mask has one bit per row");
@@ -518,6 +518,14 @@ Call make_call() {
         c.a[2] = g_rng.percent(50) ? reinterpret_cast<uint64_t>(g_print_buf) : map_vaddr();
         c.a[3] = g_rng.percent(80) ? g_rng.below(sizeof(g_print_buf) + 1) : any_value();
       }
+      break;
+    case Op::comp_exit:
+      // Only with a status the kernel refuses (bad_argument): a valid call
+      // would end the fuzzer's own component.
+      c.a[0] = 256 + g_rng.below(1ull << 20) + (g_rng.percent(20) ? any_value() >> 1 : 0);
+      break;
+    case Op::comp_essential:
+      if (structured) c.a[0] = slot_of(ObjType::comp);  // the fuzzer is not essential: no_rights
       break;
     case Op::vcpu_inject:
       if (structured) {

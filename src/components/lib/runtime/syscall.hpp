@@ -59,6 +59,11 @@ inline int64_t thd_yield() { return call(abi::Op::thd_yield); }
   call(abi::Op::thd_exit);
   __builtin_unreachable();
 }
+/// Ends the calling thread's current component (returns only with an error).
+inline int64_t comp_exit(uint64_t status, const char* reason, uint64_t len) {
+  return call(abi::Op::comp_exit, status, reinterpret_cast<uint64_t>(reason), len);
+}
+inline int64_t comp_essential(uint64_t comp) { return call(abi::Op::comp_essential, comp); }
 inline int64_t rcv_create(uint64_t ut, uint64_t dest) { return retype(ut, dest, abi::ObjType::rcv, 1); }
 inline int64_t asnd_create(uint64_t ut, uint64_t dest, uint64_t rcv) {
   return call(abi::Op::asnd_create, ut, dest, rcv);
