@@ -24,6 +24,8 @@ namespace cos::platform {
 // --- console and power ------------------------------------------------------------
 /// Writes bytes to the kernel console (COM1 on x86-64).
 void console_write(const char* s, size_t len);
+/// True when console_write of one byte would not wait for the UART.
+bool console_ready();
 /// Takes one byte typed on the kernel console, if one is waiting.
 bool console_poll(uint8_t& byte);
 /// Turns the console's receive interrupt on or off (on: console_irq()

@@ -18,13 +18,29 @@ namespace {
 using abi::Op;
 
 // The console UART takes ~87 us per byte at 115200 baud where the emulator
-// models the line (Bochs): a 4 KiB print would hold the kernel for 350 ms.
-// Between chunks of kPrintChunk bytes pending interrupts are let in, and if
-// a thread of higher priority became ready, the call stops and is restarted
-// later with the rest (rdi/rsi advanced): what a thread prints costs only
-// its own time. Round robin among equal priorities waits for the end of the
-// print, so equal-priority components' lines do not interleave.
+// models the line (Bochs), and under QEMU it waits whenever the host reads
+// the console late: a 4 KiB print could hold the kernel for 350 ms or more.
+// While the UART is busy (and between chunks of kPrintChunk bytes) pending
+// interrupts are let in, and if a thread of higher priority became ready,
+// the call stops and is restarted later with the rest (rdi/rsi advanced):
+// what a thread prints costs only its own time. Round robin among equal
+// priorities waits for the end of the print, so equal-priority components'
+// lines do not interleave.
 constexpr size_t kPrintChunk = 16;
+
+// Lets pending interrupts in; true (and the call set up to continue at
+// `ptr`, `len`) when a higher priority should run now.
+bool print_yields(Thread* t, uint64_t ptr, uint64_t len) {
+  platform::interrupts_poll();
+  int top = g_run_queue.top_priority();
+  if (top < 0 || top >= t->priority) return false;
+  t->regs.rdi = ptr;
+  t->regs.rsi = len;
+  // Back first among its equals (schedule() keeps a preempted thread's place
+  // while it has quantum left), so its line is finished before theirs start.
+  if (t->quantum_left == 0) t->quantum_left = 1;
+  return true;
+}
 
 int64_t sys_print(Thread* t, uint64_t ptr, uint64_t len) {
   if (len > 4096) return sys::err(Error::bad_argument);
@@ -32,21 +48,14 @@ int64_t sys_print(Thread* t, uint64_t ptr, uint64_t len) {
   while (len > 0) {
     size_t n = len < sizeof(buf) ? len : sizeof(buf);
     if (!platform::copy_from_user(t->current->pgtbl_root, ptr, buf, n)) return sys::err(Error::bad_address);
-    platform::console_write(buf, n);
+    for (size_t i = 0; i < n; ++i) {
+      while (!platform::console_ready())
+        if (print_yields(t, ptr + i, len - i)) return sys::kRestart;
+      platform::console_write(&buf[i], 1);
+    }
     ptr += n;
     len -= n;
-    if (len == 0) break;
-    platform::interrupts_poll();
-    int top = g_run_queue.top_priority();
-    if (top >= 0 && top < t->priority) {
-      t->regs.rdi = ptr;
-      t->regs.rsi = len;
-      // Back first among its equals (schedule() keeps a preempted thread's
-      // place while it has quantum left), so its line is finished before
-      // theirs start.
-      if (t->quantum_left == 0) t->quantum_left = 1;
-      return sys::kRestart;
-    }
+    if (len > 0 && print_yields(t, ptr, len)) return sys::kRestart;
   }
   return 0;
 }

@@ -8,6 +8,7 @@
 namespace cos::platform {
 
 void console_write(const char* s, size_t len) { x86::serial::write(s, len); }
+bool console_ready() { return x86::serial::transmit_ready(); }
 bool console_poll(uint8_t& byte) { return x86::serial::receive(byte); }
 unsigned console_irq() { return 4; }  // COM1 on the ISA bus
 void console_input_enable(bool on) {
