@@ -776,7 +776,22 @@ TEST(ComposerSize, ParsesSizes) {
   EXPECT_EQ(v, 4ull << 30);
   EXPECT_FALSE(c::parse_size_text("K", v, why));
   EXPECT_FALSE(c::parse_size_text("1KK", v, why));
-  EXPECT_FALSE(c::parse_size_text("1.5M", v, why));
+  EXPECT_TRUE(c::parse_size_text("1.5M", v, why));
+  EXPECT_EQ(v, 3u << 19);
+  EXPECT_TRUE(c::parse_size_text("3.5G", v, why));
+  EXPECT_EQ(v, 7ull << 29);
+  EXPECT_TRUE(c::parse_size_text("1536M", v, why));
+  EXPECT_EQ(v, 3ull << 29);
+  EXPECT_TRUE(c::parse_size_text("0.25k", v, why));
+  EXPECT_EQ(v, 256u);
+  EXPECT_FALSE(c::parse_size_text("1.1K", v, why));  // 1126.4 bytes
+  EXPECT_NE(why.find("not a whole number of bytes"), std::string::npos) << why;
+  EXPECT_FALSE(c::parse_size_text("1.5", v, why));   // no suffix
+  EXPECT_FALSE(c::parse_size_text("1.G", v, why));
+  EXPECT_FALSE(c::parse_size_text(".5G", v, why));
+  EXPECT_FALSE(c::parse_size_text("1.0000000001G", v, why));
+  EXPECT_TRUE(c::parse_size_text("17179869183.5G", v, why));  // the largest whole-G part, plus a half
+  EXPECT_EQ(v, UINT64_MAX - (1ull << 29) + 1);
   EXPECT_FALSE(c::parse_size_text("18446744073709551616", v, why));
   EXPECT_EQ(c::format_size(4096), "4K");
   EXPECT_EQ(c::format_size(3u << 20), "3M");
