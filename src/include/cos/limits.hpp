@@ -96,7 +96,7 @@ inline constexpr uint64_t kMaxBlobBytes = kBlobStride - 1;
 // ------------------------------------------------------------------ grants
 
 /// Largest `untyped` grant (composer policy).
-inline constexpr uint64_t kMaxUntypedBytes = 1 * kGiB;
+inline constexpr uint64_t kMaxUntypedBytes = 3 * kGiB;
 
 // ------------------------------------------- guests (cos/guest_boot.hpp layout)
 
