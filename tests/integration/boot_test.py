@@ -61,7 +61,8 @@ def parse_args(argv):
     p.add_argument("--set", action="append", default=[], metavar="TARGET.KEY=VALUE",
                    help="an override for ./cos compose (repeatable)")
     p.add_argument("--input", metavar="TEXT",
-                   help="text piped to ./cos run's stdin (the guest console); '\\n' is a newline")
+                   help="text piped to ./cos run's stdin (the guest console); '\\n' is a "
+                        "newline, '\\xHH' the byte HH (e.g. '\\x01' Ctrl-A)")
     p.add_argument("--icount", action="store_true",
                    help="QEMU only: ./cos run --icount (TCG, -icount shift=0: the run is "
                         "deterministic)")
@@ -151,7 +152,8 @@ def main(argv):
            "%g" % args.timeout]
     if args.icount:
         cmd.append("--icount")
-    text = None if args.input is None else args.input.replace("\\n", "\n")
+    text = None if args.input is None else re.sub(
+        r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m.group(1), 16)), args.input.replace("\\n", "\n"))
     status, out, err, secs = run(cmd, args.timeout + 120, text)
     serial = "\n".join(clean_line(l.encode()) for l in out.split("\n"))
     section("serial output of ./cos run %s --emulator %s" % (args.name, args.emulator),

@@ -209,7 +209,7 @@ def boot(system, timeout=0):
                                     start_new_session=True, preexec_fn=die_with_parent)
         watchdog = Watchdog(proc.pid)
         watcher = LogWatcher(log_path)
-        scanner = LineScanner(system.input_ready_marker())
+        scanner = LineScanner(system.input_ready_marker(), system.input_ready_count())
         session = Session(proc, master, master, scanner, timeout=timeout,
                           transcript=system.dir / "serial.log", tick=watcher.tick,
                           pace=INPUT_PACE)

@@ -62,8 +62,9 @@ class LineScanner:
     gate described in the module docstring).
     """
 
-    def __init__(self, ready_marker=None):
+    def __init__(self, ready_marker=None, ready_count=1):
         self._partial = b""
+        self._ready_left = max(1, ready_count)  # marker lines still to come
         self.clean = False
         self.panic = None
         self.stopped = None
@@ -101,7 +102,8 @@ class LineScanner:
             return
         if self._ready_marker is not None:
             if self._ready_marker in text:
-                self.guest_ready = True
+                self._ready_left -= 1
+                self.guest_ready = self._ready_left == 0
         elif text.strip() and "Booting `" not in text:
             self.guest_ready = True
 

@@ -223,7 +223,7 @@ def boot(system, accel="auto", timeout=0, icount=False, gdb_port=None):
         raise CosError("%s not found; run 'cos setup'" % QEMU)
     watchdog = Watchdog(proc.pid)
     relay = StderrRelay()
-    scanner = LineScanner(system.input_ready_marker())
+    scanner = LineScanner(system.input_ready_marker(), system.input_ready_count())
     session = Session(proc, proc.stdout.fileno(), proc.stdin.fileno(), scanner,
                       timeout=timeout, transcript=system.dir / "serial.log",
                       aux={proc.stderr.fileno(): relay})

@@ -202,10 +202,16 @@ class System:
         VMM's `cos: console input ready`: before that nothing drains the
         serial port, and Bochs (no flow control) drops what overflows its
         16-byte FIFO."""
+        return INPUT_READY_MARKER if self.input_ready_count() else None
+
+    def input_ready_count(self):
+        """How many `cos: console input ready` lines to wait for: one per VMM
+        with a guest (each binds the console; input typed before the last one
+        bound could not be moved to it with Ctrl-A <n>)."""
         comps = self.meta().get("components")
-        if isinstance(comps, list) and any(isinstance(c, dict) and c.get("guest") for c in comps):
-            return INPUT_READY_MARKER
-        return None
+        if not isinstance(comps, list):
+            return 0
+        return sum(1 for c in comps if isinstance(c, dict) and c.get("guest"))
 
     def memory_mib(self):
         """Guest RAM in MiB from system.json (default 256 with a warning)."""

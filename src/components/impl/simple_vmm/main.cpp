@@ -27,7 +27,22 @@ void note_console_line(const char* line, size_t len);
 char g_line[160];
 size_t g_line_len;
 
+// Param `console_prefix`: put before every guest console line, so that the
+// lines of several VMs on one console tell whose they are ("a| ").
+const char* g_prefix = "";
+bool g_at_line_start = true;
+uint64_t g_partial_since_ns;  // when the unflushed part of the current line began
+
+void out_byte(char c) {
+  g_out[g_out_len++] = c;
+  if (g_out_len == sizeof(g_out)) flush_console();
+}
+
 void console_out(uint8_t b) {
+  if (g_out_len == 0) g_partial_since_ns = now_ns();
+  if (g_at_line_start)
+    for (const char* p = g_prefix; *p; ++p) out_byte(*p);
+  g_at_line_start = b == '\n';
   g_out[g_out_len++] = static_cast<char>(b);
   if (b == '\n') {
     note_console_line(g_line, g_line_len);
@@ -176,7 +191,10 @@ bool deliver_interrupts() {
   uint8_t vector;
   bool pending = g_vmm.pc.pending_vector(vector);
   if (pending && g_vmm.cpu.inject_interrupt(vector)) g_vmm.pc.acknowledge(vector);
-  flush_console();
+  // A partial line goes out now (a shell prompt must show), except with a
+  // prefix (several VMs on one console): then only once it has waited 50 ms
+  // for its newline, so that lines of different VMs rarely cut each other.
+  if (!*g_prefix || now - g_partial_since_ns >= 50'000'000) flush_console();
   uint64_t next = g_vmm.pc.next_deadline_ns();
   if (next == ~0ull) g_vmm.wait_us = 0;
   else g_vmm.wait_us = next > now ? (next - now + 999) / 1000 : 1;
@@ -296,6 +314,7 @@ int main() {
   Platform::Config cfg{};
   cfg.tsc_hz = measure_tsc_hz();
   cfg.console_out = console_out;
+  if (const char* p = cos::param("console_prefix")) g_prefix = p;
   cfg.ram_bytes = ram;
   cfg.cmdline = info.guest_cmdline;
   cfg.e820 = e820_file;
