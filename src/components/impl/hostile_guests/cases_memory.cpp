@@ -15,6 +15,7 @@ HG_SNIPPET(mmio_rmw_long)
 HG_SNIPPET(mmio_unemulated_long)
 HG_SNIPPET(mmio_strings_long)
 HG_SNIPPET(mmio_execute_long)
+HG_SNIPPET(pf_loop_long)
 HG_SNIPPET(mmio_stack_long)
 HG_SNIPPET(mmio_page_tables_long)
 HG_SNIPPET(mmio_idt_long)
@@ -180,28 +181,47 @@ VT_CASE(mmio_string_moves_long) {
   VT_ASSERT(pc().stats.mmio_max_elements <= vmrt::kStringIoMaxElements);
 }
 
+// A #PF handler that returns to the faulting REP STOSQ: it faults again at
+// once, for ever. The VMM emulated the stores into the empty bus before the
+// first #PF and stops the guest by its deadline.
+VT_CASE(pf_loop_after_mmio_string_long) {
+  VT_OK(start(k_pf_loop_long, {.mode = Mode::long64}));
+  auto r = run(g_params.loop_us);
+  HG_END(r, timeout, none);
+  VT_ASSERT(faults(kPf) >= 10);
+  VT_EQ(mb64(MB_CR2), 4 * kGiB);
+  VT_EQ(cpu().get(vmrt::Reg::rdi), 4 * kGiB);
+  VT_EQ(cpu().get(vmrt::Reg::rcx), ~0ull - 3000);
+  VT_EQ(pc().stats.mmio_faults, 1);
+}
+
 // A CALL into the empty bus: it fetches FF FF, which is not an instruction:
 // #UD at the target.
 VT_CASE(execute_from_empty_bus_long) {
   VT_OK(start(k_mmio_execute_long, {.mode = Mode::long64}));
+  set_mb64(MB_ARG0, 0xc0000000);
   auto r = run();
   HG_END(r, stopped, hlt);
   VT_EQ(cpu().rip(), k_mmio_execute_long.at(hg_mmio_execute_long_done_at));
   VT_EQ(probe(0), kUd);
   VT_EQ(mb64(MB_LAST_IP), 0xc0000000);
+  VT_EQ(mb64(MB_R0), layout::kStackTop - 8);  // the CALL's return address was pushed
   VT_EQ(pc().stats.mmio_faults, 1);
 }
 
-// PUSH onto and POP from a stack on the empty bus: the push is lost, the
-// pop reads all ones (the handlers run on IST1, in RAM).
+// PUSH onto and POP from a stack on the empty bus: a PC loses the push and
+// pops all ones; vmrt does not perform stack accesses on MMIO and raises
+// #UD (vmrt/mmio.hpp). The handlers run on IST1, in RAM, so the #UD can be
+// delivered; nothing reached the stack.
 VT_CASE(stack_on_empty_bus_long) {
   VT_OK(start(k_mmio_stack_long, {.mode = Mode::long64, .ist = 1}));
   auto r = run();
   HG_END(r, stopped, hlt);
   VT_EQ(cpu().rip(), k_mmio_stack_long.at(hg_mmio_stack_long_done_at));
-  VT_EQ(probe(0), kNone);
-  VT_EQ(probe(1), kNone);
-  VT_EQ(mb64(MB_R0), ~0ull);
+  VT_EQ(probe(0), kUd);
+  VT_EQ(probe(1), kUd);
+  VT_EQ(pc().stats.mmio_faults, 2);
+  vmtest::note("#UD as documented; a PC would drop the push and pop all ones");
 }
 
 // CR3 on the empty bus: every page-table entry reads all ones (reserved

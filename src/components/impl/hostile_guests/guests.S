@@ -32,34 +32,55 @@ hg_\name\()_end:
 hg_\label\()_at:
 .endm
 
-/* PROBE64 i, insn: run insn with the handlers resuming after it; the vector
-   it raised (0xff: none) goes to MB_PROBES[i]. Clobbers rax before insn. */
-.macro PROBE64 i, insn:vararg
+/* A probe: instructions that may fault, with the handlers resuming after
+   them; the vector they raised (0xff: none) goes to MB_PROBES[i].
+     P64 ... P64_END i       (64-bit; P64 clobbers rax, P64_END eax)
+     P32 name ... P32_END i  (32-bit code in snippet `name`, loaded at CODE)
+     P16 name ... P16_END i  (real mode, CS = 0: the mailbox through CS)
+   PROBE64 i, insn etc. wrap a single instruction. The body must not define
+   the local label 9. */
+.macro P64
   movl $0xff, MB_LAST_VECTOR
-  lea .Lprobe\@(%rip), %rax
+  lea 9f(%rip), %rax
   mov %rax, MB_RESUME
-  \insn
-.Lprobe\@:
+.endm
+.macro P64_END i
+9:
   mov MB_LAST_VECTOR, %eax
   mov %eax, MB_PROBES + 4 * \i
 .endm
-/* The same for 32-bit code in snippet `name` (loaded at CODE). */
-.macro PROBE32 name, i, insn:vararg
+.macro PROBE64 i, insn:vararg
+  P64
+  \insn
+  P64_END \i
+.endm
+.macro P32 name
   movl $0xff, MB_LAST_VECTOR
-  movl $(.Lprobe\@ - hg_\name\()_start + CODE), MB_RESUME
-  \insn
-.Lprobe\@:
+  movl $(9f - hg_\name\()_start + CODE), MB_RESUME
+.endm
+.macro P32_END i
+9:
   mov MB_LAST_VECTOR, %eax
   mov %eax, MB_PROBES + 4 * \i
 .endm
-/* And for real mode (CS = 0; the mailbox through CS). */
-.macro PROBE16 name, i, insn:vararg
-  movl $0xff, %cs:MB_LAST_VECTOR
-  movw $(.Lprobe\@ - hg_\name\()_start + CODE), %cs:MB_RESUME
+.macro PROBE32 name, i, insn:vararg
+  P32 \name
   \insn
-.Lprobe\@:
+  P32_END \i
+.endm
+.macro P16 name
+  movl $0xff, %cs:MB_LAST_VECTOR
+  movw $(9f - hg_\name\()_start + CODE), %cs:MB_RESUME
+.endm
+.macro P16_END i
+9:
   mov %cs:MB_LAST_VECTOR, %eax
   mov %eax, %cs:MB_PROBES + 4 * \i
+.endm
+.macro PROBE16 name, i, insn:vararg
+  P16 \name
+  \insn
+  P16_END \i
 .endm
 
 /* ================================================================ handlers */
@@ -301,6 +322,8 @@ END ac_cpl3_long
    shape). The handler counts in MB_R0; completed loads count in MB_R1. */
 SNIPPET ac_conforming_pm32
   cli
+  mov $SEL_TSS32, %eax       /* TR the way a protected-mode OS loads it */
+  ltr %ax
   push $SEL_USER_DATA
   push $0x7801               /* misaligned */
   push $0x40002              /* EFLAGS.AC */
@@ -491,6 +514,8 @@ END emulator_ports_long
    Ends with HLT at CPL 3 (#GP; MB_RESUME 0: the handler halts). */
 SNIPPET ports_cpl3_pm32
   cli
+  mov $SEL_TSS32, %eax
+  ltr %ax
   mov MB_ARG0, %eax
   shl $12, %eax
   or $0x2, %eax
@@ -504,12 +529,16 @@ SNIPPET ports_cpl3_pm32
   mov $SEL_USER_DATA, %eax
   mov %eax, %ds
   mov %eax, %es
-  PROBE32 ports_cpl3_pm32, 0, in $0x80, %al
+  P32 ports_cpl3_pm32
+  in $0x80, %al
   mov %eax, MB_R0
+  P32_END 0
   PROBE32 ports_cpl3_pm32, 1, out %al, $0x80
   mov $0x5c5, %edx
-  PROBE32 ports_cpl3_pm32, 2, in %dx, %eax
+  P32 ports_cpl3_pm32
+  in %dx, %eax
   mov %eax, MB_R1
+  P32_END 2
   movl $0, MB_RESUME
 AT ports_cpl3_pm32_hlt
   hlt
@@ -676,25 +705,44 @@ SNIPPET mmio_strings_long
   mov %rax, MB_R0            /* all ones */
   mov $0xffffa240, %edi      /* 4 GiB - 3000 * 8 */
   mov $-1, %rcx
+  P64
   mov $0x5555555555555555, %rax
-  PROBE64 0, rep stosq
+  rep stosq
+  P64_END 0
   mov %rcx, MB_R1
   mov %rdi, MB_R2
 AT mmio_strings_long_done
   hlt
 END mmio_strings_long
 
-/* Jumping into the empty bus: it reads FF FF, an undefined encoding: #UD
-   at the target. */
+/* REP STOSQ into the empty bus up to 4 GiB, where nothing is mapped: #PF,
+   and the handler resumes at the REP STOSQ, which faults again, for ever. */
+SNIPPET pf_loop_long
+  cli
+  mov $0xffffa240, %edi      /* 4 GiB - 3000 * 8 */
+  mov $-1, %rcx
+  lea 1f(%rip), %rax
+  mov %rax, MB_RESUME
+1:
+  rep stosq
+  hlt
+END pf_loop_long
+
+/* Calling into the empty bus (MB_ARG0): it reads FF FF, an undefined
+   encoding: #UD at the target. MB_R0 = RSP after the #UD. */
 SNIPPET mmio_execute_long
-  mov $0xc0000000, %eax
-  PROBE64 0, call *%rax
+  mov MB_ARG0, %rbx
+  mov %rsp, %r15
+  PROBE64 0, call *%rbx
+  mov %rsp, MB_R0
+  mov %r15, %rsp
 AT mmio_execute_long_done
   hlt
 END mmio_execute_long
 
-/* A stack on the empty bus: what PUSH writes is lost, POP reads all ones.
-   The handlers run on IST1 (set by the VMM). */
+/* A stack on the empty bus: on a PC what PUSH writes is lost and POP reads
+   all ones; vmrt does not perform stack accesses on MMIO (#UD). The
+   handlers run on IST1 (set by the VMM). */
 SNIPPET mmio_stack_long
   mov %rsp, %r15
   mov $0xc0001000, %esp
@@ -1125,13 +1173,28 @@ END cpuid_long
    #UD each (no nested virtualization), RDPMC #GP(0) (no counters). */
 SNIPPET virt_insns_long
   mov $0xdeadbeef000, %rbx
-  PROBE64 0, mov %rbx, %rax; vmrun
-  PROBE64 1, mov %rbx, %rax; vmload
-  PROBE64 2, mov %rbx, %rax; vmsave
+  P64
+  mov %rbx, %rax
+  vmrun
+  P64_END 0
+  P64
+  mov %rbx, %rax
+  vmload
+  P64_END 1
+  P64
+  mov %rbx, %rax
+  vmsave
+  P64_END 2
   PROBE64 3, stgi
   PROBE64 4, clgi
-  PROBE64 5, mov %rbx, %rax; skinit
-  PROBE64 6, mov %rbx, %rax; invlpga
+  P64
+  mov %rbx, %rax
+  skinit
+  P64_END 5
+  P64
+  mov %rbx, %rax
+  invlpga
+  P64_END 6
   PROBE64 7, vmxon (%rbx)
   PROBE64 8, vmxoff
   PROBE64 9, vmclear (%rbx)
@@ -1143,15 +1206,41 @@ SNIPPET virt_insns_long
   PROBE64 15, vmresume
   PROBE64 16, invept (%rbx), %rcx
   PROBE64 17, invvpid (%rbx), %rcx
-  PROBE64 18, mov $0x1234, %eax; vmfunc
+  P64
+  mov $0x1234, %eax
+  vmfunc
+  P64_END 18
   PROBE64 19, getsec
-  PROBE64 20, mov $0xdeadbeef, %eax; mov $-1, %rcx; vmcall
-  PROBE64 21, mov $0xdeadbeef, %eax; mov $-1, %rcx; vmmcall
+  P64
+  mov $0xdeadbeef, %eax
+  mov $-1, %rcx
+  vmcall
+  P64_END 20
+  P64
+  mov $0xdeadbeef, %eax
+  mov $-1, %rcx
+  vmmcall
+  P64_END 21
   PROBE64 22, rdpru
-  PROBE64 23, xor %ecx, %ecx; rdpmc
-  PROBE64 24, mov $0x8000, %eax; xor %ecx, %ecx; xor %edx, %edx; monitor
-  PROBE64 25, xor %eax, %eax; xor %ecx, %ecx; mwait
-  PROBE64 26, xor %ecx, %ecx; xgetbv
+  P64
+  xor %ecx, %ecx
+  rdpmc
+  P64_END 23
+  P64
+  mov $0x8000, %eax
+  xor %ecx, %ecx
+  xor %edx, %edx
+  monitor
+  P64_END 24
+  P64
+  xor %eax, %eax
+  xor %ecx, %ecx
+  mwait
+  P64_END 25
+  P64
+  xor %ecx, %ecx
+  xgetbv
+  P64_END 26
   movq $0, MB_RESUME
 AT virt_insns_long_done
   hlt
@@ -1161,18 +1250,36 @@ END virt_insns_long
 /* The same set in 32-bit protected mode (a subset that assembles there). */
 SNIPPET virt_insns_pm32
   mov $0x8000, %ebx
-  PROBE32 virt_insns_pm32, 0, mov %ebx, %eax; vmrun
-  PROBE32 virt_insns_pm32, 1, mov %ebx, %eax; vmload
-  PROBE32 virt_insns_pm32, 2, mov %ebx, %eax; vmsave
+  P32 virt_insns_pm32
+  mov %ebx, %eax
+  vmrun
+  P32_END 0
+  P32 virt_insns_pm32
+  mov %ebx, %eax
+  vmload
+  P32_END 1
+  P32 virt_insns_pm32
+  mov %ebx, %eax
+  vmsave
+  P32_END 2
   PROBE32 virt_insns_pm32, 3, stgi
   PROBE32 virt_insns_pm32, 4, clgi
   PROBE32 virt_insns_pm32, 5, vmxon (%ebx)
   PROBE32 virt_insns_pm32, 6, vmptrld (%ebx)
   PROBE32 virt_insns_pm32, 7, vmlaunch
   PROBE32 virt_insns_pm32, 8, getsec
-  PROBE32 virt_insns_pm32, 9, mov $-1, %eax; vmcall
-  PROBE32 virt_insns_pm32, 10, mov $-1, %eax; vmmcall
-  PROBE32 virt_insns_pm32, 11, xor %ecx, %ecx; rdpmc
+  P32 virt_insns_pm32
+  mov $-1, %eax
+  vmcall
+  P32_END 9
+  P32 virt_insns_pm32
+  mov $-1, %eax
+  vmmcall
+  P32_END 10
+  P32 virt_insns_pm32
+  xor %ecx, %ecx
+  rdpmc
+  P32_END 11
   movl $0, MB_RESUME
 AT virt_insns_pm32_done
   hlt
@@ -1183,17 +1290,52 @@ END virt_insns_pm32
    keeps what was written (bits 3:0). */
 SNIPPET control_regs_long
   mov %cr4, %rbx
-  PROBE64 0, mov %rbx, %rcx; bts $13, %rcx; mov %rcx, %cr4       /* VMXE */
-  PROBE64 1, mov %rbx, %rcx; bts $32, %rcx; mov %rcx, %cr4       /* reserved */
-  PROBE64 2, mov %rbx, %rcx; btr $5, %rcx; mov %rcx, %cr4        /* PAE off in long mode */
+  P64  /* VMXE */
+  mov %rbx, %rcx
+  bts $13, %rcx
+  mov %rcx, %cr4
+  P64_END 0
+  P64  /* reserved */
+  mov %rbx, %rcx
+  bts $32, %rcx
+  mov %rcx, %cr4
+  P64_END 1
+  P64  /* PAE off in long mode */
+  mov %rbx, %rcx
+  btr $5, %rcx
+  mov %rcx, %cr4
+  P64_END 2
   mov %cr0, %rbx
-  PROBE64 3, mov %rbx, %rcx; bts $29, %rcx; btr $30, %rcx; mov %rcx, %cr0  /* NW without CD */
-  PROBE64 4, mov %rbx, %rcx; btr $31, %rcx; mov %rcx, %cr0       /* PG off in 64-bit code */
-  PROBE64 5, mov %rbx, %rcx; bts $32, %rcx; mov %rcx, %cr0       /* reserved */
+  P64  /* NW without CD */
+  mov %rbx, %rcx
+  bts $29, %rcx
+  btr $30, %rcx
+  mov %rcx, %cr0
+  P64_END 3
+  P64  /* PG off in 64-bit code */
+  mov %rbx, %rcx
+  btr $31, %rcx
+  mov %rcx, %cr0
+  P64_END 4
+  P64  /* reserved */
+  mov %rbx, %rcx
+  bts $32, %rcx
+  mov %rcx, %cr0
+  P64_END 5
   mov %cr3, %rbx
-  PROBE64 6, mov %rbx, %rcx; bts $62, %rcx; mov %rcx, %cr3       /* beyond the physical width */
-  PROBE64 7, mov $0x10, %ecx; mov %rcx, %cr8                     /* reserved TPR bits */
-  PROBE64 8, mov $5, %ecx; mov %rcx, %cr8
+  P64  /* beyond the physical width */
+  mov %rbx, %rcx
+  bts $62, %rcx
+  mov %rcx, %cr3
+  P64_END 6
+  P64  /* reserved TPR bits */
+  mov $0x10, %ecx
+  mov %rcx, %cr8
+  P64_END 7
+  P64
+  mov $5, %ecx
+  mov %rcx, %cr8
+  P64_END 8
   PROBE64 9, mov %cr8, %rdx
   mov %rdx, MB_R0            /* 5 */
   xor %ecx, %ecx

@@ -14,7 +14,7 @@
 //
 // Params (composition_scripts/hostile_guests.toml): port_stride,
 // gpa_stride_long_mib, gpa_stride_pm32_mib, loop_ms, run_s, only (run the
-// cases whose name contains it).
+// cases whose names contain one of its comma-separated parts).
 #include "hostile_guests/harness.hpp"
 #include "runtime/cos.hpp"
 
@@ -43,13 +43,21 @@ void after_case() {
   g_last_time = now;
 }
 
-bool contains(const char* s, const char* part) {
-  for (; *s; ++s) {
-    const char *a = s, *b = part;
-    while (*a && *b && *a == *b) ++a, ++b;
-    if (!*b) return true;
+/// True if `name` contains one of the comma-separated parts of `list`
+/// (an empty list selects everything).
+bool selected(const char* name, const char* list) {
+  if (!*list) return true;
+  while (*list) {
+    const char* end = list;
+    while (*end && *end != ',') ++end;
+    for (const char* s = name; *s; ++s) {
+      const char *a = s, *b = list;
+      while (b < end && *a == *b) ++a, ++b;
+      if (b == end && end > list) return true;
+    }
+    list = *end ? end + 1 : end;
   }
-  return !*part;
+  return false;
 }
 
 }  // namespace
@@ -96,7 +104,7 @@ int main() {
   int passed = 0, failed = 0, skipped = 0;
   for (int i = 0; i < vmtest::case_count(); ++i) {
     const vmtest::Case& c = vmtest::case_at(i);
-    if (!contains(c.name, only)) continue;
+    if (!selected(c.name, only)) continue;
     switch (vmtest::run_case(c)) {
       case vmtest::Verdict::pass: ++passed; break;
       case vmtest::Verdict::fail: ++failed; break;

@@ -52,6 +52,7 @@
 #define SEL_USER_DATA 0x43
 #define SEL_USER_CODE32 0x4b
 #define SEL_CONFORMING32 0x50
+#define SEL_TSS32 0x60
 
 /* What the port sweeps write (byte, word, dword): the keyboard controller's
    and port 0xcf9's reset commands, among others. */

@@ -15,7 +15,8 @@
 // | undefined encoding, LOCK on a non-RMW form              | #UD                   |
 // | an instruction the emulator does not perform on MMIO    | #UD (as KVM at CPL>0) |
 // |   (x87/SSE/AVX moves, CMPXCHG8B/16B, MUL/DIV, CMPS,     |                       |
-// |   SCAS, PUSH/POP/CALL/JMP with a memory operand)        |                       |
+// |   SCAS, PUSH/POP/CALL/JMP with a memory operand, and    |                       |
+// |   PUSH/POP/CALL/RET with the stack on MMIO)             |                       |
 // | execution from a page without RAM                        | #UD (the empty bus    |
 // |                                                         |  reads FF FF, group 5 /7) |
 // | the operand's own checks (segment, page walk) fault     | that #GP / #SS / #PF  |

@@ -38,6 +38,8 @@ vmrt::Status write_extra_gdt(vmrt::GuestMemory& mem, uint64_t gdt_gpa) {
       segment_descriptor(0, 0xfffff, 0xcfb),  // 0x48 user code32: DPL 3, D, G
       segment_descriptor(0, 0xfffff, 0xc9f),  // 0x50 conforming code32: DPL 0, type 0xf (conforming, read)
       segment_descriptor(0, 0xfffff, 0xa9f),  // 0x58 conforming code64
+      segment_descriptor(static_cast<uint32_t>(gdt_gpa + vmrt::gdt::kTssOffset), vmrt::gdt::kTssLimit,
+                         0x089),              // 0x60 available 32-bit TSS
   };
   return mem.write(gdt_gpa + 0x38, extra, sizeof(extra));
 }
@@ -45,6 +47,15 @@ vmrt::Status write_extra_gdt(vmrt::GuestMemory& mem, uint64_t gdt_gpa) {
 vmrt::Status set_ist(vmrt::GuestMemory& mem, uint64_t gdt_gpa, unsigned ist, uint64_t rsp) {
   if (ist < 1 || ist > 7) return vmrt::make_error(vmrt::Errc::bad_argument, "set_ist: index", ist);
   return mem.write(gdt_gpa + vmrt::gdt::kTssOffset + 0x24 + 8 * (ist - 1), &rsp, sizeof(rsp));
+}
+
+vmrt::Status set_tss_stack(vmrt::GuestMemory& mem, uint64_t gdt_gpa, Mode mode, uint64_t rsp) {
+  const uint64_t tss = gdt_gpa + vmrt::gdt::kTssOffset;
+  if (mode == Mode::long64) return mem.write(tss + 4, &rsp, sizeof(rsp));
+  const uint32_t esp0 = static_cast<uint32_t>(rsp);
+  const uint16_t ss0 = vmrt::gdt::kData;
+  VMRT_TRY(mem.write(tss + 4, &esp0, sizeof(esp0)));
+  return mem.write(tss + 8, &ss0, sizeof(ss0));
 }
 
 void gate32(uint8_t out[8], uint32_t offset, uint16_t selector, uint8_t type_attr) {
@@ -128,6 +139,7 @@ vmrt::Status enter(vmrt::VcpuState& v, vmrt::GuestMemory& mem, const Entry& e) {
   // vmrt wrote its GDT; add the extra descriptors and the IST.
   VMRT_TRY(write_extra_gdt(mem, layout::kGdt));
   VMRT_TRY(set_ist(mem, layout::kGdt, 1, layout::kIstTop));
+  VMRT_TRY(set_tss_stack(mem, layout::kGdt, e.mode, layout::kStackTop));
   v.set_gdtr(layout::kGdt, sel::kGdtLimit);
   if (e.stubs_gpa) {
     VMRT_TRY(write_exception_table(mem, e.mode, layout::kIdt, e.stubs_gpa, e.stub_stride, kVectors));

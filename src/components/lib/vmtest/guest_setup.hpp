@@ -46,7 +46,13 @@ inline constexpr uint16_t kUserData = 0x40 | 3;    ///< DPL 3, flat 32-bit data
 inline constexpr uint16_t kUserCode32 = 0x48 | 3;  ///< DPL 3, flat 32-bit
 inline constexpr uint16_t kConforming32 = 0x50;    ///< DPL 0, conforming, flat 32-bit code
 inline constexpr uint16_t kConforming64 = 0x58;    ///< DPL 0, conforming, 64-bit code
-inline constexpr uint32_t kGdtLimit = 0x60 - 1;
+/// An available 32-bit TSS over vmrt's TSS (gdt + vmrt::gdt::kTssOffset),
+/// for protected-mode guests that load TR themselves (LTR): QEMU's TCG
+/// aborts ("invalid tss type") when it delivers an interrupt with a
+/// privilege change in protected mode while TR holds the busy type the VMM
+/// loaded (VMX requires busy; LTR leaves QEMU's TR available).
+inline constexpr uint16_t kTss32 = 0x60;
+inline constexpr uint32_t kGdtLimit = 0x68 - 1;
 }  // namespace sel
 
 /// A code/data segment descriptor (base, 20-bit limit, packed 12-bit
@@ -58,6 +64,11 @@ vmrt::Status write_extra_gdt(vmrt::GuestMemory& mem, uint64_t gdt_gpa);
 /// Sets IST entry `ist` (1..7) of the 64-bit TSS vmrt::write_gdt put at
 /// gdt_gpa + vmrt::gdt::kTssOffset.
 vmrt::Status set_ist(vmrt::GuestMemory& mem, uint64_t gdt_gpa, unsigned ist, uint64_t rsp);
+
+/// Sets the stack of privilege-level changes to CPL 0 in the TSS at
+/// gdt_gpa + vmrt::gdt::kTssOffset: RSP0 (64-bit TSS) in long mode, ESP0 and
+/// SS0 = vmrt::gdt::kData (32-bit TSS) in protected mode.
+vmrt::Status set_tss_stack(vmrt::GuestMemory& mem, uint64_t gdt_gpa, Mode mode, uint64_t rsp);
 
 /// Gate types (the type/attribute byte: P, DPL, type).
 namespace gate {
@@ -96,8 +107,8 @@ struct Entry {
   unsigned stub_stride = 16;
 };
 /// Puts the vCPU in `e.mode` at e.rip with the layout above: vmrt's
-/// setup_* plus the extra GDT descriptors, IST1 = layout::kIstTop, the
-/// exception table and the IDTR. Errors: those of the vmrt calls.
+/// setup_* plus the extra GDT descriptors, IST1 = layout::kIstTop, the CPL 0
+/// stack = layout::kStackTop, the exception table and the IDTR. Errors: those of the vmrt calls.
 vmrt::Status enter(vmrt::VcpuState& v, vmrt::GuestMemory& mem, const Entry& e);
 
 }  // namespace vmtest
