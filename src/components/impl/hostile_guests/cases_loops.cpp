@@ -103,7 +103,14 @@ VT_CASE(db_breakpoint_on_ist_handler_long) {
 // single step: if the CPU reports the delivery's own write, every delivery
 // is followed by the next (the CVE-2015-8104 loop); if it does not, the
 // handler runs once and the guest halts. Either way the VMM stays in charge.
+// Not under QEMU: its TCG (7.2) drops the #DB whose delivery hits the
+// breakpoint, and a data breakpoint hit while it delivers an exception
+// leaves its I/O lock taken, so the next exception delivery, in any later
+// VM, aborts QEMU (its SVM also loads DR7 at VMRUN and #VMEXIT without
+// updating its breakpoint list, so the guest's watchpoints outlive it).
 VT_CASE(db_data_breakpoint_on_ist_stack_long) {
+  if (cpu_is_qemu())
+    return vmtest::skip("QEMU's TCG loses the #DB and later aborts (a data breakpoint hit during exception delivery)");
   VT_OK(start(k_db_stack_bp_long, {.mode = Mode::long64}));
   VT_ASSERT(set_handler(Mode::long64, 1, k_db_stack_bp_long.at(hg_db_stack_bp_long_handler_at), 0, 1));
   auto r = run(g_params.loop_us);

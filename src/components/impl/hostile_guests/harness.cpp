@@ -31,6 +31,17 @@ vmtest::CpuidRegs host_cpuid(uint32_t leaf, uint32_t subleaf) {
   return r;
 }
 
+bool cpu_is_qemu() {
+  char brand[49] = {};
+  for (uint32_t i = 0; i < 3; ++i) {
+    vmtest::CpuidRegs r = host_cpuid(0x80000002u + i, 0);
+    __builtin_memcpy(brand + 16 * i, &r, 16);
+  }
+  for (const char* p = brand; *p; ++p)
+    if (p[0] == 'Q' && p[1] == 'E' && p[2] == 'M' && p[3] == 'U') return true;
+  return false;
+}
+
 /// Called once by main: the component's own capability environment, split
 /// between the harness (a few slots) and the sandboxes (the rest).
 bool init_harness() {
@@ -79,6 +90,8 @@ vmrt::Status start(const Snippet& prog, const Start& s) {
 
 bool finish() {
   if (!g_box.is_open()) return true;
+  if (auto f = vmtest::forget_guest_breakpoints(cpu()); !f)
+    vmtest::fail_err("clearing the guest's breakpoints", __FILE__, __LINE__, f.error());
   auto r = g_box.close();
   if (!r) {
     vmtest::fail_err("taking the VM's memory back", __FILE__, __LINE__, r.error());

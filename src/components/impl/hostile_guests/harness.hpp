@@ -86,6 +86,10 @@ bool set_entries(const uint64_t (*entries)[3], unsigned n);
 /// code segment of the mode (or `selector`), interrupt gate, IST `ist`.
 bool set_handler(Mode mode, unsigned vector, uint64_t handler, uint16_t selector = 0, uint8_t ist = 0);
 
+/// True when the CPU is QEMU's TCG model (its CPUID brand string says
+/// "QEMU"): for emulator defects a case cannot work around.
+bool cpu_is_qemu();
+
 /// The host's CPUID (executed by the VMM).
 vmtest::CpuidRegs host_cpuid(uint32_t leaf, uint32_t subleaf);
 
