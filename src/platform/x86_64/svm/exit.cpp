@@ -223,6 +223,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   fix_wbinvd_alias(raw, insn, n, long_mode(c));
   decode(raw, exit);
   exit.instruction_length = instruction_length(raw, insn, n, long_mode(c));
+  exit.during_delivery = (c.exitintinfo & Event::valid) ? 1 : 0;
   return platform::ExitAction::forward;
 }
 

@@ -439,6 +439,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
 
   exit.instruction_length =
       exit_instruction_length(reason, exit_info, idt_info, vmread(Vmcs::exit_instruction_length));
+  exit.during_delivery = valid(idt_info) ? 1 : 0;
 
   switch (static_cast<Reason>(reason)) {
     case Reason::external_interrupt:
