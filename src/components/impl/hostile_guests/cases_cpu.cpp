@@ -21,6 +21,7 @@ HG_SNIPPET(cpuid_long)
 HG_SNIPPET(virt_insns_long)
 HG_SNIPPET(virt_insns_pm32)
 HG_SNIPPET(control_regs_long)
+HG_SNIPPET(cr8_long)
 HG_AT(msr_sweep_long_done)
 HG_AT(msr_list_long_done)
 HG_AT(msr_sweep_real_done)
@@ -29,6 +30,7 @@ HG_AT(cpuid_long_done)
 HG_AT(virt_insns_long_done)
 HG_AT(virt_insns_pm32_done)
 HG_AT(control_regs_long_done)
+HG_AT(cr8_long_done)
 
 using vmrt::MsrStatus;
 constexpr uint32_t kNone = 0xff;
@@ -337,21 +339,42 @@ VT_CASE(virtualization_instructions_ud_protected) {
 
 // ---------------------------------------------------------------- control registers
 
-// CR4.VMXE, reserved CR4 and CR0 bits, CR4.PAE off and CR0.PG off in 64-bit
-// code, CR0.NW without CD, CR3 beyond the physical width, CR8 bits 63:4:
-// #GP(0) each, nothing changes; CR8 keeps a valid TPR.
+// CR0.NW without CD, CR0.PG off in 64-bit code, CR4.PAE off in long mode,
+// CR4.VMXE (the guest's CPUID offers no VMX), reserved CR0/CR4 bits, CR3
+// beyond the physical-address width, CR8 bits 63:4: #GP(0) each, nothing
+// changes (VMX: the kernel's CR0/CR4 emulation, the CPU, and the VMM for CR8;
+// SVM: the CPU). Not under QEMU: its TCG checks none of these in a guest
+// (it takes NW, leaves long mode, ignores bit 32 and the TPR's upper bits)
+// or ends the guest with VMEXIT_INVALID for reserved CR3/CR4 bits.
 VT_CASE(control_register_garbage_gp_long) {
+  if (cpu_is_qemu()) return vmtest::skip("QEMU's TCG does not check control-register writes in a guest");
   VT_OK(start(k_control_regs_long, {.mode = Mode::long64}));
   const uint64_t cr0 = cpu().cr0(), cr4 = cpu().cr4();
   auto r = run();
   HG_END(r, stopped, hlt);
   VT_EQ(cpu().rip(), k_control_regs_long.at(hg_control_regs_long_done_at));
-  for (unsigned i = 0; i < 8; ++i) VT_EQ(probe(i), kGp);
-  VT_EQ(probe(8), kNone);
-  VT_EQ(probe(9), kNone);
-  VT_EQ(mb64(MB_R0), 5);
+  for (unsigned i = 0; i < 8; ++i) {
+    if (probe(i) != kGp) {
+      static char what[48];
+      cos::fmt::snformat(what, sizeof(what), "vector of probe %u", i);
+      vmtest::fail_eq(what, __FILE__, __LINE__, probe(i), kGp);
+      return;
+    }
+  }
   VT_EQ(mb64(MB_R1), cr4);
   VT_EQ(mb64(MB_R2), cr0);
+  VT_EQ(pc().stats.unexpected, 0);
+}
+
+// CR8 keeps a valid TPR (SVM: the CPU's V_TPR; VMX: CR8 accesses exit to
+// the VMM, whose empty PC keeps it).
+VT_CASE(cr8_tpr_round_trip_long) {
+  VT_OK(start(k_cr8_long, {.mode = Mode::long64}));
+  auto r = run();
+  HG_END(r, stopped, hlt);
+  VT_EQ(cpu().rip(), k_cr8_long.at(hg_cr8_long_done_at));
+  VT_EQ(mb64(MB_R0), 5);
+  VT_EQ(mb64(MB_R1), 15);
   VT_EQ(pc().stats.unexpected, 0);
 }
 

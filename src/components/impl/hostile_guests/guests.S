@@ -1172,7 +1172,7 @@ END cpuid_long
 /* Every virtualization instruction of both vendors, with garbage operands:
    #UD each (no nested virtualization), RDPMC #GP(0) (no counters). */
 SNIPPET virt_insns_long
-  mov $0xdeadbeef000, %rbx
+  mov $0x8000, %ebx          /* a page-aligned address of RAM: VMRUN, VMLOAD and VMSAVE check rAX before their intercept */
   P64
   mov %rbx, %rax
   vmrun
@@ -1286,41 +1286,57 @@ AT virt_insns_pm32_done
 END virt_insns_pm32
 
   .code64
-/* Control-register values the CPU refuses: #GP(0) each; CR8 (the TPR)
-   keeps what was written (bits 3:0). */
+/* CR8, the task-priority register: what was written (bits 3:0) reads
+   back. */
+SNIPPET cr8_long
+  mov $5, %ecx
+  mov %rcx, %cr8
+  mov %cr8, %rdx
+  mov %rdx, MB_R0            /* 5 */
+  mov $0xf, %ecx
+  mov %rcx, %cr8
+  mov %cr8, %rdx
+  mov %rdx, MB_R1            /* 15 */
+  xor %ecx, %ecx
+  mov %rcx, %cr8
+AT cr8_long_done
+  hlt
+END cr8_long
+
+/* Control-register values the CPU refuses: #GP(0) each, nothing changes. */
 SNIPPET control_regs_long
-  mov %cr4, %rbx
-  P64  /* VMXE */
-  mov %rbx, %rcx
-  bts $13, %rcx
-  mov %rcx, %cr4
-  P64_END 0
-  P64  /* reserved */
-  mov %rbx, %rcx
-  bts $32, %rcx
-  mov %rcx, %cr4
-  P64_END 1
-  P64  /* PAE off in long mode */
-  mov %rbx, %rcx
-  btr $5, %rcx
-  mov %rcx, %cr4
-  P64_END 2
   mov %cr0, %rbx
   P64  /* NW without CD */
   mov %rbx, %rcx
   bts $29, %rcx
   btr $30, %rcx
   mov %rcx, %cr0
-  P64_END 3
+  P64_END 0
   P64  /* PG off in 64-bit code */
   mov %rbx, %rcx
   btr $31, %rcx
   mov %rcx, %cr0
-  P64_END 4
+  P64_END 1
   P64  /* reserved */
   mov %rbx, %rcx
   bts $32, %rcx
   mov %rcx, %cr0
+  P64_END 2
+  mov %cr4, %rbx
+  P64  /* PAE off in long mode */
+  mov %rbx, %rcx
+  btr $5, %rcx
+  mov %rcx, %cr4
+  P64_END 3
+  P64  /* VMXE (no VMX in CPUID) */
+  mov %rbx, %rcx
+  bts $13, %rcx
+  mov %rcx, %cr4
+  P64_END 4
+  P64  /* reserved */
+  mov %rbx, %rcx
+  bts $32, %rcx
+  mov %rcx, %cr4
   P64_END 5
   mov %cr3, %rbx
   P64  /* beyond the physical width */
@@ -1332,14 +1348,6 @@ SNIPPET control_regs_long
   mov $0x10, %ecx
   mov %rcx, %cr8
   P64_END 7
-  P64
-  mov $5, %ecx
-  mov %rcx, %cr8
-  P64_END 8
-  PROBE64 9, mov %cr8, %rdx
-  mov %rdx, MB_R0            /* 5 */
-  xor %ecx, %ecx
-  mov %rcx, %cr8
   mov %cr4, %rax
   mov %rax, MB_R1            /* unchanged */
   mov %cr0, %rax
