@@ -270,4 +270,20 @@ TEST(SvmGuestState, CplAndRflags) {
   EXPECT_EQ(cos::svm::rflags_for_entry(~0ull), 0x3f7fd7u);
 }
 
+// TR: refused unless a present TSS (as the VMX backend refuses it; QEMU's
+// TCG aborts on any other TR), and loaded into the VMCB with the available
+// type QEMU expects, reported back busy.
+TEST(SvmGuestState, TrIsAPresentTssLoadedAvailableReportedBusy) {
+  using cos::svm::tr_attr_from_vmcb;
+  using cos::svm::tr_attr_to_vmcb;
+  using cos::svm::tr_attr_valid;
+  for (uint16_t a : {0x8b, 0x89, 0x83, 0x81}) EXPECT_TRUE(tr_attr_valid(a)) << a;
+  for (uint16_t a : {0x0b, 0x9b, 0x82, 0x8c, 0x00, 0x8a}) EXPECT_FALSE(tr_attr_valid(a)) << a;
+  EXPECT_EQ(tr_attr_to_vmcb(0x8b), 0x89);
+  EXPECT_EQ(tr_attr_to_vmcb(0x83), 0x81);
+  EXPECT_EQ(tr_attr_from_vmcb(0x89), 0x8b);
+  EXPECT_EQ(tr_attr_from_vmcb(0x8b), 0x8b);
+  EXPECT_EQ(tr_attr_to_vmcb(0x82), 0x82);  // not a TSS: left alone (refused anyway)
+}
+
 }  // namespace

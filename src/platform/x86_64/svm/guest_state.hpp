@@ -36,6 +36,24 @@ const char* check_guest_state(const CrState& s);
 /// EFER.SVME set as VMRUN requires.
 void reset_guest_state(Vmcb& c);
 
+/// True for a TR the guest can run with: present, S = 0, a 16-bit or
+/// 32/64-bit TSS type, available or busy (1, 3, 9, 11). VMRUN does not check
+/// TR (the VMX backend does: SDM Vol. 3C 27.3.1.2), but QEMU's TCG aborts
+/// ("invalid tss") when it delivers an interrupt with a privilege change
+/// through any other TR; the kernel refuses it like VMX does.
+constexpr bool tr_attr_valid(uint16_t attr) {
+  return (attr & SegAttr::p) && !(attr & SegAttr::s) && (attr & 0x5) == 0x1;
+}
+/// TR's attributes in the VMCB: a busy TSS type as the available one. The
+/// CPU ignores the busy flag of TR's cached type (it lives in the GDT
+/// descriptor), but QEMU's TCG keeps TR's type available after LTR and
+/// aborts ("invalid tss type") when it delivers an interrupt with a
+/// privilege change in protected mode while TR holds the busy type a VMM
+/// loads (and VMX requires).
+constexpr uint16_t tr_attr_to_vmcb(uint16_t attr) { return tr_attr_valid(attr) ? attr & ~0x2 : attr; }
+/// And back: the busy type both backends report.
+constexpr uint16_t tr_attr_from_vmcb(uint16_t attr) { return tr_attr_valid(attr) ? attr | 0x2 : attr; }
+
 /// The CPL VMRUN uses: SS.DPL in protected mode, 0 in real mode.
 constexpr uint8_t cpl_for(const Vmcb& c) {
   return (c.cr0 & Cr0::pe) ? static_cast<uint8_t>(SegAttr::dpl(c.ss.attr)) : 0;
