@@ -47,10 +47,7 @@ inline constexpr uint16_t kUserCode32 = 0x48 | 3;  ///< DPL 3, flat 32-bit
 inline constexpr uint16_t kConforming32 = 0x50;    ///< DPL 0, conforming, flat 32-bit code
 inline constexpr uint16_t kConforming64 = 0x58;    ///< DPL 0, conforming, 64-bit code
 /// An available 32-bit TSS over vmrt's TSS (gdt + vmrt::gdt::kTssOffset),
-/// for protected-mode guests that load TR themselves (LTR): QEMU's TCG
-/// aborts ("invalid tss type") when it delivers an interrupt with a
-/// privilege change in protected mode while TR holds the busy type the VMM
-/// loaded (VMX requires busy; LTR leaves QEMU's TR available).
+/// for protected-mode guests that load TR themselves (LTR).
 inline constexpr uint16_t kTss32 = 0x60;
 inline constexpr uint32_t kGdtLimit = 0x68 - 1;
 }  // namespace sel
