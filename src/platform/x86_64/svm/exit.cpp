@@ -178,8 +178,16 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   svm_run(v->control_pa, v->gpr, g_caps.host_vmsave_pa);
   if (x.dr_live) save_debug_registers(x);
   // The guest's DR7 (in the VMCB) may have armed breakpoints on its DR0-DR3
-  // values: the host's stays disabled.
-  if (c.dr7 & x86::kDr7Enables) asm volatile("mov %0, %%dr7" ::"r"(x86::kDr7Reset));
+  // values: the host's stays disabled. #VMEXIT loads the host's DR7 from the
+  // save area, but QEMU's TCG (7.2) does so without dropping the breakpoints
+  // the guest armed, which then fire in the VMM, the kernel (a #DB loop at
+  // the system-call entry hangs the machine) and later guests. A DR7 write
+  // that changes more than the enable bits makes it drop them; for the CPU
+  // both writes only disable what is disabled already.
+  if (c.dr7 & x86::kDr7Enables) {
+    asm volatile("mov %0, %%dr7" ::"r"(x86::kDr7Reset | x86::kDr7Rw0Write));
+    asm volatile("mov %0, %%dr7" ::"r"(x86::kDr7Reset));
+  }
 
   if (is_invalid_exit(c.exitcode)) {
     // The refused state goes back to what the VMM loaded (the hardware may
