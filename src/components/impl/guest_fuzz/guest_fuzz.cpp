@@ -90,8 +90,6 @@ void fail_error(uint64_t index, Mode mode, CodeKind kind, const char* what, cons
 /// A fresh VM (the previous one torn down; its memory must have come back).
 bool renew_vm(uint64_t index) {
   if (g_box.is_open()) {
-    if (auto r = vmtest::forget_guest_breakpoints(g_box.cpu()); !r)
-      fail_error(index, Mode::real, CodeKind::random_bytes, "clearing the guest's breakpoints", r.error());
     if (auto r = g_box.close(); !r) {
       fail_error(index, Mode::real, CodeKind::random_bytes, "taking the VM's memory back", r.error());
       return false;
@@ -114,10 +112,7 @@ bool renew_vm(uint64_t index) {
 /// events or state carries over).
 vmrt::Status renew_cpu() {
   vmrt::Vcpu& cpu = g_box.cpu();
-  if (cpu.created()) {
-    if (auto r = vmtest::forget_guest_breakpoints(cpu); !r) return r;
-    VMRT_TRY(cpu.destroy());
-  }
+  if (cpu.created()) VMRT_TRY(cpu.destroy());
   vmrt::VcpuConfig cfg;
   cfg.save_mask = vm::Load::cr | vm::Load::segments | vm::Load::dtables | vm::Load::syscall_msrs |
                   vm::Load::interruptibility;
@@ -276,9 +271,6 @@ int main() {
   const uint64_t elapsed_ms = (static_cast<uint64_t>(sys::time_now()) - start) / 1000;
   // The last VM must give its memory back too; then the canary, once more.
   if (g_box.is_open()) {
-    if (auto r = vmtest::forget_guest_breakpoints(g_box.cpu()); !r)
-      fail_error(g_p.first + g_s.programs, Mode::real, CodeKind::random_bytes, "clearing the guest's breakpoints",
-                 r.error());
     if (auto r = g_box.close(); !r)
       fail_error(g_p.first + g_s.programs, Mode::real, CodeKind::random_bytes, "taking the VM's memory back",
                  r.error());

@@ -1434,6 +1434,23 @@ AT dr_write_long_done
   hlt
 END dr_write_long
 
+/* Arms execution breakpoints at MB_ARG0..MB_ARG3 (DR0-DR3, L0-L3) and
+   halts with them armed. */
+SNIPPET dr_arm_long
+  mov MB_ARG0, %rax
+  mov %rax, %dr0
+  mov MB_ARG1, %rax
+  mov %rax, %dr1
+  mov MB_ARG2, %rax
+  mov %rax, %dr2
+  mov MB_ARG3, %rax
+  mov %rax, %dr3
+  mov $0x455, %eax           /* L0-L3, execution breakpoints, GE */
+  mov %rax, %dr7
+AT dr_arm_long_done
+  hlt
+END dr_arm_long
+
 /* Reads DR0-DR3, DR6, DR7 into MB_R0..MB_R5. */
 SNIPPET dr_read_long
   mov %dr0, %rax

@@ -90,8 +90,6 @@ vmrt::Status start(const Snippet& prog, const Start& s) {
 
 bool finish() {
   if (!g_box.is_open()) return true;
-  if (auto f = vmtest::forget_guest_breakpoints(cpu()); !f)
-    vmtest::fail_err("clearing the guest's breakpoints", __FILE__, __LINE__, f.error());
   auto r = g_box.close();
   if (!r) {
     vmtest::fail_err("taking the VM's memory back", __FILE__, __LINE__, r.error());

@@ -3,7 +3,6 @@
 
 #include "fuzz_canary/canary.hpp"
 #include "runtime/cos.hpp"
-#include "vmrt/modes.hpp"
 
 namespace vmtest {
 namespace {
@@ -62,31 +61,6 @@ RunResult run_guest(vmrt::Vcpu& cpu, const RunLimits& limits) {
   res.kernel_exits = cpu.exit_count() - kernel_start;
   res.elapsed_us = static_cast<uint64_t>(sys::time_now()) - start;
   return res;
-}
-
-vmrt::Status forget_guest_breakpoints(vmrt::Vcpu& cpu) {
-  if ((cpu.get(vmrt::Cr::dr7) & 0xff) == 0 || !cpu.vm()) return {};
-  static const uint8_t kCode[] = {
-      0x66, 0xb8, 0x00, 0x04, 0x01, 0x00,  // mov $0x10400, %eax  (R/W0 = 01, no enables)
-      0x0f, 0x23, 0xf8,                    // mov %eax, %dr7
-      0x66, 0xb8, 0x00, 0x04, 0x00, 0x00,  // mov $0x400, %eax
-      0x0f, 0x23, 0xf8,                    // mov %eax, %dr7
-      0xf4,                                // hlt
-  };
-  vmrt::Vm& vm = *cpu.vm();
-  VMRT_TRY(vm.copy_to_guest(0, kCode, sizeof(kCode)));
-  vmrt::Vcpu tmp;
-  VMRT_TRY(tmp.create(vm));
-  vmrt::setup_real_mode(tmp, vmrt::RealModeConfig{});
-  auto r = tmp.step(1'000'000);
-  vmrt::Status result;
-  if (!r) result = r.error();
-  else if (r.value() != vm::ExitReason::hlt)
-    result = vmrt::make_error(vmrt::Errc::unhandled_exit, "forget_guest_breakpoints: no HLT", tmp.rip(),
-                              static_cast<uint32_t>(r.value()));
-  auto d = tmp.destroy();
-  if (result && !d) result = d;
-  return result;
 }
 
 bool canary_ready(uint64_t gate) {

@@ -42,19 +42,6 @@ struct RunResult {
 /// limit is reached. The state page is current afterwards in every case.
 RunResult run_guest(vmrt::Vcpu& cpu, const RunLimits& limits);
 
-/// Makes the CPU forget the guest's hardware breakpoints before the VM is
-/// destroyed, if the vCPU's DR7 enables any: a temporary vCPU of the same VM
-/// runs a few real-mode instructions at guest-physical 0 (RAM; clobbered)
-/// that write DR7 with a read/write-type bit but no enable bit, then 0x400,
-/// and halt. (A temporary one: `cpu` may still hold an event the kernel
-/// would deliver again.) Needed for QEMU's TCG (7.2),
-/// whose SVM loads DR7 at VMRUN and #VMEXIT without updating its internal
-/// breakpoint list: the breakpoints a guest armed stay armed for every
-/// later guest (spurious #DB at their addresses) until some guest's DR7
-/// write changes more than the enable bits. Harmless elsewhere. Errors:
-/// those of the run (not_ram when there is no RAM at 0).
-vmrt::Status forget_guest_breakpoints(vmrt::Vcpu& cpu);
-
 /// The canary component (fuzz_canary, dependency "canary"): waits until it
 /// has set itself up. False if it never answers ready.
 bool canary_ready(uint64_t gate);
