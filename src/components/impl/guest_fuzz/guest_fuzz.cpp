@@ -19,7 +19,7 @@
 // (or `FAILED`).
 //
 // Params (composition_scripts/guest_fuzz.toml): seed, programs, first,
-// max_exits, program_us, vm_every, verify_every, progress.
+// max_exits, program_us, vm_every, verify_every, progress, trace.
 #include "fmt/format.hpp"
 #include "guest_fuzz/program.hpp"
 #include "runtime/cos.hpp"
@@ -44,6 +44,7 @@ struct Params {
   uint64_t seed = 1, programs = 1000, first = 0;
   uint64_t max_exits = 64, program_us = 2000;
   uint64_t vm_every = 64, verify_every = 1000, progress = 10000;
+  uint64_t trace = 0;  ///< 1: a line per program before it runs; 2: and its code in hex
 };
 Params g_p;
 
@@ -51,6 +52,7 @@ vmrt::Env g_parent;
 vmtest::Sandbox g_box;
 vmtest::EmptyPc g_pc;
 uint64_t g_canary;
+bool g_qemu;  ///< the CPU is QEMU's TCG: avoid the instruction bytes it aborts on
 
 /// Run statistics.
 struct Stats {
@@ -59,6 +61,7 @@ struct Stats {
   uint64_t hlt = 0, shutdown = 0, entry_failure = 0, timeout = 0, exit_limit = 0, bad_state = 0, other_stop = 0;
   uint64_t reason[vmrt::kExitReasonSlots] = {};
   uint64_t vms = 0, verifications = 0, failures = 0;
+  uint64_t entry_failure_first = 0;  ///< at the first entry: the VMM's state, which the kernel accepted
   uint64_t first_entry_failures[4] = {};
   unsigned entry_failures_kept = 0;
 };
@@ -136,6 +139,7 @@ bool run_program(uint64_t index) {
   // Memory: random data everywhere, then the layout's tables, stubs and code.
   static uint8_t ram[kRamBytes];
   guest_fuzz::random_bytes(rng, ram, sizeof(ram));
+  if (g_qemu) guest_fuzz::avoid_qemu_crashers(ram, sizeof(ram));
   if (!vm.copy_to_guest(0, ram, sizeof(ram))) return fail(index, mode, kind, "writing guest RAM"), false;
   vmtest::Entry e;
   e.mode = mode;
@@ -159,7 +163,15 @@ bool run_program(uint64_t index) {
     unsigned count = 0;
     len = guest_fuzz::random_encodings(rng, mode, code, 16 + static_cast<unsigned>(rng.below(kCodeCap - 16)), count);
   }
+  if (g_qemu) guest_fuzz::avoid_qemu_crashers(code, len);
   if (!vm.copy_to_guest(layout::kCode, code, len)) return fail(index, mode, kind, "writing the code"), false;
+  if (g_p.trace) {
+    cos::printf("guest_fuzz: program %lu: %s mode, %s, %u bytes\n", static_cast<unsigned long>(index),
+                vmtest::mode_name(mode), guest_fuzz::code_kind_name(kind), len);
+    if (g_p.trace > 1) {
+      for (unsigned i = 0; i < len; ++i) cos::printf("%02x%s", code[i], (i % 32 == 31 || i + 1 == len) ? "\n" : " ");
+    }
+  }
   guest_fuzz::randomize_state(rng, mode, cpu, kRamBytes);
 
   g_pc.reset_stats();
@@ -177,7 +189,10 @@ bool run_program(uint64_t index) {
       else if (r.reason == vm::ExitReason::shutdown) ++g_s.shutdown;
       else if (r.reason == vm::ExitReason::entry_failure) {
         ++g_s.entry_failure;
-        if (g_s.entry_failures_kept < 4) g_s.first_entry_failures[g_s.entry_failures_kept++] = index;
+        if (r.kernel_exits == 1) {
+          ++g_s.entry_failure_first;
+          if (g_s.entry_failures_kept < 4) g_s.first_entry_failures[g_s.entry_failures_kept++] = index;
+        }
       } else {
         ++g_s.other_stop;
       }
@@ -227,6 +242,7 @@ int main() {
   g_p.vm_every = cos::param_u64("vm_every", 64);
   g_p.verify_every = cos::param_u64("verify_every", 1000);
   g_p.progress = cos::param_u64("progress", 10000);
+  g_p.trace = cos::param_u64("trace", 0);
   if (!g_p.vm_every) g_p.vm_every = 1;
 
   const cos::boot::CompInfo& me = cos::self();
@@ -239,6 +255,14 @@ int main() {
   g_parent.slots.init(me.first_free_slot, me.first_free_slot + 8);
   g_box.init_slots(me.first_free_slot + 8, 256);
   g_pc.init(host_cpuid);
+  {
+    char brand[49] = {};
+    for (uint32_t i = 0; i < 3; ++i) {
+      vmtest::CpuidRegs r = host_cpuid(0x80000002u + i, 0);
+      __builtin_memcpy(brand + 16 * i, &r, 16);
+    }
+    for (const char* p = brand; *p; ++p) g_qemu |= p[0] == 'Q' && p[1] == 'E' && p[2] == 'M' && p[3] == 'U';
+  }
   g_canary = cos::dep("canary");
   if (!g_canary) cos::printf("guest_fuzz: no canary (dependency 'canary' missing)\n");
   else if (!vmtest::canary_ready(g_canary)) cos::printf("guest_fuzz: the canary never got ready\n");
@@ -254,11 +278,12 @@ int main() {
     return 1;
   }
   cos::printf("guest_fuzz: seed %lu, %lu programs from %lu, backend %s; each at most %lu exits or %lu us; "
-              "a new VM every %lu programs, the canary checked every %lu\n",
+              "a new VM every %lu programs, the canary checked every %lu%s\n",
               static_cast<unsigned long>(g_p.seed), static_cast<unsigned long>(g_p.programs),
               static_cast<unsigned long>(g_p.first), vmrt::backend_name(g_box.cpu().backend()),
               static_cast<unsigned long>(g_p.max_exits), static_cast<unsigned long>(g_p.program_us),
-              static_cast<unsigned long>(g_p.vm_every), static_cast<unsigned long>(g_p.verify_every));
+              static_cast<unsigned long>(g_p.vm_every), static_cast<unsigned long>(g_p.verify_every),
+              g_qemu ? "; QEMU: code free of the bytes its TCG aborts on" : "");
   const uint64_t start = static_cast<uint64_t>(sys::time_now());
   for (uint64_t n = 0; n < g_p.programs; ++n) {
     const uint64_t index = g_p.first + n;
@@ -276,7 +301,7 @@ int main() {
                  r.error());
   }
   const bool canary_ok = verify_canary(g_p.first + g_s.programs);
-  progress(g_s.programs);
+  if (!g_p.progress || g_s.programs % g_p.progress) progress(g_s.programs);
   cos::printf("guest_fuzz: modes real %lu, protected %lu, long %lu; code: random bytes %lu, encodings %lu; %lu VMs\n",
               static_cast<unsigned long>(g_s.by_mode[0]), static_cast<unsigned long>(g_s.by_mode[1]),
               static_cast<unsigned long>(g_s.by_mode[2]), static_cast<unsigned long>(g_s.by_kind[0]),
@@ -290,10 +315,16 @@ int main() {
   }
   cos::printf("; %lu exits with the kernel's own\n", static_cast<unsigned long>(g_s.kernel_exits));
   if (g_s.entry_failure) {
-    cos::printf("guest_fuzz: entry failures (the CPU refused a state the kernel had accepted) in programs");
-    for (unsigned i = 0; i < g_s.entry_failures_kept; ++i)
-      cos::printf(" %lu", static_cast<unsigned long>(g_s.first_entry_failures[i]));
-    cos::printf("%s\n", g_s.entry_failure > g_s.entry_failures_kept ? " ..." : "");
+    cos::printf("guest_fuzz: %lu entry failures, %lu of them at the first entry (the CPU refused the VMM's state, "
+                "which the kernel had accepted)",
+                static_cast<unsigned long>(g_s.entry_failure), static_cast<unsigned long>(g_s.entry_failure_first));
+    if (g_s.entry_failure_first) {
+      cos::printf(": programs");
+      for (unsigned i = 0; i < g_s.entry_failures_kept; ++i)
+        cos::printf(" %lu", static_cast<unsigned long>(g_s.first_entry_failures[i]));
+      cos::printf("%s", g_s.entry_failure_first > g_s.entry_failures_kept ? " ..." : "");
+    }
+    cos::printf("\n");
   }
   if (canary_ok && g_canary) cos::printf("guest_fuzz: canary memory and capabilities intact\n");
   cos::printf("guest_fuzz: %lu programs in %lu ms\n", static_cast<unsigned long>(g_s.programs),

@@ -439,6 +439,39 @@ uint32_t randomize_state(Rng& rng, Mode mode, vmrt::VcpuState& v, uint64_t ram_b
   return applied;
 }
 
+namespace {
+
+bool is_prefix(uint8_t b) {
+  return b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65 || b == 0x66 || b == 0x67 ||
+         b == 0xf0 || b == 0xf2 || b == 0xf3 || (b & 0xf0) == 0x40;
+}
+
+}  // namespace
+
+unsigned avoid_qemu_crashers(uint8_t* buf, unsigned n) {
+  unsigned fixed = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    if (buf[i] != 0xf0) continue;
+    unsigned j = i + 1;
+    while (j < n && j < i + kMaxInstruction && is_prefix(buf[j])) ++j;
+    if (j + 2 >= n || buf[j] != 0x0f || (buf[j + 2] >> 6) != 3) continue;
+    const uint8_t op = buf[j + 1];
+    if (op == 0xa3 || op == 0xab || op == 0xb3 || op == 0xbb || op == 0xba) {
+      buf[i] = 0x2e;
+      ++fixed;
+    }
+  }
+  for (unsigned i = 0; i + 1 < n; ++i) {
+    const uint8_t m = buf[i + 1];
+    const unsigned reg = (m >> 3) & 7;
+    if (buf[i] == 0xff && (m >> 6) == 3 && (reg == 3 || reg == 5)) {
+      buf[i + 1] = static_cast<uint8_t>(m & ~0x38);  // FF /0: INC r/m
+      ++fixed;
+    }
+  }
+  return fixed;
+}
+
 void handler_stubs(Mode mode, bool iret, uint8_t* out, unsigned stride, unsigned count) {
   for (unsigned i = 0; i < count; ++i) {
     uint8_t* s = out + i * stride;

@@ -52,6 +52,16 @@ inline constexpr uint32_t rsp = 1u << 10;            ///< a random stack pointer
 /// 0. Returns the Perturb bits it applied.
 uint32_t randomize_state(Rng& rng, Mode mode, vmrt::VcpuState& v, uint64_t ram_bytes);
 
+/// Rewrites the byte sequences QEMU's TCG (7.2) cannot translate without
+/// aborting ("tcg fatal error"), wherever they are in `buf` (code may run
+/// anywhere in RAM): LOCK BT/BTS/BTR/BTC with a register operand (0F A3/AB/
+/// B3/BB, 0F BA /4-/7, mod 3) lose the LOCK (it becomes a CS override), and
+/// FF /3, FF /5 with a register operand (CALL/JMP far through a register,
+/// the defect of unicorn-engine issue 1716) become INC r/m. Returns how many
+/// it rewrote. For runs under QEMU only: the CPU raises #UD for them, which
+/// Bochs and hardware show.
+unsigned avoid_qemu_crashers(uint8_t* buf, unsigned n);
+
 /// Exception handler stubs, `count` of them `stride` bytes apart: each
 /// halts (HLT; JMP back), or with `iret` returns (IRET / IRETQ).
 void handler_stubs(Mode mode, bool iret, uint8_t* out, unsigned stride, unsigned count);
