@@ -9,9 +9,35 @@
 
 namespace cos::svm {
 
-/// CR4 bits a guest may set (architectural bits through CET; the rest is
-/// reserved and VMRUN refuses them).
-inline constexpr uint64_t kCr4Valid = 0x3f7fffull;
+/// CR4 bits every 64-bit AMD CPU has: VME, PVI, TSD, DE, PSE, PAE, MCE,
+/// PGE, PCE, OSFXSR, OSXMMEXCPT. VMXE and SMXE are reserved on AMD.
+inline constexpr uint64_t kCr4Base = 0x7ffull;
+/// What the checks depend on in the CPU (found at boot from CPUID).
+struct GuestLimits {
+  /// CR4 bits a guest may set: the rest is reserved and VMRUN refuses it
+  /// (VMEXIT_INVALID; APM Vol. 2 15.5.1, "CR4 MBZ bits").
+  uint64_t cr4_valid;
+  /// MAXPHYADDR (CPUID 0x80000008 EAX[7:0]): CR3 bits at and above it are
+  /// refused, as the VMX backend refuses them (SDM Vol. 3C 27.3.1.1).
+  unsigned phys_bits;
+};
+/// CR4's valid bits for a CPU: kCr4Base plus UMIP, LA57, FSGSBASE, PCIDE,
+/// OSXSAVE, SMEP, SMAP, PKE and CET where CPUID offers the feature
+/// (leaf1_ecx = CPUID.1:ECX, leaf7_ebx/ecx = CPUID.(7,0):EBX/ECX; AMD APM
+/// Vol. 2 3.1.3 and appendix E).
+constexpr uint64_t cr4_valid_bits(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t leaf7_ecx) {
+  uint64_t v = kCr4Base;
+  if (leaf7_ecx & (1u << 2)) v |= 1ull << 11;    // UMIP
+  if (leaf7_ecx & (1u << 16)) v |= 1ull << 12;   // LA57
+  if (leaf7_ebx & (1u << 0)) v |= 1ull << 16;    // FSGSBASE
+  if (leaf1_ecx & (1u << 17)) v |= 1ull << 17;   // PCIDE
+  if (leaf1_ecx & (1u << 26)) v |= 1ull << 18;   // OSXSAVE
+  if (leaf7_ebx & (1u << 7)) v |= 1ull << 20;    // SMEP
+  if (leaf7_ebx & (1u << 20)) v |= 1ull << 21;   // SMAP
+  if (leaf7_ecx & (1u << 3)) v |= 1ull << 22;    // PKE
+  if (leaf7_ecx & (1u << 7)) v |= 1ull << 23;    // CET
+  return v;
+}
 /// EFER bits a guest may set on AMD (SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE).
 inline constexpr uint64_t kEferValid =
     Efer::sce | Efer::lme | Efer::lma | Efer::nxe | Efer::svme | Efer::lmsle | Efer::ffxsr | Efer::tce;
@@ -25,11 +51,12 @@ struct CrState {
 };
 
 /// Why VMRUN would refuse this state (a short text for the log), or nullptr
-/// if it passes: CR0[63:32] and CR0.NW without CR0.CD, CR3/CR4/DR7 reserved
-/// bits, EFER reserved bits, long mode with paging but without PAE or PE,
-/// and CS.L with CS.D in long mode (APM 15.5.1). EFER.SVME is forced on by
-/// the kernel and not checked here.
-const char* check_guest_state(const CrState& s);
+/// if it passes: CR0[63:32] and CR0.NW without CR0.CD, CR3 bits beyond the
+/// physical-address width, CR4 bits the CPU does not offer, DR7 and EFER
+/// reserved bits, long mode with paging but without PAE or PE, and CS.L
+/// with CS.D in long mode (APM 15.5.1). EFER.SVME is forced on by the
+/// kernel and not checked here.
+const char* check_guest_state(const CrState& s, const GuestLimits& l);
 
 /// Puts a VMCB's save area into the processor's reset state (real mode at
 /// F000:FFF0; APM Vol. 2, 14.1.3 "Processor Initialization State"), with

@@ -69,7 +69,7 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
     CrState cr = (mask & vm::Load::cr) ? CrState{s.cr0, s.cr3, s.cr4, s.efer, s.dr7, 0}
                                        : CrState{c.cr0, c.cr3, c.cr4, c.efer, c.dr7, 0};
     cr.cs_attr = (mask & vm::Load::segments) ? s.cs.attr : c.cs.attr;
-    if (const char* why = check_guest_state(cr)) {
+    if (const char* why = check_guest_state(cr, g_caps.limits)) {
       report(v, why);
       return abi::Error::bad_guest_state;
     }
