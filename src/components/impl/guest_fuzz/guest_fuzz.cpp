@@ -189,6 +189,16 @@ bool run_program(uint64_t index) {
       else if (r.reason == vm::ExitReason::shutdown) ++g_s.shutdown;
       else if (r.reason == vm::ExitReason::entry_failure) {
         ++g_s.entry_failure;
+        if (g_p.trace)
+          cos::printf("guest_fuzz: program %lu: entry failure (vendor reason %#lx): cr0 %#lx cr3 %#lx cr4 %#lx efer %#lx "
+                      "dr7 %#lx cs %#x/%#x tr %#x rflags %#lx; injected %u type %u\n",
+                      static_cast<unsigned long>(index), static_cast<unsigned long>(cpu.exit().entry.reason),
+                      static_cast<unsigned long>(cpu.cr0()), static_cast<unsigned long>(cpu.cr3()),
+                      static_cast<unsigned long>(cpu.cr4()), static_cast<unsigned long>(cpu.efer()),
+                      static_cast<unsigned long>(cpu.get(vmrt::Cr::dr7)), cpu.segment(vmrt::Seg::cs).selector,
+                      cpu.segment(vmrt::Seg::cs).attr, cpu.segment(vmrt::Seg::tr).attr,
+                      static_cast<unsigned long>(cpu.get(vmrt::Reg::rflags)), cpu.page().inject.vector,
+                      static_cast<unsigned>(cpu.page().inject.type));
         if (r.kernel_exits == 1) {
           ++g_s.entry_failure_first;
           if (g_s.entry_failures_kept < 4) g_s.first_entry_failures[g_s.entry_failures_kept++] = index;
