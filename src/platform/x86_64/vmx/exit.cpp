@@ -54,7 +54,7 @@ bool protected_mode() { return vmread(Vmcs::guest_cr0) & Cr0::pe; }
 
 /// Writes VM-entry interruption information for a queued event.
 bool inject_event(const PendingEvent& ev) {
-  uint32_t info = entry_intr_info(ev.vector, ev.type, protected_mode());
+  uint32_t info = entry_intr_info(ev.vector, ev.type, protected_mode(), g_caps.cp_error_code);
   if (!info) return false;
   if (intr_type(info) == IntrType::software_interrupt) {
     // The return address pushed is RIP + length; the ABI's is the guest's
@@ -205,7 +205,8 @@ void reflect_exception(uint32_t info, uint64_t qual, uint64_t length) {
     }
   }
   uint32_t entry = IntrInfo::valid | (static_cast<uint32_t>(type) << IntrInfo::type_shift) | vector;
-  if (type == IntrType::hardware_exception && protected_mode() && exception_has_error_code(vector)) {
+  if (type == IntrType::hardware_exception && protected_mode() && exception_has_error_code(vector) &&
+      (vector != x86::Vector::cp || g_caps.cp_error_code)) {
     entry |= IntrInfo::deliver_error_code;
     vmwrite(Vmcs::entry_exception_error_code, vmread(Vmcs::exit_intr_error_code) & 0x7fff);
   }
