@@ -1241,6 +1241,10 @@ SNIPPET virt_insns_long
   xor %ecx, %ecx
   xgetbv
   P64_END 26
+  P64  /* VMRUN with rAX beyond the physical-address width */
+  mov $0xdeadbeef000, %rax
+  vmrun
+  P64_END 27
   movq $0, MB_RESUME
 AT virt_insns_long_done
   hlt
