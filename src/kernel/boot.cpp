@@ -129,6 +129,7 @@ void boot_create_booter(const BootModule* modules, unsigned module_count, const 
   comp->pgtbl_root = pt->root;
   comp->id = 0;
   comp->alive = true;
+  comp->essential = true;  // the system cannot run without its booter
   const char* nm = "booter";
   for (unsigned i = 0; nm[i]; ++i) comp->name[i] = nm[i];
 

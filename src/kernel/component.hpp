@@ -4,6 +4,7 @@
 
 #include "kernel/capability.hpp"
 #include "kernel/object.hpp"
+#include "kernel/thread.hpp"
 
 namespace cos {
 
@@ -30,7 +31,14 @@ struct Component : KObject {
   uint64_t pgtbl_root;  ///< physical address of the PML4
   uint32_t id;
   bool alive;
+  /// The highest priority (lowest number) the threads and asynchronous
+  /// vCPUs created by code running in this component may get (comp_ceiling).
+  uint8_t priority_ceiling;
+  /// The system cannot do without it: its fault, or its comp_exit with a
+  /// non-zero status, stops the machine (Op::comp_essential, comp_exit.cpp).
+  bool essential;
   char name[32];
+  HomeThreadList threads;  ///< threads whose home it is (created in it)
 };
 
 }  // namespace cos

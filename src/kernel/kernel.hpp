@@ -63,13 +63,28 @@ Thread* thread_init(void* page, Component* comp, uint64_t entry, uint64_t arg);
 void thread_start(Thread* t, uint64_t stack_top, uint8_t priority);
 /// Ends a thread (never runs again); releases what it holds.
 void thread_kill(Thread* t);
-/// Makes a ready/blocked-woken thread runnable.
+/// Makes a ready/blocked-woken thread runnable (or parks it, state
+/// suspended, while thd_suspend holds it).
 void thread_make_ready(Thread* t);
+/// Holds `t` off the CPU until thread_resume: taken off the run queue if
+/// ready, parked later if blocked, stopped or not started.
+void thread_suspend(Thread* t);
+/// Undoes thread_suspend (and a pending one).
+void thread_resume(Thread* t);
+/// thd_suspend / thd_kill of `t` (what = suspend or kill): at once, or, for
+/// a thread executing inside another live component, when its invocations
+/// have returned home. Errors: comp_dead (the thread has ended).
+Error thread_sched_request(Thread* t, SchedPending what);
 /// Blocks the current thread in rcv on `ep` until notified or until kernel
 /// time `deadline` in microseconds (0: none). Its rax receives the result when it wakes.
 void thread_block(Thread* t, RcvEndpoint* ep, uint64_t deadline);
-/// Marks `comp` dead; threads executing in it unwind to their callers.
+/// Marks `comp` dead and ends its threads (those inside other components
+/// when they return); other threads executing in it unwind to their callers.
 void component_kill(Component* comp);
+/// An essential component ended with `status` (a fault, or comp_exit != 0):
+/// prints `cos: shutdown: essential component '<name>' stopped (status <s>):
+/// <reason>` and stops the machine (comp_exit.cpp).
+[[noreturn]] void essential_component_stopped(Component* c, unsigned status, const char* reason);
 /// Returns from the innermost invocation(s) of `t` into the nearest live
 /// client with rax = r0, rdx = r1; kills `t` if no live client remains.
 void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1);

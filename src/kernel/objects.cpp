@@ -90,6 +90,7 @@ bool teardown(KObject* o, WorkBudget& budget) {
       auto* t = static_cast<Thread*>(o);
       KASSERT(t->reap.empty());  // thread_kill gave its list away
       platform::thread_destroyed(t);
+      t->home->threads.erase(t->home->threads.iterator_to(*t));
       obj_unref(t->home);
       break;
     }

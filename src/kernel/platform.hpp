@@ -24,6 +24,8 @@ namespace cos::platform {
 // --- console and power ------------------------------------------------------------
 /// Writes bytes to the kernel console (COM1 on x86-64).
 void console_write(const char* s, size_t len);
+/// True when console_write of one byte would not wait for the UART.
+bool console_ready();
 /// Takes one byte typed on the kernel console, if one is waiting.
 bool console_poll(uint8_t& byte);
 /// Turns the console's receive interrupt on or off (on: console_irq()
@@ -33,10 +35,12 @@ void console_input_enable(bool on);
 /// The ISA line of the console's receive interrupt.
 unsigned console_irq();
 
-/// How the system stops: a clean power-off or after a kernel panic.
-enum class StopReason { clean, panic };
+/// How the system stops: a clean power-off, after a kernel panic, or after
+/// an essential component stopped (essential_component_stopped).
+enum class StopReason { clean, panic, component };
 /// Stops the machine. On QEMU it exits through isa-debug-exit (status 33 for
-/// clean, 35 for panic); on Bochs through port 0x8900. Never returns.
+/// clean, 35 for panic, 37 for an essential component); on Bochs through
+/// port 0x8900. Never returns.
 [[noreturn]] void stop(StopReason why);
 
 // --- physical memory ----------------------------------------------------------------

@@ -14,6 +14,9 @@ inline constexpr unsigned kPriorities = 256;
 struct SchedEntity
     : boost::intrusive::list_base_hook<boost::intrusive::link_mode<boost::intrusive::safe_link>> {
   uint8_t priority = 128;
+  /// Kernel ticks left of its round-robin quantum (0: a fresh one at its
+  /// next dispatch). Kept while a higher priority preempts it.
+  uint16_t quantum_left = 0;
   bool queued() const { return is_linked(); }
 };
 
@@ -22,6 +25,12 @@ class RunQueue {
   /// Appends `e` at the tail of its priority (must not be queued).
   void push_back(SchedEntity& e) {
     lists_[e.priority].push_back(e);
+    bitmap_[e.priority / 64] |= 1ull << (e.priority % 64);
+  }
+  /// Puts `e` at the head of its priority (must not be queued): a thread
+  /// preempted by a higher priority keeps its place among its equals.
+  void push_front(SchedEntity& e) {
+    lists_[e.priority].push_front(e);
     bitmap_[e.priority / 64] |= 1ull << (e.priority % 64);
   }
   /// Removes `e` if queued.

@@ -20,8 +20,6 @@ using TimerList = boost::intrusive::list<RcvEndpoint, boost::intrusive::base_hoo
                                          boost::intrusive::constant_time_size<false>>;
 TimeoutList g_timeouts;  // ordered by deadline
 TimerList g_timers;
-uint64_t g_slice_start;
-Thread* g_last_dispatched;
 
 Thread* as_thread(SchedEntity* e) { return static_cast<Thread*>(e); }
 
@@ -33,8 +31,15 @@ void wake(Thread* t, int64_t result) {
   t->blocked_on = nullptr;
   obj_unref(ep);
   t->regs.rax = static_cast<uint64_t>(result);
-  t->state = ThreadState::ready;
-  g_run_queue.push_back(*t);
+  thread_make_ready(t);
+}
+
+// thd_suspend / thd_kill that waited for `t` to return home take effect.
+void apply_pending(Thread* t) {
+  SchedPending p = t->pending;
+  t->pending = SchedPending::none;
+  if (p == SchedPending::kill) thread_kill(t);
+  else if (p == SchedPending::suspend) thread_suspend(t);
 }
 
 }  // namespace
@@ -45,6 +50,7 @@ Thread* thread_init(void* page, Component* comp, uint64_t entry, uint64_t arg) {
   static uint32_t next_id = 1;
   t->home = comp;
   obj_ref(comp);
+  comp->threads.push_back(*t);
   t->current = comp;
   t->id = next_id++;
   t->state = ThreadState::created;
@@ -54,15 +60,56 @@ Thread* thread_init(void* page, Component* comp, uint64_t entry, uint64_t arg) {
 void thread_start(Thread* t, uint64_t stack_top, uint8_t priority) {
   t->regs.rsp = stack_top;
   t->priority = priority;
-  t->state = ThreadState::ready;
   ++g_live_threads;
   obj_ref(t);  // a live thread keeps itself
-  g_run_queue.push_back(*t);
+  thread_make_ready(t);
 }
 
 void thread_make_ready(Thread* t) {
+  if (t->suspended) {
+    t->state = ThreadState::suspended;
+    return;
+  }
   t->state = ThreadState::ready;
+  t->quantum_left = 0;  // it blocked or was held: a fresh quantum
   g_run_queue.push_back(*t);
+}
+
+void thread_suspend(Thread* t) {
+  t->suspended = true;
+  switch (t->state) {
+    case ThreadState::ready:
+      g_run_queue.remove(*t);
+      t->state = ThreadState::suspended;
+      break;
+    case ThreadState::running:  // the caller itself
+      t->state = ThreadState::suspended;
+      if (g_current == t) g_current = nullptr;
+      break;
+    default:  // created, blocked, stopped: parked when it would become ready
+      break;
+  }
+}
+
+void thread_resume(Thread* t) {
+  if (t->pending == SchedPending::suspend) t->pending = SchedPending::none;
+  if (!t->suspended) return;
+  t->suspended = false;
+  if (t->state == ThreadState::suspended) thread_make_ready(t);
+}
+
+Error thread_sched_request(Thread* t, SchedPending what) {
+  if (t->state == ThreadState::dead) return Error::comp_dead;
+  // Inside a server: the server must not be left holding a suspended or
+  // ended thread in the middle of its work; it happens on the way home.
+  if (t->depth > 0 && t->current != t->home && t->current->alive) {
+    if (t->pending != SchedPending::kill) t->pending = what;
+    return Error::ok;
+  }
+  t->pending = SchedPending::none;
+  if (what == SchedPending::kill) thread_kill(t);
+  else thread_suspend(t);
+  return Error::ok;
 }
 
 void thread_block(Thread* t, RcvEndpoint* ep, uint64_t deadline) {
@@ -83,6 +130,7 @@ void thread_kill(Thread* t) {
   if (t->state == ThreadState::dead) return;
   if (t->state == ThreadState::ready) g_run_queue.remove(*t);
   if (t->state == ThreadState::blocked) {
+    t->suspended = false;  // wake() must not park it: it is taken off the queue at once
     wake(t, 0);
     g_run_queue.remove(*t);
   }
@@ -110,12 +158,22 @@ void invocation_unwind(Thread* t, uint64_t r0, uint64_t r1) {
     }
     platform::set_invocation_return(t, f.rip, f.rsp, f.rflags, r0, r1);
     t->current = f.client;
+    if (t->depth == 0 && t->pending != SchedPending::none) apply_pending(t);
     return;
   }
   thread_kill(t);
 }
 
-void component_kill(Component* comp) { comp->alive = false; }
+void component_kill(Component* comp) {
+  comp->alive = false;
+  for (Thread& t : comp->threads) {
+    if (t.state == ThreadState::dead) continue;
+    // At home (or in another dead component): ends now. Inside a live
+    // server: ends when it returns, which it cannot do into `comp` anyway.
+    if (t.current == comp || !t.current->alive) thread_kill(&t);
+    else t.pending = SchedPending::kill;
+  }
+}
 
 void rcv_notify(RcvEndpoint* ep) {
   if (ep->waiters.empty()) {
@@ -156,7 +214,11 @@ bool timer_tick() {
       rcv_notify(&ep);
     }
   }
-  return g_ticks - g_slice_start >= abi::kQuantumTicks;
+  // The running thread's quantum (a thread interrupted in the idle loop or
+  // while in the kernel with none current has none).
+  Thread* c = g_current;
+  if (!c || c->quantum_left == 0) return false;
+  return --c->quantum_left == 0;
 }
 
 bool wakeups_possible() { return !g_timeouts.empty() || !g_timers.empty() || platform::irqs_bound(); }
@@ -183,8 +245,15 @@ bool idle_work() {
   Thread* next = g_current;
   if (next && next->state == ThreadState::running) {
     int top = g_run_queue.top_priority();
-    if (top >= 0 && (top < next->priority || (preempt && top == next->priority))) {
+    if (top >= 0 && top < next->priority) {
+      // Preempted: first of its priority again, unless its quantum ended too.
       next->state = ThreadState::ready;
+      if (next->quantum_left) g_run_queue.push_front(*next);
+      else g_run_queue.push_back(*next);
+      next = nullptr;
+    } else if (top >= 0 && preempt && top == next->priority) {  // round robin
+      next->state = ThreadState::ready;
+      next->quantum_left = 0;
       g_run_queue.push_back(*next);
       next = nullptr;
     }
@@ -197,7 +266,8 @@ bool idle_work() {
     if (!next) break;
     if (next->current->alive) break;
     invocation_unwind(next, static_cast<uint64_t>(abi::Error::comp_dead), 0);
-    if (next->state == ThreadState::dead) next = nullptr;
+    // It ended, or a pending thd_suspend parked it on the way home.
+    if (next->state == ThreadState::dead || next->state == ThreadState::suspended) next = nullptr;
     if (reap_pending()) reap(nullptr, budget);
   }
   if (!next) {
@@ -212,10 +282,7 @@ bool idle_work() {
     }
     platform::idle();
   }
-  if (next != g_last_dispatched) {
-    g_slice_start = g_ticks;
-    g_last_dispatched = next;
-  }
+  if (next->quantum_left == 0) next->quantum_left = abi::kQuantumTicks;
   next->state = ThreadState::running;
   g_current = next;
   platform::resume(next);

@@ -49,7 +49,8 @@ extern "C" InvocationFrame* cos_sret_fastpath() {
   if (t->depth == 0) return nullptr;
   InvocationFrame* f = &t->inv[t->depth - 1];
   // The client must still run, and dropping the server must not destroy it.
-  if (!f->client->alive || f->server->refs < 2) return nullptr;
+  // A thd_suspend / thd_kill waiting for the thread's return is applied there.
+  if (!f->client->alive || f->server->refs < 2 || t->pending != SchedPending::none) return nullptr;
   obj_unref(f->server);  // cannot reach zero: checked above
   --t->depth;
   t->current = f->client;

@@ -30,6 +30,7 @@ int64_t comp_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t ct_slot
   c->pgtbl_root = c->pgtbl_obj->root;
   c->id = g_next_comp_id++;
   c->alive = true;
+  c->priority_ceiling = t->current->priority_ceiling;  // nobody grants more than it has
   for (unsigned i = 0; i < sizeof(name); ++i) c->name[i] = name[i];
   install_object(target, ObjType::comp, c);
   return 0;
@@ -55,6 +56,7 @@ int64_t thd_start(Thread* t, uint64_t thd_slot, uint64_t stack_top, uint64_t pri
   Error e = caps(t).get(thd_slot, Rights::exec, nt);
   if (e != Error::ok) return err(e);
   if (prio > 255 || (stack_top & 15) != 0) return err(Error::bad_argument);
+  if (prio < t->current->priority_ceiling) return err(Error::above_ceiling);
   if (stack_top > abi::kUserTop) return err(Error::bad_address);
   if (nt->state != ThreadState::created) return err(Error::already_started);
   thread_start(nt, stack_top, static_cast<uint8_t>(prio));

@@ -17,15 +17,45 @@ namespace {
 
 using abi::Op;
 
+// The console UART takes ~87 us per byte at 115200 baud where the emulator
+// models the line (Bochs), and under QEMU it waits whenever the host reads
+// the console late: a 4 KiB print could hold the kernel for 350 ms or more.
+// While the UART is busy (and between chunks of kPrintChunk bytes) pending
+// interrupts are let in, and if a thread of higher priority became ready,
+// the call stops and is restarted later with the rest (rdi/rsi advanced):
+// what a thread prints costs only its own time. Round robin among equal
+// priorities waits for the end of the print, so equal-priority components'
+// lines do not interleave.
+constexpr size_t kPrintChunk = 16;
+
+// Lets pending interrupts in; true (and the call set up to continue at
+// `ptr`, `len`) when a higher priority should run now.
+bool print_yields(Thread* t, uint64_t ptr, uint64_t len) {
+  platform::interrupts_poll();
+  int top = g_run_queue.top_priority();
+  if (top < 0 || top >= t->priority) return false;
+  t->regs.rdi = ptr;
+  t->regs.rsi = len;
+  // Back first among its equals (schedule() keeps a preempted thread's place
+  // while it has quantum left), so its line is finished before theirs start.
+  if (t->quantum_left == 0) t->quantum_left = 1;
+  return true;
+}
+
 int64_t sys_print(Thread* t, uint64_t ptr, uint64_t len) {
   if (len > 4096) return sys::err(Error::bad_argument);
-  char buf[256];
+  char buf[kPrintChunk];
   while (len > 0) {
     size_t n = len < sizeof(buf) ? len : sizeof(buf);
     if (!platform::copy_from_user(t->current->pgtbl_root, ptr, buf, n)) return sys::err(Error::bad_address);
-    platform::console_write(buf, n);
+    for (size_t i = 0; i < n; ++i) {
+      while (!platform::console_ready())
+        if (print_yields(t, ptr + i, len - i)) return sys::kRestart;
+      platform::console_write(&buf[i], 1);
+    }
     ptr += n;
     len -= n;
+    if (len > 0 && print_yields(t, ptr, len)) return sys::kRestart;
   }
   return 0;
 }
@@ -81,6 +111,9 @@ bool control_transfer(Thread* t, Op op) {
       if (!g_run_queue.empty() && g_run_queue.top_priority() <= t->priority) schedule(true);
       return true;
     case Op::thd_exit: thread_kill(t); return true;
+    case Op::comp_exit:  // returns only with an error
+      r.rax = static_cast<uint64_t>(sys::comp_exit(t, r.rdi, r.rsi, r.rdx));
+      return true;
     case Op::rcv:
       if (!sys::rcv(t, r.rdi, r.rsi, r.rdx, ret)) r.rax = static_cast<uint64_t>(ret);
       return true;
@@ -121,6 +154,7 @@ void syscall_handle(Thread* t) {
     case Op::print: ret = sys_print(t, r.rdi, r.rsi); break;
     case Op::retype: ret = sys::retype(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     case Op::comp_create: ret = sys::comp_create(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9); break;
+    case Op::comp_essential: ret = sys::comp_essential(t, r.rdi); break;
     case Op::thd_create: ret = sys::thd_create(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8); break;
     case Op::thd_start: ret = sys::thd_start(t, r.rdi, r.rsi, r.rdx); break;
     case Op::sinv_create: ret = sys::sinv_create(t, r.rdi, r.rsi, r.rdx, r.r10, r.r8); break;
@@ -145,6 +179,11 @@ void syscall_handle(Thread* t) {
     case Op::vcpu_inject: ret = sys::vcpu_inject(t, r.rdi, r.rsi, r.rdx, r.r10); break;
     case Op::console_bind: ret = sys::console_bind(t, r.rdi, r.rsi, r.rdx); break;
     case Op::console_read: ret = sys::console_read(t, r.rdi, r.rsi, r.rdx, r.r10); break;
+    case Op::comp_ceiling: ret = sys::comp_ceiling(t, r.rdi, r.rsi); break;
+    case Op::thd_suspend: ret = sys::thd_suspend(t, r.rdi, true); break;
+    case Op::thd_resume: ret = sys::thd_suspend(t, r.rdi, false); break;
+    case Op::thd_kill: ret = sys::thd_kill(t, r.rdi); break;
+    case Op::comp_kill: ret = sys::comp_kill(t, r.rdi); break;
     default: ret = sys::err(Error::bad_op); break;
   }
   finish(t, raw_op, ret, budget);

@@ -76,6 +76,18 @@ int64_t ioport_in(Thread* t, uint64_t slot, uint64_t port, uint64_t width);
 int64_t ioport_out(Thread* t, uint64_t slot, uint64_t port, uint64_t width, uint64_t value);
 int64_t irq_bind(Thread* t, uint64_t irq, uint64_t line, uint64_t rcv);
 
+// sys_sched.cpp
+int64_t comp_ceiling(Thread* t, uint64_t comp, uint64_t ceiling);
+/// thd_suspend (suspend = true) and thd_resume.
+int64_t thd_suspend(Thread* t, uint64_t slot, bool suspend);
+int64_t thd_kill(Thread* t, uint64_t slot);
+int64_t comp_kill(Thread* t, uint64_t comp);
+
+// comp_exit.cpp
+/// Ends t's current component and reschedules; returns only on a bad argument.
+int64_t comp_exit(Thread* t, uint64_t status, uint64_t reason, uint64_t len);
+int64_t comp_essential(Thread* t, uint64_t comp);
+
 // sys_console.cpp
 int64_t console_bind(Thread* t, uint64_t console, uint64_t rcv, uint64_t on);
 int64_t console_read(Thread* t, uint64_t console, uint64_t rcv, uint64_t buf, uint64_t len);

@@ -25,7 +25,12 @@ struct InvocationFrame {
 };
 
 /// `stopped`: an asynchronous vCPU's thread whose exit awaits the VMM's vcpu_resume.
-enum class ThreadState : uint8_t { created, ready, running, blocked, stopped, dead };
+/// `suspended`: would be ready, but thd_suspend holds it (Thread::suspended).
+enum class ThreadState : uint8_t { created, ready, running, blocked, stopped, suspended, dead };
+
+/// thd_suspend / thd_kill of a thread executing in another component: what
+/// happens once its invocations have returned to its home component.
+enum class SchedPending : uint8_t { none, suspend, kill };
 
 /// A system call cut short by the work budget (kernel/syscall.cpp): the
 /// thread executes the same call again when it next runs.
@@ -39,8 +44,13 @@ enum class SyscallRestart : uint8_t {
 struct TimeoutTag;
 using TimeoutHook = boost::intrusive::list_base_hook<
     boost::intrusive::tag<TimeoutTag>, boost::intrusive::link_mode<boost::intrusive::safe_link>>;
+/// Every thread is on its home component's list (Component::threads) from
+/// creation to destruction, so comp_kill finds them.
+struct HomeTag;
+using HomeHook = boost::intrusive::list_base_hook<
+    boost::intrusive::tag<HomeTag>, boost::intrusive::link_mode<boost::intrusive::safe_link>>;
 
-struct Thread : KObject, SchedEntity, TimeoutHook {
+struct Thread : KObject, SchedEntity, TimeoutHook, HomeHook {
   static constexpr abi::ObjType kType = abi::ObjType::thread;
   /// Entries from ring 3 push the interrupt frame at the end of `regs`; the
   /// CPU aligns that stack pointer to 16 bytes first (Intel SDM Vol. 3A,
@@ -53,6 +63,10 @@ struct Thread : KObject, SchedEntity, TimeoutHook {
   uint32_t depth;                ///< number of valid entries in inv
   uint32_t id;
   ThreadState state;
+  /// thd_suspend holds the thread: it is parked (state suspended) instead of
+  /// queued whenever it would become ready.
+  bool suspended;
+  SchedPending pending;          ///< set while it executes in another component
   RcvEndpoint* blocked_on;       ///< while blocked in rcv (referenced)
   uint64_t deadline;             ///< kernel time (us) at which a pending rcv times out
   /// While set, the thread runs this vCPU's guest instead of user code:
@@ -71,4 +85,10 @@ struct Thread : KObject, SchedEntity, TimeoutHook {
 static_assert(sizeof(Thread) <= 4096);
 static_assert(sizeof(x86::Regs) % 16 == 0);
 
+}  // namespace cos
+
+namespace cos {
+/// The threads whose home is one component.
+using HomeThreadList = boost::intrusive::list<Thread, boost::intrusive::base_hook<HomeHook>,
+                                              boost::intrusive::constant_time_size<false>>;
 }  // namespace cos

@@ -63,6 +63,7 @@ int64_t vcpu_create(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t vm_slot
   if ((e = caps(t).get(frame_slot, ObjType::frame, fr, Rights::read | Rights::write)) != Error::ok) return err(e);
   if (rcv_slot != 0 && (e = caps(t).get(rcv_slot, Rights::write, exit_ep)) != Error::ok) return err(e);
   if (prio > 255 || (!exit_ep && prio != 0)) return err(Error::bad_argument);
+  if (exit_ep && prio < t->current->priority_ceiling) return err(Error::above_ceiling);
   PageMeta* m = page_meta(fr->w0);
   if (!m || m->kind != PageKind::frame || m->maps == kMaxPageMaps) return err(Error::bad_argument);
 

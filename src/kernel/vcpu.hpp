@@ -55,6 +55,7 @@ struct Vcpu : KObject {
   uint64_t state_pa;           ///< the state frame page (kept mapped: its frame is referenced)
   uint64_t control_pa;         ///< VMCS (VMX) or VMCB (SVM) page
   VcpuRun run;
+  bool dead;                   ///< thd_kill of a synchronous vCPU: vcpu_run refuses it (comp_dead)
   uint32_t id;
   PendingEvent pending_irq;    ///< external interrupt
   PendingEvent pending_exc;    ///< exception / NMI / software interrupt

@@ -85,6 +85,7 @@ void vcpu_guest_loop(Thread* t) {
   Vcpu* v = t->guest;
   const platform::VirtBackend& backend = *platform::virt();
   for (;;) {
+    if (v->dead) finish_run(t, v, static_cast<int64_t>(Error::comp_dead), 0);  // thd_kill while preempted
     if (RcvEndpoint* w = t->wake; w && w->pending) {
       uint64_t n = w->pending;
       w->pending = 0;
@@ -138,6 +139,7 @@ int64_t vcpu_run(Thread* t, uint64_t vcpu_slot, uint64_t mask, uint64_t wake_slo
   if (e == Error::ok && wake_slot != 0) e = caps(t).get(wake_slot, Rights::read, wake);
   if (e != Error::ok) return err(e);
   if (v->thread) return err(Error::vcpu_mode);
+  if (v->dead) return err(Error::comp_dead);
   if (v->runner) return err(Error::vcpu_running);
   if ((e = load_state(v, mask)) != Error::ok) return err(e);
   v->runner = t;

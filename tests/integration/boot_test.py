@@ -8,10 +8,10 @@ check what its serial console printed.
                --reject 'cos: PANIC'
 
 Checks, in this order:
-  * `./cos compose <script> <name>` succeeds;
+  * `./cos compose <script> <name> [--set OVERRIDE]...` succeeds;
   * `./cos run <name> --emulator E --timeout T < /dev/null` exits with the
-    expected status (default 0); for a non-zero one, --expect-reason must match
-    its `cos: run failed: ...` line;
+    expected status (default 0); for a non-zero one other than 130 there is
+    exactly one `cos: run failed: ...` line, which --expect-reason must match;
   * every --expect regex matches the serial output, in the given order (each
     after the end of the previous match; `^`/`$` match at line boundaries);
   * no --reject regex matches anywhere;
@@ -58,6 +58,8 @@ def parse_args(argv):
     p.add_argument("--blobs", metavar="COMPONENT",
                    help="compare the blob sizes and CRC-32s printed on the console with the "
                         "COMPONENT.guest.* files of the composed system")
+    p.add_argument("--set", action="append", default=[], metavar="TARGET.KEY=VALUE",
+                   help="an override for ./cos compose (repeatable)")
     p.add_argument("--input", metavar="TEXT",
                    help="text piped to ./cos run's stdin (the guest console); '\\n' is a newline")
     p.add_argument("--icount", action="store_true",
@@ -135,7 +137,10 @@ def main(argv):
     args = parse_args(argv)
     failures = []
 
-    status, out, err, secs = run([COS, "compose", args.script, args.name], 900)
+    compose = [COS, "compose", args.script, args.name]
+    for override in args.set:
+        compose += ["--set", override]
+    status, out, err, secs = run(compose, 900)
     section("./cos compose %s %s (status %s, %.1f s)" % (args.script, args.name, status, secs),
             out + err)
     if status != 0:
@@ -159,10 +164,12 @@ def main(argv):
         reason = [l for l in err.splitlines() if "cos: run failed:" in l]
         failures.append("exit status %d, expected %d%s" % (
             status, args.expect_status, (" (" + reason[-1] + ")") if reason else ""))
-    elif status != 0 and args.expect_reason:
-        if not any(re.search(args.expect_reason, l) for l in err.splitlines()
-                   if "cos: run failed:" in l):
-            failures.append("no 'cos: run failed:' line matches /%s/" % args.expect_reason)
+    elif status not in (0, 130):
+        lines = [l for l in err.splitlines() if "cos: run failed:" in l]
+        if len(lines) != 1:
+            failures.append("%d 'cos: run failed:' lines, expected exactly one" % len(lines))
+        elif args.expect_reason and not re.search(args.expect_reason, lines[0]):
+            failures.append("the 'cos: run failed:' line does not match /%s/" % args.expect_reason)
     failures += check_serial(serial, args.expect, args.reject)
     if args.blobs:
         failures += check_blobs(serial, REPO / "system_binaries" / args.name, args.blobs)

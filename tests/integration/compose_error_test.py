@@ -4,7 +4,8 @@
 matching the expected diagnostic (and that no system was written).
 
   compose_error_test.py --script tests/integration/guest_scripts/not_bzimage.toml \\
-      --name itest-guest-bad --status 2 --expect '^.*:18:10: error: guest kernel .* is not a bzImage'
+      --name itest-guest-bad --status 2 --expect '^.*:18:10: error: guest kernel .* is not a bzImage' \\
+      [--absent /some/file/it/must/not/create]
 
 Exit status 0 = pass, 1 = fail.
 """
@@ -25,8 +26,13 @@ def main(argv):
     p.add_argument("--status", type=int, default=2)
     p.add_argument("--expect", required=True, metavar="REGEX",
                    help="the one diagnostic line on stderr")
+    p.add_argument("--absent", action="append", default=[], metavar="PATH",
+                   help="a file the compose must not create (removed first if a run "
+                        "of an older cos left it); repeatable")
     args = p.parse_args(argv)
     out_dir = REPO / "system_binaries" / args.name
+    for path in args.absent:
+        Path(path).unlink(missing_ok=True)
     proc = subprocess.run([str(REPO / "cos"), "compose", args.script, args.name], cwd=str(REPO),
                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True, timeout=900)
@@ -40,6 +46,9 @@ def main(argv):
                         % (args.expect, len(matches)))
     if out_dir.exists() and args.status != 0:
         failures.append("%s exists after a failed compose" % out_dir)
+    for path in args.absent:
+        if Path(path).exists():
+            failures.append("%s was created" % path)
     for f in failures:
         print("FAIL: " + f)
     if not failures:

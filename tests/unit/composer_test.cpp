@@ -1,149 +1,10 @@
 // Unit tests for the composer (tools/composer): script validation with exact
 // diagnostics, construction order, manifest contents and output files.
-#include <gtest/gtest.h>
-#include <unistd.h>
+#include "unit/composer_fixture.hpp"
 
-#include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <sstream>
-#include <string>
-#include <vector>
-
-#include "composer/cli.hpp"
-#include "composer/composer.hpp"
-#include "composer/deps.hpp"
-#include "composer/ioports.hpp"
-#include "elf/elf64.hpp"
-#include "unit/elf_builder.hpp"
-#include "composer/guests.hpp"
-#include "manifest/manifest_reader.hpp"
-#include "composer/order.hpp"
-#include "composer/script_checks.hpp"
-#include "composer/script_parser.hpp"
-#include "composer/size.hpp"
+#include "cos/guest_modules.hpp"
 
 namespace {
-
-namespace fs = std::filesystem;
-namespace c = composer;
-namespace m = cos::manifest;
-
-// [system] and a kernel-constructed booter: lines 1-8, so a case's own text
-// starts on line 9.
-constexpr const char* prefix =
-    "[system]\n"              // 1
-    "name = \"t\"\n"          // 2
-    "\n"                      // 3
-    "[[component]]\n"         // 4
-    "name = \"booter\"\n"     // 5
-    "image = \"booter\"\n"    // 6
-    "constructor = \"kernel\"\n"  // 7
-    "\n";                     // 8
-
-std::vector<uint8_t> read_bytes(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-}
-std::string read_text(const fs::path& p) {
-  const auto b = read_bytes(p);
-  return std::string(b.begin(), b.end());
-}
-void write_bytes(const fs::path& p, const std::vector<uint8_t>& b) {
-  fs::create_directories(p.parent_path());
-  std::ofstream(p, std::ios::binary).write(reinterpret_cast<const char*>(b.data()), std::streamsize(b.size()));
-}
-void write_text(const fs::path& p, const std::string& s) { write_bytes(p, std::vector<uint8_t>(s.begin(), s.end())); }
-std::string str(m::Str s) { return std::string(s.data, s.size); }
-
-struct Outcome {
-  int status;
-  std::string out, err;
-};
-
-// A temporary directory with component images, a kernel and room for scripts.
-class ComposerTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    static int counter = 0;
-    dir_ = fs::temp_directory_path() /
-           ("cos-composer-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_ / "images");
-    for (const char* name : {"booter", "ping", "client"}) write_bytes(image(name), cos::test::component_elf(false));
-    for (const char* name : {"pong", "a", "b", "c", "d", "logger"}) write_bytes(image(name), cos::test::component_elf(true));
-    write_bytes(image("nosinv"), cos::test::component_elf(false));
-    write_text(image("garbage"), std::string(100, 'x'));
-    cos::test::ElfSpec pie;
-    pie.type = 3;
-    write_bytes(image("pie"), cos::test::build_elf(pie));
-    cos::test::ElfSpec data_sinv;  // __cos_sinv_entry in a non-executable segment
-    data_sinv.segments = {cos::test::SegmentSpec{1, 5, 0x400000, 0x1000, 0x10, 0},
-                          cos::test::SegmentSpec{1, 6, 0x402000, 0x1000, 0x10, 0}};
-    data_sinv.symbols = {{"__cos_sinv_entry", 0x402010, false}};
-    write_bytes(image("datasinv"), cos::test::build_elf(data_sinv));
-    write_bytes(dir_ / "scripts" / "lib" / "custom.elf", cos::test::component_elf(true));
-    write_bytes(dir_ / "scripts" / "other" / "custom.elf", cos::test::component_elf(false));
-    write_bytes(dir_ / "kernel-image.elf", {0x7f, 'E', 'L', 'F', 1, 2, 3});
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
-  fs::path image(const std::string& name) const { return dir_ / "images" / (name + ".elf"); }
-  fs::path outdir() const { return dir_ / "out"; }
-
-  c::Options options(const std::string& script_text) {
-    script_ = (dir_ / "scripts" / "sys.toml").string();
-    write_text(script_, script_text);
-    c::Options o;
-    o.script = script_;
-    o.outdir = outdir();
-    o.images_dir = dir_ / "images";
-    o.kernel = dir_ / "kernel-image.elf";
-    o.make_iso = false;
-    o.guest_inputs = guest_inputs_;
-    return o;
-  }
-
-  Outcome run(const c::Options& o) {
-    std::ostringstream out, err;
-    const int status = c::run(o, out, err);
-    return {status, out.str(), err.str()};
-  }
-  Outcome run(const std::string& script_text) { return run(options(script_text)); }
-
-  // Nothing but the fixtures: no outdir, no staging leftovers.
-  void expect_no_output() {
-    EXPECT_FALSE(fs::exists(outdir()));
-    for (const auto& e : fs::directory_iterator(dir_))
-      EXPECT_EQ(e.path().filename().string().rfind(".out.", 0), std::string::npos) << e.path();
-  }
-
-  // Runs `text`, expecting exit 2 and exactly one line
-  // "<script>:<line>:<col>: error: ..." that contains `needle`.
-  void expect_error(const std::string& text, int line, int col, const std::string& needle) {
-    const Outcome r = run(text);
-    EXPECT_EQ(r.status, c::exit_script_error) << r.err;
-    const std::string where = script_ + ":" + std::to_string(line) + ":" + std::to_string(col) + ": error: ";
-    EXPECT_EQ(r.err.rfind(where, 0), 0u) << "expected " << where << "\n got " << r.err;
-    EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in " << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
-    EXPECT_TRUE(r.out.empty());
-    expect_no_output();
-  }
-
-  m::Reader open_manifest() {
-    manifest_bytes_ = read_bytes(outdir() / "manifest.bin");
-    m::Reader r;
-    EXPECT_EQ(m::Reader::open(manifest_bytes_.data(), manifest_bytes_.size(), r), m::Error::ok);
-    return r;
-  }
-
-  fs::path dir_;
-  c::GuestInputs guest_inputs_;  ///< what "debian-cloud" / "default" stand for (GuestTest sets them)
-  std::string script_;
-  std::vector<uint8_t> manifest_bytes_;
-};
 
 // ---------------------------------------------------------------- valid scripts
 
@@ -235,9 +96,9 @@ TEST_F(ComposerTest, HelloSystem) {
             "  \"kernel\": \"kernel.elf\",\n"
             "  \"iso\": null,\n"
             "  \"components\": [\n"
-            "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0},\n"
-            "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10},\n"
-            "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10}\n"
+            "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0, \"priority_ceiling\": 0, \"essential\": true},\n"
+            "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"essential\": false},\n"
+            "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"essential\": false}\n"
             "  ]\n"
             "}\n");
   for (const auto& e : fs::directory_iterator(dir_))
@@ -259,7 +120,7 @@ TEST_F(ComposerTest, OverridesAreAppliedAndRecordedInSystemJson) {
   EXPECT_NE(json.find("  \"overrides\": [\"pong.priority=20\", \"pong.params.label=\\\"a \\\\\\\"b\\\\\\\"\\\"\"],\n"),
             std::string::npos)
       << json;
-  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20}"),
+  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20, \"priority_ceiling\": 20, \"essential\": false}"),
             std::string::npos)
       << json;
 }
@@ -680,9 +541,11 @@ TEST_F(ComposerTest, MalformedSizesAndNumbers) {
   expect_error(comp + "stack = \"6K\"\n", 12, 9, "'stack' must be a multiple of 4096 bytes");
   expect_error(comp + "memory = 0\n", 12, 10, "'memory' must be between 4K and 4G, not 0");
   expect_error(comp + "memory = \"5G\"\n", 12, 10, "must be between 4K and 4G, not 5G");
-  expect_error(comp + "stack = \"4100M\"\n", 12, 9, "'stack' must be between 4K and 4G");
+  expect_error(comp + "stack = \"4100M\"\n", 12, 9, "'stack' must be between 4K and 262136K, not 4100M");
   expect_error(comp + "priority = -1\n", 12, 12, "'priority' must be between 0 and 255 (0 = highest), not -1");
   expect_error(comp + "priority = 256\n", 12, 12, "not 256");
+  expect_error(comp + "priority_ceiling = -1\n", 12, 20, "'priority_ceiling' must be between 0 and the component's priority 128 (0 = highest), not -1");
+  expect_error(comp + "priority = 40\npriority_ceiling = 41\n", 13, 20, "priority 40 (0 = highest), not 41");
   expect_error("[system]\nname = \"t\"\nmemory = \"100\"\n", 3, 10, "multiple of 1048576 bytes (1M)");
   expect_error("[system]\nname = \"t\"\nmemory = \"8M\"\n", 3, 10, "'memory' must be between 16M and 64G, not 8M");
 }
@@ -697,6 +560,26 @@ TEST_F(ComposerTest, KernelConstructedComponents) {
   expect_error("[system]\nname = \"t\"\n", 1, 1, "the script declares no components");
   expect_error(std::string(prefix) + "deps = [\"ia\"]\n[[component]]\nname = \"a\"\nimage = \"a\"\nimplements = [\"ia\"]\n",
                9, 9, "the kernel-constructed component 'booter' cannot have dependencies");
+}
+
+// `essential`: default false, true with a guest (GuestTest.EssentialByDefault),
+// always true for the booter; it reaches the manifest and system.json.
+TEST_F(ComposerTest, EssentialComponents) {
+  const Outcome r = run(std::string(prefix) +
+                        "[[component]]\nname = \"pong\"\nimage = \"pong\"\nessential = true\n"
+                        "[[component]]\nname = \"ping\"\nimage = \"ping\"\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  EXPECT_TRUE(man.component(0).essential);  // the booter
+  EXPECT_TRUE(man.component(1).essential);
+  EXPECT_FALSE(man.component(2).essential);
+  EXPECT_NE(read_text(outdir() / "system.json").find("\"priority\": 128, \"priority_ceiling\": 128, \"essential\": true}"), std::string::npos);
+  fs::remove_all(outdir());
+  expect_error(std::string(prefix) + "[[component]]\nname = \"pong\"\nimage = \"pong\"\nessential = 1\n", 12, 13,
+               "'essential' must be a boolean, not an integer");
+  expect_error(std::string(prefix) + "essential = false\n", 9, 13,
+               "the kernel-constructed component 'booter' is always essential");
+  EXPECT_EQ(run(std::string(prefix) + "essential = true\n").status, c::exit_ok);
 }
 
 TEST_F(ComposerTest, DuplicatesInsideAComponent) {
@@ -729,10 +612,10 @@ TEST_F(ComposerTest, InvalidUntyped) {
   const std::string comp = grant_comp();
   expect_error(comp + "untyped = \"4097\"\n", 12, 11, "'untyped' must be a multiple of 4096 bytes (4K), not 4097");
   expect_error(comp + "untyped = 6000\n", 12, 11, "'untyped' must be a multiple of 4096 bytes");
-  expect_error(comp + "untyped = 0\n", 12, 11, "'untyped' must be between 4K and 1G, not 0");
-  expect_error(comp + "untyped = \"0K\"\n", 12, 11, "'untyped' must be between 4K and 1G, not 0");
-  expect_error(comp + "untyped = \"2G\"\n", 12, 11, "'untyped' must be between 4K and 1G, not 2G");
-  expect_error(comp + "untyped = \"1025M\"\n", 12, 11, "not 1025M");
+  expect_error(comp + "untyped = 0\n", 12, 11, "'untyped' must be between 4K and 3G, not 0");
+  expect_error(comp + "untyped = \"0K\"\n", 12, 11, "'untyped' must be between 4K and 3G, not 0");
+  expect_error(comp + "untyped = \"4G\"\n", 12, 11, "'untyped' must be between 4K and 3G, not 4G");
+  expect_error(comp + "untyped = \"3073M\"\n", 12, 11, "not 3073M");
   expect_error(comp + "untyped = -4096\n", 12, 11, "'untyped' must not be negative");
   expect_error(comp + "untyped = \"4MB\"\n", 12, 11, "invalid size \"4MB\" for 'untyped': bad suffix 'MB'");
   expect_error(comp + "untyped = true\n", 12, 11, "'untyped' must be a size (an integer number of bytes or a string");
@@ -893,7 +776,22 @@ TEST(ComposerSize, ParsesSizes) {
   EXPECT_EQ(v, 4ull << 30);
   EXPECT_FALSE(c::parse_size_text("K", v, why));
   EXPECT_FALSE(c::parse_size_text("1KK", v, why));
-  EXPECT_FALSE(c::parse_size_text("1.5M", v, why));
+  EXPECT_TRUE(c::parse_size_text("1.5M", v, why));
+  EXPECT_EQ(v, 3u << 19);
+  EXPECT_TRUE(c::parse_size_text("3.5G", v, why));
+  EXPECT_EQ(v, 7ull << 29);
+  EXPECT_TRUE(c::parse_size_text("1536M", v, why));
+  EXPECT_EQ(v, 3ull << 29);
+  EXPECT_TRUE(c::parse_size_text("0.25k", v, why));
+  EXPECT_EQ(v, 256u);
+  EXPECT_FALSE(c::parse_size_text("1.1K", v, why));  // 1126.4 bytes
+  EXPECT_NE(why.find("not a whole number of bytes"), std::string::npos) << why;
+  EXPECT_FALSE(c::parse_size_text("1.5", v, why));   // no suffix
+  EXPECT_FALSE(c::parse_size_text("1.G", v, why));
+  EXPECT_FALSE(c::parse_size_text(".5G", v, why));
+  EXPECT_FALSE(c::parse_size_text("1.0000000001G", v, why));
+  EXPECT_TRUE(c::parse_size_text("17179869183.5G", v, why));  // the largest whole-G part, plus a half
+  EXPECT_EQ(v, UINT64_MAX - (1ull << 29) + 1);
   EXPECT_FALSE(c::parse_size_text("18446744073709551616", v, why));
   EXPECT_EQ(c::format_size(4096), "4K");
   EXPECT_EQ(c::format_size(3u << 20), "3M");
@@ -962,54 +860,6 @@ TEST(ComposerCli, RejectsBadArguments) {
 
 // ---------------------------------------------------------------- [component.guest]
 
-// A bzImage-shaped file: the setup-header fields the composer reads.
-std::vector<uint8_t> fake_bzimage(uint16_t version = 0x020f, uint8_t loadflags = 1, uint8_t setup_sects = 4,
-                                  size_t pm_bytes = 0x10000, uint32_t init_size = 0x100000) {
-  std::vector<uint8_t> b((setup_sects + 1u) * 512, 0);
-  b.resize(b.size() + pm_bytes, 0xf4);
-  b[0x1f1] = setup_sects;
-  b[0x1fe] = 0x55;
-  b[0x1ff] = 0xaa;
-  std::memcpy(&b[0x202], "HdrS", 4);
-  b[0x206] = uint8_t(version);
-  b[0x207] = uint8_t(version >> 8);
-  b[0x211] = loadflags;
-  b[0x258 + 3] = 0x01;  // pref_address 0x1000000
-  for (int i = 0; i < 4; ++i) b[0x260 + size_t(i)] = uint8_t(init_size >> (8 * i));
-  return b;
-}
-
-// A VMM component on lines 9-13; a case's [component.guest] keys start on line 14.
-constexpr const char* vmm_comp =
-    "[[component]]\n"       // 9
-    "name = \"vmm\"\n"      // 10
-    "image = \"client\"\n"  // 11
-    "untyped = \"300M\"\n"  // 12
-    "[component.guest]\n";  // 13
-
-class GuestTest : public ComposerTest {
- protected:
-  void SetUp() override {
-    ComposerTest::SetUp();
-    write_bytes(dir_ / "scripts" / "bz" / "vmlinuz", fake_bzimage());
-    write_bytes(dir_ / "cache" / "debian-vmlinuz", fake_bzimage(0x020c));
-    write_bytes(dir_ / "build" / "initramfs.cpio.gz", {0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3, 1, 2, 3});
-    write_text(dir_ / "scripts" / "i.cpio", "070701 and so on");
-    write_text(dir_ / "scripts" / "files" / "hello.sh", "#!/bin/sh\necho hello\n");
-    write_bytes(dir_ / "images" / "guest.img", std::vector<uint8_t>(2048, 0x90));
-    write_bytes(dir_ / "images" / "big.img", std::vector<uint8_t>(0x7001, 0x90));
-    write_bytes(dir_ / "scripts" / "old", fake_bzimage(0x0204));
-    write_bytes(dir_ / "scripts" / "zimage", fake_bzimage(0x020f, 0));
-    std::vector<uint8_t> no_hdrs = fake_bzimage();
-    no_hdrs[0x202] = 'X';
-    write_bytes(dir_ / "scripts" / "nohdrs", no_hdrs);
-    write_bytes(dir_ / "scripts" / "truncated", fake_bzimage(0x020f, 1, 40, 0));
-    guest_inputs_.kernel = dir_ / "cache" / "debian-vmlinuz";
-    guest_inputs_.initramfs["vmm"] = dir_ / "build" / "initramfs.cpio.gz";
-  }
-  std::string guest(const std::string& keys) { return std::string(prefix) + vmm_comp + keys; }
-};
-
 TEST_F(GuestTest, GuestFilesBecomeModulesAndBlobs) {
   const Outcome r = run(guest("kernel = \"bz/vmlinuz\"\n"
                               "ram = \"128M\"\n"
@@ -1045,7 +895,7 @@ TEST_F(GuestTest, GuestFilesBecomeModulesAndBlobs) {
   const std::string json = read_text(outdir() / "system.json");
   EXPECT_NE(json.find("\"guest\": {\"ram_mib\": 128, \"cmdline\": \"console=ttyS0 quiet\", \"kernel\": "
                       "\"vmm.guest.kernel\", \"initramfs\": \"vmm.guest.initramfs\", \"bootloader\": "
-                      "\"vmm.guest.bootloader\"}"),
+                      "\"vmm.guest.bootloader\", \"kind\": \"linux\", \"exit_status\": \"vm\"}"),
             std::string::npos)
       << json;
 }
@@ -1076,15 +926,16 @@ TEST_F(GuestTest, InlineTableAndPathsForEveryFile) {
   const Outcome ok = run(std::string(prefix) +
                          "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"1G\"\n"
                          "guest = { kernel = \"bz/vmlinuz\", initramfs = \"i.cpio\", bootloader = \"../images/guest.img\","
-                         " ram = 1073741824 }\n");
+                         " ram = 1067450368 }\n");
   ASSERT_EQ(ok.status, c::exit_ok) << ok.err;
   EXPECT_EQ(read_text(outdir() / "vmm.guest.initramfs"), "070701 and so on");
-  EXPECT_EQ(open_manifest().component(1).guest_ram_bytes, 1u << 30);
+  EXPECT_EQ(open_manifest().component(1).guest_ram_bytes, 1018u << 20);
 }
 
 TEST_F(GuestTest, SchemaErrors) {
-  expect_error(guest("kernal = \"x\"\n"), 14, 1, "unknown key 'kernal' in [component.guest] (expected one of: kernel, "
-                                                  "initramfs, bootloader, ram, cmdline, overlays)");
+  expect_error(guest("kernal = \"x\"\n"), 14, 1, "unknown key 'kernal' in [component.guest] (expected one of: kind, "
+                                                  "kernel, initramfs, bootloader, ram, cmdline, overlays, modules, "
+                                                  "exit_status)");
   expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nguest = 5\n", 12, 9,
                "'guest' must be a table, not an integer");
   expect_error(guest("kernel = 5\n"), 14, 10, "'kernel' must be a string, not an integer");
@@ -1128,6 +979,15 @@ TEST_F(GuestTest, BooterAndUntypedRules) {
                "component 'vmm' runs a guest with 512M of RAM but is granted 300M of untyped memory");
   expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\n[component.guest]\n", 12, 1,
                "component 'vmm' runs a guest with 256M of RAM but is granted no untyped memory");
+}
+
+TEST_F(GuestTest, EssentialByDefault) {
+  ASSERT_EQ(run(guest("")).status, c::exit_ok);
+  EXPECT_TRUE(open_manifest().component(1).essential);
+  ASSERT_EQ(run(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"300M\"\n"
+                "essential = false\n[component.guest]\n").status,
+            c::exit_ok);
+  EXPECT_FALSE(open_manifest().component(1).essential);
 }
 
 TEST_F(GuestTest, FileErrors) {
@@ -1179,6 +1039,139 @@ TEST_F(GuestTest, MissingInputsAreNotScriptErrors) {
   EXPECT_EQ(r.status, c::exit_failure);
   EXPECT_NE(r.err.find("is not a bzImage: its boot protocol is 2.04"), std::string::npos) << r.err;
   expect_no_output();
+}
+
+// ---------------------------------------------------------------- Multiboot guests
+
+// A flat a.out-kludge Multiboot kernel loaded at `load` (header at offset 0),
+// `size` bytes of file and `bss` more in memory.
+std::vector<uint8_t> fake_multiboot(uint32_t load = 0x100000, size_t size = 0x2000, uint32_t bss = 0x1000) {
+  std::vector<uint8_t> b(size, 0x90);
+  auto put = [&](size_t at, uint32_t v) {
+    for (int i = 0; i < 4; ++i) b[at + size_t(i)] = uint8_t(v >> (8 * i));
+  };
+  const uint32_t flags = 0x00010003;
+  put(0, 0x1BADB002);
+  put(4, flags);
+  put(8, uint32_t(-(0x1BADB002u + flags)));
+  put(12, load);
+  put(16, load);
+  put(20, load + uint32_t(size));
+  put(24, load + uint32_t(size) + bss);
+  put(28, load + 0x20);
+  return b;
+}
+
+class MultibootTest : public GuestTest {
+ protected:
+  void SetUp() override {
+    GuestTest::SetUp();
+    write_bytes(dir_ / "images" / "mb.bin", fake_multiboot());
+    write_bytes(dir_ / "scripts" / "k" / "low.bin", fake_multiboot(0x10000));
+    write_bytes(dir_ / "scripts" / "k" / "big.bin", fake_multiboot(0x100000, 0x2000, 0x10000000));
+    write_text(dir_ / "scripts" / "files" / "one.txt", "module one\n");
+    write_bytes(dir_ / "images" / "two.bin", std::vector<uint8_t>(5000, 7));
+  }
+  // [component.guest] with kind = "multiboot" on line 14; more keys from line 15.
+  std::string mb(const std::string& keys) { return guest("kind = \"multiboot\"\n" + keys); }
+};
+
+TEST_F(MultibootTest, KernelAndModulePack) {
+  const Outcome r = run(mb("kernel = \"mb.bin\"\n"
+                           "ram = \"16M\"\n"
+                           "cmdline = \"test exit=3\"\n"
+                           "exit_status = \"debug-exit\"\n"
+                           "modules = [ { src = \"files/one.txt\", cmdline = \"one lang=en\" }, { src = \"two.bin\" } ]\n"));
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  EXPECT_EQ(read_bytes(outdir() / "vmm.guest.kernel"), fake_multiboot());
+  EXPECT_FALSE(fs::exists(outdir() / "vmm.guest.initramfs"));
+  EXPECT_FALSE(fs::exists(outdir() / "vmm.guest.bootloader"));
+  const std::string cfg = read_text(outdir() / "grub.cfg");
+  EXPECT_NE(cfg.find("  module2 --nounzip /boot/vmm.guest.kernel vmm.guest.kernel\n"
+                     "  module2 --nounzip /boot/vmm.guest.modules vmm.guest.modules\n"
+                     "  boot\n"),
+            std::string::npos)
+      << cfg;
+
+  m::Reader man = open_manifest();
+  const m::ComponentView vmm = man.component(1);
+  EXPECT_EQ(vmm.guest_kind, 1u);
+  EXPECT_TRUE(vmm.guest_debug_exit);
+  EXPECT_TRUE(vmm.essential);
+  EXPECT_EQ(str(vmm.guest_cmdline), "test exit=3");
+  ASSERT_EQ(vmm.blob_count, 2u);
+  EXPECT_EQ(str(man.blob(1, 0).name), "guest.kernel");
+  EXPECT_EQ(str(man.blob(1, 1).name), "guest.modules");
+  EXPECT_EQ(str(man.blob(1, 1).module), "vmm.guest.modules");
+
+  const std::vector<uint8_t> pack = read_bytes(outdir() / "vmm.guest.modules");
+  const char* why = nullptr;
+  ASSERT_EQ(cos::guest::modules_check(pack.data(), pack.size(), &why), 2) << why;
+  const cos::guest::ModuleView one = cos::guest::module_at(pack.data(), 0);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(one.data), one.size), "module one\n");
+  EXPECT_STREQ(one.cmdline, "one lang=en");
+  const cos::guest::ModuleView two = cos::guest::module_at(pack.data(), 1);
+  EXPECT_EQ(std::vector<uint8_t>(two.data, two.data + two.size), std::vector<uint8_t>(5000, 7));
+  EXPECT_STREQ(two.cmdline, "two.bin");  // the default: src as written
+  EXPECT_EQ((two.data - pack.data()) % 4096, 0);
+
+  const std::string json = read_text(outdir() / "system.json");
+  EXPECT_NE(json.find("\"kernel\": \"vmm.guest.kernel\", \"modules\": \"vmm.guest.modules\", \"kind\": \"multiboot\", "
+                      "\"exit_status\": \"debug-exit\"}"),
+            std::string::npos)
+      << json;
+}
+
+TEST_F(MultibootTest, WithoutModulesAndDefaults) {
+  const Outcome r = run(mb("kernel = \"k/../../images/mb.bin\"\n"));
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  EXPECT_EQ(man.component(1).blob_count, 1u);
+  EXPECT_EQ(str(man.component(1).guest_cmdline), "");  // no Linux default for a Multiboot kernel
+  EXPECT_FALSE(man.component(1).guest_debug_exit);
+  EXPECT_FALSE(fs::exists(outdir() / "vmm.guest.modules"));
+}
+
+TEST_F(MultibootTest, SchemaErrors) {
+  expect_error(guest("kind = \"bsd\"\n"), 14, 8, "'kind' must be \"linux\" or \"multiboot\", not \"bsd\"");
+  expect_error(mb(""), 13, 1, "a Multiboot guest (kind = \"multiboot\" at 14:8) needs 'kernel'");
+  expect_error(mb("kernel = \"mb.bin\"\ninitramfs = \"i.cpio\"\n"), 16, 1,
+               "'initramfs' applies to Linux guests only, but 'kind' is \"multiboot\" (at 14:8)");
+  expect_error(mb("kernel = \"mb.bin\"\nbootloader = \"guest.img\"\n"), 16, 1, "'bootloader' applies to Linux guests only");
+  expect_error(mb("kernel = \"mb.bin\"\noverlays = []\n"), 16, 1, "'overlays' applies to Linux guests only");
+  expect_error(guest("modules = []\n"), 14, 1, "'modules' apply to Multiboot guests only");
+  expect_error(mb("kernel = \"mb.bin\"\nmodules = [\"x\"]\n"), 16, 12, "each element of 'modules' must be a table");
+  expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ cmdline = \"x\" }]\n"), 16, 12,
+               "missing required key 'src' in module table");
+  expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ src = \"a\", size = 1 }]\n"), 16, 25,
+               "unknown key 'size' in module table (expected one of: src, cmdline)");
+  expect_error(mb("kernel = \"mb.bin\"\nmodules = [{ src = \"a\", cmdline = \"" + std::string(256, 'x') + "\" }]\n"),
+               16, 35, "a module's 'cmdline' is 256 bytes long; at most 255 are allowed");
+  std::string many = "kernel = \"mb.bin\"\nmodules = [";
+  for (int i = 0; i < 17; ++i) many += "{ src = \"two.bin\" }, ";
+  expect_error(mb(many + "]\n"), 16, 12 + 21 * 16, "at most 16 modules per guest");
+  expect_error(mb("kernel = \"mb.bin\"\nexit_status = \"qemu\"\n"), 16, 15,
+               "'exit_status' must be \"vm\" or \"debug-exit\", not \"qemu\"");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"300M\"\n"
+               "essential = false\n[component.guest]\nexit_status = \"debug-exit\"\n", 15, 15,
+               "exit_status = \"debug-exit\" needs an essential VMM, but component 'vmm' has essential = false (at 13:13)");
+}
+
+TEST_F(MultibootTest, FileErrors) {
+  expect_error(mb("kernel = \"nope.bin\"\n"), 15, 10,
+               "guest kernel '" + (dir_ / "images" / "nope.bin").string() + "' not found");
+  expect_error(mb("kernel = \"bz/vmlinuz\"\n"), 15, 10,
+               "is not a Multiboot kernel: no Multiboot header (magic 0x1BADB002) in its first 8192 bytes (a Linux "
+               "bzImage? use kind = \"linux\")");
+  expect_error(mb("kernel = \"k/low.bin\"\n"), 15, 10, "loads at 0x10000, below 1 MiB");
+  expect_error(mb("kernel = \"k/big.bin\"\n"), 13, 1,
+               "guest RAM of 256M is too small for its Multiboot kernel and modules: they need at least 258M (the kernel at 0x100000-0x10102000");
+  expect_error(mb("kernel = \"mb.bin\"\nram = \"16M\"\nmodules = [{ src = \"two.bin\" }, { src = \"files/none\" }]\n"),
+               17, 41, "guest module '" + (dir_ / "scripts" / "files" / "none").string() + "' not found");
+  std::vector<uint8_t> bad = fake_multiboot();
+  bad[8] ^= 1;
+  write_bytes(dir_ / "images" / "bad.bin", bad);
+  expect_error(mb("kernel = \"bad.bin\"\n"), 15, 10, "bad checksum (magic + flags + checksum != 0) (header at offset 0x0)");
 }
 
 TEST(GuestChecks, BzImageAndInitramfsMagic) {
@@ -1238,7 +1231,15 @@ TEST(CompositionScripts, GuestScriptsAreValid) {
   EXPECT_EQ(vmm.guest->ram_bytes, 256u << 20);
   EXPECT_EQ(vmm.guest->cmdline, c::default_guest_cmdline);
   EXPECT_GE(vmm.untyped_bytes, vmm.guest->ram_bytes);
+  EXPECT_TRUE(vmm.essential());
   EXPECT_EQ(script_order("blob_check.toml"), (std::vector<std::string>{"booter", "vmm"}));
+  const c::Script mb = c::load_script(std::string(COS_TEST_SOURCE_DIR) + "/composition_scripts/multiboot.toml");
+  EXPECT_EQ(mb.name, "mbtest");
+  ASSERT_TRUE(mb.components[1].guest.has_value());
+  EXPECT_EQ(mb.components[1].guest->kind, c::GuestKind::multiboot);
+  EXPECT_EQ(mb.components[1].guest->exit_status, c::GuestExitStatus::debug_exit);
+  EXPECT_EQ(mb.components[1].guest->modules.size(), 2u);
+  EXPECT_TRUE(mb.components[1].essential());
 }
 
 TEST(CompositionScripts, GrantsIsValid) {

@@ -166,6 +166,14 @@ class ImageNamesTest(unittest.TestCase):
         self.assertEqual(build.image_names(data),
                          ["booter.elf", "simple_vmm.elf", "guest.img", "w.elf", "other.img"])
 
+    def test_multiboot_kernel_and_modules(self):
+        data = {"component": [
+            {"name": "vmm", "image": "simple_vmm",
+             "guest": {"kind": "multiboot", "kernel": "mbtest.elf",
+                       "modules": [{"src": "files/a.txt"}, {"src": "blob.bin"}, 7]}},
+        ]}
+        self.assertEqual(build.image_names(data), ["simple_vmm.elf", "mbtest.elf", "blob.bin"])
+
     def test_odd_scripts(self):
         self.assertEqual(build.image_names({}), [])
         self.assertEqual(build.image_names({"component": "x"}), [])

@@ -21,7 +21,11 @@ class EscapeDecoderTest(unittest.TestCase):
         self.assertEqual(EscapeDecoder().feed(b"ab\x01xcd"), [b"ab", QUIT])
 
     def test_help_and_literal_ctrl_a(self):
-        self.assertEqual(EscapeDecoder().feed(b"a\x01hb\x01\x01c"), [b"a", HELP, b"b\x01c"])
+        self.assertEqual(EscapeDecoder().feed(b"a\x01hb\x01\x01c"), [b"a", HELP, b"b\x01\x01c"])
+
+    def test_focus_keys_go_to_the_kernel_whole(self):
+        self.assertEqual(EscapeDecoder().feed(b"\x012ls\x018\x019"),
+                         [b"\x012ls\x018", Unknown(ord("9"))])
 
     def test_unknown_key_is_not_sent(self):
         self.assertEqual(EscapeDecoder().feed(b"\x01zq"), [Unknown(ord("z")), b"q"])
@@ -32,7 +36,7 @@ class EscapeDecoderTest(unittest.TestCase):
         self.assertEqual(d.feed(b"x"), [QUIT])
         d = EscapeDecoder()
         self.assertEqual(d.feed(b"\x01"), [])
-        self.assertEqual(d.feed(b"\x01"), [b"\x01"])
+        self.assertEqual(d.feed(b"\x01"), [b"\x01\x01"])
 
     def test_key_names(self):
         self.assertEqual(escape.key_name(ord("z")), "z")

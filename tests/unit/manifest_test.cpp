@@ -64,10 +64,17 @@ m::System sample() {
                {"guest.bootloader", "vmm.guest.bootloader"}};
   vmm.guest_ram_bytes = 256u << 20;
   vmm.guest_cmdline = "console=ttyS0 acpi=off";
+  vmm.essential = true;
+  vmm.guest_kind = f::guest_kind_multiboot;
+  vmm.guest_debug_exit = true;
+  vmm.priority_ceiling = 100;
   sys.components = {booter, pong, ping, vmm};
   return sys;
 }
 
+void put16(std::vector<uint8_t>& b, size_t at, uint16_t v) {
+  for (int i = 0; i < 2; ++i) b[at + size_t(i)] = uint8_t(v >> (8 * i));
+}
 void put32(std::vector<uint8_t>& b, size_t at, uint32_t v) {
   for (int i = 0; i < 4; ++i) b[at + size_t(i)] = uint8_t(v >> (8 * i));
 }
@@ -164,6 +171,13 @@ TEST(Manifest, RoundTrip) {
   EXPECT_EQ(str(vmm.name), "vmm");
   EXPECT_EQ(vmm.guest_ram_bytes, 256u << 20);
   EXPECT_EQ(str(vmm.guest_cmdline), "console=ttyS0 acpi=off");
+  EXPECT_TRUE(vmm.essential);
+  EXPECT_EQ(vmm.guest_kind, f::guest_kind_multiboot);
+  EXPECT_TRUE(vmm.guest_debug_exit);
+  EXPECT_EQ(vmm.priority_ceiling, 100u);
+  EXPECT_FALSE(ping.essential);
+  EXPECT_EQ(ping.guest_kind, f::guest_kind_linux);
+  EXPECT_FALSE(ping.guest_debug_exit);
   ASSERT_EQ(vmm.blob_count, 3u);
   EXPECT_EQ(str(r.blob(3, 0).name), "guest.kernel");
   EXPECT_EQ(str(r.blob(3, 0).module), "vmm.guest.kernel");
@@ -184,7 +198,7 @@ TEST(Manifest, LayoutMatchesFormat) {
     return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 | uint32_t(b[at + 3]) << 24;
   };
   EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "COSM");
-  EXPECT_EQ(u16at(4), 3u);   // version
+  EXPECT_EQ(u16at(4), 4u);   // version
   EXPECT_EQ(u16at(6), 88u);  // header size
   EXPECT_EQ(u32at(8), b.size());
   EXPECT_EQ(u32at(16), 4u);   // components
@@ -213,7 +227,11 @@ TEST(Manifest, LayoutMatchesFormat) {
   EXPECT_EQ(u32at(ping + 96), 3u);  // irqs_count
   EXPECT_EQ(u32at(ping + 100), 0u);  // blobs_first
   EXPECT_EQ(u32at(ping + 104), 0u);  // blobs_count
-  EXPECT_EQ(u32at(ping + 108), 0u);  // reserved
+  EXPECT_EQ(u16at(ping + 108), 128u);  // priority_ceiling (the writer's default)
+  EXPECT_EQ(u16at(ping + 110), 0u);    // guest_kind: linux (no guest)
+  EXPECT_EQ(u16at(vmm + 108), 100u);   // priority_ceiling
+  EXPECT_EQ(u16at(vmm + 110), 1u);     // guest_kind: multiboot
+  EXPECT_EQ(u32at(vmm + 44), 0x18u);   // flags: essential, guest debug-exit
   EXPECT_EQ(u32at(ping + 112), 0u);  // guest_ram_bytes
   EXPECT_EQ(u32at(ping + 124), 0u);  // guest_cmdline length
   EXPECT_EQ(u32at(vmm + 100), 0u);   // blobs_first
@@ -334,7 +352,7 @@ TEST(Manifest, RejectsEverySingleBitCorruption) {
 
 TEST(Manifest, RejectsOtherVersions) {
   auto b = m::encode(sample());
-  for (unsigned v : {0u, 1u, 2u, 4u, 0x103u, 0xffffu}) {
+  for (unsigned v : {0u, 1u, 2u, 3u, 5u, 0x104u, 0xffffu}) {
     b[f::h_version] = uint8_t(v);
     b[f::h_version + 1] = uint8_t(v >> 8);
     restamp(b);
@@ -476,6 +494,9 @@ TEST(Manifest, RejectsBadGrantValues) {
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_untyped_bytes, 4095); }), Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_untyped_bytes + 4, 1); }), Error::ok);  // 16 GiB + 4M
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_caps_mask, 8); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put16(b, component_at(b, 3) + f::c_guest_kind, 2); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put16(b, component_at(b, 3) + f::c_priority_ceiling, 255); }), Error::ok);
+  EXPECT_EQ(open_edited([](B& b) { put16(b, component_at(b, 3) + f::c_priority_ceiling, 256); }), Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 3) + f::c_guest_ram_bytes, 0x10000800); }),
             Error::bad_value);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 1) + f::c_caps_mask, 0x80000007); }), Error::bad_value);
@@ -609,3 +630,22 @@ TEST(Manifest, RandomEditsNeverEscapeTheBuffer) {
 }
 
 }  // namespace
+
+// Version 4: the priority ceiling round-trips, and one above 255 is refused.
+TEST(Manifest, PriorityCeilingRoundTripsAndIsBounded) {
+  m::System sys = sample();
+  sys.components[1].priority = 40;
+  sys.components[1].priority_ceiling = 7;
+  auto b = m::encode(sys);
+  m::Reader r;
+  ASSERT_EQ(m::Reader::open(b.data(), b.size(), r), Error::ok);
+  EXPECT_EQ(r.component(1).priority_ceiling, 7u);
+  EXPECT_EQ(r.component(1).priority, 40u);
+  // The two u16 fields at 108 and 110 do not overlap.
+  EXPECT_EQ(r.component(1).guest_kind, f::guest_kind_linux);
+  EXPECT_EQ(r.component(3).priority_ceiling, 100u);
+  EXPECT_EQ(r.component(3).guest_kind, f::guest_kind_multiboot);
+  // The writer refuses what the reader would (a u16 holds it, 0..255 is valid).
+  sys.components[1].priority_ceiling = 256;
+  EXPECT_THROW(m::encode(sys), std::invalid_argument);
+}

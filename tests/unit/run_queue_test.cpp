@@ -65,3 +65,19 @@ TEST(RunQueue, RemoveFromMiddleKeepsBitmapConsistent) {
 }
 
 }  // namespace
+
+// A thread preempted by a higher priority goes back to the head of its own
+// priority (push_front), ahead of equals that were already waiting.
+TEST(RunQueue, PushFrontPutsAPreemptedEntityFirstAmongEquals) {
+  cos::RunQueue q;
+  cos::SchedEntity a, b, hi;
+  a.priority = b.priority = 20;
+  hi.priority = 10;
+  q.push_back(b);
+  q.push_front(a);
+  q.push_back(hi);
+  EXPECT_EQ(q.pop(), &hi);
+  EXPECT_EQ(q.pop(), &a);
+  EXPECT_EQ(q.pop(), &b);
+  EXPECT_TRUE(q.empty());
+}

@@ -1,36 +1,42 @@
-// Limits on what a composition script may grant a component. They mirror the
-// booter's info page and the kernel's ABI; manifest_builder.cpp checks them
-// against cos/compinfo.hpp and cos/abi.hpp at compile time (this header
-// cannot include those: see the namespace note in diagnostic.hpp).
+// The composer's names for the limits in cos/limits.hpp (the one table the
+// booter, the info pages and the guest layout are defined from) plus the
+// hardware facts the grants are checked against. manifest_builder.cpp
+// checks the hardware facts against cos/abi.hpp and the manifest format at
+// compile time.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "cos/limits.hpp"
+
 namespace composer {
 
-/// Dependencies per component (cos::boot::kMaxDeps: the info page's table).
-inline constexpr size_t max_deps = 24;
-/// I/O-port ranges per component (cos::boot::kMaxIoports).
-inline constexpr size_t max_ioport_ranges = 8;
+/// Dependencies per component (the info page's table).
+inline constexpr size_t max_deps = cos_limits::kMaxDeps;
+/// I/O-port ranges per component.
+inline constexpr size_t max_ioport_ranges = cos_limits::kMaxIoportRanges;
 /// Number of I/O ports: ports are 0 .. io_ports - 1.
 inline constexpr uint32_t io_ports = 0x10000;
 /// ISA IRQ lines (cos::abi::kIrqLines) and the PIC cascade line, never granted.
 inline constexpr uint32_t irq_lines = 16;
 inline constexpr uint32_t irq_cascade = 2;
+static_assert(irq_lines <= cos_limits::kMaxIrqs, "every ISA line fits a component's info page");
 /// Largest `untyped` grant.
-inline constexpr uint64_t max_untyped_bytes = uint64_t(1) << 30;
+inline constexpr uint64_t max_untyped_bytes = cos_limits::kMaxUntypedBytes;
 
-// [component.guest] (checked against cos/compinfo.hpp and cos/guest_boot.hpp).
-/// Longest guest command line (cos::boot::kGuestCmdlineBytes - 1: the info page's copy).
-inline constexpr size_t max_guest_cmdline_bytes = 255;
-/// Blobs a component may receive (cos::boot::kMaxBlobs); a guest uses 3.
-inline constexpr size_t max_blobs = 4;
-/// Largest guest bootloader image (cos::guest::kBootloaderMaxBytes).
-inline constexpr uint64_t max_bootloader_bytes = 0x7000;
-/// Where the VMM loads the bzImage file (cos::guest::kKernelFileGpa) and where
-/// the protected-mode kernel runs from (cos::guest::kKernel32Gpa).
-inline constexpr uint64_t guest_kernel_file_gpa = 0x4000000;
-inline constexpr uint64_t guest_kernel32_gpa = 0x100000;
+// [component.guest].
+/// Longest guest command line (the info page's copy holds it and a NUL).
+inline constexpr size_t max_guest_cmdline_bytes = cos_limits::kMaxGuestCmdlineBytes;
+/// Largest guest bootloader image.
+inline constexpr uint64_t max_bootloader_bytes = cos_limits::kGuestBootloaderMaxBytes;
+/// Where the VMM loads the bzImage file and where the protected-mode kernel
+/// runs from (cos/guest_boot.hpp).
+inline constexpr uint64_t guest_kernel_file_gpa = cos_limits::kGuestKernelFileGpa;
+inline constexpr uint64_t guest_kernel32_gpa = cos_limits::kGuestKernel32Gpa;
+/// Modules of a Multiboot guest (cos::guest::kMaxModules).
+inline constexpr size_t max_guest_modules = cos_limits::kMaxGuestModules;
+/// A Multiboot kernel loads at or above 1 MiB (simple_vmm's rule, as GRUB's).
+inline constexpr uint64_t multiboot_min_load = cos_limits::kMultibootMinLoad;
 
 }  // namespace composer

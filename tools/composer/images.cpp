@@ -1,11 +1,10 @@
 #include "composer/images.hpp"
 
-#include <fstream>
-#include <iterator>
 #include <map>
 #include <sstream>
 
 #include "elf/elf64.hpp"
+#include "composer/input_files.hpp"
 #include "composer/names.hpp"
 
 namespace composer {
@@ -19,10 +18,11 @@ bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
 }
 
-// File names derived from paths: [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 63 chars
-// before ".elf" (they become GRUB module command lines and output files).
+// File names derived from paths: [A-Za-z0-9_][A-Za-z0-9_.-]*, at most 43 chars
+// before ".elf" (they become GRUB module command lines, which the kernel
+// keeps up to 47 bytes, and output files).
 bool valid_file_stem(std::string_view stem) {
-  if (stem.empty() || stem.size() > 63 || stem[0] == '.' || stem[0] == '-') return false;
+  if (stem.empty() || stem.size() > max_image_stem_length || stem[0] == '.' || stem[0] == '-') return false;
   for (char c : stem) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
                     c == '.' || c == '-';
@@ -52,7 +52,9 @@ ImageRef resolve_ref(const ComponentSpec& c, const Script& script, const fs::pat
     if (ends_with(stem, elf_suffix)) stem.resize(stem.size() - elf_suffix.size());
     if (!valid_file_stem(stem))
       fail(c.image_pos, "invalid image file name '" + p.filename().string() +
-                            "' (must match [A-Za-z0-9_][A-Za-z0-9_.-]* before \".elf\")");
+                            "' (must match [A-Za-z0-9_][A-Za-z0-9_.-]* and be at most " +
+                            std::to_string(max_image_stem_length) +
+                            " characters before \".elf\": it names a boot module)");
     ref.file_name = stem + std::string(elf_suffix);
   } else {
     if (!valid_name(NameKind::image, c.image)) fail(c.image_pos, invalid_name_message(NameKind::image, c.image));
@@ -63,12 +65,21 @@ ImageRef resolve_ref(const ComponentSpec& c, const Script& script, const fs::pat
   return ref;
 }
 
-std::vector<uint8_t> read_image(const ComponentSpec& c, const fs::path& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) fail(c.image_pos, "image file '" + path.string() + "' not found");
-  std::ifstream in(path, std::ios::binary);
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (!in.good() && !in.eof()) fail(c.image_pos, "cannot read image file '" + path.string() + "'");
+std::vector<uint8_t> read_image(const ComponentSpec& c, const fs::path& path, ModuleBudget& budget) {
+  InputFile f = read_bounded(path, budget.left());
+  switch (f.status) {
+    case InputFile::Status::ok: break;
+    case InputFile::Status::missing: fail(c.image_pos, "image file '" + path.string() + "' not found");
+    case InputFile::Status::not_regular:
+      fail(c.image_pos, "image file '" + path.string() + "' is not a regular file (it is " + f.kind + ")");
+    case InputFile::Status::too_large:
+      fail(c.image_pos, "image file '" + path.string() + "' is " + std::to_string(f.size) + " bytes: " +
+                            budget.describe());
+    case InputFile::Status::unreadable:
+      fail(c.image_pos, "cannot read image file '" + path.string() + "': " + f.kind);
+  }
+  budget.take(f.size);
+  std::vector<uint8_t> bytes = std::move(f.bytes);
   cos::elf::Image img;
   const cos::elf::Error e = cos::elf::Image::parse(bytes.data(), bytes.size(), img);
   if (e != cos::elf::Error::ok)
@@ -94,7 +105,7 @@ uint64_t find_sinv_entry(const ComponentSpec& c, const ImageFile& file) {
 
 }  // namespace
 
-ImageSet load_images(const Script& script, const fs::path& images_dir) {
+ImageSet load_images(const Script& script, const fs::path& images_dir, ModuleBudget& budget) {
   ImageSet set;
   std::map<std::string, size_t> by_file_name;
   std::vector<const ComponentSpec*> first_user;
@@ -113,7 +124,7 @@ ImageSet load_images(const Script& script, const fs::path& images_dir) {
       set.file_of.push_back(it->second);
       continue;
     }
-    std::vector<uint8_t> bytes = read_image(c, ref.path);
+    std::vector<uint8_t> bytes = read_image(c, ref.path, budget);
     by_file_name.emplace(ref.file_name, set.files.size());
     set.file_of.push_back(set.files.size());
     set.files.push_back(ImageFile{ref.file_name, ref.path, std::move(bytes)});

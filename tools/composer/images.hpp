@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "composer/input_files.hpp"
 #include "composer/script.hpp"
 
 namespace composer {
@@ -33,12 +34,14 @@ struct ImageSet {
 /// Resolves every component's `image`: a bare name N means
 /// `images_dir`/N.elf; a value containing '/' or ending in ".elf" is a path
 /// relative to the script's directory (output name: its file name, with
-/// ".elf" appended if missing). Throws ScriptError (at the image value) for an
+/// ".elf" appended if missing). Each distinct file counts against `budget`
+/// and is read only if it fits. Throws ScriptError (at the image value) for an
 /// invalid name, the reserved name kernel.elf, a missing or unreadable file,
+/// one that is not a regular file or does not fit the budget,
 /// an invalid ELF (message includes cos::elf::error_string), two different
 /// files with the same output name, or another component sharing the
 /// booter's image; and (at `implements`) for a server whose image lacks
 /// __cos_sinv_entry or has it outside an executable segment.
-ImageSet load_images(const Script& script, const std::filesystem::path& images_dir);
+ImageSet load_images(const Script& script, const std::filesystem::path& images_dir, ModuleBudget& budget);
 
 }  // namespace composer

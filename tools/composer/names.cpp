@@ -15,8 +15,8 @@ Rule rule(NameKind kind) {
     case NameKind::system: return {"system name", "[a-z][a-z0-9_-]*", true, max_name_length};
     case NameKind::component: return {"component name", "[a-z][a-z0-9_]*", false, max_name_length};
     case NameKind::interface: return {"interface name", "[a-z][a-z0-9_]*", false, max_name_length};
-    case NameKind::param: return {"parameter name", "[a-z][a-z0-9_]*", false, 63};
-    case NameKind::image: return {"image name", "[a-z][a-z0-9_-]*", true, 63};
+    case NameKind::param: return {"parameter name", "[a-z][a-z0-9_]*", false, max_param_key_length};
+    case NameKind::image: return {"image name", "[a-z][a-z0-9_-]*", true, max_image_stem_length};
   }
   return {"name", "", false, 0};
 }

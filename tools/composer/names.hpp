@@ -4,18 +4,26 @@
 #include <string>
 #include <string_view>
 
+#include "cos/limits.hpp"
+
 namespace composer {
 
-/// Maximum length of system, component and interface names (bytes).
-inline constexpr size_t max_name_length = 31;
+/// Maximum length of system, component and interface names (bytes): what
+/// the info page holds (cos/limits.hpp).
+inline constexpr size_t max_name_length = cos_limits::kMaxNameBytes;
+/// Parameter keys: CompInfo::Param::key.
+inline constexpr size_t max_param_key_length = cos_limits::kMaxParamKeyBytes;
+/// Image names and file-name stems: "<stem>.elf" is a boot module's
+/// command line, which the kernel keeps up to 47 bytes.
+inline constexpr size_t max_image_stem_length = cos_limits::kMaxImageStemBytes;
 
 /// Kinds of names, each with its own character rule.
 enum class NameKind {
   system,     ///< [a-z][a-z0-9_-]*, <= 31 chars
   component,  ///< [a-z][a-z0-9_]*, <= 31 chars
   interface,  ///< [a-z][a-z0-9_]*, <= 31 chars
-  param,      ///< [a-z][a-z0-9_]*, <= 63 chars
-  image,      ///< bare image name: [a-z][a-z0-9_-]*, <= 63 chars
+  param,      ///< [a-z][a-z0-9_]*, <= 31 chars
+  image,      ///< bare image name: [a-z][a-z0-9_-]*, <= 43 chars
 };
 
 /// True if `name` satisfies the rule for `kind`.

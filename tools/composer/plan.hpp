@@ -26,7 +26,9 @@ struct Plan {
 /// Loads the script at `script_path`, applies the --set `overrides`, and runs
 /// every check in this order:
 /// TOML syntax and schema, cross-component rules, dependency resolution,
-/// cycles, images, guest files. Throws ScriptError (first problem only) or
+/// cycles, images, guest files (both read only within the boot modules'
+/// budget: ModuleBudget), the number of boot modules, images against the
+/// booter's address-space layout. Throws ScriptError (first problem only) or
 /// ToolError (the script or a file ./cos compose made cannot be read).
 Plan make_plan(const std::string& script_path, const std::filesystem::path& images_dir,
                const GuestInputs& guest_inputs = {}, const std::vector<std::string>& overrides = {});

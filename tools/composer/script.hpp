@@ -48,6 +48,20 @@ struct OverlaySpec {
   SourcePos src_pos, dst_pos;
 };
 
+/// One `modules` entry of a Multiboot guest: a file the VMM loads as a
+/// Multiboot module, with its command line.
+struct ModuleSpec {
+  std::string src;      ///< as written: a file in the images directory without '/', else relative to the script
+  std::string cmdline;  ///< the module's string (default: src as written)
+  SourcePos pos;        ///< the inline table
+  SourcePos src_pos, cmdline_pos;
+};
+
+/// `kind` of [component.guest].
+enum class GuestKind { linux, multiboot };
+/// `exit_status` of [component.guest]: how the guest's end becomes the run's status.
+enum class GuestExitStatus { vm, debug_exit };
+
 /// The default command line of a guest kernel (`cmdline`).
 inline constexpr const char* default_guest_cmdline =
     "console=ttyS0 earlyprintk=serial,ttyS0 reboot=k panic=-1 tsc=reliable no_timer_check";
@@ -58,9 +72,13 @@ inline constexpr const char* default_initramfs = "default";
 /// Default `bootloader`: <images dir>/guest.img.
 inline constexpr const char* default_bootloader = "guest.img";
 
-/// [component.guest]: the Linux guest a VMM component runs (docs/composition.md).
+/// [component.guest]: the guest a VMM component runs (docs/composition.md).
 struct GuestSpec {
   SourcePos pos;  ///< the [component.guest] header (or the inline table)
+  GuestKind kind = GuestKind::linux;
+  SourcePos kind_pos;  ///< the value, or pos if absent
+  GuestExitStatus exit_status = GuestExitStatus::vm;
+  SourcePos exit_status_pos;
   std::string kernel = debian_cloud_kernel;
   SourcePos kernel_pos;  ///< the value, or pos if absent
   std::string initramfs = default_initramfs;
@@ -73,6 +91,8 @@ struct GuestSpec {
   SourcePos cmdline_pos;
   std::vector<OverlaySpec> overlays;
   SourcePos overlays_pos;  ///< the `overlays` key, or pos if absent
+  std::vector<ModuleSpec> modules;  ///< Multiboot guests only
+  SourcePos modules_pos;            ///< the `modules` key, or pos if absent
 };
 
 /// Bits of ComponentSpec::caps_mask (equal to cos::manifest::kCap*).
@@ -88,6 +108,8 @@ struct ComponentSpec {
   bool constructed_by_kernel = false;
   SourcePos constructor_pos;  ///< the constructor value, or pos if absent
   uint32_t priority = 128;
+  /// The highest priority its threads and vCPUs may get (default: priority).
+  uint32_t priority_ceiling = 128;
   uint64_t heap_bytes = 64 * 1024;
   uint64_t stack_bytes = 16 * 1024;
   std::vector<std::string> implements;
@@ -109,6 +131,12 @@ struct ComponentSpec {
   /// [component.guest], for VMM components.
   std::optional<GuestSpec> guest;
   SourcePos guest_key_pos;  ///< the `guest` key
+  /// `essential` as written (unset: the default, true with a guest).
+  std::optional<bool> essential_key;
+  SourcePos essential_pos;  ///< the value, or pos if absent
+  /// Whether the system cannot do without it: its fault or failed exit stops
+  /// the machine (docs/running.md). The kernel-constructed booter always is.
+  bool essential() const { return constructed_by_kernel || essential_key.value_or(guest.has_value()); }
 };
 
 /// A whole script, components in declaration order.

@@ -1,6 +1,7 @@
 #include "composer/script_checks.hpp"
 
 #include "composer/size.hpp"
+#include "cos/limits.hpp"
 
 #include <map>
 #include <string>
@@ -40,19 +41,39 @@ void check_components(const Script& script) {
                                              "' cannot be granted '" + kernel_built->first_grant_key_name +
                                              "' (the kernel gives it every initial capability)");
 
+  if (kernel_built->essential_key == false)
+    fail(kernel_built->essential_pos, "the kernel-constructed component '" + kernel_built->name +
+                                          "' is always essential (the system cannot run without it)");
+
   if (kernel_built->guest)
     fail(kernel_built->guest_key_pos, "the kernel-constructed component '" + kernel_built->name +
                                           "' cannot have a guest (only a VMM component can)");
 
-  // A guest's RAM comes out of its VMM's untyped memory.
   for (const ComponentSpec& c : script.components) {
     if (!c.guest) continue;
-    if (c.untyped_bytes < c.guest->ram_bytes)
+    // Its guest files are boot modules "<name>.guest.bootloader" etc., whose
+    // names the kernel keeps up to 47 bytes.
+    if (c.name.size() > cos_limits::kMaxGuestComponentNameBytes)
+      fail(c.name_pos, "component name '" + c.name + "' is " + std::to_string(c.name.size()) +
+                           " characters; a component with a guest may have at most " +
+                           std::to_string(cos_limits::kMaxGuestComponentNameBytes) + " (its boot module '" + c.name +
+                           ".guest.bootloader' must fit in " + std::to_string(cos_limits::kMaxModuleNameBytes) +
+                           " bytes)");
+    if (c.guest->exit_status == GuestExitStatus::debug_exit && !c.essential())
+      fail(c.guest->exit_status_pos, "exit_status = \"debug-exit\" needs an essential VMM, but component '" + c.name +
+                                         "' has essential = false (at " + c.essential_pos.line_col() +
+                                         "): only an essential component's exit status ends the run");
+    // A guest's RAM, and the VMM's tables and objects for it, come out of
+    // the VMM's untyped memory.
+    const uint64_t needed = cos_limits::guest_untyped_needed(c.guest->ram_bytes);
+    if (c.untyped_bytes < needed)
       fail(c.guest->ram_pos, "component '" + c.name + "' runs a guest with " + format_size(c.guest->ram_bytes) +
                                  " of RAM but is granted " +
                                  (c.untyped_bytes == 0 ? std::string("no untyped memory")
                                                        : format_size(c.untyped_bytes) + " of untyped memory") +
-                                 " (guest RAM is made from the VMM's 'untyped' grant)");
+                                 " (guest RAM is made from the VMM's 'untyped' grant, which must also hold the "
+                                 "VMM's page tables and VM objects for it: at least " +
+                                 format_size((needed + 4095) / 4096 * 4096) + ")");
   }
 
   // An IRQ line belongs to one component of the system.

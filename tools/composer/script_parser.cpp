@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <memory>
-#include <fstream>
-#include <sstream>
 #include <tuple>
 
 #include "composer/grant_limits.hpp"
+#include "composer/input_files.hpp"
+#include "cos/limits.hpp"
 #include "cos/kernel_hardware.h"
 #include "composer/ioports.hpp"
 #include "composer/names.hpp"
@@ -23,10 +23,12 @@ struct SizeRule {
   uint64_t multiple;  // bytes
   uint64_t min, max;  // bytes, inclusive
 };
-constexpr SizeRule component_size_rule{4096, 4096, 4 * gib};
+constexpr SizeRule heap_rule{4096, 4096, cos_limits::kMaxHeapBytes};
+constexpr SizeRule stack_rule{4096, 4096, cos_limits::kMaxStackBytes};
 constexpr SizeRule system_memory_rule{mib, 16 * mib, 64 * gib};
 constexpr SizeRule untyped_rule{4096, 4096, max_untyped_bytes};
-constexpr SizeRule guest_ram_rule{2 * mib, 16 * mib, 3 * gib};
+constexpr SizeRule guest_ram_rule{cos_limits::kGuestRamAlign, cos_limits::kMinGuestRamBytes,
+                                  cos_limits::kMaxGuestRamBytes};
 
 // `caps` names and their bits, in the order messages list them.
 struct CapName {
@@ -138,7 +140,13 @@ class Parser {
       const toml::array* a = comps->as_array();
       if (a == nullptr || !a->is_array_of_tables())
         fail(s_.pos(*comps), "'component' must be an array of tables (write [[component]])");
-      for (const toml::node& c : *a) script.components.push_back(parse_component(*c.as_table()));
+      for (const toml::node& c : *a) {
+        if (script.components.size() == cos_limits::kMaxComponents)
+          fail(s_.pos(c), "at most " + std::to_string(cos_limits::kMaxComponents) +
+                              " components per system, the booter included (the booter refuses a manifest with "
+                              "more)");
+        script.components.push_back(parse_component(*c.as_table()));
+      }
     }
     return script;
   }
@@ -162,8 +170,8 @@ class Parser {
     ComponentSpec c;
     c.pos = s_.pos(t);
     s_.check_keys(t,
-                  {"name", "image", "constructor", "priority", "memory", "stack", "implements", "deps", "params",
-                   "untyped", "caps", "hardware", "guest"},
+                  {"name", "image", "constructor", "priority", "priority_ceiling", "memory", "stack", "implements", "deps",
+                   "params", "untyped", "caps", "hardware", "guest", "essential"},
                   where);
     const toml::node& name = s_.required(t, "name", where);
     c.name = s_.string(name, "'name'");
@@ -187,8 +195,16 @@ class Parser {
         fail(s_.pos(*n), "'priority' must be between 0 and 255 (0 = highest), not " + std::to_string(p));
       c.priority = uint32_t(p);
     }
-    if (const toml::node* n = t.get("memory")) c.heap_bytes = size(*n, "memory", component_size_rule);
-    if (const toml::node* n = t.get("stack")) c.stack_bytes = size(*n, "stack", component_size_rule);
+    c.priority_ceiling = c.priority;
+    if (const toml::node* n = t.get("priority_ceiling")) {
+      const int64_t p = s_.integer(*n, "'priority_ceiling'");
+      if (p < 0 || p > int64_t(c.priority))
+        fail(s_.pos(*n), "'priority_ceiling' must be between 0 and the component's priority " +
+                             std::to_string(c.priority) + " (0 = highest), not " + std::to_string(p));
+      c.priority_ceiling = uint32_t(p);
+    }
+    if (const toml::node* n = t.get("memory")) c.heap_bytes = size(*n, "memory", heap_rule);
+    if (const toml::node* n = t.get("stack")) c.stack_bytes = size(*n, "stack", stack_rule);
     c.implements_pos = c.deps_pos = c.pos;
     if (const toml::node* n = t.get("implements")) {
       c.implements_pos = s_.key_pos(t, "implements");
@@ -208,6 +224,11 @@ class Parser {
       c.guest_key_pos = s_.key_pos(t, "guest");
       c.guest = parse_guest(s_.table(*n, "'guest'"));
     }
+    c.essential_pos = c.pos;
+    if (const toml::node* n = t.get("essential")) {
+      c.essential_key = s_.boolean(*n, "'essential'");
+      c.essential_pos = s_.pos(*n);
+    }
     return c;
   }
 
@@ -215,8 +236,37 @@ class Parser {
   GuestSpec parse_guest(const toml::table& t) {
     GuestSpec g;
     g.pos = s_.pos(t);
-    s_.check_keys(t, {"kernel", "initramfs", "bootloader", "ram", "cmdline", "overlays"}, "[component.guest]");
+    s_.check_keys(t, {"kind", "kernel", "initramfs", "bootloader", "ram", "cmdline", "overlays", "modules", "exit_status"},
+                  "[component.guest]");
     g.kernel_pos = g.initramfs_pos = g.bootloader_pos = g.ram_pos = g.cmdline_pos = g.overlays_pos = g.pos;
+    g.kind_pos = g.exit_status_pos = g.modules_pos = g.pos;
+    if (const toml::node* n = t.get("kind")) {
+      const std::string kind = s_.string(*n, "'kind'");
+      g.kind_pos = s_.pos(*n);
+      if (kind == "multiboot") g.kind = GuestKind::multiboot;
+      else if (kind != "linux") fail(g.kind_pos, "'kind' must be \"linux\" or \"multiboot\", not \"" + kind + "\"");
+    }
+    if (const toml::node* n = t.get("exit_status")) {
+      const std::string v = s_.string(*n, "'exit_status'");
+      g.exit_status_pos = s_.pos(*n);
+      if (v == "debug-exit") g.exit_status = GuestExitStatus::debug_exit;
+      else if (v != "vm") fail(g.exit_status_pos, "'exit_status' must be \"vm\" or \"debug-exit\", not \"" + v + "\"");
+    }
+    const bool multiboot = g.kind == GuestKind::multiboot;
+    if (multiboot) {
+      // A Multiboot kernel is loaded by the VMM itself: no Linux files.
+      for (const char* key : {"initramfs", "bootloader", "overlays"})
+        if (t.get(key))
+          fail(s_.key_pos(t, key), "'" + std::string(key) + "' applies to Linux guests only, but 'kind' is "
+                                   "\"multiboot\" (at " + g.kind_pos.line_col() + ")");
+      if (!t.get("kernel"))
+        fail(g.pos, "a Multiboot guest (kind = \"multiboot\" at " + g.kind_pos.line_col() +
+                        ") needs 'kernel': its Multiboot kernel image");
+      g.cmdline = "";
+    } else if (const toml::node* n = t.get("modules")) {
+      (void)n;
+      fail(s_.key_pos(t, "modules"), "'modules' apply to Multiboot guests only (kind = \"multiboot\")");
+    }
     auto file = [&](const char* key, std::string& value, SourcePos& pos) {
       const toml::node* n = t.get(key);
       if (n == nullptr) return;
@@ -249,7 +299,41 @@ class Parser {
                                  "\" (at " + g.initramfs_pos.line_col() + ")");
       for (const toml::node& e : a) g.overlays.push_back(parse_overlay(e, g));
     }
+    if (const toml::node* n = t.get("modules")) {
+      g.modules_pos = s_.key_pos(t, "modules");
+      for (const toml::node& e : s_.array(*n, "'modules'")) {
+        if (g.modules.size() == max_guest_modules)
+          fail(s_.pos(e), "at most " + std::to_string(max_guest_modules) + " modules per guest");
+        g.modules.push_back(parse_module(e));
+      }
+    }
     return g;
+  }
+
+  ModuleSpec parse_module(const toml::node& n) {
+    static constexpr std::string_view where = "module table";
+    ModuleSpec m;
+    m.pos = s_.pos(n);
+    const toml::table* t = n.as_table();
+    if (t == nullptr)
+      fail(m.pos, "each element of 'modules' must be a table { src = \"...\", cmdline = \"...\" }, not " +
+                      a_type_name(n.type()));
+    s_.check_keys(*t, {"src", "cmdline"}, where);
+    const toml::node& src = s_.required(*t, "src", where);
+    m.src = s_.string(src, "'src'");
+    m.src_pos = m.cmdline_pos = s_.pos(src);
+    if (m.src.empty() || m.src.find('\0') != std::string::npos)
+      fail(m.src_pos, "'src' must be a non-empty path without NUL characters");
+    m.cmdline = m.src;
+    if (const toml::node* c = t->get("cmdline")) {
+      m.cmdline = s_.string(*c, "'cmdline'");
+      m.cmdline_pos = s_.pos(*c);
+    }
+    if (m.cmdline.find('\0') != std::string::npos) fail(m.cmdline_pos, "a module's 'cmdline' must not contain a NUL character");
+    if (m.cmdline.size() > max_guest_cmdline_bytes)
+      fail(m.cmdline_pos, "a module's 'cmdline' is " + std::to_string(m.cmdline.size()) + " bytes long; at most " +
+                              std::to_string(max_guest_cmdline_bytes) + " are allowed");
+    return m;
   }
 
   OverlaySpec parse_overlay(const toml::node& n, const GuestSpec& g) {
@@ -423,6 +507,10 @@ class Parser {
         p.value = s->get();
         if (p.value.find('\0') != std::string::npos)
           fail(s_.pos(value), "parameter '" + p.key + "' must not contain a NUL character");
+        if (p.value.size() > cos_limits::kMaxParamValueBytes)
+          fail(s_.pos(value), "parameter '" + p.key + "' is " + std::to_string(p.value.size()) +
+                                  " bytes long; a component's info page holds at most " +
+                                  std::to_string(cos_limits::kMaxParamValueBytes));
       } else if (const auto* i = value.as_integer()) {
         p.value = std::to_string(i->get());
       } else if (const auto* b = value.as_boolean()) {
@@ -437,6 +525,9 @@ class Parser {
     std::stable_sort(c.params.begin(), c.params.end(), [](const ParamSpec& a, const ParamSpec& b) {
       return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
     });
+    if (c.params.size() > cos_limits::kMaxParams)
+      fail(c.params[cos_limits::kMaxParams].pos, "at most " + std::to_string(cos_limits::kMaxParams) +
+                                                     " parameters per component (its info page holds no more)");
   }
 
   // A size: a non-negative integer (bytes) or "<n>[K|M|G]", checked against `rule`.
@@ -473,12 +564,18 @@ Script parse_script_text(std::string_view text, const std::string& path, const s
 }
 
 Script load_script(const std::string& path, const std::vector<std::string>& overrides) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ToolError("cannot read script '" + path + "'");
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw ToolError("cannot read script '" + path + "'");
-  return parse_script_text(text.str(), path, overrides);
+  InputFile f = read_bounded(path, max_script_bytes);
+  switch (f.status) {
+    case InputFile::Status::ok: break;
+    case InputFile::Status::missing: throw ToolError("cannot read script '" + path + "': not found");
+    case InputFile::Status::not_regular:
+      throw ToolError("cannot read script '" + path + "': it is " + f.kind + ", not a regular file");
+    case InputFile::Status::too_large:
+      throw ToolError("script '" + path + "' is " + std::to_string(f.size) + " bytes; at most " +
+                      std::to_string(max_script_bytes) + " are read");
+    case InputFile::Status::unreadable: throw ToolError("cannot read script '" + path + "': " + f.kind);
+  }
+  return parse_script_text(std::string(f.bytes.begin(), f.bytes.end()), path, overrides);
 }
 
 }  // namespace composer

@@ -3,6 +3,7 @@
 // script_checks.hpp; images and dependencies are resolved later.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,8 +20,12 @@ namespace composer {
 Script parse_script_text(std::string_view text, const std::string& path,
                          const std::vector<std::string>& overrides = {});
 
+/// Largest script file read (bytes): a composition script is a short text.
+inline constexpr uint64_t max_script_bytes = 1 << 20;
+
 /// Reads and parses the script file at `path`. Throws ToolError if the file
-/// cannot be read, ScriptError if it is invalid.
+/// cannot be read, is not a regular file (never blocks on a FIFO) or is
+/// larger than max_script_bytes; ScriptError if it is invalid.
 Script load_script(const std::string& path, const std::vector<std::string>& overrides = {});
 
 }  // namespace composer

@@ -2,12 +2,31 @@
 
 namespace composer {
 
+namespace {
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+}  // namespace
+
 bool parse_size_text(std::string_view text, uint64_t& bytes, std::string& error) {
   size_t digits = 0;
-  while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+  while (digits < text.size() && is_digit(text[digits])) ++digits;
   if (digits == 0) {
     error = "expected a number of bytes with an optional K, M or G suffix";
     return false;
+  }
+  // A decimal fraction ("3.5G"): only with a suffix, and only where it makes
+  // a whole number of bytes.
+  size_t frac_end = digits;
+  if (frac_end < text.size() && text[frac_end] == '.') {
+    ++frac_end;
+    while (frac_end < text.size() && is_digit(text[frac_end])) ++frac_end;
+    if (frac_end == digits + 1) {
+      error = "expected digits after the decimal point";
+      return false;
+    }
+    if (frac_end - digits - 1 > 9) {
+      error = "at most 9 digits after the decimal point";
+      return false;
+    }
   }
   uint64_t n = 0;
   for (size_t i = 0; i < digits; ++i) {
@@ -18,7 +37,7 @@ bool parse_size_text(std::string_view text, uint64_t& bytes, std::string& error)
     }
     n = n * 10 + d;
   }
-  const std::string_view suffix = text.substr(digits);
+  const std::string_view suffix = text.substr(frac_end);
   unsigned shift = 0;
   if (suffix.empty()) {
     shift = 0;
@@ -37,6 +56,21 @@ bool parse_size_text(std::string_view text, uint64_t& bytes, std::string& error)
     return false;
   }
   bytes = n << shift;
+  if (frac_end > digits) {
+    if (shift == 0) {
+      error = "a fraction needs a K, M or G suffix";
+      return false;
+    }
+    // fraction f / 10^k of 2^shift bytes: exact, or refused.
+    uint64_t f = 0, scale = 1;
+    for (size_t i = digits + 1; i < frac_end; ++i) f = f * 10 + uint64_t(text[i] - '0'), scale *= 10;
+    const unsigned __int128 part = (unsigned __int128)f << shift;
+    if (part % scale != 0) {
+      error = "'" + std::string(text) + "' is not a whole number of bytes";
+      return false;
+    }
+    bytes += uint64_t(part / scale);  // < 2^shift, and bytes <= UINT64_MAX - (2^shift - 1): no overflow
+  }
   return true;
 }
 

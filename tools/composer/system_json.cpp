@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "manifest/format.hpp"
+
 namespace composer {
 
 std::string json_string(std::string_view s) {
@@ -44,12 +46,16 @@ std::string system_json(const Plan& plan, const std::string& absolute_script, bo
     j += sep;
     j += "    {\"name\": " + json_string(c.name) + ", \"image\": " + json_string(c.image) +
          ", \"constructor\": " + (c.constructed_by_kernel ? "\"kernel\"" : "\"booter\"") +
-         ", \"priority\": " + std::to_string(c.priority);
+         ", \"priority\": " + std::to_string(c.priority) +
+         ", \"priority_ceiling\": " + std::to_string(c.priority_ceiling) +
+         ", \"essential\": " + (c.essential ? "true" : "false");
     if (c.guest_ram_bytes != 0) {
       j += ", \"guest\": {\"ram_mib\": " + std::to_string(c.guest_ram_bytes >> 20) +
            ", \"cmdline\": " + json_string(c.guest_cmdline);
       for (const cos::manifest::Blob& b : c.blobs)
         j += ", " + json_string(b.name.substr(b.name.find('.') + 1)) + ": " + json_string(b.module);
+      j += std::string(", \"kind\": ") + (c.guest_kind == cos::manifest::format::guest_kind_multiboot ? "\"multiboot\"" : "\"linux\"");
+      j += std::string(", \"exit_status\": ") + (c.guest_debug_exit ? "\"debug-exit\"" : "\"vm\"");
       j += "}";
     }
     j += "}";

@@ -53,8 +53,9 @@ enum class Op : uint64_t {
   thd_create = 4,
   /// thd_start(thd_slot, user_stack_top, priority): make the thread (needs
   /// exec) runnable with rsp = user_stack_top (16-byte aligned, <= kUserTop)
-  /// at priority 0 (highest)..255. Errors: already_started, bad_argument,
-  /// bad_address.
+  /// at priority 0 (highest)..255, no higher than the calling component's
+  /// ceiling (comp_ceiling). Errors: already_started, bad_argument,
+  /// bad_address, above_ceiling.
   thd_start = 5,
   /// sinv_create(ut_slot, dest_slot, comp_slot, entry, token): a synchronous
   /// invocation gate into the component (needs exec) at `entry`; the server's
@@ -176,7 +177,9 @@ enum class Op : uint64_t {
   ///     `priority` (0 highest .. 255) that runs the guest after vcpu_resume;
   ///     every exit stops it and notifies the receive endpoint (needs write),
   ///     which the VMM may share with IRQs and timers. Uses 3 pages.
-  /// Errors: no_virtualization, wrong_type, no_rights, bad_argument.
+  ///     `priority` must be at or below the calling component's ceiling.
+  /// Errors: no_virtualization, wrong_type, no_rights, bad_argument,
+  /// above_ceiling.
   vcpu_create = 30,
   /// vcpu_run(vcpu_slot, load_mask, wake_rcv_slot, timeout_us): synchronous
   /// vCPUs (needs write). Loads the state groups in load_mask (vm::Load bits)
@@ -228,11 +231,74 @@ enum class Op : uint64_t {
   /// not_bound, bad_argument (len), bad_address (buf not writable: nothing
   /// is taken from the queue).
   console_read = 35,
+
+  // --- scheduling authority (kernel/sys_sched.cpp, docs/capabilities.md) ---
+  /// comp_ceiling(comp_slot, ceiling): sets the component's priority
+  /// ceiling (needs write): the highest priority (lowest number) threads
+  /// and asynchronous vCPUs created by code running in it may get. A new
+  /// component inherits its creator's ceiling. Errors: bad_argument
+  /// (ceiling > 255), above_ceiling (ceiling < the caller's own ceiling:
+  /// nobody grants more than it has).
+  comp_ceiling = 36,
+  /// thd_suspend(slot): the thread, or an asynchronous vCPU's thread (a
+  /// thread or vCPU capability, needs write), is not scheduled until
+  /// thd_resume. A thread executing in another component (inside a sinv)
+  /// is suspended when its invocations have returned to its home
+  /// component, so no server is left holding a suspended thread. Suspending
+  /// the calling thread takes effect at once. Errors: vcpu_mode (a
+  /// synchronous vCPU: it runs only when its VMM calls vcpu_run),
+  /// comp_dead (the thread has ended).
+  thd_suspend = 37,
+  /// thd_resume(slot): undoes thd_suspend (also a pending one); a thread
+  /// that is not suspended is left as it is. Errors as thd_suspend.
+  thd_resume = 38,
+  /// thd_kill(slot): ends the thread (a thread or vCPU capability, needs
+  /// write) for good; like thd_suspend, a thread inside a sinv ends when its
+  /// invocations have returned to its home component. For a synchronous
+  /// vCPU: the vCPU never runs again (vcpu_run returns comp_dead, also to a
+  /// thread running it now). The objects stay until their capabilities go.
+  /// Killing the calling thread does not return. Errors: comp_dead (already
+  /// ended).
+  thd_kill = 39,
+  /// comp_kill(comp_slot): stops the component (needs write) for good: its
+  /// threads that are at home end, its threads inside other components end
+  /// when they return, other components' threads inside it return to their
+  /// callers with comp_dead, sinv into it fails with comp_dead. What it
+  /// holds returns when its capabilities are deleted or revoked (e.g. the
+  /// parent revokes the untyped memory it gave). Errors: comp_dead
+  /// (already stopped).
+  comp_kill = 40,
+
+  // --- ending components (kernel/comp_exit.cpp, docs/running.md) ------------
+  /// comp_exit(status, reason_ptr, reason_len): ends the component the
+  /// calling thread executes in, with an exit status (0 = success, 1..255)
+  /// and a one-line reason (<= kExitReasonMax bytes; anything from a control
+  /// character on is dropped; an empty one reads "no reason given"). Every
+  /// thread stops executing in it, as after a fault (their invocations into
+  /// it return comp_dead). The kernel prints
+  /// `cos: component '<name>' exited with status <s>: <reason>`; if the
+  /// component is essential and status != 0 it then stops the machine like a
+  /// fault of an essential component does. Does not return, except with
+  /// bad_argument (status > 255, reason_len > kExitReasonMax) or bad_address
+  /// (reason not readable).
+  comp_exit = 41,
+  /// comp_essential(comp_slot): marks the component (needs write) essential:
+  /// from then on its fault, or its comp_exit with a non-zero status, stops
+  /// the machine with `cos: shutdown: essential component '<name>' stopped
+  /// (status <s>): <reason>` (a fault: status cos::exit_status::kFailed).
+  /// Only an essential component may confer this (the kernel-constructed
+  /// booter is essential); it cannot be undone. Errors: no_rights (the
+  /// caller's component is not essential), and those of the slot.
+  comp_essential = 42,
 };
+
+/// Longest reason comp_exit takes, in bytes.
+inline constexpr uint64_t kExitReasonMax = 200;
 
 static_assert(COS_OP_SINV == static_cast<uint64_t>(Op::sinv) && COS_OP_SRET == static_cast<uint64_t>(Op::sret) &&
                   COS_OP_THD_EXIT == static_cast<uint64_t>(Op::thd_exit) &&
-                  COS_OP_ASND == static_cast<uint64_t>(Op::asnd),
+                  COS_OP_ASND == static_cast<uint64_t>(Op::asnd) &&
+                  COS_OP_COMP_EXIT == static_cast<uint64_t>(Op::comp_exit),
               "cos/abi_asm.h must match Op");
 
 /// Object types for Op::retype and the type field of a capability.
@@ -280,6 +346,7 @@ enum class Error : int64_t {
   kernel_owned = -27,     ///< the I/O port or IRQ line is driven by the kernel (cos/kernel_hardware.h)
   already_bound = -28,    ///< console_bind: the endpoint is a reader already
   not_bound = -29,        ///< console_bind(on = 0) / console_read: the endpoint is not a reader
+  above_ceiling = -30,    ///< a priority above the calling component's ceiling (comp_ceiling)
 };
 
 /// The name of an error code ("bad_slot"), or "" for a value that is not one
@@ -291,7 +358,8 @@ constexpr const char* error_name(int64_t v) {
       "not_mapped",    "no_rights",       "not_copyable",      "comp_dead",        "not_in_invocation",
       "invocation_depth", "already_started", "would_block",    "timeout",          "out_of_range",
       "irq_bound",     "waiter_busy",     "no_virtualization", "bad_guest_state",  "vcpu_running",
-      "event_pending",   "vcpu_mode",      "kernel_owned",      "already_bound",    "not_bound"};
+      "event_pending",   "vcpu_mode",      "kernel_owned",      "already_bound",    "not_bound",
+      "above_ceiling"};
   return v < 0 && -v < static_cast<int64_t>(sizeof(names) / sizeof(names[0])) ? names[-v] : "";
 }
 

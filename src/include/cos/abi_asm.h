@@ -8,5 +8,6 @@
 #define COS_OP_SRET 12
 #define COS_OP_THD_EXIT 14
 #define COS_OP_ASND 19
+#define COS_OP_COMP_EXIT 41
 
 #endif

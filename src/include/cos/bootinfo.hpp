@@ -5,14 +5,19 @@
 #pragma once
 #include <stdint.h>
 
+#include "cos/limits.hpp"
+
 namespace cos::boot {
 
 /// Component info page (BootInfo for the booter, CompInfo for the others).
-inline constexpr uint64_t kInfoVaddr = 0x10000000;
+inline constexpr uint64_t kInfoVaddr = cos_limits::kInfoVaddr;
 /// Top of the main thread's stack; a guard gap (unmapped) lies below the stack.
-inline constexpr uint64_t kStackTop = 0x20000000;
-/// The booter's view of the boot modules.
+inline constexpr uint64_t kStackTop = cos_limits::kStackTop;
+/// The booter's view of the boot modules (each page-aligned, one unmapped
+/// page between two).
 inline constexpr uint64_t kModulesVaddr = 0x0000400000000000ull;
+/// Where the booter temporarily maps a frame to fill it.
+inline constexpr uint64_t kBooterScratchVaddr = 0x0000500000000000ull;
 /// Booter stack size in bytes.
 inline constexpr uint64_t kBooterStackBytes = 64 * 1024;
 /// Slots in the booter's capability table (8 pages).
@@ -32,11 +37,12 @@ enum Slot : uint64_t {
 };
 
 inline constexpr uint64_t kBootInfoMagic = 0x4f464e49544f4f42ull;  // "BOOTINFO"
-inline constexpr unsigned kMaxModules = 32;
+/// Boot modules the kernel passes on (cos/limits.hpp); it drops the rest.
+inline constexpr unsigned kMaxModules = cos_limits::kMaxBootModules;
 inline constexpr unsigned kMaxUntyped = 32;
 
 struct Module {
-  char name[48];   ///< multiboot2 module command line (NUL-terminated, truncated)
+  char name[cos_limits::kMaxModuleNameBytes + 1];  ///< multiboot2 module command line (NUL-terminated, truncated)
   uint64_t vaddr;  ///< where the booter sees the module's first byte
   uint64_t size;   ///< bytes
 };
@@ -57,5 +63,7 @@ struct BootInfo {
   Untyped untyped[kMaxUntyped];
 };
 static_assert(sizeof(BootInfo) <= 4096);
+static_assert(sizeof(Module::name) == cos_limits::kMaxModuleNameBytes + 1);
+static_assert(kBooterStackBytes + 2 * cos_limits::kPageBytes <= kStackTop - kInfoVaddr);
 
 }  // namespace cos::boot

@@ -1,26 +1,37 @@
 // The component info page: what the booter tells each component it builds,
 // mapped read-only at cos::boot::kInfoVaddr and passed to its entry in rdi.
+// The array sizes come from cos/limits.hpp, which the composer checks
+// scripts against.
 #pragma once
 #include <stdint.h>
+
+#include "cos/limits.hpp"
 
 namespace cos::boot {
 
 inline constexpr uint64_t kCompInfoMagic = 0x4f464e49504d4f43ull;  // "COMPINFO"
-inline constexpr unsigned kMaxDeps = 24;
-inline constexpr unsigned kMaxParams = 16;
-inline constexpr unsigned kMaxIoports = 8;
+inline constexpr unsigned kMaxDeps = cos_limits::kMaxDeps;
+inline constexpr unsigned kMaxParams = cos_limits::kMaxParams;
+inline constexpr unsigned kMaxIoports = cos_limits::kMaxIoportRanges;
+inline constexpr unsigned kMaxIrqs = cos_limits::kMaxIrqs;
 /// Boot modules ("blobs") a component can receive: a VMM's guest kernel,
 /// initramfs and bootloader ([component.guest] in its composition script).
-inline constexpr unsigned kMaxBlobs = 4;
+inline constexpr unsigned kMaxBlobs = cos_limits::kMaxBlobs;
 /// Where the booter maps blob j, read-only: kBlobWindow + j * kBlobStride.
-inline constexpr uint64_t kBlobWindow = 0x0000200000000000ull;
-inline constexpr uint64_t kBlobStride = 1ull << 32;  // 4 GiB per blob
+inline constexpr uint64_t kBlobWindow = cos_limits::kBlobWindow;
+inline constexpr uint64_t kBlobStride = cos_limits::kBlobStride;  // 4 GiB per blob
 /// Size of CompInfo::guest_cmdline (the command line plus its NUL).
-inline constexpr unsigned kGuestCmdlineBytes = 256;
+inline constexpr unsigned kGuestCmdlineBytes = cos_limits::kMaxGuestCmdlineBytes + 1;
+/// CompInfo::guest_kind ([component.guest] kind; = manifest guest_kind_*).
+inline constexpr uint32_t kGuestLinux = 0;      ///< blobs guest.kernel (bzImage), guest.initramfs, guest.bootloader
+inline constexpr uint32_t kGuestMultiboot = 1;  ///< blobs guest.kernel (Multiboot), guest.modules (if any)
+/// CompInfo::guest_flags bit: the guest's isa-debug-exit write of v ends the
+/// run with status (v << 1) | 1 ([component.guest] exit_status = "debug-exit").
+inline constexpr uint32_t kGuestFlagDebugExit = 1u << 0;
 
 struct CompInfo {
   uint64_t magic;
-  char name[32];
+  char name[cos_limits::kMaxNameBytes + 1];
   uint32_t id;         ///< index in the boot manifest
   uint32_t dep_count;
   uint32_t param_count;
@@ -45,23 +56,24 @@ struct CompInfo {
   struct Irq {
     uint64_t slot;
     uint32_t line, reserved;
-  } irqs[16];  ///< one single-line IRQ capability per `hardware.irqs` entry
+  } irqs[kMaxIrqs];  ///< one single-line IRQ capability per `hardware.irqs` entry
   /// First slot of the component's table the booter left empty.
   uint64_t first_free_slot;
   struct Dep {
-    char interface[32];
+    char interface[cos_limits::kMaxNameBytes + 1];
     uint64_t slot;  ///< sinv capability slot in the component's table
   } deps[kMaxDeps];
   struct Param {
-    char key[32];
-    char value[96];
+    char key[cos_limits::kMaxParamKeyBytes + 1];
+    char value[cos_limits::kMaxParamValueBytes + 1];
   } params[kMaxParams];
   /// Boot modules copied into the component, read-only (blobs[j] at
   /// kBlobWindow + j * kBlobStride). A VMM with [component.guest] gets
   /// "guest.kernel" (the bzImage), "guest.initramfs" and "guest.bootloader"
-  /// (guest.img), in this order.
+  /// (guest.img), in this order; a Multiboot guest "guest.kernel" and, if it
+  /// has modules, "guest.modules" (cos/guest_modules.hpp).
   struct Blob {
-    char name[32];   ///< NUL-terminated
+    char name[cos_limits::kMaxBlobNameBytes + 1];  ///< NUL-terminated
     uint64_t vaddr;  ///< first byte
     uint64_t size;   ///< bytes (the mapping is rounded up to whole pages, zero-filled)
   } blobs[kMaxBlobs];
@@ -69,9 +81,24 @@ struct CompInfo {
   uint32_t guest_cmdline_size;  ///< bytes of guest_cmdline without the NUL
   /// Guest RAM in bytes ([component.guest] ram); 0 = no guest.
   uint64_t guest_ram_bytes;
+  uint32_t guest_kind;   ///< kGuestLinux or kGuestMultiboot
+  uint32_t guest_flags;  ///< kGuestFlag* bits
   /// The guest kernel's command line, NUL-terminated.
   char guest_cmdline[kGuestCmdlineBytes];
 };
 static_assert(sizeof(CompInfo) <= 4096);
+// What the composer allows must fit the page (cos/limits.hpp).
+static_assert(sizeof(CompInfo::name) == cos_limits::kMaxNameBytes + 1);
+static_assert(sizeof(CompInfo::Dep::interface) == cos_limits::kMaxNameBytes + 1);
+static_assert(sizeof(CompInfo::Param::key) == cos_limits::kMaxParamKeyBytes + 1);
+static_assert(sizeof(CompInfo::Param::value) == cos_limits::kMaxParamValueBytes + 1);
+static_assert(sizeof(CompInfo::Blob::name) == cos_limits::kMaxBlobNameBytes + 1);
+static_assert(sizeof(CompInfo::deps) / sizeof(CompInfo::deps[0]) == cos_limits::kMaxDeps);
+static_assert(sizeof(CompInfo::params) / sizeof(CompInfo::params[0]) == cos_limits::kMaxParams);
+static_assert(sizeof(CompInfo::ioports) / sizeof(CompInfo::ioports[0]) == cos_limits::kMaxIoportRanges);
+static_assert(sizeof(CompInfo::irqs) / sizeof(CompInfo::irqs[0]) == cos_limits::kMaxIrqs);
+static_assert(sizeof(CompInfo::blobs) / sizeof(CompInfo::blobs[0]) == cos_limits::kMaxBlobs);
+static_assert(cos_limits::kGuestBlobs <= cos_limits::kMaxBlobs);
+static_assert(sizeof(CompInfo::guest_cmdline) == cos_limits::kMaxGuestCmdlineBytes + 1);
 
 }  // namespace cos::boot

@@ -5,12 +5,14 @@
 #pragma once
 #include <stdint.h>
 
+#include "cos/limits.hpp"
+
 namespace cos::guest {
 
 /// The bootloader image is loaded here and started in 16-bit real mode at
 /// CS:IP = 0000:8000 with interrupts disabled.
 inline constexpr uint32_t kBootloaderGpa = 0x8000;
-inline constexpr uint32_t kBootloaderMaxBytes = 0x7000;  // up to 0xefff
+inline constexpr uint32_t kBootloaderMaxBytes = cos_limits::kGuestBootloaderMaxBytes;  // up to 0xefff
 /// The boot-info block (GuestBootInfo).
 inline constexpr uint32_t kBootInfoGpa = 0x7000;
 /// Where the bootloader builds boot_params (the "zero page", 4 KiB).
@@ -18,15 +20,19 @@ inline constexpr uint32_t kBootParamsGpa = 0x10000;
 /// The kernel command line (NUL-terminated, at most kCmdlineMaxBytes).
 inline constexpr uint32_t kCmdlineGpa = 0x20000;
 inline constexpr uint32_t kCmdlineMaxBytes = 4096;
+static_assert(cos_limits::kMaxGuestCmdlineBytes < kCmdlineMaxBytes);
+/// The VMM puts the initramfs as high as it can below this, page aligned
+/// (the boot protocol's default initrd_addr_max + 1).
+inline constexpr uint32_t kInitrdTop = cos_limits::kGuestInitrdTop;
 /// The whole bzImage file as read from disk; the bootloader copies its
 /// protected-mode part to kKernel32Gpa.
-inline constexpr uint32_t kKernelFileGpa = 0x4000000;  // 64 MiB
+inline constexpr uint32_t kKernelFileGpa = cos_limits::kGuestKernelFileGpa;  // 64 MiB
 /// The 32-bit kernel's load address (Linux boot protocol: 0x100000).
-inline constexpr uint32_t kKernel32Gpa = 0x100000;
+inline constexpr uint32_t kKernel32Gpa = cos_limits::kGuestKernel32Gpa;
 
 inline constexpr uint32_t kBootInfoMagic = 0x42534f43;  // "COSB"
 inline constexpr uint32_t kBootInfoVersion = 1;
-inline constexpr unsigned kMaxE820 = 16;
+inline constexpr unsigned kMaxE820 = cos_limits::kMaxE820;
 
 /// e820 entry types (ACPI spec, "Address Range Types").
 inline constexpr uint32_t kE820Ram = 1, kE820Reserved = 2;
@@ -52,6 +58,7 @@ struct GuestBootInfo {
   uint32_t reserved;
   E820Entry e820[kMaxE820];
 };
+static_assert(sizeof(GuestBootInfo::e820) / sizeof(E820Entry) == cos_limits::kMaxE820);
 
 /// Hypercall numbers (rax at VMCALL/VMMCALL) the bootloader uses.
 inline constexpr uint32_t kHypercallBootError = 0xc05b0001;  ///< ebx = error code below; the VM stops

@@ -1,4 +1,4 @@
-// Boot manifest binary layout, version 3: the constants shared by the reader
+// Boot manifest binary layout, version 4: the constants shared by the reader
 // (freestanding, booter) and the writer (host, composer). FORMAT.md in this
 // directory is the prose description; keep the two in sync.
 #pragma once
@@ -10,7 +10,7 @@ namespace cos::manifest::format {
 /// "COSM" in file byte order.
 inline constexpr uint32_t magic = 0x4D534F43u;
 /// The only version this code reads and writes.
-inline constexpr uint16_t version = 3;
+inline constexpr uint16_t version = 4;
 
 // Header (88 bytes): byte offsets of its fields.
 inline constexpr uint32_t header_size = 88;
@@ -67,7 +67,8 @@ inline constexpr uint32_t c_irqs_first = 92;        // u32
 inline constexpr uint32_t c_irqs_count = 96;        // u32
 inline constexpr uint32_t c_blobs_first = 100;      // u32
 inline constexpr uint32_t c_blobs_count = 104;      // u32
-inline constexpr uint32_t c_reserved = 108;         // u32, written as 0
+inline constexpr uint32_t c_priority_ceiling = 108; // u16, 0..255, <= c_priority
+inline constexpr uint32_t c_guest_kind = 110;       // u16, guest_kind_* (0 without a guest)
 inline constexpr uint32_t c_guest_ram_bytes = 112;  // u64, multiple of 4096 (0: no guest)
 inline constexpr uint32_t c_guest_cmdline = 120;    // strref ("" without a guest)
 
@@ -77,6 +78,16 @@ inline constexpr uint32_t flag_constructed_by_kernel = 1u << 0;
 inline constexpr uint32_t flag_timer = 1u << 1;
 /// c_flags bit: the component is granted console input.
 inline constexpr uint32_t flag_console = 1u << 2;
+/// c_flags bit: the component is essential (`essential`): the booter marks
+/// it so for the kernel (Op::comp_essential), and stops the system if it
+/// cannot build it.
+inline constexpr uint32_t flag_essential = 1u << 3;
+/// c_flags bit: the guest's isa-debug-exit write ends the run with QEMU's
+/// status ([component.guest] exit_status = "debug-exit").
+inline constexpr uint32_t flag_guest_debug_exit = 1u << 4;
+/// c_guest_kind values ([component.guest] kind).
+inline constexpr uint32_t guest_kind_linux = 0;      ///< a bzImage started by the guest bootloader
+inline constexpr uint32_t guest_kind_multiboot = 1;  ///< a Multiboot (v1) kernel with modules
 /// Every bit of c_caps_mask that has a meaning (captbl | pgtbl | comp).
 inline constexpr uint32_t caps_mask_all = 7;
 

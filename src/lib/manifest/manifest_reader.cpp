@@ -144,7 +144,8 @@ Error check_grants(const uint8_t* d, const Layout& l) {
   for (uint32_t i = 0; i < l.comps; ++i) {
     const uint8_t* c = d + l.comps_off + uint64_t(i) * f::component_size;
     if (load64(c + f::c_untyped_bytes) % 4096 != 0 || (load32(c + f::c_caps_mask) & ~f::caps_mask_all) != 0 ||
-        load64(c + f::c_guest_ram_bytes) % 4096 != 0)
+        load64(c + f::c_guest_ram_bytes) % 4096 != 0 || load16(c + f::c_priority_ceiling) > 255 ||
+        load16(c + f::c_guest_kind) > f::guest_kind_multiboot)
       return Error::bad_value;
   }
   for (uint32_t i = 0; i < l.ioports; ++i) {
@@ -210,6 +211,7 @@ Error Reader::open(const void* data, size_t size, Reader& out) {
   return Error::ok;
 }
 
+uint16_t Reader::u16(uint32_t offset) const { return load16(base_ + offset); }
 uint32_t Reader::u32(uint32_t offset) const { return load32(base_ + offset); }
 uint64_t Reader::u64(uint32_t offset) const { return load64(base_ + offset); }
 
@@ -224,7 +226,8 @@ Str Reader::system_name() const {
 
 ComponentView Reader::component(uint32_t i) const {
   if (i >= component_count_)
-    return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false, 0, 0, false, false, 0, 0, 0, 0, empty_str()};
+    return ComponentView{empty_str(), empty_str(), 0, 0, 0, 0, 0, 0, 0, false, 0, 0, false, false, 0, 0, 0, 0, empty_str(),
+                         0, false, 0, false};
   const uint32_t c = components_offset_ + i * f::component_size;
   const uint32_t flags = u32(c + f::c_flags);
   return ComponentView{
@@ -247,6 +250,10 @@ ComponentView Reader::component(uint32_t i) const {
       u32(c + f::c_blobs_count),
       u64(c + f::c_guest_ram_bytes),
       str_at(c + f::c_guest_cmdline),
+      u16(c + f::c_priority_ceiling),
+      (flags & f::flag_essential) != 0,
+      u16(c + f::c_guest_kind),
+      (flags & f::flag_guest_debug_exit) != 0,
   };
 }
 

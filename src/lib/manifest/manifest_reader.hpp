@@ -1,4 +1,4 @@
-// Boot manifest reader (format: FORMAT.md, version 3).
+// Boot manifest reader (format: FORMAT.md, version 4).
 //
 // Freestanding-safe like the ELF reader: only <stdint.h>/<stddef.h>, no
 // allocation, no exceptions, byte-wise little-endian loads (no alignment
@@ -28,7 +28,7 @@ enum class Error : int {
   ok,
   too_small,     ///< shorter than the 88-byte header
   bad_magic,     ///< does not start with "COSM"
-  bad_version,   ///< version other than 3 (or an unexpected header size)
+  bad_version,   ///< version other than 4 (or an unexpected header size)
   bad_size,      ///< total_size smaller than the header or larger than the buffer (truncated)
   bad_checksum,  ///< CRC-32 mismatch (corrupted)
   bad_offset,    ///< a table, record range or component index out of bounds
@@ -72,6 +72,12 @@ struct ComponentView {
   uint32_t blob_count;         ///< entries for blob(comp, j)
   uint64_t guest_ram_bytes;    ///< guest RAM, multiple of 4096; 0 = no [component.guest]
   Str guest_cmdline;           ///< the guest kernel's command line ("" without a guest)
+  /// The highest priority (lowest number, 0..255) threads and vCPUs the
+  /// component creates may get (the kernel's comp_ceiling).
+  uint32_t priority_ceiling;
+  bool essential;              ///< `essential`: its failure stops the system
+  uint32_t guest_kind;         ///< format::guest_kind_* ([component.guest] kind)
+  bool guest_debug_exit;       ///< exit_status = "debug-exit"
 };
 
 /// A boot module the booter copies into a component (read-only), e.g. a
@@ -139,6 +145,7 @@ class Reader {
 
  private:
   Str str_at(uint32_t record_offset) const;
+  uint16_t u16(uint32_t offset) const;
   uint32_t u32(uint32_t offset) const;
   uint64_t u64(uint32_t offset) const;
   // Offset of the `first + j`-th record of a table, or 0 if j >= count.

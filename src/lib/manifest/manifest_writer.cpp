@@ -41,6 +41,11 @@ void check_grants(const System& sys) {
       throw std::invalid_argument("caps_mask of '" + c.name + "' has unknown bits");
     if (c.guest_ram_bytes % 4096 != 0)
       throw std::invalid_argument("guest RAM of '" + c.name + "' is not a multiple of 4096 bytes");
+    if (c.priority_ceiling > 255)
+      throw std::invalid_argument("priority ceiling " + std::to_string(c.priority_ceiling) + " of '" + c.name +
+                                  "' is above 255");
+    if (c.guest_kind > f::guest_kind_multiboot)
+      throw std::invalid_argument("unknown guest kind " + std::to_string(c.guest_kind) + " of '" + c.name + "'");
     for (const IoPortRange& r : c.ioports)
       if (r.count == 0 || r.first >= f::ioport_limit || r.count > f::ioport_limit - r.first)
         throw std::invalid_argument("I/O-port range of '" + c.name + "' is empty or beyond port 0xffff");
@@ -135,9 +140,12 @@ std::vector<uint8_t> encode(const System& sys) {
     out.u64(r + f::c_stack_bytes, c.stack_bytes);
     out.u64(r + f::c_sinv_entry, c.sinv_entry);
     out.u32(r + f::c_priority, c.priority);
+    out.u16(r + f::c_priority_ceiling, uint16_t(c.priority_ceiling));
     out.u32(r + f::c_flags,
             (c.constructed_by_kernel ? f::flag_constructed_by_kernel : 0) | (c.timer ? f::flag_timer : 0) |
-                (c.console ? f::flag_console : 0));
+                (c.console ? f::flag_console : 0) | (c.essential ? f::flag_essential : 0) |
+                (c.guest_debug_exit ? f::flag_guest_debug_exit : 0));
+    out.u16(r + f::c_guest_kind, uint16_t(c.guest_kind));
     out.u32(r + f::c_implements_first, impl_i);
     out.u32(r + f::c_implements_count, uint32_t(c.implements.size()));
     out.u32(r + f::c_deps_first, dep_i);

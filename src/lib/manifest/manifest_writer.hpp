@@ -1,4 +1,4 @@
-// Boot manifest writer (host only; format: FORMAT.md, version 3). The
+// Boot manifest writer (host only; format: FORMAT.md, version 4). The
 // composer fills a System and encodes it; the booter reads the bytes with
 // cos::manifest::Reader.
 #pragma once
@@ -34,6 +34,7 @@ struct Component {
   std::string name;
   std::string image;  ///< "<img>.elf", the GRUB module command line
   uint32_t priority = 128;
+  uint32_t priority_ceiling = 128;  ///< comp_ceiling for the component (<= priority)
   uint64_t heap_bytes = 0;
   uint64_t stack_bytes = 0;
   uint64_t sinv_entry = 0;
@@ -52,6 +53,9 @@ struct Component {
   std::vector<Blob> blobs;
   uint64_t guest_ram_bytes = 0;  ///< multiple of 4096; 0 = no guest
   std::string guest_cmdline;
+  uint32_t guest_kind = 0;        ///< format::guest_kind_*
+  bool guest_debug_exit = false;  ///< exit_status = "debug-exit"
+  bool essential = false;         ///< `essential`
 };
 
 /// A whole system; `components` must already be in construction order.
@@ -60,14 +64,15 @@ struct System {
   std::vector<Component> components;
 };
 
-/// Encodes `sys` as a version-3 manifest (header, tables, string pool,
+/// Encodes `sys` as a version-4 manifest (header, tables, string pool,
 /// CRC-32). Identical strings are stored once. Throws std::invalid_argument
 /// if a string contains a NUL byte, a dependency's server/token is out of
 /// range or names a different interface than the server's implements[token],
 /// or a grant is out of range (untyped_bytes not a multiple of 4096, unknown
 /// caps_mask bits, an empty I/O-port range or one past port 0xffff, an IRQ
 /// line > 15 or 2, the same IRQ line twice in the system, or guest_ram_bytes
-/// not a multiple of 4096); throws
+/// not a multiple of 4096, a priority_ceiling above 255, an unknown
+/// guest_kind); throws
 /// std::length_error if the result would exceed 4 GiB. The output always
 /// passes Reader::open.
 std::vector<uint8_t> encode(const System& sys);

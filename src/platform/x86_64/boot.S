@@ -1,10 +1,17 @@
-/* Multiboot2 entry: GRUB leaves us in 32-bit protected mode, paging off,
-   EAX = 0x36d76289, EBX = physical address of the multiboot2 information.
+/* Multiboot entry: GRUB (multiboot2, from an ISO) or QEMU's -kernel
+   (multiboot v1, kernel.bin: the image flattened by objcopy) leave us in
+   32-bit protected mode, paging off, EAX = 0x36d76289 (multiboot2) or
+   0x2badb002 (v1), EBX = physical address of the boot information.
    We build identity + direct-map + higher-half page tables with 2 MiB pages,
    enable PAE and long mode, and jump to kernel_start64 in the higher half.
-   Multiboot2 specification 1.0, section 3.1; Intel SDM Vol. 3A, 10.8.5. */
+   Multiboot2 specification 1.0, section 3.1; Multiboot 0.6.96, section 3.1;
+   Intel SDM Vol. 3A, 10.8.5. */
 #define KERNEL_VIRT 0xffffffff80000000
 #define MB2_MAGIC 0xe85250d6
+#define MB1_MAGIC 0x1badb002
+/* v1 flags: modules page aligned, memory map wanted, load addresses in the
+   header (the a.out kludge: QEMU loads no ELF64 kernel otherwise) */
+#define MB1_FLAGS ((1 << 0) | (1 << 1) | (1 << 16))
 #define MB2_ARCH_I386 0
 #define PTE_P 0x1
 #define PTE_W 0x2
@@ -29,6 +36,19 @@ mb2_header:
   .short 0, 0
   .long 8
 mb2_header_end:
+
+  /* Multiboot v1 header (within the first 8 KiB, 4-byte aligned): the
+     addresses describe kernel.bin, whose first byte is __kernel_phys_start. */
+  .align 4
+mb1_header:
+  .long MB1_MAGIC
+  .long MB1_FLAGS
+  .long -(MB1_MAGIC + MB1_FLAGS)
+  .long mb1_header           /* header_addr */
+  .long __kernel_phys_start  /* load_addr */
+  .long __kernel_load_end    /* load_end_addr: the end of .data */
+  .long __kernel_phys_end    /* bss_end_addr */
+  .long multiboot_entry      /* entry_addr */
 
   .section .boot.bss, "aw", @nobits
   .align 4096

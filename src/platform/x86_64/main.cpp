@@ -8,6 +8,7 @@
 #include "kernel/kernel.hpp"
 #include "x86_64/lapic.hpp"
 #include "x86_64/layout.hpp"
+#include "x86_64/multiboot1.hpp"
 #include "x86_64/multiboot2.hpp"
 #include "x86_64/percpu.hpp"
 #include "x86_64/serial.hpp"
@@ -26,7 +27,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
   x86::serial::init();
   for (auto** f = __init_array_start; f != __init_array_end; ++f) (*f)();
   kprintf("\ncos: kernel starting (x86_64)\n");
-  if (magic != x86::mb2::kBootloaderMagic) panic("not started by a multiboot2 loader (magic %#x)", magic);
+  if (magic != x86::mb2::kBootloaderMagic && magic != x86::mb1::kBootloaderMagic)
+    panic("not started by a multiboot loader (magic %#x)", magic);
 
   x86::gdt_init();
   x86::idt_init();
@@ -36,7 +38,8 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
   x86::kernel_paging_init();
   kprintf("cos: kernel protection: %s\n", x86::protection_init());
   auto& info = g_boot;
-  x86::mb2::parse(mbi_pa, info);
+  if (magic == x86::mb2::kBootloaderMagic) x86::mb2::parse(mbi_pa, info);
+  else x86::mb1::parse(mbi_pa, info);
 
   uint64_t ram = 0;
   for (unsigned i = 0; i < info.ram_count; ++i) ram += info.ram[i].size;

@@ -3,12 +3,14 @@
 #pragma once
 #include <stdint.h>
 
+#include "cos/limits.hpp"
 #include "kernel/boot.hpp"
 
 namespace cos::x86::mb2 {
 
 inline constexpr uint32_t kBootloaderMagic = 0x36d76289;
-inline constexpr unsigned kMaxModules = 32;
+/// Modules kept (cos/limits.hpp: the booter sees this many at most).
+inline constexpr unsigned kMaxModules = cos_limits::kMaxBootModules;
 inline constexpr unsigned kMaxRanges = 32;
 
 struct Info {

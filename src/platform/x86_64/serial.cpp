@@ -37,6 +37,8 @@ void write(const char* s, size_t len) {
   }
 }
 
+bool transmit_ready() { return (inb(kCom1 + kLsr) & kLsrThre) != 0; }
+
 bool receive(uint8_t& byte) {
   if (!(inb(kCom1 + kLsr) & kLsrDr)) {
     // Reading IIR acknowledges the interrupt on UARTs that keep their line

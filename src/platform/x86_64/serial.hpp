@@ -14,6 +14,9 @@ void write(const char* s, size_t len);
 void drain();
 /// Takes one received byte, if the UART has one (LSR.DR).
 bool receive(uint8_t& byte);
+/// True when the transmitter takes a byte now (LSR.THRE: PC16550D
+/// datasheet, 8.4): write() would not wait for it.
+bool transmit_ready();
 /// Turns the received-data interrupt on or off (IER bit 0, MCR.OUT2 which
 /// gates the IRQ line on PCs), with a 1-byte FIFO trigger so every byte
 /// interrupts (Bochs' 16550 has no character-timeout interrupt).

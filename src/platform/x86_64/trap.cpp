@@ -1,4 +1,6 @@
 // Entries from entry.S: exceptions, interrupts and system calls.
+#include "cos/exit_status.hpp"
+#include "fmt/format.hpp"
 #include "kernel/console.hpp"
 #include "x86_64/cpu.hpp"
 #include "x86_64/idt.hpp"
@@ -39,6 +41,14 @@ void dump_regs(const Regs& r) {
   dump_regs(r);
   kprintf("cos: component '%s' stopped\n", c->name);
   component_kill(c);
+  if (c->essential) {
+    char reason[96];
+    if (r.vector == kVectorPageFault)
+      fmt::snformat(reason, sizeof(reason), "%s at address %#lx, rip %#lx", exception_name(r.vector), addr, r.rip);
+    else
+      fmt::snformat(reason, sizeof(reason), "%s at rip %#lx", exception_name(r.vector), r.rip);
+    essential_component_stopped(c, exit_status::kFailed, reason);
+  }
   schedule(false);
 }
 

@@ -22,7 +22,8 @@ import tty
 
 from .common import CosError, info, rel
 from .console import LineScanner, Session
-from .outcome import EXIT_FAILED, Verdict, clean_verdict, judge_common, signal_name
+from .outcome import (EXIT_FAILED, Verdict, clean_verdict, judge_common, signal_name,
+                      stopped_verdict)
 from .proc import Watchdog, die_with_parent
 
 BIOS = "/usr/share/bochs/BIOS-bochs-latest"
@@ -156,6 +157,8 @@ def classify(result, scanner, watcher, console_log, timeout):
         return verdict
     kind, detail = watcher.first_event()
     if kind in ("shutdown", "poweroff"):
+        if scanner.last_stop == "stopped" and kind == "shutdown":
+            return stopped_verdict(scanner)
         if scanner.clean:
             return None
         how = "port 0x8900" if kind == "shutdown" else "ACPI power-off"

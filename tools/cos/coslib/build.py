@@ -127,8 +127,10 @@ def ninja_outputs(arch=DEFAULT_ARCH):
 def image_names(data):
     """The images a parsed composition script (a dict) takes from the images
     directory: component images given by bare name (docs/composition.md,
-    *Images*: `pong` means <images>/pong.elf) and guest bootloaders without
-    a '/' (default guest.img). File names, e.g. ["booter.elf", "guest.img"]."""
+    *Images*: `pong` means <images>/pong.elf), guest bootloaders without
+    a '/' (default guest.img), and a Multiboot guest's kernel and modules
+    without a '/' (e.g. mbtest.elf). File names, e.g. ["booter.elf",
+    "guest.img"]."""
     names = []
     comps = data.get("component") if isinstance(data, dict) else None
     for comp in comps if isinstance(comps, list) else []:
@@ -138,7 +140,14 @@ def image_names(data):
         if isinstance(image, str) and image and "/" not in image and not image.endswith(".elf"):
             names.append(image + ".elf")
         guest = comp.get("guest")
-        if isinstance(guest, dict):
+        if isinstance(guest, dict) and guest.get("kind", "linux") == "multiboot":
+            files = [guest.get("kernel")]
+            modules = guest.get("modules")
+            for m in modules if isinstance(modules, list) else []:
+                if isinstance(m, dict):
+                    files.append(m.get("src"))
+            names += [f for f in files if isinstance(f, str) and f and "/" not in f]
+        elif isinstance(guest, dict):
             loader = guest.get("bootloader", "guest.img")
             if isinstance(loader, str) and loader and "/" not in loader:
                 names.append(loader)

@@ -36,6 +36,9 @@ from .escape import HELP, HELP_TEXT, QUIT, EscapeDecoder, key_name
 
 CLEAN_MARKER = "cos: shutdown: clean"
 PANIC_RE = re.compile(r"cos: PANIC:.*")
+#: The kernel's line when an essential component faulted or exited with a
+#: non-zero status (kernel/comp_exit.cpp): component, status, reason.
+STOPPED_RE = re.compile(r"cos: shutdown: essential component '([^']*)' stopped \(status (\d+)\): (.*)$")
 ANSI_RE = re.compile(r"\x1b(\[[0-9;?]*[ -/]*[@-~]|[()][0-9A-Za-z]|[=>78DEHM])")
 
 
@@ -50,7 +53,12 @@ class LineScanner:
     """Splits the serial byte stream into lines and notes the cos markers.
 
     Attributes: `clean` (the line `cos: shutdown: clean` was seen), `panic`
-    (the first `cos: PANIC: ...` text, or None) and `guest_ready` (the input
+    (the first `cos: PANIC: ...` text, or None), `stopped` (the last
+    `cos: shutdown: essential component ... stopped` line as (component,
+    status, reason), or None: the kernel prints it last, so a component
+    echoing such a line earlier does not decide the run), `last_stop`
+    ("clean" or "stopped": which of the two shutdown lines came last, for
+    Bochs, whose exit does not tell them apart) and `guest_ready` (the input
     gate described in the module docstring).
     """
 
@@ -58,6 +66,8 @@ class LineScanner:
         self._partial = b""
         self.clean = False
         self.panic = None
+        self.stopped = None
+        self.last_stop = None
         self.guest_ready = False
         self._ready_marker = ready_marker
 
@@ -78,10 +88,15 @@ class LineScanner:
     def _line(self, text, complete=True):
         if CLEAN_MARKER in text:
             self.clean = True
+            self.last_stop = "clean"
         if self.panic is None:
             m = PANIC_RE.search(text)
             if m:
                 self.panic = m.group(0).strip()
+        m = STOPPED_RE.search(text)
+        if m:
+            self.stopped = (m.group(1), int(m.group(2)), m.group(3).strip())
+            self.last_stop = "stopped"
         if self.guest_ready or not complete:
             return
         if self._ready_marker is not None:

@@ -7,9 +7,13 @@ multiplexer"):
 
   Ctrl-A x        end the run (the emulator is stopped; exit status 130)
   Ctrl-A h        print this help
-  Ctrl-A Ctrl-A   send one Ctrl-A to the guest
+  Ctrl-A 1..8     passed on: the cos kernel gives console input to reader
+                  1..8 (one per VMM, in the order they bound the console)
+  Ctrl-A Ctrl-A   passed on: the cos kernel sends one Ctrl-A to the reader
 
 Any other key after Ctrl-A is not sent; the caller says it is unknown.
+(The kernel's console input has the same escape, kernel/console_input.hpp,
+so the two Ctrl-A commands it knows are handed to it whole.)
 """
 
 ESCAPE = 0x01  # Ctrl-A
@@ -20,6 +24,7 @@ HELP_TEXT = (
     "cos: console escapes (Ctrl-A, then a key):\n"
     "  Ctrl-A x       end the run (the emulator is stopped; exit status 130)\n"
     "  Ctrl-A h       this help\n"
+    "  Ctrl-A 1..8    console input to VM (reader) 1..8, in the order they started\n"
     "  Ctrl-A Ctrl-A  send Ctrl-A to the guest\n"
     "  Ctrl-C, Ctrl-Z and Ctrl-\\ go to the guest.\n")
 
@@ -63,8 +68,8 @@ class EscapeDecoder:
         for byte in data:
             if self._armed:
                 self._armed = False
-                if byte == ESCAPE:
-                    plain.append(ESCAPE)
+                if byte == ESCAPE or ord("1") <= byte <= ord("8"):
+                    plain += bytes((ESCAPE, byte))  # the kernel's own commands
                     continue
                 if plain:
                     events.append(bytes(plain))

@@ -27,6 +27,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -41,6 +42,15 @@ INIT_SOURCE = REPO / "guest" / "initramfs" / "init.c"
 BUSYBOX = Path("/bin/busybox")
 # Bump when the initramfs layout changes, so existing outputs are rebuilt.
 INITRAMFS_FORMAT = 1
+# Component names as the composer accepts them (tools/composer/names.cpp:
+# [a-z][a-z0-9_]*, at most cos_limits::kMaxNameBytes = 31 characters). Only
+# such a name becomes part of an output path here; the composer reports any
+# other with its line and column.
+COMPONENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
+# The overlays' files together may not exceed the largest guest RAM
+# (cos_limits::kMaxGuestRamBytes, src/include/cos/limits.hpp): the guest
+# unpacks its initramfs into its RAM. Nothing larger is read.
+MAX_OVERLAY_BYTES = 3 << 30
 
 
 def cache_dir():
@@ -287,6 +297,34 @@ def _file_mode(path):
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
+def _type_name(mode):
+    """What a non-regular file is, for messages (like the composer's)."""
+    for test, name in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+def _read_regular(path, max_bytes):
+    """The contents of the regular file `path` (symlinks followed), at most
+    `max_bytes` of them: opened without blocking (a FIFO is never waited
+    on), its type checked on what was opened, and no more read than its
+    size. Raises CosError otherwise."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as e:
+        raise CosError("cannot read %s: %s" % (path, e.strerror))
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise CosError("%s is %s, not a regular file" % (path, _type_name(st.st_mode)))
+        if st.st_size > max_bytes:
+            raise CosError("%s is %d bytes; at most %d are read" % (path, st.st_size, max_bytes))
+        return f.read(st.st_size)
+
+
 def _compile_init():
     """build/<arch>/guest/init from guest/initramfs/init.c (when it changed)."""
     init = output_dir() / "init"
@@ -314,19 +352,58 @@ def _busybox_applets():
 
 
 def _overlay_files(src, dst):
-    """(source file or None for a directory, destination) pairs of one overlay."""
+    """(source file or None for a directory, destination) pairs of one overlay.
+
+    Every source must be a regular file or a directory (symlinks to files
+    followed; a symlink to a directory inside a directory becomes an empty
+    directory, as os.walk does not follow it); anything else (a FIFO, a
+    device, a socket, a dangling link) raises CosError, without opening it.
+    """
     src = Path(src)
     dst = "/" + dst.strip("/")
-    if src.is_dir():
-        yield None, dst
-        for root, dirs, files in os.walk(src):
-            dirs.sort()
-            for d in dirs:
-                yield None, dst + "/" + os.path.relpath(os.path.join(root, d), src)
-            for f in sorted(files):
-                yield Path(root) / f, dst + "/" + os.path.relpath(os.path.join(root, f), src)
-    else:
+    try:
+        st = os.stat(src)
+    except OSError as e:
+        raise CosError("overlay source %s: %s" % (src, e.strerror))
+    if stat.S_ISREG(st.st_mode):
         yield src, dst
+        return
+    if not stat.S_ISDIR(st.st_mode):
+        raise CosError("overlay source %s is %s, not a regular file or directory"
+                       % (src, _type_name(st.st_mode)))
+    yield None, dst
+    for root, dirs, files in os.walk(src):
+        dirs.sort()
+        for d in dirs:
+            yield None, dst + "/" + os.path.relpath(os.path.join(root, d), src)
+        for f in sorted(files):
+            path = Path(root) / f
+            try:
+                mode = os.stat(path).st_mode
+            except OSError as e:
+                raise CosError("overlay source %s contains %s: %s" % (src, path, e.strerror))
+            if not stat.S_ISREG(mode):
+                raise CosError("overlay source %s contains %s, which is %s, not a regular file "
+                               "or directory" % (src, path, _type_name(mode)))
+            yield path, dst + "/" + os.path.relpath(str(path), src)
+
+
+def overlay_problem(overlays):
+    """Why the overlays [(abs src, dst)] cannot go into an initramfs (a source
+    that is no regular file or directory of them, or more than
+    MAX_OVERLAY_BYTES of files), or None. Reads no file."""
+    total = 0
+    try:
+        for src, dst in overlays:
+            for f, _ in _overlay_files(src, dst):
+                if f is not None:
+                    total += os.stat(f).st_size
+    except (CosError, OSError) as e:
+        return str(e)
+    if total > MAX_OVERLAY_BYTES:
+        return "the overlays hold %d bytes, more than the largest guest RAM (%d)" % (
+            total, MAX_OVERLAY_BYTES)
+    return None
 
 
 def _stamp(init, overlays):
@@ -353,6 +430,9 @@ def build_initramfs(overlays=(), out=None):
     Returns the output path; rebuilds only when an input changed.
     """
     out = Path(out) if out else output_dir() / "initramfs.cpio.gz"
+    problem = overlay_problem(overlays)  # before the lock: a bad source never holds it
+    if problem:
+        raise CosError(problem, status=2)
     with _locked(output_dir() / ".initramfs.lock", "building a guest initramfs"):
         init = _compile_init()
         stamp = _stamp(init, overlays)
@@ -379,7 +459,7 @@ def build_initramfs(overlays=(), out=None):
                 if f is None:
                     cpio.directory(d)
                 else:
-                    cpio.file(d, f.read_bytes(), _file_mode(f))
+                    cpio.file(d, _read_regular(f, MAX_OVERLAY_BYTES), _file_mode(f))
         raw = cpio.finish()
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp = out.with_name(out.name + ".tmp")
@@ -409,7 +489,9 @@ def _load_script(path):
 
 def _overlays(guest, script_dir):
     """The overlays of a guest table as [(abs src, dst)], or None when anything
-    is malformed or missing (the composer then reports it precisely)."""
+    is malformed, missing or unusable (not a regular file or directory of
+    them, or too large: overlay_problem); the composer then reports it
+    precisely, with its line and column."""
     value = guest.get("overlays", [])
     if not isinstance(value, list):
         return None
@@ -424,6 +506,8 @@ def _overlays(guest, script_dir):
         if not path.exists():
             return None
         result.append((path.resolve(), dst))
+    if overlay_problem(result):
+        return None
     return result
 
 
@@ -443,8 +527,10 @@ def prepare_for_script(script, system_name):
         if not isinstance(comp, dict) or not isinstance(comp.get("guest"), dict):
             continue
         name, guest = comp.get("name"), comp["guest"]
-        if not isinstance(name, str):
-            continue
+        if not isinstance(name, str) or not COMPONENT_NAME_RE.match(name):
+            continue  # the composer rejects the name; it never becomes a path here
+        if guest.get("kind", "linux") != "linux":
+            continue  # a Multiboot kernel and its modules: files the composer reads as they are
         if guest.get("kernel", "debian-cloud") == "debian-cloud":
             need_kernel = True
         if guest.get("initramfs", "default") != "default":

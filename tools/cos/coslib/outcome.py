@@ -5,11 +5,18 @@ The kernel's conventions (serial COM1, 115200 8N1):
                    (QEMU isa-debug-exit: status (0x10 << 1) | 1 = 33) and the
                    string "Shutdown" on port 0x8900 (Bochs);
   panic:           a line `cos: PANIC: <reason>`, then outl(0xf4, 0x11)
-                   (status 35) and the same 0x8900 write.
+                   (status 35) and the same 0x8900 write;
+  essential component stopped (it faulted, or ended with comp_exit and a
+                   non-zero status): a line `cos: shutdown: essential
+                   component '<name>' stopped (status <s>): <reason>`, then
+                   outl(0xf4, 0x12) (status 37) and the same 0x8900 write.
 
 A run succeeds only when the marker was printed AND the emulator stopped the
-way the kernel's clean path stops it. Every failure is reported as a single
-`cos: run failed: <reason>` line on stderr.
+way the kernel's clean path stops it. An essential component's stop makes the
+run exit with that component's status <s> (cos/exit_status.hpp: 4 failed, 6
+guest reset, 8 guest triple fault, 10 guest panic, odd values a guest's
+isa-debug-exit), reported as `cos: run failed: <name>: <reason>`. Every
+failure is reported as a single `cos: run failed: <reason>` line on stderr.
 """
 
 import signal
@@ -63,10 +70,22 @@ def judge_common(result, scanner, emulator, timeout):
         if scanner.clean:
             extra = " ('%s' was printed but %s did not stop)" % (
                 "cos: shutdown: clean", emulator)
+        elif scanner.stopped:
+            extra = " (essential component '%s' stopped but %s did not)" % (
+                scanner.stopped[0], emulator)
         return Verdict(EXIT_FAILED, "timeout after %g s%s" % (timeout, extra))
     if result.stop_reason:
         return Verdict(EXIT_FAILED, result.stop_reason)
     return None
+
+
+def stopped_verdict(scanner):
+    """The verdict for an essential component's stop (the kernel's line and
+    its exit path both seen): the component's status and reason."""
+    name, status, reason = scanner.stopped
+    if status == EXIT_OK:  # the kernel never stops the machine for status 0
+        return Verdict(EXIT_FAILED, "%s: %s (stopped with status 0)" % (name, reason))
+    return Verdict(status, "%s: %s" % (name, reason))
 
 
 def clean_verdict(emulator, result):

@@ -8,13 +8,15 @@ import sys
 from .common import CosError, info, quote_cmd, rel
 from .console import LineScanner, Session
 from .proc import Watchdog, die_with_parent
-from .outcome import EXIT_FAILED, Verdict, clean_verdict, judge_common, signal_name
+from .outcome import (EXIT_FAILED, Verdict, clean_verdict, judge_common, signal_name,
+                      stopped_verdict)
 
 QEMU = "qemu-system-x86_64"
-TCG_CPU = "qemu64,+svm,+npt"
+TCG_CPU = "qemu64,+svm,+npt,+smep,+smap,+umip"
 KVM_CPU = "host"
 DEBUG_EXIT_CLEAN = (0x10 << 1) | 1   # 33
 DEBUG_EXIT_PANIC = (0x11 << 1) | 1   # 35
+DEBUG_EXIT_COMPONENT = (0x12 << 1) | 1   # 37: an essential component stopped
 NESTED_PARAM = {
     "GenuineIntel": ("kvm_intel", "/sys/module/kvm_intel/parameters/nested"),
     "AuthenticAMD": ("kvm_amd", "/sys/module/kvm_amd/parameters/nested"),
@@ -86,8 +88,17 @@ def choose_accel(requested, icount=False):
     return "tcg", TCG_CPU, "auto: KVM not used, " + why
 
 
+def initrd_arg(modules):
+    """QEMU's -initrd value for multiboot modules: "<file> <name>" each,
+    comma-separated; a comma inside a file name is doubled (QEMU's escape).
+    The kernel takes a module's name from its command line after the file."""
+    return ",".join("%s %s" % (str(path).replace(",", ",,"), name) for path, name in modules)
+
+
 def command_line(system, accel, cpu, log_path, icount=False, gdb_port=None):
-    """The full QEMU argv for booting `system`'s ISO."""
+    """The full QEMU argv for booting `system` directly: QEMU loads
+    kernel.bin as a multiboot v1 kernel with the boot modules grub.cfg names
+    (no BIOS boot from the GRUB ISO, which Bochs and real machines use)."""
     argv = [QEMU, "-machine", "pc", "-m", str(system.memory_mib()),
             "-display", "none", "-no-reboot",
             "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
@@ -98,7 +109,7 @@ def command_line(system, accel, cpu, log_path, icount=False, gdb_port=None):
         argv += ["-icount", "shift=0"]
     if gdb_port is not None:
         argv += ["-S", "-gdb", "tcp:127.0.0.1:%d" % gdb_port]
-    argv += ["-cdrom", str(system.iso), "-boot", "d"]
+    argv += ["-kernel", str(system.kernel_bin()), "-initrd", initrd_arg(system.boot_modules())]
     return argv
 
 
@@ -162,6 +173,15 @@ def classify(result, scanner, log_path, relay, timeout):
     if rc == DEBUG_EXIT_PANIC:
         return Verdict(EXIT_FAILED, "kernel panic (isa-debug-exit 0x11) without a "
                        "'cos: PANIC:' line")
+    if rc == DEBUG_EXIT_COMPONENT:
+        if scanner.stopped:
+            return stopped_verdict(scanner)
+        return Verdict(EXIT_FAILED, "isa-debug-exit 0x12 (an essential component "
+                       "stopped), but the serial console never said which")
+    if scanner.stopped:
+        return Verdict(EXIT_FAILED, "essential component '%s' stopped (%s), but qemu "
+                       "exited with status %d, not through the kernel's exit path"
+                       % (scanner.stopped[0], scanner.stopped[2], rc))
     if rc == 0:
         if log_has_triple_fault(log_path):
             return Verdict(EXIT_FAILED, "triple fault (see %s)" % rel(log_path))

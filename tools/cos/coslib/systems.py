@@ -9,6 +9,7 @@ grub.cfg, system.json, cos.iso}; system.json is
 import json
 import os
 import re
+import subprocess
 import tempfile
 import tomllib
 from pathlib import Path
@@ -224,6 +225,40 @@ class System:
                 path = self.dir / path.name
             return path
         return self.dir / "kernel.elf"
+
+    def kernel_bin(self):
+        """kernel.bin beside the kernel ELF: the image flattened from its
+        physical load address (objcopy -O binary), which QEMU's -kernel loads
+        as a multiboot v1 kernel through the header's load addresses (it
+        loads no ELF64 kernel). Made again when the ELF is newer."""
+        elf = self.kernel_elf()
+        out = elf.with_suffix(".bin")
+        if out.is_file() and out.stat().st_mtime >= elf.stat().st_mtime:
+            return out
+        tmp = out.with_suffix(".bin.tmp")
+        r = subprocess.run(["objcopy", "-O", "binary", str(elf), str(tmp)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if r.returncode != 0:
+            raise CosError("objcopy -O binary %s failed: %s" % (rel(elf), r.stdout.strip()))
+        os.replace(tmp, out)
+        return out
+
+    def boot_modules(self):
+        """[(path, name)] of the boot modules, in grub.cfg's order (its
+        `module2 [--nounzip] /boot/<file> <name>` lines: the composer's list)."""
+        cfg = self.dir / "grub.cfg"
+        try:
+            lines = cfg.read_text().splitlines()
+        except OSError as e:
+            raise CosError("cannot read %s: %s" % (rel(cfg), e.strerror))
+        mods = []
+        for line in lines:
+            words = [w for w in line.split() if w != "--nounzip"]
+            if len(words) >= 3 and words[0] == "module2" and words[1].startswith("/boot/"):
+                mods.append((self.dir / words[1][len("/boot/"):], " ".join(words[2:])))
+        if not mods:
+            raise CosError("%s names no boot modules" % rel(cfg))
+        return mods
 
     def component_images(self):
         """[(component name, ELF path)] for every component in system.json."""

@@ -9,6 +9,7 @@
 // Files: build.cpp (one component), grants.cpp (its capabilities), slots.cpp
 // (the booter's own slots and untyped memory), booter.hpp (shared).
 #include "booter/booter.hpp"
+#include "cos/exit_status.hpp"
 #include "cos/kernel_hardware.h"
 
 namespace {
@@ -39,33 +40,23 @@ bool kernel_hardware_out_of_reach() {
 int main() {
   using namespace booter;
   const cos::boot::BootInfo& bi = boot_info();
-  if (bi.magic != cos::boot::kBootInfoMagic) {
-    cos::printf("booter: no boot info from the kernel\n");
-    return 1;
-  }
+  if (bi.magic != cos::boot::kBootInfoMagic) cos::exit(cos::exit_status::kFailed, "no boot info from the kernel");
   init_slots();
   if (!kernel_hardware_out_of_reach()) {
     cos::printf("booter: FAIL: the kernel grants access to hardware it drives itself\n");
-    return 1;
+    cos::exit(cos::exit_status::kFailed, "the kernel grants access to hardware it drives itself");
   }
   cos::printf("booter: the kernel's own hardware is out of reach (I/O ports, IRQ lines)\n");
   const cos::boot::Module* mm = nullptr;
   for (uint32_t i = 0; i < bi.module_count; ++i)
     if (__builtin_strcmp(bi.modules[i].name, "manifest") == 0) mm = &bi.modules[i];
-  if (!mm) {
-    cos::printf("booter: no 'manifest' boot module\n");
-    return 1;
-  }
+  if (!mm) cos::exit(cos::exit_status::kFailed, "no 'manifest' boot module");
   cos::manifest::Reader m;
   cos::manifest::Error e = cos::manifest::Reader::open(reinterpret_cast<const void*>(mm->vaddr), mm->size, m);
-  if (e != cos::manifest::Error::ok) {
-    cos::printf("booter: bad boot manifest: %s\n", cos::manifest::error_string(e));
-    return 1;
-  }
-  if (m.component_count() > kMaxComponents) {
-    cos::printf("booter: too many components (%u)\n", m.component_count());
-    return 1;
-  }
+  if (e != cos::manifest::Error::ok)
+    cos::exit(cos::exit_status::kFailed, "bad boot manifest: %s", cos::manifest::error_string(e));
+  if (m.component_count() > kMaxComponents)
+    cos::exit(cos::exit_status::kFailed, "too many components (%u)", m.component_count());
   cos::manifest::Str sysname = m.system_name();
   cos::printf("booter: system '%.*s', %u components\n", static_cast<int>(sysname.size), sysname.data,
               m.component_count());
@@ -79,6 +70,9 @@ int main() {
     ++others;
     if (built_thread(i) == 0) continue;
     int64_t r = sys::thd_start(built_thread(i), cos::boot::kStackTop, cv.priority);
+    if (r != 0 && cv.essential)
+      cos::exit(cos::exit_status::kFailed, "starting essential component '%.*s' failed (%s, error %ld)",
+                static_cast<int>(cv.name.size), cv.name.data, error_name(r), static_cast<long>(r));
     if (r != 0)
       cos::printf("booter: starting '%.*s' failed (%s, error %ld)\n", static_cast<int>(cv.name.size), cv.name.data,
                   error_name(r), static_cast<long>(r));

@@ -5,6 +5,8 @@
 #pragma once
 #include "runtime/cos.hpp"
 #include "cos/bootinfo.hpp"
+#include "cos/compinfo.hpp"
+#include "cos/limits.hpp"
 #include "manifest/manifest_reader.hpp"
 
 namespace booter {
@@ -16,9 +18,21 @@ inline constexpr uint64_t kPage = 4096;
 /// Every component's capability table: 4 pages of 64 slots (slot 0 unused).
 inline constexpr uint64_t kCompCaptblPages = 4;
 inline constexpr uint64_t kCompSlots = kCompCaptblPages * cos::abi::kSlotsPerCaptblPage;
+static_assert(kCompSlots == cos_limits::kComponentSlots);
+// Every grant a script can make fits the component's table: slot 0, the
+// deps, untyped, captbl/pgtbl/comp, the I/O-port ranges, one slot per
+// grantable IRQ line (at most every line), timer and console.
+static_assert(1 + cos_limits::kMaxDeps + 1 + 3 + cos_limits::kMaxIoportRanges + cos_limits::kMaxIrqs + 2 <=
+              kCompSlots);
 
-/// Most components a manifest may have (the booter included).
-inline constexpr uint32_t kMaxComponents = 64;
+/// Most components a manifest may have (the booter included); the booter
+/// refuses a manifest with more (the composer refuses such a script).
+inline constexpr uint32_t kMaxComponents = cos_limits::kMaxComponents;
+// The booter keeps 4 slots per built component (captbl, pgtbl, comp,
+// thread) after the kernel's (every untyped range) and needs a few
+// temporary ones.
+static_assert(cos::boot::kSlotFirstUntyped + cos::boot::kMaxUntyped + 4 * kMaxComponents + 4 <=
+              cos::boot::kBooterCaptblPages * cos::abi::kSlotsPerCaptblPage);
 
 /// What the kernel handed the booter.
 const cos::boot::BootInfo& boot_info();

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 
 #include "booter/booter.hpp"
+#include "cos/exit_status.hpp"
 #include "elf/elf64.hpp"
 #include "fmt/format.hpp"
 
@@ -11,10 +12,11 @@ namespace booter {
 namespace {
 
 /// Where the booter temporarily maps frames to fill them.
-constexpr uint64_t kScratchVaddr = 0x0000500000000000ull;
+constexpr uint64_t kScratchVaddr = cos::boot::kBooterScratchVaddr;
 /// Component i's heap lives at (i + 1) * kHeapStride, so heaps of different
-/// components never share addresses.
-constexpr uint64_t kHeapStride = 1ull << 32;
+/// components never share addresses (a heap is at most one stride).
+constexpr uint64_t kHeapStride = cos_limits::kHeapStride;
+static_assert((kMaxComponents + 1) * kHeapStride <= cos::boot::kBlobWindow);
 
 struct Built {
   uint64_t comp_slot = 0;
@@ -104,6 +106,8 @@ bool load_blobs(Build& b, cos::boot::CompInfo& info) {
     info.blob_count = j + 1;
   }
   info.guest_ram_bytes = b.cv.guest_ram_bytes;
+  info.guest_kind = b.cv.guest_kind;
+  info.guest_flags = b.cv.guest_debug_exit ? cos::boot::kGuestFlagDebugExit : 0;
   copy_str(info.guest_cmdline, sizeof(info.guest_cmdline), b.cv.guest_cmdline);
   info.guest_cmdline_size = static_cast<uint32_t>(__builtin_strlen(info.guest_cmdline));
   return true;
@@ -135,6 +139,13 @@ bool create_objects(Build& b) {
   uint64_t len = b.cv.name.size < 31 ? b.cv.name.size : 31;
   r = with_untyped([&](uint64_t ut) { return sys::comp_create(ut, b.comp, b.ct, b.pt, b.name, len); });
   if (r != 0) return b.fail(r, "creating the component");
+  // The script's ceiling (default: its priority): it may not create threads
+  // or vCPUs above it. Components made by the booter would otherwise inherit
+  // the booter's ceiling, 0.
+  r = sys::comp_ceiling(b.comp, b.cv.priority_ceiling);
+  if (r != 0) return b.fail(r, "setting its priority ceiling");
+  // Its fault or failed exit will stop the system (the booter is essential).
+  if (b.cv.essential && (r = sys::comp_essential(b.comp)) != 0) return b.fail(r, "marking it essential");
   return true;
 }
 
@@ -175,8 +186,14 @@ bool build_all(Build& b, cos::boot::CompInfo& info) {
   info.heap_base = heap_base;
   info.heap_size = b.cv.heap_bytes;
   info.stack_top = cos::boot::kStackTop;
-  for (uint32_t j = 0; j < b.cv.param_count && j < cos::boot::kMaxParams; ++j) {
+  if (b.cv.param_count > cos::boot::kMaxParams)
+    return b.fail(0, "%u parameters, its info page holds %u", b.cv.param_count, cos::boot::kMaxParams);
+  for (uint32_t j = 0; j < b.cv.param_count; ++j) {
     cos::manifest::ParamView p = b.m.param(b.index, j);
+    if (p.key.size >= sizeof(info.params[j].key) || p.value.size >= sizeof(info.params[j].value))
+      return b.fail(0, "parameter '%.*s' is longer than its info page holds (%u-byte keys, %u-byte values)",
+                    static_cast<int>(p.key.size < 31 ? p.key.size : 31), p.key.data, cos_limits::kMaxParamKeyBytes,
+                    cos_limits::kMaxParamValueBytes);
     copy_str(info.params[j].key, sizeof(info.params[j].key), p.key);
     copy_str(info.params[j].value, sizeof(info.params[j].value), p.value);
     info.param_count = j + 1;
@@ -229,6 +246,10 @@ bool build(const cos::manifest::Reader& m, uint32_t index) {
     else
       cos::printf("booter: cannot build '%s': %s; not starting it\n", b.name, b.what);
     release(b);
+    if (b.cv.essential && b.err != 0)
+      cos::exit(cos::exit_status::kFailed, "cannot build essential component '%s': %s (%s, error %ld)", b.name,
+                b.what, error_name(b.err), static_cast<long>(b.err));
+    if (b.cv.essential) cos::exit(cos::exit_status::kFailed, "cannot build essential component '%s': %s", b.name, b.what);
     return false;
   }
   g_built[index].comp_slot = b.comp;

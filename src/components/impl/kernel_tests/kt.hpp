@@ -134,6 +134,7 @@ struct Env {
   uint64_t first_free;  ///< first slot the booter left empty
   uint64_t table_size;  ///< slots in our table (probed: first bad_slot)
   uint64_t main_prio;   ///< priority of our main thread (script, param main_priority)
+  uint64_t ceiling;     ///< our priority ceiling (script's priority_ceiling, param priority_ceiling)
 };
 const Env& env();
 
@@ -205,6 +206,12 @@ bool wait_helper(Helper& h, uint64_t timeout_us = 2000000);
 /// A monotonically increasing counter helpers use to record their order.
 int next_order();
 
+/// Gates with this token into a component sharing our address space run
+/// spin_until_released (t_sched.cpp): the invoking thread spins inside the
+/// server, counting, until the case releases it; returns (1, spins).
+constexpr uint64_t kSpinToken = 78;
+cos::sys::SinvResult spin_until_released();
+
 // ---------------------------------------------------------------------------
 // Child components running hand-assembled code (kt_blobs.S).
 
@@ -250,6 +257,7 @@ extern "C" {
 #define KT_BLOB(n) extern const uint8_t kt_blob_##n##_start[], kt_blob_##n##_end[];
 KT_BLOB(asnd_exit)
 KT_BLOB(asnd_n_exit)
+KT_BLOB(asnd_comp_exit)
 KT_BLOB(sret_echo)
 KT_BLOB(ud2)
 KT_BLOB(asnd_store_asnd_exit)

@@ -15,6 +15,7 @@
 #define OP_SRET COS_OP_SRET
 #define OP_THD_EXIT COS_OP_THD_EXIT
 #define OP_ASND COS_OP_ASND
+#define OP_COMP_EXIT COS_OP_COMP_EXIT
 #define CHILD_ASND 1
 #define CHILD_SELF_GATE 2
 
@@ -30,6 +31,21 @@ kt_blob_asnd_exit_start:
   syscall                     /* 0f 05          thd_exit() */
   ud2                         /* 0f 0b          never reached */
 kt_blob_asnd_exit_end:
+
+/* asnd_comp_exit: thread body. Notifies child slot 1 once, then ends the
+   whole child component: comp_exit(5, no reason). */
+  .global kt_blob_asnd_comp_exit_start, kt_blob_asnd_comp_exit_end
+kt_blob_asnd_comp_exit_start:
+  mov $OP_ASND, %eax          /* b8 13 00 00 00 */
+  mov $CHILD_ASND, %edi       /* bf 01 00 00 00 */
+  syscall                     /* 0f 05          asnd(1) */
+  mov $OP_COMP_EXIT, %eax     /* b8 29 00 00 00 */
+  mov $5, %edi                /* bf 05 00 00 00 status 5 */
+  xor %esi, %esi              /* 31 f6          no reason */
+  xor %edx, %edx              /* 31 d2 */
+  syscall                     /* 0f 05          comp_exit(5, 0, 0) */
+  ud2                         /* 0f 0b          never reached */
+kt_blob_asnd_comp_exit_end:
 
 /* asnd_n_exit: thread body. Notifies child slot 1 rdi (the thread's arg)
    times, then exits. rbx survives syscall (only rcx and r11 are clobbered). */

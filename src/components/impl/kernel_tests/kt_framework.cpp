@@ -118,6 +118,7 @@ void init_env() {
   g_env.gate = cos::dep("ktest");
   g_env.first_free = ci.first_free_slot;
   g_env.main_prio = cos::param_u64("main_priority", 100);
+  g_env.ceiling = cos::param_u64("priority_ceiling", g_env.main_prio);
   // The table size is not in the info page: it is the first slot cap_info
   // calls bad_slot (the table test checks that this is a whole number of pages).
   g_env.table_size = 0;
@@ -354,6 +355,7 @@ extern "C" cos::sys::SinvResult cos_serve(uint64_t token, uint64_t op, uint64_t 
                                           uint64_t a2) {
   if (token == 77 && op == 0) return {static_cast<int64_t>(a0 * 2), static_cast<int64_t>(token)};
   if (token == 77 && op == 1) return cos::invoke(kt::env().gate, 0, a0, a1, a2);
+  if (token == kt::kSpinToken) return kt::spin_until_released();
   return {static_cast<int64_t>(cos::abi::Error::bad_op), 0};
 }
 

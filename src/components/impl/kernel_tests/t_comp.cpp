@@ -171,6 +171,42 @@ KT_CASE(write_to_read_only_mapping_kills_the_child) {
   KT_ERR(cos::invoke(g, 0, 41).r0, comp_dead);
 }
 
+// comp_exit ends the caller's whole component like a fault: its gates
+// answer comp_dead; kernel_tests is not essential, so the system goes on.
+KT_CASE(comp_exit_ends_the_component) {
+  uint64_t r = 0, a = 0;
+  KT_ASSERT(make_endpoint(r, a));
+  Child c;
+  const Blob echo = KT_BLOB_OF(sret_echo);
+  KT_ASSERT(c.build(KT_BLOB_OF(asnd_comp_exit), a, Rights::read | Rights::write, &echo));
+  uint64_t g = c.gate(kBlob2, 7);
+  KT_ASSERT(g);
+  KT_EQ(cos::invoke(g, 0, 1).r0, 2);
+  KT_ASSERT(c.thread(0, 0, env().main_prio - 20));
+  sleep_us(20000);
+  KT_EQ(sys::rcv(r, 0, kNB), 1);
+  KT_ERR(cos::invoke(g, 0, 1).r0, comp_dead);
+}
+
+// Arguments comp_exit refuses leave the caller running; only an essential
+// component may make another one essential.
+KT_CASE(comp_exit_argument_checks_and_comp_essential_rights) {
+  const Env& e = env();
+  KT_ERR(sys::comp_exit(256, "x", 1), bad_argument);
+  KT_ERR(sys::comp_exit(~0ull, "x", 1), bad_argument);
+  KT_ERR(sys::comp_exit(1, "x", cos::abi::kExitReasonMax + 1), bad_argument);
+  KT_ERR(sys::comp_exit(1, reinterpret_cast<const char*>(0x0000700000000000ull), 4), bad_address);
+  KT_ERR(sys::comp_exit(1, reinterpret_cast<const char*>(0xffffffff80000000ull), 4), bad_address);
+  Child c;
+  KT_ASSERT(c.build(KT_BLOB_OF(sret_echo)));
+  KT_ERR(sys::comp_essential(c.comp), no_rights);  // kernel_tests is not essential
+  KT_ERR(sys::comp_essential(e.comp), no_rights);  // not even itself
+  KT_ERR(sys::comp_essential(e.captbl), wrong_type);
+  uint64_t ro = copy(c.comp, Rights::read | Rights::grant);
+  KT_ASSERT(ro);
+  KT_ERR(sys::comp_essential(ro), no_rights);
+}
+
 KT_CASE(thread_entry_fault_kills_its_component) {
   Child c;
   KT_ASSERT(c.build(KT_BLOB_OF(sret_echo)));

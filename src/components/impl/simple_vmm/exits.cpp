@@ -1,4 +1,7 @@
 // The VM-exit handlers of simple_vmm.
+#include <stdarg.h>
+
+#include "fmt/format.hpp"
 #include "runtime/cos.hpp"
 #include "cos/guest_boot.hpp"
 #include "simple_vmm/cpuid_policy.hpp"
@@ -23,12 +26,6 @@ void note(VcpuState& c) {
               static_cast<unsigned long>(c.rip()), static_cast<unsigned long>(e.vendor_code),
               static_cast<unsigned long>(e.vendor_qualification),
               static_cast<unsigned long>(e.reason == ExitReason::io ? e.io.port : e.gpa.gpa));
-}
-
-Action stop(End how) {
-  g_vmm.end = how;
-  flush_console();
-  return Action::stop;
 }
 
 void inject_gp(VcpuState& c) { c.queue_event(13, vm::EventType::exception, true, 0); }
@@ -72,10 +69,9 @@ const vmrt::PhysBus kBus{nullptr, bus_read, bus_write};
 vmrt::PageLogFilter g_emulation_log;
 
 Action emulation_error(VcpuState& c, const char* what, const vmrt::Error& e) {
-  char buf[160];
+  char buf[120];
   e.format(buf, sizeof(buf));
-  cos::printf("simple_vmm: %s at rip %#lx failed: %s; VM stopped\n", what, static_cast<unsigned long>(c.rip()), buf);
-  return stop(End::crash);
+  return end_vm(End::failed, "%s at rip %#lx failed: %s", what, static_cast<unsigned long>(c.rip()), buf);
 }
 
 // IN/OUT and INS/OUTS: every element reaches the port devices; a REP string
@@ -85,15 +81,12 @@ Action on_io(VcpuState& c, void*) {
   note(c);
   auto r = vmrt::emulate_io(c, kPorts, &kBus);
   if (!r) return emulation_error(c, "port I/O emulation", r.error());
-  if (g_vmm.pc.poweroff_requested()) {
-    flush_console();
-    cos::printf("simple_vmm: the guest powered off (ACPI S5); VM stopped\n");
-    return stop(End::poweroff);
-  }
-  if (g_vmm.pc.reset_requested()) {
-    flush_console();
-    cos::printf("simple_vmm: the guest reset the machine (i8042); VM stopped\n");
-    return stop(End::reboot);
+  if (g_vmm.pc.poweroff_requested()) return end_vm(End::poweroff, "the guest powered off (ACPI S5)");
+  if (g_vmm.pc.reset_requested()) return end_vm(End::reboot, "the guest reset the machine (i8042 or port 0xcf9)");
+  uint32_t value;
+  if (g_vmm.pc.debug_exit_requested(value)) {
+    g_vmm.debug_exit_value = value;
+    return end_vm(End::debug_exit, "the guest wrote %#x to isa-debug-exit (port 0xf4)", value);
   }
   deliver_interrupts();
   return vmrt::io_action(r.value().outcome);
@@ -173,11 +166,8 @@ Action on_msr(VcpuState& c, void*) {
 // sleeps in rcv until the next device deadline or host input (no busy loop).
 Action on_hlt(VcpuState& c, void*) {
   note(c);
-  if (!(c.get(Reg::rflags) & (1u << 9))) {
-    flush_console();
-    cos::printf("simple_vmm: the guest halted with interrupts disabled (powered off); VM stopped\n");
-    return stop(End::poweroff);
-  }
+  if (!(c.get(Reg::rflags) & (1u << 9)))
+    return end_vm(End::poweroff, "the guest halted with interrupts disabled (powered off)");
   (void)c.advance_rip();
   if (c.page().irq_pending) return Action::resume;  // the kernel injects it at entry
   for (;;) {
@@ -189,30 +179,23 @@ Action on_hlt(VcpuState& c, void*) {
 Action on_hypercall(VcpuState& c, void*) {
   note(c);
   uint64_t nr = c.get(Reg::rax) & 0xffffffffu;
-  if (nr == guest::kHypercallBootError) {
-    flush_console();
-    cos::printf("simple_vmm: the guest bootloader failed (error %lu, see its message above); VM stopped\n",
-                static_cast<unsigned long>(c.get(Reg::rbx)));
-    return stop(End::crash);
-  }
+  if (nr == guest::kHypercallBootError)
+    return end_vm(End::failed, "the guest bootloader failed (error %lu, see its message above)",
+                  static_cast<unsigned long>(c.get(Reg::rbx)));
   c.set(Reg::rax, ~0ull);  // unknown hypercall
   return Action::skip;
 }
 
 Action on_shutdown(VcpuState& c, void*) {
   note(c);
-  flush_console();
-  cos::printf("simple_vmm: the guest triple-faulted (shutdown) at rip %#lx; VM stopped\n",
-              static_cast<unsigned long>(c.rip()));
-  return stop(End::crash);
+  return end_vm(End::triple_fault, "the guest triple-faulted (shutdown) at rip %#lx",
+                static_cast<unsigned long>(c.rip()));
 }
 
 Action on_entry_failure(VcpuState& c, void*) {
   note(c);
-  flush_console();
-  cos::printf("simple_vmm: the hardware refused to enter the guest (reason %#lx) at rip %#lx; VM stopped\n",
-              static_cast<unsigned long>(c.exit().entry.reason), static_cast<unsigned long>(c.rip()));
-  return stop(End::crash);
+  return end_vm(End::failed, "the hardware refused to enter the guest (reason %#lx) at rip %#lx",
+                static_cast<unsigned long>(c.exit().entry.reason), static_cast<unsigned long>(c.rip()));
 }
 
 Action on_skip(VcpuState& c, void*) {
@@ -231,6 +214,17 @@ Action on_xsetbv(VcpuState& c, void*) {
 }
 
 }  // namespace
+
+Action end_vm(End how, const char* fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  cos::fmt::vsnformat(g_vmm.end_reason, sizeof(g_vmm.end_reason), fmt, ap);
+  va_end(ap);
+  g_vmm.end = how;
+  flush_console();
+  cos::printf("simple_vmm: %s; VM stopped\n", g_vmm.end_reason);
+  return Action::stop;
+}
 
 CpuidRegs host_cpuid(uint32_t leaf, uint32_t sub) {
   CpuidRegs r;

@@ -7,13 +7,19 @@ using namespace cos::guest;
 
 uint16_t le16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | p[1] << 8); }
 
-constexpr uint32_t kEbdaGpa = 0x9fc00;        // top of conventional memory as PCs report it
-constexpr uint32_t kTablesGpa = 0xe0000;      // BIOS area: ACPI (RSDP scan range) and MP tables
-constexpr uint32_t kTablesSize = 0x20000;
 
 vmrt::Status fail(const char* what, uint64_t a) { return vmrt::make_error(vmrt::Errc::bad_argument, what, a); }
 
 }  // namespace
+
+unsigned pc_memory_map(uint64_t ram_bytes, E820Entry* out) {
+  // Three entries; GuestBootInfo (and the bootloader) hold kMaxE820.
+  static_assert(3 <= kMaxE820);
+  out[0] = E820Entry{0, kConventionalTop, kE820Ram, 0};
+  out[1] = E820Entry{kConventionalTop, 0x100000 - kConventionalTop, kE820Reserved, 0};
+  out[2] = E820Entry{0x100000, ram_bytes - 0x100000, kE820Ram, 0};
+  return 3;
+}
 
 const char* check_bzimage(const uint8_t* k, size_t size) {
   if (size < 0x1000) return "too small to be a bzImage";
@@ -55,12 +61,7 @@ vmrt::Status load_guest(vmrt::Vm& vm, uint64_t ram_bytes, const GuestImages& img
   info.initrd_size = static_cast<uint32_t>(img.initrd_size);
   info.cmdline_gpa = kCmdlineGpa;
   info.cmdline_size = static_cast<uint32_t>(cmdlen);
-  auto add = [&](uint64_t addr, uint64_t size, uint32_t type) {
-    info.e820[info.e820_count++] = E820Entry{addr, size, type, 0};
-  };
-  add(0, kEbdaGpa, kE820Ram);
-  add(kEbdaGpa, 0x100000 - kEbdaGpa, kE820Reserved);  // EBDA, VGA hole, BIOS area (MP tables)
-  add(0x100000, ram_bytes - 0x100000, kE820Ram);
+  info.e820_count = pc_memory_map(ram_bytes, info.e820);
   VMRT_TRY(vm.copy_to_guest(kBootInfoGpa, &info, sizeof(info)));
 
   out = GuestLayout{ram_bytes, static_cast<uint32_t>(initrd), kTablesGpa, kTablesSize};

@@ -29,8 +29,23 @@ struct GuestLayout {
 };
 
 /// The Linux boot protocol's initrd_addr_max default for protocol >= 2.03
-/// (Documentation/arch/x86/boot.rst): the initrd must end below this.
-inline constexpr uint64_t kInitrdAddrMax = 0x37ffffff;
+/// (Documentation/arch/x86/boot.rst): the initrd must end below this
+/// (cos::guest::kInitrdTop; the composer checks the same layout).
+inline constexpr uint64_t kInitrdAddrMax = cos::guest::kInitrdTop - 1;
+
+/// Firmware tables (ACPI, with the RSDP in its scan range, and MP tables)
+/// in the BIOS area, for every kind of guest.
+inline constexpr uint32_t kTablesGpa = 0xe0000;
+inline constexpr uint32_t kTablesSize = 0x20000;
+
+/// Top of conventional memory as PCs report it (the EBDA starts here).
+inline constexpr uint32_t kConventionalTop = 0x9fc00;
+
+/// The PC memory map of a guest with `ram_bytes` of RAM at gpa 0: RAM below
+/// kConventionalTop, reserved up to 1 MiB (EBDA, VGA hole, BIOS area with
+/// the ACPI and MP tables), RAM from 1 MiB to the end. Writes the entries to
+/// `out` (room for cos::guest::kMaxE820) and returns how many.
+unsigned pc_memory_map(uint64_t ram_bytes, cos::guest::E820Entry* out);
 
 /// Checks the bzImage setup header (boot_flag 0xAA55 at 0x1fe, "HdrS" at
 /// 0x202, protocol >= 2.06 at 0x206, LOADED_HIGH in loadflags at 0x211).

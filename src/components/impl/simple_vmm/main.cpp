@@ -3,7 +3,10 @@
 // and emulates the PC around it until the guest powers off, reboots or dies.
 #include "runtime/cos.hpp"
 #include "cos/guest_boot.hpp"
+#include "cos/exit_status.hpp"
 #include "simple_vmm/guest_loader.hpp"
+#include "simple_vmm/multiboot_loader.hpp"
+#include "multiboot/multiboot.hpp"
 #include "simple_vmm/vmm.hpp"
 
 namespace cos::simple_vmm {
@@ -17,8 +20,21 @@ namespace {
 char g_out[256];
 size_t g_out_len;
 
+void note_console_line(const char* line, size_t len);
+
+// The current guest console line (its start, for note_console_line), kept
+// apart from g_out, which is flushed at other times too.
+char g_line[160];
+size_t g_line_len;
+
 void console_out(uint8_t b) {
   g_out[g_out_len++] = static_cast<char>(b);
+  if (b == '\n') {
+    note_console_line(g_line, g_line_len);
+    g_line_len = 0;
+  } else if (g_line_len < sizeof(g_line)) {
+    g_line[g_line_len++] = static_cast<char>(b);
+  }
   if (b == '\n' || g_out_len == sizeof(g_out)) flush_console();
 }
 
@@ -78,11 +94,52 @@ vmrt::Action on_wakeup(vmrt::Vcpu&, void*) {
   return g_vmm.end == End::running ? vmrt::Action::resume : vmrt::Action::stop;
 }
 
-int fail(const char* what, const vmrt::Error& e) {
-  char buf[160];
+// The VMM cannot build or run its VM: ends the component (and, as it is
+// essential by default, the run) with cos::exit_status::kFailed.
+[[noreturn]] void fail(const char* what, const vmrt::Error& e) {
+  char buf[128];
   e.format(buf, sizeof(buf));
   cos::printf("simple_vmm: %s: %s\n", what, buf);
-  return 1;
+  cos::exit(cos::exit_status::kFailed, "%s: %s", what, buf);
+}
+
+// Linux's panic line ("Kernel panic - not syncing: ..."), remembered so the
+// VM's end is reported as a guest panic.
+void note_console_line(const char* line, size_t len) {
+  static const char kPanic[] = "Kernel panic - not syncing";
+  const size_t n = sizeof(kPanic) - 1;
+  if (g_vmm.panic_line[0]) return;
+  for (size_t i = 0; i + n <= len; ++i) {
+    if (__builtin_memcmp(line + i, kPanic, n) != 0) continue;
+    size_t k = 0;
+    for (; i + k < len && k + 1 < sizeof(g_vmm.panic_line); ++k) {
+      char c = line[i + k];
+      if (c == '\r' || c == '\n') break;
+      g_vmm.panic_line[k] = c;
+    }
+    g_vmm.panic_line[k] = '\0';
+    return;
+  }
+}
+
+// The VM ended: the VMM's exit (docs/simple_vmm.md, "End"; the statuses of
+// cos/exit_status.hpp). Power-off and an unmapped debug exit return 0.
+int finish() {
+  using namespace cos::exit_status;
+  const char* reason = g_vmm.end_reason;
+  if (g_vmm.panic_line[0] && (g_vmm.end == End::reboot || g_vmm.end == End::poweroff))
+    cos::exit(kGuestPanic, "guest kernel panic (%s): %s", g_vmm.panic_line, reason);
+  switch (g_vmm.end) {
+    case End::poweroff: return 0;
+    case End::reboot: cos::exit(kGuestReset, "guest reset: %s", reason);
+    case End::triple_fault: cos::exit(kGuestTripleFault, "guest triple fault: %s", reason);
+    case End::debug_exit:
+      if (!(cos::self().guest_flags & cos::boot::kGuestFlagDebugExit)) return 0;
+      cos::exit(debug_exit(g_vmm.debug_exit_value), "%s", reason);
+    case End::failed: cos::exit(kFailed, "%s", reason);
+    case End::running: break;
+  }
+  cos::exit(kFailed, "the vCPU stopped running (%s)", reason[0] ? reason : "no reason");
 }
 
 }  // namespace
@@ -130,60 +187,42 @@ bool deliver_interrupts() {
 
 using namespace cos::simple_vmm;
 
-int main() {
-  const cos::boot::CompInfo& info = cos::self();
-  const auto* loader = blob(".bootloader");
-  const auto* kernel = blob(".kernel");
-  const auto* initrd = blob(".initramfs");
-  if (!loader || !kernel) {
-    cos::printf("simple_vmm: no guest bootloader or kernel among my boot files (composition [component.guest])\n");
-    return 1;
-  }
-  uint64_t ram = info.guest_ram_bytes ? info.guest_ram_bytes : 256ull << 20;
-  uint64_t rtc_slot = 0;
-  g_vmm.console_slot = info.console_slot;
-  for (uint32_t i = 0; i < info.ioport_count; ++i) {
-    if (info.ioports[i].first <= 0x70 && 0x72 <= info.ioports[i].first + info.ioports[i].count)
-      rtc_slot = info.ioports[i].slot;
-  }
-  cos::printf("simple_vmm: guest RAM %lu MiB, kernel %lu KiB, initramfs %lu KiB\n",
-              static_cast<unsigned long>(ram >> 20), static_cast<unsigned long>(kernel->size >> 10),
-              static_cast<unsigned long>(initrd ? initrd->size >> 10 : 0));
-  cos::printf("simple_vmm: command line: %s\n", info.guest_cmdline);
+namespace {
 
-  if (auto s = g_vmm.vm.create(); !s) return fail("creating the VM", s.error());
-  if (auto s = g_vmm.vm.add_ram(0, ram); !s) return fail("allocating guest RAM", s.error());
-
-  GuestImages img{reinterpret_cast<const uint8_t*>(loader->vaddr), loader->size,
-                  reinterpret_cast<const uint8_t*>(kernel->vaddr), kernel->size,
-                  initrd ? reinterpret_cast<const uint8_t*>(initrd->vaddr) : nullptr, initrd ? initrd->size : 0,
-                  info.guest_cmdline};
-  GuestLayout layout;
-  if (auto s = load_guest(g_vmm.vm, ram, img, layout); !s) return fail("loading the guest", s.error());
-
-  Platform::Config cfg{};
-  cfg.tsc_hz = measure_tsc_hz();
-  cfg.console_out = console_out;
-  host_date(rtc_slot, cfg);
-  g_vmm.clock.init(cfg.tsc_hz, epoch_of(cfg), now_ns());
-  auto tables = g_vmm.vm.gpa_to_hva(layout.tables_gpa, layout.tables_size);
-  if (!tables || !g_vmm.pc.init(cfg, tables.value(), layout.tables_gpa, layout.tables_size)) {
-    cos::printf("simple_vmm: setting up the devices failed\n");
-    return 1;
-  }
-
-  // The MSR checks follow the CPU the guest sees (vendor, address width, features).
+// The vCPU, with the MSR checks of the CPU the guest sees (vendor, address
+// width, features).
+void create_vcpu() {
   g_vmm.msrs.init(vmrt::GuestCpu::from_cpuid(
       [](void*, uint32_t leaf, uint32_t subleaf, uint32_t* r) {
         CpuidRegs c = guest_cpuid(host_cpuid, leaf, subleaf);
         r[0] = c.eax, r[1] = c.ebx, r[2] = c.ecx, r[3] = c.edx;
       },
       nullptr));
-
   vmrt::VcpuConfig vc;
   vc.save_mask = cos::vm::Load::cr | cos::vm::Load::segments | cos::vm::Load::syscall_msrs |
                  cos::vm::Load::interruptibility;
-  if (auto s = g_vmm.cpu.create(g_vmm.vm, vc); !s) return fail("creating the vCPU", s.error());
+  if (auto s = g_vmm.cpu.create(g_vmm.vm, vc); !s) fail("creating the vCPU", s.error());
+}
+
+// Linux: guest.img in real mode at 0000:8000, which starts the bzImage.
+void start_linux(uint64_t ram) {
+  const cos::boot::CompInfo& info = cos::self();
+  const auto* loader = blob(".bootloader");
+  const auto* kernel = blob(".kernel");
+  const auto* initrd = blob(".initramfs");
+  if (!loader || !kernel)
+    cos::exit(cos::exit_status::kFailed, "no guest bootloader or kernel among my boot files (composition [component.guest])");
+  cos::printf("simple_vmm: guest RAM %lu MiB, kernel %lu KiB, initramfs %lu KiB\n",
+              static_cast<unsigned long>(ram >> 20), static_cast<unsigned long>(kernel->size >> 10),
+              static_cast<unsigned long>(initrd ? initrd->size >> 10 : 0));
+  cos::printf("simple_vmm: command line: %s\n", info.guest_cmdline);
+  GuestImages img{reinterpret_cast<const uint8_t*>(loader->vaddr), loader->size,
+                  reinterpret_cast<const uint8_t*>(kernel->vaddr), kernel->size,
+                  initrd ? reinterpret_cast<const uint8_t*>(initrd->vaddr) : nullptr, initrd ? initrd->size : 0,
+                  info.guest_cmdline};
+  GuestLayout layout;
+  if (auto s = load_guest(g_vmm.vm, ram, img, layout); !s) fail("loading the guest", s.error());
+  create_vcpu();
   // The bootloader is assembled with VMCALL (0f 01 c1); every occurrence
   // becomes the backend's hypercall instruction.
   if (auto code = g_vmm.vm.gpa_to_hva(cos::guest::kBootloaderGpa, loader->size)) {
@@ -191,9 +230,82 @@ int main() {
     for (size_t i = 0; i + 3 <= loader->size; ++i)
       if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xc1)
         if (auto s = vmrt::write_hypercall(g_vmm.vm.memory(), cos::guest::kBootloaderGpa + i, g_vmm.cpu.backend()); !s)
-          return fail("patching the bootloader's hypercall", s.error());
+          fail("patching the bootloader's hypercall", s.error());
   }
   vmrt::setup_real_mode(g_vmm.cpu, {.cs = 0, .ip = static_cast<uint16_t>(cos::guest::kBootloaderGpa)});
+  cos::printf("simple_vmm: starting the vCPU (%s) in real mode at 0000:%04x\n",
+              g_vmm.cpu.backend() == cos::vm::kBackendSvm ? "AMD SVM" : "Intel VMX", cos::guest::kBootloaderGpa);
+}
+
+// Multiboot: the kernel and its modules loaded here, the vCPU in 32-bit
+// protected mode at the kernel's entry (multiboot_loader.hpp).
+void start_multiboot(uint64_t ram) {
+  const cos::boot::CompInfo& info = cos::self();
+  const auto* kernel = blob(".kernel");
+  const auto* modules = blob(".modules");
+  if (!kernel) cos::exit(cos::exit_status::kFailed, "no guest kernel among my boot files (composition [component.guest])");
+  MultibootImages img{reinterpret_cast<const uint8_t*>(kernel->vaddr), kernel->size,
+                      modules ? reinterpret_cast<const uint8_t*>(modules->vaddr) : nullptr, modules ? modules->size : 0,
+                      info.guest_cmdline};
+  MultibootEntry mb;
+  if (auto s = load_multiboot(g_vmm.vm, ram, img, mb); !s) fail("loading the Multiboot kernel", s.error());
+  cos::printf("simple_vmm: guest RAM %lu MiB, Multiboot kernel %#lx-%#lx, %u modules up to %#lx\n",
+              static_cast<unsigned long>(ram >> 20), static_cast<unsigned long>(mb.kernel_start),
+              static_cast<unsigned long>(mb.kernel_end), mb.module_count, static_cast<unsigned long>(mb.modules_end));
+  cos::printf("simple_vmm: command line: %s\n", info.guest_cmdline);
+  create_vcpu();
+  vmrt::ProtectedModeConfig pm;
+  pm.entry = mb.entry;
+  pm.stack = kMultibootStackTop;
+  pm.gdt_gpa = kMultibootGdtGpa;
+  if (auto s = vmrt::setup_protected_mode(g_vmm.cpu, g_vmm.vm.memory(), pm); !s) fail("entering protected mode", s.error());
+  g_vmm.cpu.set(vmrt::Reg::rax, cos::multiboot::kBootloaderMagic);
+  g_vmm.cpu.set(vmrt::Reg::rbx, mb.info_gpa);
+  cos::printf("simple_vmm: starting the vCPU (%s) in protected mode at %#x (Multiboot, info at %#x)\n",
+              g_vmm.cpu.backend() == cos::vm::kBackendSvm ? "AMD SVM" : "Intel VMX", mb.entry, mb.info_gpa);
+}
+
+}  // namespace
+
+int main() {
+  const cos::boot::CompInfo& info = cos::self();
+  uint64_t ram = info.guest_ram_bytes ? info.guest_ram_bytes : 256ull << 20;
+  uint64_t rtc_slot = 0;
+  g_vmm.console_slot = info.console_slot;
+  for (uint32_t i = 0; i < info.ioport_count; ++i) {
+    if (info.ioports[i].first <= 0x70 && 0x72 <= info.ioports[i].first + info.ioports[i].count)
+      rtc_slot = info.ioports[i].slot;
+  }
+
+  if (auto s = g_vmm.vm.create(); !s) fail("creating the VM", s.error());
+  if (auto s = g_vmm.vm.add_ram(0, ram); !s) fail("allocating guest RAM", s.error());
+  if (info.guest_kind == cos::boot::kGuestMultiboot)
+    start_multiboot(ram);
+  else
+    start_linux(ram);
+
+  // fw_cfg's "etc/e820": the memory map as QEMU gives it (20-byte entries).
+  static uint8_t e820_file[20 * cos::guest::kMaxE820];
+  cos::guest::E820Entry map[cos::guest::kMaxE820];
+  const unsigned entries = pc_memory_map(ram, map);
+  for (unsigned i = 0; i < entries; ++i) {
+    __builtin_memcpy(e820_file + 20 * i, &map[i].addr, 8);
+    __builtin_memcpy(e820_file + 20 * i + 8, &map[i].size, 8);
+    __builtin_memcpy(e820_file + 20 * i + 16, &map[i].type, 4);
+  }
+  Platform::Config cfg{};
+  cfg.tsc_hz = measure_tsc_hz();
+  cfg.console_out = console_out;
+  cfg.ram_bytes = ram;
+  cfg.cmdline = info.guest_cmdline;
+  cfg.e820 = e820_file;
+  cfg.e820_bytes = 20 * entries;
+  host_date(rtc_slot, cfg);
+  g_vmm.clock.init(cfg.tsc_hz, epoch_of(cfg), now_ns());
+  auto tables = g_vmm.vm.gpa_to_hva(kTablesGpa, kTablesSize);
+  if (!tables || !g_vmm.pc.init(cfg, tables.value(), kTablesGpa, kTablesSize))
+    cos::exit(cos::exit_status::kFailed, "setting up the devices failed");
+
   install_exit_handlers();
   if (const char* t = cos::param("trace")) {
     for (; *t >= '0' && *t <= '9'; ++t) g_vmm.trace_every = g_vmm.trace_every * 10 + static_cast<uint64_t>(*t - '0');
@@ -212,21 +324,26 @@ int main() {
     }
   }
 
-  cos::printf("simple_vmm: starting the vCPU (%s) in real mode at 0000:%04x\n",
-              g_vmm.cpu.backend() == cos::vm::kBackendSvm ? "AMD SVM" : "Intel VMX", cos::guest::kBootloaderGpa);
   service_platform();
   vmrt::RunOptions opts;
   opts.dynamic_timeout_us = &g_vmm.wait_us;
   opts.on_wakeup = on_wakeup;
   for (;;) {
     auto r = g_vmm.cpu.run(opts);
-    if (g_vmm.end != End::running || !r) break;
+    if (g_vmm.end != End::running) break;
+    if (!r) {
+      char buf[120];
+      r.error().format(buf, sizeof(buf));
+      end_vm(End::failed, "running the vCPU failed: %s", buf);
+      break;
+    }
   }
   flush_console();
-  const char* how = g_vmm.end == End::poweroff ? "powered off"
-                    : g_vmm.end == End::reboot ? "rebooted"
-                    : g_vmm.end == End::crash  ? "crashed"
-                                               : "stopped";
+  const char* how = g_vmm.end == End::poweroff       ? "powered off"
+                    : g_vmm.end == End::reboot       ? "rebooted"
+                    : g_vmm.end == End::triple_fault ? "triple-faulted"
+                    : g_vmm.end == End::debug_exit   ? "exited through isa-debug-exit"
+                                                     : "stopped";
   cos::printf("simple_vmm: guest %s after %lu exits\n", how, static_cast<unsigned long>(g_vmm.cpu.exit_count()));
   // Exits the VMM handled, by reason (host interrupts the kernel kept are
   // only in the total above).
@@ -236,5 +353,5 @@ int main() {
       cos::printf(" %s=%lu", vmrt::exit_reason_name(static_cast<cos::vm::ExitReason>(r)),
                   static_cast<unsigned long>(g_vmm.exits_by_reason[r]));
   cos::printf("\n");
-  return 0;
+  return finish();
 }

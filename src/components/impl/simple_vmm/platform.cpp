@@ -37,6 +37,8 @@ struct Devices {
   Port80 port80;
   I8042 i8042;
   AcpiPm pm;
+  DebugExit debug_exit;
+  FwCfg fw_cfg;
   PortBus ports;
   MmioBus mmio;
   TimerSet timers;
@@ -51,9 +53,8 @@ struct Devices {
         com1(clock, &isa, Uart8250::Config{}),
         rtc(clock, &isa, date),
         i8042(&isa),
-        pm(clock) {
-    (void)cfg;
-  }
+        pm(clock),
+        fw_cfg(FwCfg::Config{cfg.ram_bytes, 1, cfg.cmdline}) {}
 };
 
 alignas(Devices) unsigned char g_storage[sizeof(Devices)];
@@ -101,7 +102,10 @@ bool Platform::init(const Config& cfg, uint8_t* tables, uint32_t tables_gpa, uin
   bool ok = d.ports.add(0x20, 2, d.pic) && d.ports.add(0xa0, 2, d.pic) && d.ports.add(0x4d0, 2, d.pic) &&
             d.ports.add(0x40, 4, d.pit) && d.ports.add(0x61, 1, d.pit) && d.ports.add(0x60, 1, d.i8042) &&
             d.ports.add(0x64, 1, d.i8042) && d.ports.add(0x70, 2, d.rtc) && d.ports.add(0x80, 1, d.port80) &&
-            d.ports.add(0x3f8, 8, d.com1) && d.ports.add(0xcf8, 8, d.pci, 4) && d.ports.add(0x600, 12, d.pm, 4);
+            d.ports.add(0x3f8, 8, d.com1) && d.ports.add(0xcf8, 8, d.pci, 4) && d.ports.add(0x600, 12, d.pm, 4) &&
+            d.ports.add(DebugExit::kBase, DebugExit::kPorts, d.debug_exit, 4) &&
+            d.ports.add(FwCfg::kSelectorPort, 2, d.fw_cfg, 4);
+  ok = ok && (!cfg.e820 || d.fw_cfg.add_file("etc/e820", cfg.e820, cfg.e820_bytes) != 0);
   ok = ok && d.mmio.add(kLapicBase, 0x1000, d.lapic) && d.mmio.add(kIoApicBase, 0x1000, d.ioapic);
   ok = ok && d.timers.add(d.lapic) && d.timers.add(d.pit) && d.timers.add(d.com1) && d.timers.add(d.rtc);
   if (!ok) return false;
@@ -181,5 +185,6 @@ void Platform::pump_input() {
 }
 bool Platform::reset_requested() const { return g_dev->reset; }
 bool Platform::poweroff_requested() const { return g_dev->poweroff; }
+bool Platform::debug_exit_requested(uint32_t& value) const { return g_dev->debug_exit.exited(value); }
 
 }  // namespace cos::simple_vmm

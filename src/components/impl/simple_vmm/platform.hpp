@@ -17,6 +17,11 @@ class Platform {
     void (*console_out)(uint8_t byte);     ///< bytes the guest writes to COM1
     /// Date and time for the CMOS RTC (binary: year e.g. 2026, month 1-12, ...).
     uint32_t year, month, day, hour, minute, second;
+    // fw_cfg (QEMU's firmware configuration device, ports 0x510/0x511).
+    uint64_t ram_bytes;       ///< guest RAM (FW_CFG_RAM_SIZE)
+    const char* cmdline;      ///< the guest's command line (FW_CFG_CMDLINE_*); must stay valid
+    const void* e820;         ///< the memory map as fw_cfg file "etc/e820" (20-byte entries); must stay valid
+    uint32_t e820_bytes;
   };
 
   /// Builds the devices; `tables` receives the MP tables (written at
@@ -56,6 +61,8 @@ class Platform {
   bool reset_requested() const;
   /// The guest powered off through ACPI (SLP_TYP of \_S5 with SLP_EN).
   bool poweroff_requested() const;
+  /// The guest wrote `value` to QEMU's isa-debug-exit (ports 0xf4-0xf7).
+  bool debug_exit_requested(uint32_t& value) const;
 };
 
 }  // namespace cos::simple_vmm

@@ -12,8 +12,16 @@
 
 namespace cos::simple_vmm {
 
-/// How the guest ended.
-enum class End { running, poweroff, reboot, crash };
+/// How the guest ended; main() turns it into the VMM's exit status
+/// (cos/exit_status.hpp, docs/simple_vmm.md "End").
+enum class End {
+  running,
+  poweroff,      ///< ACPI S5, or HLT with interrupts off: status 0
+  reboot,        ///< i8042 / port 0xcf9 reset: kGuestReset
+  triple_fault,  ///< the vCPU shut down: kGuestTripleFault
+  failed,        ///< the VMM cannot go on (emulation error, refused entry, bootloader error): kFailed
+  debug_exit,    ///< a write to isa-debug-exit (port 0xf4): debug_exit(value) if the script says so, else 0
+};
 
 struct Vmm {
   vmrt::Vm vm;
@@ -22,6 +30,11 @@ struct Vmm {
   Msrs msrs;
   KvmClock clock;
   End end = End::running;
+  char end_reason[160] = {};    ///< why the VM stopped (one line)
+  uint32_t debug_exit_value = 0;  ///< End::debug_exit: the value written
+  /// Linux's "Kernel panic - not syncing: ..." console line, once seen (the
+  /// end is then reported as a guest panic).
+  char panic_line[128] = {};
   uint64_t console_slot = 0;  ///< console input (hardware.console), 0 if not granted
   uint64_t wait_us = 0;       ///< run loop's next wait (until the next device deadline)
   uint64_t exits_by_reason[32] = {};
@@ -32,6 +45,9 @@ extern Vmm g_vmm;
 
 /// Registers every exit handler on g_vmm.cpu.
 void install_exit_handlers();
+/// Ends the VM: records `how` and the reason (printf-style), prints
+/// `simple_vmm: <reason>; VM stopped` and returns vmrt::Action::stop.
+vmrt::Action end_vm(End how, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 /// The CPUID instruction executed by the VMM (the host's answers).
 CpuidRegs host_cpuid(uint32_t leaf, uint32_t subleaf);
 /// Device time, interrupt delivery and console work after every exit or

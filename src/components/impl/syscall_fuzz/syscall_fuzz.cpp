@@ -76,9 +76,10 @@ const char* const kOpNames[] = {
     "thd_exit",    "cap_revoke",  "cap_info",    "reserved_17", "asnd_create", "asnd",      "rcv",
     "hw_derive",   "ioport_in",   "ioport_out",  "irq_bind",    "timer_bind", "time_now",   "reserved_27",
     "vm_map",      "vm_unmap",    "vcpu_create", "vcpu_run",    "vcpu_inject", "vcpu_resume",
-    "console_bind", "console_read"};
+    "console_bind", "console_read", "comp_ceiling", "thd_suspend", "thd_resume",  "thd_kill",
+    "comp_kill",    "comp_exit",    "comp_essential"};
 constexpr uint64_t kNumOps = sizeof(kOpNames) / sizeof(kOpNames[0]);
-static_assert(static_cast<uint64_t>(Op::console_read) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
+static_assert(static_cast<uint64_t>(Op::comp_essential) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
 constexpr uint64_t kInvalidBucket = kNumOps;  // histogram row for invalid numbers
 constexpr uint64_t kOpRows = kNumOps + 1;
 static_assert(kOpRows <= 64, "the `ops` mask has one bit per row");
@@ -97,9 +98,9 @@ const char* const kErrorNames[] = {"ok",
                                    "would_block",      "timeout",         "out_of_range",    "irq_bound",
                                    "waiter_busy",      "no_virtualization", "bad_guest_state", "vcpu_running",
                                    "event_pending",    "vcpu_mode",       "kernel_owned",    "already_bound",
-                                   "not_bound"};
+                                   "not_bound",        "above_ceiling"};
 constexpr int kMinError = -static_cast<int>(sizeof(kErrorNames) / sizeof(kErrorNames[0]) - 1);
-static_assert(static_cast<int64_t>(Error::not_bound) == kMinError, "kErrorNames must list every cos::abi::Error");
+static_assert(static_cast<int64_t>(Error::above_ceiling) == kMinError, "kErrorNames must list every cos::abi::Error");
 constexpr int kRowPositive = -kMinError + 1;  // non-negative results other than 0
 constexpr int kRowOther = -kMinError + 2;     // undocumented negative values
 constexpr int kResultRows = -kMinError + 3;
@@ -389,6 +390,20 @@ Call make_call() {
     case Op::cap_info:
       if (structured) c.a[0] = any_slot();
       break;
+    case Op::comp_ceiling:
+      if (structured) {
+        c.a[0] = slot_of(ObjType::comp);
+        c.a[1] = g_rng.below(300);
+      }
+      break;
+    case Op::comp_kill:
+      if (structured) c.a[0] = slot_of(ObjType::comp);
+      break;
+    case Op::thd_suspend:
+    case Op::thd_resume:
+    case Op::thd_kill:
+      if (structured) c.a[0] = slot_of(g_rng.percent(70) ? ObjType::thread : ObjType::vcpu);
+      break;
     case Op::pgtbl_map:
       if (structured) {
         c.a[0] = slot_of(ObjType::pgtbl);
@@ -503,6 +518,14 @@ Call make_call() {
         c.a[2] = g_rng.percent(50) ? reinterpret_cast<uint64_t>(g_print_buf) : map_vaddr();
         c.a[3] = g_rng.percent(80) ? g_rng.below(sizeof(g_print_buf) + 1) : any_value();
       }
+      break;
+    case Op::comp_exit:
+      // Only with a status the kernel refuses (bad_argument): a valid call
+      // would end the fuzzer's own component.
+      c.a[0] = 256 + g_rng.below(1ull << 20) + (g_rng.percent(20) ? any_value() >> 1 : 0);
+      break;
+    case Op::comp_essential:
+      if (structured) c.a[0] = slot_of(ObjType::comp);  // the fuzzer is not essential: no_rights
       break;
     case Op::vcpu_inject:
       if (structured) {

@@ -703,6 +703,27 @@ VT_CASE(inject_twice_is_event_pending) {
   VT_EQ(r2, static_cast<int64_t>(Error::event_pending));
 }
 
+VT_CASE(killed_vcpu_does_not_run_again) {
+  // thd_kill of a vCPU: a synchronous one is refused to vcpu_run from then
+  // on; one with its own thread loses the thread (vcpu_resume: comp_dead).
+  vmrt::Vcpu extra;
+  vmrt::VcpuConfig cfg;
+  cfg.own_thread = g_own_thread;
+  cfg.priority = g_priority;
+  VT_OK(extra.create(g_vm, cfg));
+  const int64_t suspend = sys::thd_suspend(extra.slot());
+  const int64_t resume = sys::thd_resume(extra.slot());
+  const int64_t kill = sys::thd_kill(extra.slot());
+  const int64_t again = sys::thd_kill(extra.slot());
+  const int64_t run = g_own_thread ? sys::vcpu_resume(extra.slot(), 0) : sys::vcpu_run(extra.slot(), 0, 0, 1000);
+  VT_OK(extra.destroy());
+  VT_EQ(suspend, g_own_thread ? 0 : static_cast<int64_t>(Error::vcpu_mode));
+  VT_EQ(resume, g_own_thread ? 0 : static_cast<int64_t>(Error::vcpu_mode));
+  VT_EQ(kill, 0);
+  VT_EQ(again, static_cast<int64_t>(Error::comp_dead));
+  VT_EQ(run, static_cast<int64_t>(Error::comp_dead));
+}
+
 // ---------------------------------------------------------------- cases: failures the kernel survives
 
 VT_CASE(triple_fault_is_shutdown_exit) {

@@ -1,7 +1,8 @@
 // The component runtime API: what a component's code uses.
 //
-// A component defines `int main()` (run by its initial thread; returning ends
-// the thread) and, if it implements interfaces, `cos_serve()` (run by each
+// A component defines `int main()` (run by its initial thread; returning 0
+// ends the thread, returning another status ends the component like
+// cos::exit(status, "main returned <status>")) and, if it implements interfaces, `cos_serve()` (run by each
 // client thread that invokes it).
 #pragma once
 #include <stddef.h>
@@ -45,6 +46,14 @@ inline uint64_t tsc_fenced() {
 void printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 /// Writes a string to the console.
 void print(const char* s);
+
+/// Ends this component (every thread of it) with an exit status (0..255;
+/// cos/exit_status.hpp has the common ones) and a one-line reason, formatted
+/// printf-style and cut to abi::kExitReasonMax bytes (Op::comp_exit). If the
+/// component is essential (the composition script's `essential`) and status
+/// is not 0, the machine stops and `./cos run` exits with that status and
+/// the line `cos: run failed: <component>: <reason>`.
+[[noreturn]] void exit(unsigned status, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /// What an invocation returns in r0 when every one of the server's
 /// COS_SINV_STACKS invocation stacks is in use (runtime/sinv.S).

@@ -83,6 +83,19 @@ void printf(const char* fmt, ...) {
   lb.flush();
 }
 
+void exit(unsigned status, const char* fmt, ...) {
+  char reason[abi::kExitReasonMax + 1];
+  va_list ap;
+  va_start(ap, fmt);
+  size_t n = fmt::vsnformat(reason, sizeof(reason), fmt, ap);
+  va_end(ap);
+  if (n > abi::kExitReasonMax) n = abi::kExitReasonMax;
+  if (status > 255) status = 255;
+  sys::comp_exit(status, reason, n);
+  // Only a bad argument comes back: end the thread at least.
+  sys::thd_exit();
+}
+
 void print(const char* s) {
   size_t n = 0;
   while (s[n]) ++n;
@@ -112,6 +125,7 @@ extern "C" [[noreturn]] void cos_runtime_start(const cos::boot::CompInfo* info) 
     cos::g_info = &booter_info;
   }
   for (auto** f = __init_array_start; f != __init_array_end; ++f) (*f)();
-  main();
+  int status = main();
+  if (status != 0) cos::exit(status > 0 && status < 256 ? static_cast<unsigned>(status) : 255, "main returned %d", status);
   cos::sys::thd_exit();
 }

@@ -59,6 +59,11 @@ inline int64_t thd_yield() { return call(abi::Op::thd_yield); }
   call(abi::Op::thd_exit);
   __builtin_unreachable();
 }
+/// Ends the calling thread's current component (returns only with an error).
+inline int64_t comp_exit(uint64_t status, const char* reason, uint64_t len) {
+  return call(abi::Op::comp_exit, status, reinterpret_cast<uint64_t>(reason), len);
+}
+inline int64_t comp_essential(uint64_t comp) { return call(abi::Op::comp_essential, comp); }
 inline int64_t rcv_create(uint64_t ut, uint64_t dest) { return retype(ut, dest, abi::ObjType::rcv, 1); }
 inline int64_t asnd_create(uint64_t ut, uint64_t dest, uint64_t rcv) {
   return call(abi::Op::asnd_create, ut, dest, rcv);
@@ -116,6 +121,11 @@ inline int64_t console_bind(uint64_t console, uint64_t rcv, uint64_t on) {
 inline int64_t console_read(uint64_t console, uint64_t rcv, void* buf, uint64_t len) {
   return call(abi::Op::console_read, console, rcv, reinterpret_cast<uint64_t>(buf), len);
 }
+inline int64_t comp_ceiling(uint64_t comp, uint64_t ceiling) { return call(abi::Op::comp_ceiling, comp, ceiling); }
+inline int64_t thd_suspend(uint64_t thd_or_vcpu) { return call(abi::Op::thd_suspend, thd_or_vcpu); }
+inline int64_t thd_resume(uint64_t thd_or_vcpu) { return call(abi::Op::thd_resume, thd_or_vcpu); }
+inline int64_t thd_kill(uint64_t thd_or_vcpu) { return call(abi::Op::thd_kill, thd_or_vcpu); }
+inline int64_t comp_kill(uint64_t comp) { return call(abi::Op::comp_kill, comp); }
 
 /// Result of a synchronous invocation: the server's two return words.
 struct SinvResult {

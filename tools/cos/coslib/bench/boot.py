@@ -2,13 +2,22 @@
 composed into system_binaries/bench-boot/ so a `./cos run vm` at the same
 time cannot share its files), booted --runs times per emulator with
 `./cos run bench-boot` and `poweroff -f` piped in: host wall-clock seconds to
-the guest init's line and to the clean shutdown (median/min/max), and the VM
-exits by reason; a table, and build/x86_64/bench/boot.json."""
+the guest init's line and to the clean shutdown (median/min/max), the stages
+from the emulator's start (to the cos kernel's first line, to the guest's
+init), and the VM exits by reason. Under QEMU it also boots the same guest
+kernel, initramfs and command line as plain Linux with QEMU's -kernel (no cos)
+and prints the ratio of the two emulator-start-to-init times. A table, and
+build/x86_64/bench/boot.json."""
 
+import os
 import re
+import select
 import statistics
+import subprocess
+import time
 
 from ..common import REPO, SCRIPTS_DIR, info, quote_cmd, rel
+from ..proc import die_with_parent
 from ..console import CLEAN_MARKER
 from ..outcome import EXIT_FAILED, EXIT_OK
 from ..systems import System, prepare_for_run
@@ -18,6 +27,8 @@ BOOT_SCRIPT = SCRIPTS_DIR / "simple_vmm.toml"   # system "vm": Linux in simple_v
 BOOT_SYSTEM = "bench-boot"               # its own copy, so `./cos run vm` elsewhere cannot clash
 BOOT_INPUT = "poweroff -f\n"             # read by the guest's shell once it runs
 KERNEL_MARKER = "cos: kernel starting"
+# ./cos run's line just before it starts the emulator (stderr).
+EMULATOR_MARKER = {"qemu": "cos: qemu: accel=", "bochs": "cos: bochs: cpu="}
 INIT_MARKER = "Hello Initramfs in special bootloader!"
 VIRT_RE = re.compile(r"cos: virtualization: (.*)$")
 EXITS_TOTAL_RE = re.compile(r"simple_vmm: guest (powered off|rebooted|crashed|stopped) "
@@ -59,11 +70,54 @@ def boot_command(emulator, timeout):
     return argv
 
 
-def boot_once(argv, timeout):
+def boot_once(argv, timeout, emulator):
     """One timed `./cos run bench-boot ...` with BOOT_INPUT on its stdin (a StreamRun)."""
     return run_streaming(argv, BOOT_INPUT, timeout + BOOT_EXTRA_WAIT if timeout else 0,
-                         {"kernel": KERNEL_MARKER, "init": INIT_MARKER,
-                          "shutdown": CLEAN_MARKER})
+                         {"emulator": EMULATOR_MARKER[emulator], "kernel": KERNEL_MARKER,
+                          "init": INIT_MARKER, "shutdown": CLEAN_MARKER})
+
+
+def plain_linux_command(system):
+    """QEMU booting the system's guest (kernel, initramfs, command line, RAM
+    from system.json) directly with -kernel, as plain Linux without cos, on
+    the same CPU model; or None when system.json does not describe a guest."""
+    from ..qemu import QEMU, TCG_CPU
+    for comp in system.meta().get("components") or []:
+        guest = comp.get("guest") if isinstance(comp, dict) else None
+        if isinstance(guest, dict) and guest.get("kernel") and guest.get("initramfs"):
+            return [QEMU, "-machine", "pc", "-m", str(guest.get("ram_mib", 256)),
+                    "-display", "none", "-no-reboot", "-serial", "stdio",
+                    "-accel", "tcg", "-cpu", TCG_CPU,
+                    "-kernel", str(system.dir / guest["kernel"]),
+                    "-initrd", str(system.dir / guest["initramfs"]),
+                    "-append", str(guest.get("cmdline", "console=ttyS0"))]
+    return None
+
+
+def plain_linux_once(argv, limit_s=600):
+    """One timed plain-Linux boot: seconds from QEMU's start to the init's
+    line, then QEMU is stopped (None if the line did not come within
+    limit_s seconds or QEMU ended first)."""
+    start = time.monotonic()
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, preexec_fn=die_with_parent)
+    seen = b""
+    try:
+        while time.monotonic() - start < limit_s:
+            ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+            if not ready:
+                continue
+            data = os.read(proc.stdout.fileno(), 65536)
+            if not data:
+                return None
+            seen = (seen + data)[-4096:]
+            if INIT_MARKER.encode() in seen:
+                return _round(time.monotonic() - start)
+        return None
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
 
 
 def parse_boot_run(run, index):
@@ -106,7 +160,10 @@ def parse_boot_run(run, index):
         "ok": problem is None,
         "problem": problem,
         "status": run.status,
+        "emulator_s": _round(run.times.get("emulator")),
         "kernel_s": _round(run.times.get("kernel")),
+        "emulator_to_kernel_s": _since(run.times, "emulator", "kernel"),
+        "emulator_to_init_s": _since(run.times, "emulator", "init"),
         "init_s": _round(run.times.get("init")),
         "shutdown_s": _round(run.times.get("shutdown")),
         "exit_s": _round(run.times.get("exit")),
@@ -121,6 +178,13 @@ def parse_boot_run(run, index):
 
 def _round(seconds):
     return None if seconds is None else round(seconds, 3)
+
+
+def _since(times, start, end):
+    """Seconds from marker `start` to marker `end`, or None."""
+    if start not in times or end not in times:
+        return None
+    return _round(times[end] - times[start])
 
 
 def _spread(values):
@@ -138,6 +202,10 @@ def summarise_boot(records):
     return {
         "runs_ok": len(good),
         "kernel_s": _spread([r["kernel_s"] for r in good if r["kernel_s"] is not None]),
+        "emulator_to_kernel_s": _spread([r["emulator_to_kernel_s"] for r in good
+                                         if r["emulator_to_kernel_s"] is not None]),
+        "emulator_to_init_s": _spread([r["emulator_to_init_s"] for r in good
+                                       if r["emulator_to_init_s"] is not None]),
         "init_s": _spread([r["init_s"] for r in good]),
         "shutdown_s": _spread([r["shutdown_s"] for r in good]),
         "exit_s": _spread([r["exit_s"] for r in good]),
@@ -182,7 +250,7 @@ def run(args):
         for i in range(1, runs + 1):
             info("bench boot: %s run %d/%d: %s" % (emulator, i, runs,
                                                    quote_cmd(["./cos"] + argv[1:])))
-            run = boot_once(argv, args.timeout)
+            run = boot_once(argv, args.timeout, emulator)
             rec = parse_boot_run(run, i)
             records.append(rec)
             if rec["recomposed"]:
@@ -197,6 +265,16 @@ def run(args):
             info("bench boot: %s run %d: init after %.2f s, clean shutdown after %.2f s, "
                  "%s exits" % (emulator, i, rec["init_s"], rec["shutdown_s"],
                                rec["exits_total"]))
+        plain = []
+        plain_argv = plain_linux_command(system) if emulator == "qemu" else None
+        for i in range(1, (runs + 1) if plain_argv else 1):
+            info("bench boot: plain Linux run %d/%d: %s" % (i, runs, quote_cmd(plain_argv)))
+            t = plain_linux_once(plain_argv, args.timeout or 600)
+            if t is None:
+                info("bench boot: the plain Linux boot did not reach init; no ratio")
+                plain = []
+                break
+            plain.append(t)
         backends = [r["backend"] for r in records if r["backend"]]
         virts = [r["virtualization"] for r in records if r["virtualization"]]
         results.append({
@@ -208,6 +286,8 @@ def run(args):
             "runs_requested": runs,
             "summary": summarise_boot(records),
             "runs": records,
+            "plain_linux_init_s": _spread(plain),
+            "plain_linux_command": quote_cmd(plain_argv) if plain else None,
         })
     print()
     print("Linux boot benchmark: %s (system 'vm': simple_vmm boots Debian's\n"
@@ -226,11 +306,20 @@ def run(args):
           "(boot,\n            shell, poweroff); by reason: the exits the VMM handled; the "
           "total also\n            counts host interrupts the kernel handled")
     print(boot_table(results))
-    kernel = ["%s %.2f" % (r["emulator"], r["summary"]["kernel_s"]["median"])
-              for r in results if r["summary"] and r["summary"]["kernel_s"]]
-    if kernel:
-        print("median seconds to the cos kernel's first line (build check, emulator start, "
-              "BIOS, GRUB):\n  " + ", ".join(kernel))
+    for r in results:
+        s = r["summary"]
+        if not s or not s["emulator_to_init_s"]:
+            continue
+        line = ("%s, median seconds from the emulator's start: %.2f to the cos kernel's first "
+                "line, %.2f to the guest's init" % (r["emulator"], s["emulator_to_kernel_s"]["median"],
+                                                     s["emulator_to_init_s"]["median"]))
+        plain = r.get("plain_linux_init_s")
+        if plain:
+            ratio = s["emulator_to_init_s"]["median"] / plain["median"]
+            r["ratio_to_plain_linux"] = round(ratio, 3)
+            line += ("\n  plain Linux (the same kernel, initramfs and command line, QEMU -kernel, "
+                     "no cos): %.2f to init;\n  cos/plain = %.2f" % (plain["median"], ratio))
+        print(line)
     record = {
         "benchmark": "boot",
         "system": BOOT_SYSTEM,

@@ -150,13 +150,18 @@ class StreamRun:
         if self._partial:  # a marker may be visible before its newline arrives
             self._mark(clean_line(self._partial), now)
 
-    def err(self, data):
-        """./cos run's own messages: relay them and keep the lines."""
+    def err(self, data, now=None):
+        """./cos run's own messages: relay them, keep the lines and time the
+        markers among them (e.g. the line it prints as it starts the emulator)."""
         sys.stderr.buffer.write(data)
         sys.stderr.flush()
         parts = (self._err_partial + data).split(b"\n")
         self._err_partial = parts.pop()
-        self.stderr_lines += [p.decode("utf-8", "replace").rstrip() for p in parts]
+        for p in parts:
+            text = p.decode("utf-8", "replace").rstrip()
+            self.stderr_lines.append(text)
+            if now is not None:
+                self._mark(text, now)
 
     def finish(self):
         if self._partial:
@@ -218,7 +223,7 @@ def run_streaming(argv, stdin_text, limit_s, markers):
                 if not data:
                     del handlers[fd]
                 elif handlers[fd] is None:
-                    run.err(data)
+                    run.err(data, now)
                 else:
                     handlers[fd](data, now)
         run.status = proc.wait()

@@ -1,0 +1,145 @@
+// Every limit of the boot path that a composition script can run into, in
+// one table: the composer refuses a script that exceeds one (file:line:col,
+// exit status 2; docs/composition.md, "Limits"), and the kernel, the booter,
+// the info pages (cos/bootinfo.hpp, cos/compinfo.hpp) and the guest layout
+// (cos/guest_boot.hpp) define their constants and array sizes from it, with
+// static_asserts where a struct holds the limit. Change a limit here and both
+// sides follow.
+//
+// Plain C++ in namespace cos_limits (not cos::), because the composer's
+// TOML++ translation units cannot see a namespace named `cos` (see
+// tools/composer/diagnostic.hpp); freestanding (<stdint.h> only).
+#pragma once
+#include <stdint.h>
+
+namespace cos_limits {
+
+inline constexpr uint64_t kPageBytes = 4096;
+inline constexpr uint64_t kMiB = 1ull << 20;
+inline constexpr uint64_t kGiB = 1ull << 30;
+
+// ------------------------------------------------------------- the system
+
+/// Components in one system, the booter included: the booter refuses a
+/// manifest with more (booter.hpp, its table of built components).
+inline constexpr uint32_t kMaxComponents = 64;
+/// Multiboot2 modules the kernel hands the booter (BootInfo::modules);
+/// GRUB may load more, the kernel drops them. A system uses one for the
+/// manifest, one per distinct component image and three per guest.
+inline constexpr uint32_t kMaxBootModules = 32;
+/// Longest module command line the kernel keeps (BootInfo's Module::name
+/// holds it with its NUL; longer ones are truncated, and the booter then
+/// cannot find the module by name).
+inline constexpr uint32_t kMaxModuleNameBytes = 47;
+/// Multiboot2 module addresses are 32-bit (mod_start, mod_end: Multiboot2
+/// specification 1.0, 3.6.6 "Modules"), so every boot module lies below
+/// 4 GiB: the modules of a system together are smaller than this.
+inline constexpr uint64_t kBootModulesTop = 4 * kGiB;
+
+// ------------------------------------------------------------------ names
+
+/// System, component and interface names, in bytes (CompInfo::name,
+/// CompInfo::Dep::interface and comp_create's name hold 31 plus a NUL).
+inline constexpr uint32_t kMaxNameBytes = 31;
+/// Image file names "<stem>.elf" are module command lines.
+inline constexpr uint32_t kMaxImageStemBytes = kMaxModuleNameBytes - 4;
+/// A guest's longest module name is "<component>.guest.bootloader".
+inline constexpr uint32_t kGuestModuleSuffixBytes = 17;  // ".guest.bootloader"
+inline constexpr uint32_t kMaxGuestComponentNameBytes = kMaxModuleNameBytes - kGuestModuleSuffixBytes;
+
+// ------------------------------------------------------ a component's info page
+
+/// Dependencies (sinv gates) per component (CompInfo::deps).
+inline constexpr uint32_t kMaxDeps = 24;
+/// Parameters per component (CompInfo::params); the booter copies no more.
+inline constexpr uint32_t kMaxParams = 16;
+/// Parameter key and value lengths in bytes (CompInfo::Param holds each
+/// with its NUL; the booter cuts longer ones).
+inline constexpr uint32_t kMaxParamKeyBytes = 31;
+inline constexpr uint32_t kMaxParamValueBytes = 95;
+/// I/O-port ranges per component (CompInfo::ioports).
+inline constexpr uint32_t kMaxIoportRanges = 8;
+/// IRQ lines per component (CompInfo::irqs): every ISA line fits.
+inline constexpr uint32_t kMaxIrqs = 16;
+/// Blobs (boot modules copied into a component) per component
+/// (CompInfo::blobs); a guest uses 3: kernel, initramfs, bootloader.
+inline constexpr uint32_t kMaxBlobs = 4;
+inline constexpr uint32_t kGuestBlobs = 3;
+/// Blob names in bytes (CompInfo::Blob::name, plus its NUL).
+inline constexpr uint32_t kMaxBlobNameBytes = 31;
+/// The guest kernel's command line in bytes (CompInfo::guest_cmdline holds
+/// it with its NUL).
+inline constexpr uint32_t kMaxGuestCmdlineBytes = 255;
+/// Slots of a component's capability table as the booter makes it (4 pages
+/// of 64; slot 0 unused): every grant of a script must fit.
+inline constexpr uint32_t kComponentSlots = 256;
+
+// ----------------------------------------- a component's address space (booter)
+
+/// The info page, read-only.
+inline constexpr uint64_t kInfoVaddr = 0x10000000;
+/// Top of the main thread's stack; the stack grows down towards the info page.
+inline constexpr uint64_t kStackTop = 0x20000000;
+/// Largest main-thread stack (`stack`): it must end above the info page and
+/// an unmapped guard page.
+inline constexpr uint64_t kMaxStackBytes = kStackTop - kInfoVaddr - 2 * kPageBytes;
+/// Component i's heap is at (i + 1) * kHeapStride; a heap (`memory`) is at
+/// most one stride, so heaps never meet.
+inline constexpr uint64_t kHeapStride = 4 * kGiB;
+inline constexpr uint64_t kMaxHeapBytes = kHeapStride;
+/// Blob j is mapped read-only at kBlobWindow + j * kBlobStride; a blob is
+/// smaller than one stride (the booter refuses larger ones).
+inline constexpr uint64_t kBlobWindow = 0x0000200000000000ull;
+inline constexpr uint64_t kBlobStride = 4 * kGiB;
+inline constexpr uint64_t kMaxBlobBytes = kBlobStride - 1;
+
+// ------------------------------------------------------------------ grants
+
+/// Largest `untyped` grant (composer policy).
+inline constexpr uint64_t kMaxUntypedBytes = 3 * kGiB;
+
+// ------------------------------------------- guests (cos/guest_boot.hpp layout)
+
+/// Guest RAM (`ram`): a multiple of kGuestRamAlign in [kMinGuestRamBytes,
+/// kMaxGuestRamBytes] (composer policy: below the 32-bit MMIO hole).
+inline constexpr uint64_t kGuestRamAlign = 2 * kMiB;
+inline constexpr uint64_t kMinGuestRamBytes = 16 * kMiB;
+inline constexpr uint64_t kMaxGuestRamBytes = 3 * kGiB;
+/// The guest bootloader (guest.img) is loaded at 0x8000 and may be this long.
+inline constexpr uint32_t kGuestBootloaderMaxBytes = 0x7000;
+/// Where the VMM puts the bzImage file, and where the protected-mode kernel
+/// is loaded (the Linux boot protocol's 0x100000).
+inline constexpr uint64_t kGuestKernelFileGpa = 0x4000000;  // 64 MiB
+inline constexpr uint64_t kGuestKernel32Gpa = 0x100000;
+/// The VMM puts the initramfs as high as it can below this (the boot
+/// protocol's default initrd_addr_max, Linux Documentation/arch/x86/boot.rst),
+/// page aligned, above the bzImage file.
+inline constexpr uint64_t kGuestInitrdTop = 0x38000000;
+/// e820 entries the VMM may pass the bootloader (GuestBootInfo::e820).
+inline constexpr uint32_t kMaxE820 = 16;
+/// A Multiboot guest ([component.guest] kind = "multiboot"): at most this
+/// many modules (cos/guest_modules.hpp), each command line at most this
+/// long, and a kernel that loads at or above 1 MiB (simple_vmm's rule, as
+/// GRUB's).
+inline constexpr uint32_t kMaxGuestModules = 16;
+inline constexpr uint32_t kMaxGuestModuleCmdlineBytes = kMaxGuestCmdlineBytes;
+inline constexpr uint64_t kMultibootMinLoad = 0x100000;
+
+/// Untyped memory a VMM built on vmrt (src/components/lib/vmrt, such as
+/// simple_vmm) needs for a guest of `ram_bytes` with one vCPU, in bytes:
+/// the RAM itself; the VM object (2 pages, cos/abi.hpp vm_create); the
+/// 4-level tables that map it 4 KiB at a time into the guest-physical
+/// address space and into the VMM's window (per address space one page
+/// table per 2 MiB and one directory per 1 GiB, plus one each for an
+/// unaligned start and the vCPU state page, and a PDPT); the vCPU (at most
+/// 3 pages, vcpu_create), its state page and its receive endpoint.
+/// `ram_bytes` is at most kMaxGuestRamBytes (no overflow).
+inline constexpr uint64_t guest_untyped_needed(uint64_t ram_bytes) {
+  const uint64_t tables_per_space = (ram_bytes + 2 * kMiB - 1) / (2 * kMiB) + 1 +  // page tables
+                                    (ram_bytes + kGiB - 1) / kGiB + 1 +            // page directories
+                                    1;                                             // PDPT
+  const uint64_t pages = 2 + 2 * tables_per_space + 3 + 1 + 1;
+  return ram_bytes + pages * kPageBytes;
+}
+
+}  // namespace cos_limits
