@@ -13,14 +13,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "cos"))
 from coslib import bench  # noqa: E402
-from coslib.bench import boot, common, vmexit  # noqa: E402
+from coslib.bench import boot, common, guestfuzz, vmexit  # noqa: E402
 from coslib.common import CosError  # noqa: E402
 
 
 def bench_args(what, **kw):
     args = argparse.Namespace(what=what, timeout=None, seed=None, calls=1000000,
                               iterations=None, runs=None, emulator="qemu", set=[],
-                              host_time=False, kvm_baseline=None)
+                              host_time=False, kvm_baseline=None, programs=None)
     for k, v in kw.items():
         setattr(args, k, v)
     return args
@@ -44,6 +44,18 @@ class CheckArgsTest(unittest.TestCase):
         self.usage_error(bench_args("fuzz", emulator="all"))
         self.usage_error(bench_args("ipc", host_time=True))
         self.usage_error(bench_args("vmexit", timeout=-1))
+        self.usage_error(bench_args("fuzz", programs=10))
+        self.usage_error(bench_args("guestfuzz", calls=5))
+        self.usage_error(bench_args("guestfuzz", emulator="all"))
+        self.usage_error(bench_args("vmexit", seed=1))
+
+    def test_seed_applies_to_both_fuzzers(self):
+        for what in ("fuzz", "guestfuzz"):
+            args = bench_args(what, seed=7)
+            bench.check_args(args)
+        args = bench_args("guestfuzz", programs=100)
+        bench.check_args(args)
+        self.assertEqual(args.timeout, 7200)
 
     def test_kvm_baseline_needs_host_time(self):
         args = bench_args("vmexit", kvm_baseline="/bin/true")
@@ -57,6 +69,43 @@ class CheckArgsTest(unittest.TestCase):
         with self.assertRaises(CosError) as cm:
             vmexit._host_time(args, [])
         self.assertEqual(cm.exception.status, 2)
+
+
+class GuestFuzzParseTest(unittest.TestCase):
+    GOOD = ("guest_fuzz: seed 9, 500 programs from 0, backend svm; each at most 64 exits or 2000 us\n"
+            "guest_fuzz: 500/500 programs, 7000 exits; ends: hlt 1\n"
+            "guest_fuzz: canary memory and capabilities intact\n"
+            "guest_fuzz: 500 programs in 3210 ms\n"
+            "guest_fuzz: 500 programs, seed 9, 7000 exits, 0 failures: passed\n")
+
+    def test_a_passing_run(self):
+        r = guestfuzz.parse(self.GOOD)
+        self.assertTrue(r["passed"])
+        self.assertEqual((r["seed"], r["programs"], r["exits"], r["failures"]), (9, 500, 7000, 0))
+        self.assertTrue(r["canary_ok"])
+        self.assertEqual(r["elapsed_ms"], 3210)
+        self.assertEqual(r["fail_lines"], [])
+
+    def test_failures_and_missing_lines(self):
+        bad = ("guest_fuzz: seed 3, 10 programs from 0, backend vmx\n"
+               "guest_fuzz: FAIL program 4 (seed 3, long mode, encodings): running the guest: x\n"
+               "guest_fuzz: 10 programs, seed 3, 90 exits, 1 failures: FAILED\n")
+        r = guestfuzz.parse(bad)
+        self.assertFalse(r["passed"])
+        self.assertEqual(r["failures"], 1)
+        self.assertEqual(len(r["fail_lines"]), 1)
+        self.assertFalse(r["canary_ok"])
+        r = guestfuzz.parse("guest_fuzz: seed 3, 10 programs from 0\ncos: PANIC: x\n")
+        self.assertIsNone(r["programs"])
+        self.assertFalse(r["passed"])
+        self.assertEqual(r["seed"], 3)
+
+    def test_the_fuzzer_prints_what_the_parser_reads(self):
+        source = (Path(__file__).resolve().parents[2] / "src" / "components" / "impl" / "guest_fuzz" /
+                  "guest_fuzz.cpp").read_text()
+        self.assertIn('"guest_fuzz: %lu programs, seed %lu, %lu exits, %lu failures: %s\\n"', source)
+        self.assertIn('"guest_fuzz: seed %lu, %lu programs from %lu, backend %s;', source)
+        self.assertIn('"guest_fuzz: canary memory and capabilities intact\\n"', source)
 
 
 class GuestJsonTest(unittest.TestCase):

@@ -223,6 +223,10 @@ cos::svm::CrState reset_cr() {
   return {c.cr0, c.cr3, c.cr4, c.efer, c.dr7, c.cs.attr};
 }
 
+/// A CPU like QEMU's qemu64 model: no UMIP, LA57, PKE, FSGSBASE, PCID,
+/// XSAVE, SMEP, SMAP; 40-bit physical addresses.
+const cos::svm::GuestLimits kQemu64{cos::svm::cr4_valid_bits(0, 0, 0), 40};
+
 TEST(SvmGuestState, ResetStatePasses) {
   cos::svm::Vmcb c{};
   cos::svm::reset_guest_state(c);
@@ -230,7 +234,7 @@ TEST(SvmGuestState, ResetStatePasses) {
   EXPECT_EQ(c.cs.base, 0xffff0000u);
   EXPECT_EQ(c.efer & cos::x86::Efer::svme, cos::x86::Efer::svme) << "VMRUN requires EFER.SVME";
   EXPECT_EQ(cos::svm::cpl_for(c), 0);
-  EXPECT_EQ(cos::svm::check_guest_state(reset_cr()), nullptr);
+  EXPECT_EQ(cos::svm::check_guest_state(reset_cr(), kQemu64), nullptr);
 }
 
 TEST(SvmGuestState, ChecksCatchWhatVmrunRejects) {
@@ -238,9 +242,14 @@ TEST(SvmGuestState, ChecksCatchWhatVmrunRejects) {
   auto fails = [](auto change) {
     CrState s = reset_cr();
     change(s);
-    return cos::svm::check_guest_state(s) != nullptr;
+    return cos::svm::check_guest_state(s, kQemu64) != nullptr;
   };
   EXPECT_TRUE(fails([](CrState& s) { s.cr0 |= 1ull << 32; }));                 // CR0[63:32]
+  EXPECT_TRUE(fails([](CrState& s) { s.cr3 = 1ull << 44; }));                  // beyond 40 physical bits
+  EXPECT_FALSE(fails([](CrState& s) { s.cr3 = 1ull << 39; }));
+  EXPECT_TRUE(fails([](CrState& s) { s.cr4 = 1ull << 11; }));                  // UMIP: not offered
+  EXPECT_TRUE(fails([](CrState& s) { s.cr4 = 1ull << 13; }));                  // VMXE: reserved on AMD
+  EXPECT_FALSE(fails([](CrState& s) { s.cr4 = 0x7ff; }));                      // VME..OSXMMEXCPT
   EXPECT_TRUE(fails([](CrState& s) { s.cr0 |= 1ull << 29; }));                 // NW without CD
   EXPECT_TRUE(fails([](CrState& s) { s.cr3 = 1ull << 52; }));                  // CR3 reserved
   EXPECT_TRUE(fails([](CrState& s) { s.cr4 = 1ull << 30; }));                  // CR4 reserved
@@ -259,6 +268,15 @@ TEST(SvmGuestState, ChecksCatchWhatVmrunRejects) {
   EXPECT_FALSE(fails([](CrState& s) { s.cr0 |= (1ull << 29) | (1ull << 30); }));  // NW with CD is fine
 }
 
+TEST(SvmGuestState, Cr4BitsFollowCpuid) {
+  using cos::svm::cr4_valid_bits;
+  EXPECT_EQ(cr4_valid_bits(0, 0, 0), 0x7ffull);
+  EXPECT_EQ(cr4_valid_bits(0, 0, 1u << 2) & (1ull << 11), 1ull << 11);                 // UMIP
+  EXPECT_EQ(cr4_valid_bits(1u << 26, 0, 0) & (1ull << 18), 1ull << 18);                 // OSXSAVE
+  EXPECT_EQ(cr4_valid_bits(0, (1u << 7) | (1u << 20), 0) & (3ull << 20), 3ull << 20);  // SMEP, SMAP
+  EXPECT_EQ(cr4_valid_bits(~0u, ~0u, ~0u) & ((1ull << 13) | (1ull << 14)), 0u);       // never VMXE, SMXE
+}
+
 TEST(SvmGuestState, CplAndRflags) {
   cos::svm::Vmcb c{};
   cos::svm::reset_guest_state(c);
@@ -268,6 +286,22 @@ TEST(SvmGuestState, CplAndRflags) {
   EXPECT_EQ(cos::svm::cpl_for(c), 3);
   EXPECT_EQ(cos::svm::rflags_for_entry(0), 2u);
   EXPECT_EQ(cos::svm::rflags_for_entry(~0ull), 0x3f7fd7u);
+}
+
+// TR: refused unless a present TSS (as the VMX backend refuses it; QEMU's
+// TCG aborts on any other TR), and loaded into the VMCB with the available
+// type QEMU expects, reported back busy.
+TEST(SvmGuestState, TrIsAPresentTssLoadedAvailableReportedBusy) {
+  using cos::svm::tr_attr_from_vmcb;
+  using cos::svm::tr_attr_to_vmcb;
+  using cos::svm::tr_attr_valid;
+  for (uint16_t a : {0x8b, 0x89, 0x83, 0x81}) EXPECT_TRUE(tr_attr_valid(a)) << a;
+  for (uint16_t a : {0x0b, 0x9b, 0x82, 0x8c, 0x00, 0x8a}) EXPECT_FALSE(tr_attr_valid(a)) << a;
+  EXPECT_EQ(tr_attr_to_vmcb(0x8b), 0x89);
+  EXPECT_EQ(tr_attr_to_vmcb(0x83), 0x81);
+  EXPECT_EQ(tr_attr_from_vmcb(0x89), 0x8b);
+  EXPECT_EQ(tr_attr_from_vmcb(0x8b), 0x8b);
+  EXPECT_EQ(tr_attr_to_vmcb(0x82), 0x82);  // not a TSS: left alone (refused anyway)
 }
 
 }  // namespace

@@ -224,6 +224,28 @@ TEST_F(MmioTest, StringMoveThatMissesTheFaultingPageIsGp) {
   EXPECT_EQ(page->regs.rsi, 0x2000u);
 }
 
+// An exit that interrupted an event delivery (its IDT, stack or page tables
+// are not RAM): the access was the delivery's, whatever the instruction at
+// rip is; the guest gets #GP(0), which the kernel combines with the event.
+TEST_F(MmioTest, AnExitDuringEventDeliveryIsTheDeliverysFault) {
+  long_mode();
+  code(0x1000, "0f 0b");  // ud2: its #UD was being delivered through an IDT in the hole
+  gpa_exit(kHole + 0x60, vm::kAccessRead, 0x1000);
+  page->exit.during_delivery = 1;
+  auto r = run();
+  EXPECT_EQ(r.outcome, MmioOutcome::fault);
+  EXPECT_TRUE(injected(vmrt::kVectorGp));
+  EXPECT_EQ(page->inject.has_error_code, 1u);
+  EXPECT_EQ(page->inject.error_code, 0u);
+  EXPECT_EQ(page->regs.rip, 0x1000u);
+  // The same exit outside a delivery is the instruction's: #UD for an
+  // instruction vmrt does not perform.
+  page->exit.during_delivery = 0;
+  gpa_exit(kHole + 0x60, vm::kAccessRead, 0x1000);
+  EXPECT_EQ(run().outcome, MmioOutcome::fault);
+  EXPECT_TRUE(injected(vmrt::kVectorUd));
+}
+
 TEST_F(MmioTest, TooLongIsGpAndExecutionIsUd) {
   long_mode();
   code(0x1000, "66 66 66 66 66 66 66 66 66 66 66 66 66 66 8b 04 25 00 00 20 00");

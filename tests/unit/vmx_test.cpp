@@ -246,8 +246,11 @@ TEST(VmxEvents, EntryInterruptionInformation) {
   EXPECT_EQ(entry_intr_info(13, vm::EventType::exception, false), 0x8000'030du);
   // #UD has no error code whatever the caller says.
   EXPECT_EQ(entry_intr_info(6, vm::EventType::exception, true), 0x8000'0306u);
+  // #CP has an error code only on CPUs with CET (VM entry checks it).
+  EXPECT_EQ(entry_intr_info(21, vm::EventType::exception, true), 0x8000'0315u);
+  EXPECT_EQ(entry_intr_info(21, vm::EventType::exception, true, true), 0x8000'0b15u);
   for (unsigned v : {8u, 10u, 11u, 12u, 13u, 14u, 17u, 21u})
-    EXPECT_TRUE(entry_intr_info(v, vm::EventType::exception, true) & (1u << 11)) << v;
+    EXPECT_TRUE(entry_intr_info(v, vm::EventType::exception, true, true) & (1u << 11)) << v;
   EXPECT_EQ(entry_intr_info(32, vm::EventType::exception, true), 0u);
   EXPECT_EQ(entry_intr_info(0x80, vm::EventType::software_interrupt, true), 0x8000'0480u);
   EXPECT_EQ(entry_intr_info(256, vm::EventType::external_interrupt, true), 0u);

@@ -109,6 +109,17 @@ struct Exit {
       uint64_t reason;    ///< vendor reason (VMX: VM-instruction error or exit reason; SVM: EXITCODE)
     } entry;
   };
+  /// 1 when the exit interrupted the delivery of an event (an exception,
+  /// interrupt or NMI on its way through the guest's IDT; VMX IDT-vectoring
+  /// information, SVM EXITINTINFO): a gpa_fault then comes from the
+  /// delivery's own accesses (IDT, GDT, TSS, stack, page tables), not from
+  /// the instruction at rip. The kernel delivers the event again at the next
+  /// entry — unless the VMM answers with an exception (Load::inject or
+  /// vcpu_inject), which then happened during that delivery and combines with
+  /// it as in the CPU: delivered instead of it, or #DF, or a shutdown exit
+  /// (Intel SDM Vol. 3A 6.15).
+  uint32_t during_delivery;
+  uint32_t reserved;
 };
 
 inline constexpr uint32_t kAccessRead = 1, kAccessWrite = 2, kAccessExec = 4;

@@ -10,7 +10,8 @@
 //     accesses exit until the guest's first one, which makes its values live
 //     in the hardware for its runs only (saved on every exit, loaded on every
 //     entry). A guest never sees another's debug registers, and the host's
-//     DR7 stays disabled.
+//     DR7 stays disabled (SVM: rewritten after the exit of a guest that
+//     armed breakpoints, for QEMU's TCG, which otherwise keeps them armed).
 // Pure constants: host-compilable.
 #pragma once
 #include <stdint.h>
@@ -25,5 +26,7 @@ inline constexpr uint32_t kForcedExceptions = (1u << Vector::db) | (1u << Vector
 inline constexpr uint64_t kDr6Reset = 0xffff0ff0ull, kDr7Reset = 0x400ull;
 /// DR7 bits that enable a breakpoint (L0-L3, G0-G3).
 inline constexpr uint64_t kDr7Enables = 0xffull;
+/// DR7 R/W0 = 01 (break on writes): with no enable bit set, arms nothing.
+inline constexpr uint64_t kDr7Rw0Write = 1ull << 16;
 
 }  // namespace cos::x86

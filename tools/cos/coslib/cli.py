@@ -24,6 +24,7 @@ Typical workflow:
   ./cos guest fetch | ./cos guest build      (guest kernel / initramfs; compose does it)
   ./cos bench ipc | ./cos bench vmexit [--host-time [--kvm-baseline PATH]]
   ./cos bench fuzz [--calls N] [--seed S]
+  ./cos bench guestfuzz [--programs N] [--seed S]
   ./cos bench boot [--runs N] [--emulator qemu|bochs|all]
 """
 
@@ -173,7 +174,7 @@ def build_parser():
                    help="further ctest arguments, after '--'")
 
     p = add("bench", "run a benchmark or long run: ipc (IPC costs), vmexit (VM-exit costs), "
-            "fuzz (syscall fuzzer) or boot (Linux boot time)",
+            "fuzz (syscall fuzzer), guestfuzz (guest-code fuzzer) or boot (Linux boot time)",
             bench.cmd_bench,
             "Benchmarks and long runs, not tests: each composes its script into\n"
             "system_binaries/bench-<what>/ (varied with the composer's --set overrides:\n"
@@ -202,6 +203,14 @@ def build_parser():
             "        capabilities are intact and no ABI contract violation was seen.\n"
             "        QEMU runs TCG with -icount shift=0 here too: the same seed and count\n"
             "        reproduce a run exactly.\n"
+            "  guestfuzz composition_scripts/guest_fuzz.toml with --programs random guest\n"
+            "        programs (default 100000: random bytes or random valid encodings, in\n"
+            "        real, protected and long mode, with random register, segment and\n"
+            "        control state) from --seed, each for at most 64 exits or 2 ms; passes\n"
+            "        when no program made vcpu_run or the VMM fail, every VM gave its\n"
+            "        memory back, the canary component is intact and the kernel did not\n"
+            "        panic. QEMU runs TCG with -icount shift=0; program i depends only on\n"
+            "        the seed and i (--set guest_fuzz.params.first=I --programs 1 reruns it).\n"
             "  boot  system 'vm' (composition_scripts/simple_vmm.toml, made current as by\n"
             "        'cos run vm'), then --runs times per emulator './cos run vm' with\n"
             "        'poweroff -f' piped in: host wall-clock seconds (time.monotonic) from\n"
@@ -214,14 +223,14 @@ def build_parser():
             "        Writes build/x86_64/bench/boot.json.\n\n"
             "Exit status: 0 success, 1 failure (run failed, results missing or a fuzz\n"
             "check failed), 2 usage error.")
-    p.add_argument("what", choices=("ipc", "vmexit", "fuzz", "boot"),
-                   metavar="ipc|vmexit|fuzz|boot", help="which benchmark")
+    p.add_argument("what", choices=("ipc", "vmexit", "fuzz", "guestfuzz", "boot"),
+                   metavar="ipc|vmexit|fuzz|guestfuzz|boot", help="which benchmark")
     p.add_argument("--emulator", choices=("qemu", "bochs", "all"), default="qemu",
                    help="emulator (default: qemu: TCG with -icount shift=0, for boot "
                         "without -icount); all = qemu then bochs, boot only")
     p.add_argument("--timeout", type=_timeout, default=None, metavar="S",
                    help="stop the emulator and fail after S seconds (default: ipc and "
-                        "vmexit 600, fuzz 3600, boot 1800 per run; 0: none)")
+                        "vmexit 600, fuzz 3600, guestfuzz 7200, boot 1800 per run; 0: none)")
     p.add_argument("--runs", type=int, metavar="N",
                    help="boot: timed boots per emulator (default 3)")
     p.add_argument("--iterations", type=int, metavar="N",
@@ -230,7 +239,9 @@ def build_parser():
     p.add_argument("--calls", type=int, default=1000000, metavar="N",
                    help="fuzz: number of system calls (default 1000000)")
     p.add_argument("--seed", type=int, metavar="S",
-                   help="fuzz: PRNG seed (default: the script's, 1)")
+                   help="fuzz, guestfuzz: PRNG seed (default: the script's, 1)")
+    p.add_argument("--programs", type=int, metavar="N",
+                   help="guestfuzz: number of guest programs (default 100000)")
     p.add_argument("--set", action="append", default=[], metavar="TARGET.KEY=VALUE",
                    help="override a key of the benchmark's script, as 'cos compose --set' "
                         "(e.g. vm_exit_bench.params.own_thread=1; repeatable)")

@@ -31,6 +31,7 @@
 #include "runtime/cos.hpp"
 #include "fmt/format.hpp"
 #include "vmrt/vmrt.hpp"
+#include "vmtest/framework.hpp"
 
 namespace {
 
@@ -43,85 +44,12 @@ using vmrt::Cr;
 using vmrt::Reg;
 using vmrt::Seg;
 
-// ---------------------------------------------------------------- framework
-
-using CaseFn = void (*)();
-struct Case {
-  const char* name;
-  CaseFn fn;
-};
-constexpr int kMaxCases = 64;
-Case g_cases[kMaxCases];
-int g_case_count;
-
-struct Register {
-  Register(const char* name, CaseFn fn) {
-    if (g_case_count < kMaxCases) g_cases[g_case_count++] = Case{name, fn};
-  }
-};
-
-const char* g_current;
-const char* g_prefix = "";  ///< "own_thread/" in the second pass
-bool g_failed, g_skipped;
-
-void fail(const char* expr, const char* file, int line) {
-  if (g_failed) return;
-  g_failed = true;
-  cos::printf("FAIL %s%s: %s at %s:%d\n", g_prefix, g_current, expr, file, line);
-}
-void fail_eq(const char* expr, const char* file, int line, uint64_t got, uint64_t want) {
-  if (g_failed) return;
-  g_failed = true;
-  cos::printf("FAIL %s%s: %s at %s:%d (got %#lx, expected %#lx)\n", g_prefix, g_current, expr, file, line,
-              static_cast<unsigned long>(got), static_cast<unsigned long>(want));
-}
-void fail_err(const char* expr, const char* file, int line, const vmrt::Error& e) {
-  if (g_failed) return;
-  g_failed = true;
-  char buf[160];
-  e.format(buf, sizeof(buf));
-  cos::printf("FAIL %s%s: %s at %s:%d (%s)\n", g_prefix, g_current, expr, file, line, buf);
-}
-void skip(const char* why) {
-  g_skipped = true;
-  cos::printf("SKIP %s%s: %s\n", g_prefix, g_current, why);
-}
-
-#define VT_CASE(name)                                         \
-  void vt_case_##name();                                      \
-  Register vt_register_##name(#name, vt_case_##name);         \
-  void vt_case_##name()
-
-#define VT_ASSERT(expr)                       \
-  do {                                        \
-    if (!(expr)) {                            \
-      fail(#expr, __FILE__, __LINE__);        \
-      return;                                 \
-    }                                         \
-  } while (0)
-
-#define VT_EQ(a, b)                                                 \
-  do {                                                              \
-    uint64_t vt_got_ = static_cast<uint64_t>(a);                    \
-    uint64_t vt_want_ = static_cast<uint64_t>(b);                   \
-    if (vt_got_ != vt_want_) {                                      \
-      fail_eq(#a " == " #b, __FILE__, __LINE__, vt_got_, vt_want_); \
-      return;                                                       \
-    }                                                               \
-  } while (0)
-
-/// A vmrt call that must succeed.
-#define VT_OK(expr)                                  \
-  do {                                               \
-    auto vt_r_ = (expr);                             \
-    if (!vt_r_.ok()) {                               \
-      fail_err(#expr, __FILE__, __LINE__, vt_r_.error()); \
-      return;                                        \
-    }                                                \
-  } while (0)
-
-/// A raw system call that must return `error`.
-#define VT_SYS_ERR(call, error) VT_EQ(static_cast<int64_t>(call), static_cast<int64_t>(Error::error))
+// The case framework (VT_CASE, VT_ASSERT, VT_EQ, VT_OK, VT_SYS_ERR, PASS /
+// FAIL / SKIP lines) is vmtest's (vmtest/framework.hpp).
+using vmtest::fail;
+using vmtest::fail_eq;
+using vmtest::fail_err;
+using vmtest::skip;
 
 // ---------------------------------------------------------------- guests
 
@@ -1141,9 +1069,9 @@ VT_CASE(unusual_mmio_instructions_get_ud) {
   };
   const uint8_t prologue[] = {0xb8, 0x00, 0x70, 0x8e, 0xd8,  // mov $0x7000, %ax; mov %ax, %ds
                               0xbe, 0x20, 0x00, 0xbf, 0x00, 0x30};  // mov $0x20, %si; mov $0x3000, %di
-  const char* name = g_current;
+  const char* name = vmtest::current();
   for (const Insn& insn : insns) {
-    g_current = insn.name;  // a failure names the instruction
+    vmtest::set_current(insn.name);  // a failure names the instruction
     VT_OK(load_real(k_hlt));
     VT_OK(g_vm.copy_to_guest(kCodeGpa, prologue, sizeof(prologue)));
     VT_OK(g_vm.copy_to_guest(kCodeGpa + sizeof(prologue), insn.bytes, insn.length));
@@ -1162,7 +1090,7 @@ VT_CASE(unusual_mmio_instructions_get_ud) {
     VT_EQ(frame[0], exec ? 0 : kCodeGpa + sizeof(prologue));
     VT_EQ(frame[1], exec ? 0x7000 : 0);
   }
-  g_current = name;
+  vmtest::set_current(name);
 }
 
 struct MsrRun {
@@ -1222,8 +1150,8 @@ int main() {
     char buf[160];
     r.error().format(buf, sizeof(buf));
     if (r.error().sys == static_cast<int64_t>(Error::no_virtualization)) {
-      cos::printf("vm_tests: no hardware virtualization; %d cases skipped\n", g_case_count);
-      cos::printf("vm_tests: 0 passed, 0 failed, %d skipped\n0 passed, 0 failed\n", g_case_count);
+      cos::printf("vm_tests: no hardware virtualization; %d cases skipped\n", vmtest::case_count());
+      cos::printf("vm_tests: 0 passed, 0 failed, %d skipped\n0 passed, 0 failed\n", vmtest::case_count());
       return 0;
     }
     cos::printf("vm_tests: creating the VM: %s\n", buf);
@@ -1242,7 +1170,7 @@ int main() {
     return 1;
   }
   cos::printf("vm_tests: %d cases, backend %s, each run with synchronous vCPUs and with vCPUs of their own thread\n",
-              g_case_count, vmrt::backend_name(g_cpu.backend()));
+              vmtest::case_count(), vmrt::backend_name(g_cpu.backend()));
   int passed = 0, failed = 0, skipped = 0;
   for (bool own_thread : {false, true}) {
     g_own_thread = own_thread;
@@ -1269,18 +1197,11 @@ int main() {
       ++failed;
       continue;
     }
-    for (int i = 0; i < g_case_count; ++i) {
-      g_current = g_cases[i].name;
-      g_prefix = prefix;
-      g_failed = g_skipped = false;
-      g_cases[i].fn();
-      if (g_failed)
-        ++failed;
-      else if (g_skipped)
-        ++skipped;
-      else {
-        ++passed;
-        cos::printf("PASS %s%s\n", prefix, g_current);
+    for (int i = 0; i < vmtest::case_count(); ++i) {
+      switch (vmtest::run_case(vmtest::case_at(i), prefix)) {
+        case vmtest::Verdict::pass: ++passed; break;
+        case vmtest::Verdict::fail: ++failed; break;
+        case vmtest::Verdict::skip: ++skipped; break;
       }
     }
   }

@@ -131,6 +131,8 @@ Result<MmioResult> emulate_mmio(VcpuState& v, const PhysBus* bus, uint64_t max_e
   const uint64_t fault_page = v.exit().gpa.gpa & ~(kPage - 1);
   if (v.exit().gpa.access & vm::kAccessExec)
     return raise(v, r, GuestFault::ud(), "instruction fetch from a page without RAM (the empty bus reads FF FF)");
+  if (v.exit().during_delivery)
+    return raise(v, r, GuestFault::gp(), "implicit access: the exit interrupted an event delivery");
 
   GuestAccess mem(v, bus);
   auto fetched = mem.fetch(r.bytes, sizeof(r.bytes));

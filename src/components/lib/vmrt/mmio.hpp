@@ -15,10 +15,15 @@
 // | undefined encoding, LOCK on a non-RMW form              | #UD                   |
 // | an instruction the emulator does not perform on MMIO    | #UD (as KVM at CPL>0) |
 // |   (x87/SSE/AVX moves, CMPXCHG8B/16B, MUL/DIV, CMPS,     |                       |
-// |   SCAS, PUSH/POP/CALL/JMP with a memory operand)        |                       |
+// |   SCAS, PUSH/POP/CALL/JMP with a memory operand, and    |                       |
+// |   PUSH/POP/CALL/RET with the stack on MMIO)             |                       |
 // | execution from a page without RAM                        | #UD (the empty bus    |
 // |                                                         |  reads FF FF, group 5 /7) |
 // | the operand's own checks (segment, page walk) fault     | that #GP / #SS / #PF  |
+// | the exit interrupted an event delivery                  | #GP(0): the delivery  |
+// |   (vm::Exit::during_delivery: the delivery read the IDT,|  faulted; the kernel  |
+// |   a descriptor, the stack or a page table there)        |  combines it with the |
+// |                                                         |  event (#DF, shutdown)|
 // | the fault was an implicit access (descriptor table,     | #GP(0)                |
 // |   IDT, TSS, event-delivery stack), not the operand      |                       |
 //

@@ -28,7 +28,8 @@ Result<uint64_t> Env::reserve_window(uint64_t bytes) {
 
 Status Env::map_into_window(uint64_t hva, uint64_t frame_slot, uint64_t first, uint64_t count) {
   for (uint64_t i = 0; i < count; ++i) {
-    int64_t r = sys::pgtbl_map(pgtbl, hva + i * kPage, frame_slot, first + i, Rights::read | Rights::write, untyped);
+    int64_t r = sys::pgtbl_map(pgtbl, hva + i * kPage, frame_slot, first + i, Rights::read | Rights::write,
+                               window_untyped());
     if (r < 0) {
       unmap_window(hva, i);
       return sys_error("pgtbl_map (VMM window)", r, hva + i * kPage);
@@ -141,7 +142,8 @@ Status Vm::add_ram(uint64_t gpa, uint64_t bytes, uint64_t rights) {
         failed = true;
         break;
       }
-      r = sys::pgtbl_map(env_->pgtbl, c.hva + p * kPage, c.frame, p, Rights::read | Rights::write, env_->untyped);
+      r = sys::pgtbl_map(env_->pgtbl, c.hva + p * kPage, c.frame, p, Rights::read | Rights::write,
+                         env_->window_untyped());
       if (r < 0) {
         sys::vm_unmap(slot_, g);
         err = sys_error("pgtbl_map (VMM window)", r, c.hva + p * kPage);

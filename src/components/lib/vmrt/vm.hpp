@@ -34,6 +34,11 @@ inline constexpr uint64_t kWindowBytes = 0x0000100000000000ull;  // 16 TiB
 struct Env {
   uint64_t untyped = 0;  ///< untyped memory slot (needs write)
   uint64_t pgtbl = 0;    ///< the component's own page table (needs write)
+  /// Untyped memory for the page-table pages of the VMM window in `pgtbl`
+  /// (0: `untyped`). Those pages stay in the component's page table after
+  /// the window is unmapped; a VMM that revokes `untyped` to take a VM's
+  /// memory back keeps them in another untyped with this.
+  uint64_t window_tables_untyped = 0;
   SlotAllocator slots;   ///< free slots of the component's capability table
   uint64_t window_next = kWindowBase;
   uint64_t window_end = kWindowBase + kWindowBytes;
@@ -46,6 +51,8 @@ struct Env {
   Status map_into_window(uint64_t hva, uint64_t frame_slot, uint64_t first, uint64_t count);
   /// Unmaps count pages at hva from the VMM's page table (errors ignored).
   void unmap_window(uint64_t hva, uint64_t count);
+  /// The untyped slot the window's page-table pages come from.
+  uint64_t window_untyped() const { return window_tables_untyped ? window_tables_untyped : untyped; }
 };
 
 /// The Env of this component, initialised on first use from its info page

@@ -1,6 +1,7 @@
 // Entering the guest, event injection and #VMEXIT decoding (AMD APM Vol. 2,
 // 15.5 "VMRUN Instruction", 15.6 "#VMEXIT", 15.20 "Event Injection",
 // 15.21 "Interrupt and LDTR/TR Intercepts" and appendix C).
+#include "x86_64/exception_merge.hpp"
 #include "x86_64/svm/decode.hpp"
 #include "x86_64/svm/guest_memory.hpp"
 #include "x86_64/svm/internal.hpp"
@@ -33,26 +34,52 @@ uint64_t eventinj(const Vmcb& c, const PendingEvent& e) {
 /// Chooses what to inject at this entry; requests an interrupt window for an
 /// external interrupt the guest cannot take yet (a virtual interrupt with the
 /// highest priority exits with VINTR as soon as the guest could take it,
-/// APM 15.21.4).
-void prepare_injection(Vcpu* v, Vmcb& c) {
+/// APM 15.21.4). An exception the VMM queued while EVENTINJ holds the
+/// re-injection of an interrupted delivery was raised during that delivery
+/// (the VMM's answer to, say, an NPF on the IDT): the two combine as in the
+/// CPU (x86_64/exception_merge.hpp). Returns false when that is a triple
+/// fault: the guest shuts down instead of entering.
+bool prepare_injection(Vcpu* v, Vmcb& c) {
   c.intercept3 &= ~Intercept3::vintr;
   c.vintr &= ~Vintr::v_irq;
-  if (c.eventinj & Event::valid) return;  // re-injecting an interrupted delivery
+  if ((c.eventinj & Event::valid) && v->pending_exc.valid && v->pending_exc.type == vm::EventType::exception) {
+    const uint64_t first = c.eventinj;
+    const auto first_type = static_cast<EventType>((first & Event::type_mask) >> Event::type_shift);
+    const PendingEvent second = v->pending_exc;
+    v->pending_exc.valid = false;
+    switch (x86::combine_exceptions(first_type == EventType::exception, first & Event::vector_mask, second.vector)) {
+      case x86::Combined::shutdown:
+        c.eventinj = 0;
+        return false;
+      case x86::Combined::double_fault:
+        c.eventinj = eventinj(c, PendingEvent{true, x86::Vector::df, vm::EventType::exception, true, 0});
+        break;
+      case x86::Combined::second:
+        // An external interrupt whose delivery faulted stays pending.
+        if (first_type == EventType::intr && !v->pending_irq.valid)
+          v->pending_irq = PendingEvent{true, static_cast<uint8_t>(first & Event::vector_mask),
+                                        vm::EventType::external_interrupt, false, 0};
+        c.eventinj = eventinj(c, second);
+        break;
+    }
+  }
+  if (c.eventinj & Event::valid) return true;  // re-injecting an interrupted delivery
   if (v->pending_exc.valid) {
     c.eventinj = eventinj(c, v->pending_exc);
     v->pending_exc.valid = false;
-    return;
+    return true;
   }
   const bool interruptible = (c.rflags & Rflags::if_) && !(c.interrupt_shadow & Shadow::interrupt_shadow);
   if (v->pending_irq.valid && interruptible) {
     c.eventinj = eventinj(c, v->pending_irq);
     v->pending_irq.valid = false;
-    return;
+    return true;
   }
   if (v->pending_irq.valid || v->window_requested_by_vmm) {
     c.vintr |= Vintr::v_irq | (0xfull << Vintr::v_intr_prio_shift) | Vintr::v_ign_tpr;
     c.intercept3 |= Intercept3::vintr;
   }
+  return true;
 }
 
 /// Queues a hardware exception for the next entry, replacing nothing but a
@@ -137,7 +164,12 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   Vmcb& c = vmcb(v);
   VcpuState& x = vcpu_state(v);
   prepare_tlb(v->vm, c);
-  prepare_injection(v, c);
+  if (!prepare_injection(v, c)) {
+    exit = vm::Exit{};
+    exit.reason = vm::ExitReason::shutdown;
+    exit.vendor_code = uint64_t(ExitCode::shutdown);
+    return platform::ExitAction::forward;
+  }
   c.clean_bits = 0;
   const bool snapshot = x.snapshot_due;
   if (snapshot) __builtin_memcpy(g_snapshot, save_area(c), sizeof(g_snapshot));
@@ -146,8 +178,16 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   svm_run(v->control_pa, v->gpr, g_caps.host_vmsave_pa);
   if (x.dr_live) save_debug_registers(x);
   // The guest's DR7 (in the VMCB) may have armed breakpoints on its DR0-DR3
-  // values: the host's stays disabled.
-  if (c.dr7 & x86::kDr7Enables) asm volatile("mov %0, %%dr7" ::"r"(x86::kDr7Reset));
+  // values: the host's stays disabled. #VMEXIT loads the host's DR7 from the
+  // save area, but QEMU's TCG (7.2) does so without dropping the breakpoints
+  // the guest armed, which then fire in the VMM, the kernel (a #DB loop at
+  // the system-call entry hangs the machine) and later guests. A DR7 write
+  // that changes more than the enable bits makes it drop them; for the CPU
+  // both writes only disable what is disabled already.
+  if (c.dr7 & x86::kDr7Enables) {
+    asm volatile("mov %0, %%dr7" ::"r"(x86::kDr7Reset | x86::kDr7Rw0Write));
+    asm volatile("mov %0, %%dr7" ::"r"(x86::kDr7Reset));
+  }
 
   if (is_invalid_exit(c.exitcode)) {
     // The refused state goes back to what the VMM loaded (the hardware may
@@ -191,6 +231,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   fix_wbinvd_alias(raw, insn, n, long_mode(c));
   decode(raw, exit);
   exit.instruction_length = instruction_length(raw, insn, n, long_mode(c));
+  exit.during_delivery = (c.exitintinfo & Event::valid) ? 1 : 0;
   return platform::ExitAction::forward;
 }
 

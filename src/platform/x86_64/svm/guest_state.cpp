@@ -2,12 +2,12 @@
 
 namespace cos::svm {
 
-const char* check_guest_state(const CrState& s) {
+const char* check_guest_state(const CrState& s, const GuestLimits& l) {
   const uint64_t efer = s.efer | Efer::svme;
   if (s.cr0 >> 32) return "CR0[63:32] set";
   if ((s.cr0 & Cr0::nw) && !(s.cr0 & Cr0::cd)) return "CR0.NW without CR0.CD";
-  if (s.cr3 >> 52) return "CR3 has reserved bits set";
-  if (s.cr4 & ~kCr4Valid) return "CR4 has reserved bits set";
+  if (s.cr3 >> 52 || (l.phys_bits < 64 && (s.cr3 >> l.phys_bits))) return "CR3 has bits beyond the physical-address width";
+  if (s.cr4 & ~l.cr4_valid) return "CR4 has reserved bits set";
   if (s.dr7 >> 32) return "DR7[63:32] set";
   if (efer & ~kEferValid) return "EFER has reserved bits set";
   if ((efer & Efer::lme) && (s.cr0 & Cr0::pg)) {

@@ -9,9 +9,35 @@
 
 namespace cos::svm {
 
-/// CR4 bits a guest may set (architectural bits through CET; the rest is
-/// reserved and VMRUN refuses them).
-inline constexpr uint64_t kCr4Valid = 0x3f7fffull;
+/// CR4 bits every 64-bit AMD CPU has: VME, PVI, TSD, DE, PSE, PAE, MCE,
+/// PGE, PCE, OSFXSR, OSXMMEXCPT. VMXE and SMXE are reserved on AMD.
+inline constexpr uint64_t kCr4Base = 0x7ffull;
+/// What the checks depend on in the CPU (found at boot from CPUID).
+struct GuestLimits {
+  /// CR4 bits a guest may set: the rest is reserved and VMRUN refuses it
+  /// (VMEXIT_INVALID; APM Vol. 2 15.5.1, "CR4 MBZ bits").
+  uint64_t cr4_valid;
+  /// MAXPHYADDR (CPUID 0x80000008 EAX[7:0]): CR3 bits at and above it are
+  /// refused, as the VMX backend refuses them (SDM Vol. 3C 27.3.1.1).
+  unsigned phys_bits;
+};
+/// CR4's valid bits for a CPU: kCr4Base plus UMIP, LA57, FSGSBASE, PCIDE,
+/// OSXSAVE, SMEP, SMAP, PKE and CET where CPUID offers the feature
+/// (leaf1_ecx = CPUID.1:ECX, leaf7_ebx/ecx = CPUID.(7,0):EBX/ECX; AMD APM
+/// Vol. 2 3.1.3 and appendix E).
+constexpr uint64_t cr4_valid_bits(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t leaf7_ecx) {
+  uint64_t v = kCr4Base;
+  if (leaf7_ecx & (1u << 2)) v |= 1ull << 11;    // UMIP
+  if (leaf7_ecx & (1u << 16)) v |= 1ull << 12;   // LA57
+  if (leaf7_ebx & (1u << 0)) v |= 1ull << 16;    // FSGSBASE
+  if (leaf1_ecx & (1u << 17)) v |= 1ull << 17;   // PCIDE
+  if (leaf1_ecx & (1u << 26)) v |= 1ull << 18;   // OSXSAVE
+  if (leaf7_ebx & (1u << 7)) v |= 1ull << 20;    // SMEP
+  if (leaf7_ebx & (1u << 20)) v |= 1ull << 21;   // SMAP
+  if (leaf7_ecx & (1u << 3)) v |= 1ull << 22;    // PKE
+  if (leaf7_ecx & (1u << 7)) v |= 1ull << 23;    // CET
+  return v;
+}
 /// EFER bits a guest may set on AMD (SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE).
 inline constexpr uint64_t kEferValid =
     Efer::sce | Efer::lme | Efer::lma | Efer::nxe | Efer::svme | Efer::lmsle | Efer::ffxsr | Efer::tce;
@@ -25,16 +51,35 @@ struct CrState {
 };
 
 /// Why VMRUN would refuse this state (a short text for the log), or nullptr
-/// if it passes: CR0[63:32] and CR0.NW without CR0.CD, CR3/CR4/DR7 reserved
-/// bits, EFER reserved bits, long mode with paging but without PAE or PE,
-/// and CS.L with CS.D in long mode (APM 15.5.1). EFER.SVME is forced on by
-/// the kernel and not checked here.
-const char* check_guest_state(const CrState& s);
+/// if it passes: CR0[63:32] and CR0.NW without CR0.CD, CR3 bits beyond the
+/// physical-address width, CR4 bits the CPU does not offer, DR7 and EFER
+/// reserved bits, long mode with paging but without PAE or PE, and CS.L
+/// with CS.D in long mode (APM 15.5.1). EFER.SVME is forced on by the
+/// kernel and not checked here.
+const char* check_guest_state(const CrState& s, const GuestLimits& l);
 
 /// Puts a VMCB's save area into the processor's reset state (real mode at
 /// F000:FFF0; APM Vol. 2, 14.1.3 "Processor Initialization State"), with
 /// EFER.SVME set as VMRUN requires.
 void reset_guest_state(Vmcb& c);
+
+/// True for a TR the guest can run with: present, S = 0, a 16-bit or
+/// 32/64-bit TSS type, available or busy (1, 3, 9, 11). VMRUN does not check
+/// TR (the VMX backend does: SDM Vol. 3C 27.3.1.2), but QEMU's TCG aborts
+/// ("invalid tss") when it delivers an interrupt with a privilege change
+/// through any other TR; the kernel refuses it like VMX does.
+constexpr bool tr_attr_valid(uint16_t attr) {
+  return (attr & SegAttr::p) && !(attr & SegAttr::s) && (attr & 0x5) == 0x1;
+}
+/// TR's attributes in the VMCB: a busy TSS type as the available one. The
+/// CPU ignores the busy flag of TR's cached type (it lives in the GDT
+/// descriptor), but QEMU's TCG keeps TR's type available after LTR and
+/// aborts ("invalid tss type") when it delivers an interrupt with a
+/// privilege change in protected mode while TR holds the busy type a VMM
+/// loads (and VMX requires).
+constexpr uint16_t tr_attr_to_vmcb(uint16_t attr) { return tr_attr_valid(attr) ? attr & ~0x2 : attr; }
+/// And back: the busy type both backends report.
+constexpr uint16_t tr_attr_from_vmcb(uint16_t attr) { return tr_attr_valid(attr) ? attr | 0x2 : attr; }
 
 /// The CPL VMRUN uses: SS.DPL in protected mode, 0 in real mode.
 constexpr uint8_t cpl_for(const Vmcb& c) {

@@ -7,6 +7,7 @@
 #include "kernel/vcpu.hpp"
 #include "x86_64/guest_policy.hpp"
 #include "x86_64/svm/guest_memory.hpp"
+#include "x86_64/svm/guest_state.hpp"
 #include "x86_64/svm/vmcb.hpp"
 
 namespace cos::svm {
@@ -21,6 +22,8 @@ struct Caps {
   /// SYSENTER MSRs, saved once with VMSAVE at boot (constant in the kernel:
   /// user code cannot change them) and reloaded with VMLOAD after every exit.
   uint64_t host_vmsave_pa;
+  /// What the guest-state checks depend on (CPUID).
+  GuestLimits limits;
 };
 extern Caps g_caps;
 

@@ -45,6 +45,13 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   }
   g_caps.asids = b < kMaxAsids ? b : kMaxAsids;
   g_caps.nrip_save = (d & Feature::nrip_save) != 0;
+  uint32_t l1c, l7b = 0, l7c = 0, max_basic;
+  x86::cpuid(0, 0, max_basic, b, c, d);
+  x86::cpuid(1, 0, a, b, l1c, d);
+  if (max_basic >= 7) x86::cpuid(7, 0, a, l7b, l7c, d);
+  g_caps.limits.cr4_valid = cr4_valid_bits(l1c, l7b, l7c);
+  x86::cpuid(0x80000008, 0, a, b, c, d);
+  g_caps.limits.phys_bits = (a & 0xff) ? (a & 0xff) : 36;
   x86::wrmsr(x86::Msr::efer, x86::rdmsr(x86::Msr::efer) | Efer::svme);
   x86::wrmsr(Msr::vm_hsave_pa, x86::virt_to_phys(g_host_save_area));
   for (auto& byte : g_iopm) byte = 0xff;

@@ -69,10 +69,14 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
     CrState cr = (mask & vm::Load::cr) ? CrState{s.cr0, s.cr3, s.cr4, s.efer, s.dr7, 0}
                                        : CrState{c.cr0, c.cr3, c.cr4, c.efer, c.dr7, 0};
     cr.cs_attr = (mask & vm::Load::segments) ? s.cs.attr : c.cs.attr;
-    if (const char* why = check_guest_state(cr)) {
+    if (const char* why = check_guest_state(cr, g_caps.limits)) {
       report(v, why);
       return abi::Error::bad_guest_state;
     }
+  }
+  if ((mask & vm::Load::segments) && !tr_attr_valid(s.tr.attr)) {
+    report(v, "TR is not a present TSS");
+    return abi::Error::bad_guest_state;
   }
   const uint64_t rip_before = c.rip;
   if (mask & vm::Load::regs) {
@@ -94,6 +98,7 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
   }
   if (mask & vm::Load::segments) {
     c.es = s.es, c.cs = s.cs, c.ss = s.ss, c.ds = s.ds, c.fs = s.fs, c.gs = s.gs, c.tr = s.tr, c.ldtr = s.ldtr;
+    c.tr.attr = tr_attr_to_vmcb(s.tr.attr);
   }
   if (mask & (vm::Load::segments | vm::Load::cr)) c.cpl = cpl_for(c);
   if (mask & vm::Load::dtables) {
@@ -130,6 +135,7 @@ void vcpu_save(Vcpu* v, vm::StatePage& s, uint64_t mask) {
   }
   if (mask & vm::Load::segments) {
     s.es = c.es, s.cs = c.cs, s.ss = c.ss, s.ds = c.ds, s.fs = c.fs, s.gs = c.gs, s.tr = c.tr, s.ldtr = c.ldtr;
+    s.tr.attr = tr_attr_from_vmcb(c.tr.attr);
   }
   if (mask & vm::Load::dtables) {
     s.gdtr = vm::DescriptorTable{c.gdtr.base, c.gdtr.limit, 0};

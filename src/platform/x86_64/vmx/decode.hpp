@@ -100,9 +100,13 @@ using x86::exception_has_error_code;
 /// the event is not injectable (SDM Vol. 3C, 27.2.1.3: NMI is vector 2,
 /// hardware exceptions are vectors 0-31). `deliver_error_code` follows the
 /// architecture, not the caller: an error code is pushed iff the vector has
-/// one and the guest is in protected mode (CR0.PE). Software interrupts use
-/// type 4 (they need an instruction length, see entry_instruction_length).
-constexpr uint32_t entry_intr_info(unsigned vector, vm::EventType type, bool protected_mode) {
+/// one and the guest is in protected mode (CR0.PE) — #CP (21) only where
+/// `cp_error_code` says the CPU has it (CET); VM entry refuses an error
+/// code for #CP on other CPUs ("invalid control fields"). Software
+/// interrupts use type 4 (they need an instruction length, see
+/// entry_instruction_length).
+constexpr uint32_t entry_intr_info(unsigned vector, vm::EventType type, bool protected_mode,
+                                   bool cp_error_code = false) {
   if (vector > 255) return 0;
   IntrType t;
   switch (type) {
@@ -119,7 +123,8 @@ constexpr uint32_t entry_intr_info(unsigned vector, vm::EventType type, bool pro
     default: return 0;
   }
   uint32_t info = IntrInfo::valid | (static_cast<uint32_t>(t) << IntrInfo::type_shift) | vector;
-  if (t == IntrType::hardware_exception && protected_mode && exception_has_error_code(vector))
+  if (t == IntrType::hardware_exception && protected_mode && exception_has_error_code(vector) &&
+      (vector != x86::Vector::cp || cp_error_code))
     info |= IntrInfo::deliver_error_code;
   return info;
 }

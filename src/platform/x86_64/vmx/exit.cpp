@@ -3,6 +3,7 @@
 // Basic Exit Reasons").
 #include "kernel/console.hpp"
 #include "x86_64/cpu.hpp"
+#include "x86_64/exception_merge.hpp"
 #include "x86_64/vmx/decode.hpp"
 #include "x86_64/vmx/ept.hpp"
 #include "x86_64/vmx/internal.hpp"
@@ -53,7 +54,7 @@ bool protected_mode() { return vmread(Vmcs::guest_cr0) & Cr0::pe; }
 
 /// Writes VM-entry interruption information for a queued event.
 bool inject_event(const PendingEvent& ev) {
-  uint32_t info = entry_intr_info(ev.vector, ev.type, protected_mode());
+  uint32_t info = entry_intr_info(ev.vector, ev.type, protected_mode(), g_caps.cp_error_code);
   if (!info) return false;
   if (intr_type(info) == IntrType::software_interrupt) {
     // The return address pushed is RIP + length; the ABI's is the guest's
@@ -71,6 +72,36 @@ bool inject_event(const PendingEvent& ev) {
   }
   if (info & IntrInfo::deliver_error_code) vmwrite(Vmcs::entry_exception_error_code, ev.error_code & 0x7fff);
   vmwrite(Vmcs::entry_intr_info, info);
+  return true;
+}
+
+/// An exception the VMM queued while the VM-entry interruption field holds
+/// the re-injection of an interrupted delivery was raised during that
+/// delivery (the VMM's answer to, say, an EPT violation on the IDT): the two
+/// combine as in the CPU (x86_64/exception_merge.hpp), the result replacing
+/// the re-injection. Returns false when that is a triple fault.
+bool combine_with_reinjection(Vcpu* v) {
+  const uint32_t first = static_cast<uint32_t>(vmread(Vmcs::entry_intr_info));
+  if (!valid(first) || !v->pending_exc.valid || v->pending_exc.type != vm::EventType::exception) return true;
+  const PendingEvent second = v->pending_exc;
+  v->pending_exc.valid = false;
+  const IntrType first_type = intr_type(first);
+  switch (x86::combine_exceptions(first_type == IntrType::hardware_exception, intr_vector(first), second.vector)) {
+    case x86::Combined::shutdown:
+      vmwrite(Vmcs::entry_intr_info, 0);
+      return false;
+    case x86::Combined::double_fault:
+      inject_event(PendingEvent{true, x86::Vector::df, vm::EventType::exception, true, 0});
+      return true;
+    case x86::Combined::second:
+      // An external interrupt whose delivery faulted stays pending.
+      if (first_type == IntrType::external_interrupt && !v->pending_irq.valid)
+        v->pending_irq = PendingEvent{true, static_cast<uint8_t>(intr_vector(first)), vm::EventType::external_interrupt,
+                                      false, 0};
+      vmwrite(Vmcs::entry_intr_info, 0);
+      inject_event(second);
+      return true;
+  }
   return true;
 }
 
@@ -174,7 +205,8 @@ void reflect_exception(uint32_t info, uint64_t qual, uint64_t length) {
     }
   }
   uint32_t entry = IntrInfo::valid | (static_cast<uint32_t>(type) << IntrInfo::type_shift) | vector;
-  if (type == IntrType::hardware_exception && protected_mode() && exception_has_error_code(vector)) {
+  if (type == IntrType::hardware_exception && protected_mode() && exception_has_error_code(vector) &&
+      (vector != x86::Vector::cp || g_caps.cp_error_code)) {
     entry |= IntrInfo::deliver_error_code;
     vmwrite(Vmcs::entry_exception_error_code, vmread(Vmcs::exit_intr_error_code) & 0x7fff);
   }
@@ -324,6 +356,12 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   make_current(v);
   VcpuState& x = vcpu_state(v);
   flush_if_pending(v->vm);
+  if (!combine_with_reinjection(v)) {
+    exit = vm::Exit{};
+    exit.reason = vm::ExitReason::shutdown;
+    exit.vendor_code = uint32_t(Reason::triple_fault);
+    return platform::ExitAction::forward;
+  }
   inject_pending(v, x);
   fix_pending_debug();
 
@@ -402,6 +440,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
 
   exit.instruction_length =
       exit_instruction_length(reason, exit_info, idt_info, vmread(Vmcs::exit_instruction_length));
+  exit.during_delivery = valid(idt_info) ? 1 : 0;
 
   switch (static_cast<Reason>(reason)) {
     case Reason::external_interrupt:

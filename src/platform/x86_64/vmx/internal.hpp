@@ -25,6 +25,10 @@ struct Caps {
   bool invvpid_single;
   bool lma_store;          ///< exits update "IA-32e mode guest" (IA32_VMX_MISC bit 5)
   bool zero_length_inject; ///< IA32_VMX_MISC bit 30
+  /// An injected #CP may deliver an error code: the CPU has CET
+  /// (CPUID.(7,0):ECX[7] or EDX[20]) or IA32_VMX_BASIC bit 56 (no error-code
+  /// consistency checks) is set.
+  bool cp_error_code;
   /// VMX-preemption timer value per entry (0: not used). A guest never runs
   /// longer than this without an exit, even where an interrupt fails to
   /// cause one (Bochs 2.7 does not exit for host interrupts while a guest

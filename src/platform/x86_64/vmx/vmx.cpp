@@ -90,6 +90,12 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   uint64_t basic = x86::rdmsr(Msr::vmx_basic);
   if (Basic::vmcs_size(basic) > 4096) { why = "VMCS larger than a page"; return false; }
   g_caps.revision = Basic::revision(basic);
+  {
+    uint32_t max_basic, b, c, d, ecx7 = 0, edx7 = 0;
+    x86::cpuid(0, 0, max_basic, b, c, d);
+    if (max_basic >= 7) x86::cpuid(7, 0, max_basic, b, ecx7, edx7);
+    g_caps.cp_error_code = (ecx7 & (1u << 7)) || (edx7 & (1u << 20)) || (basic & (1ull << 56));
+  }
   const bool true_ctls = basic & Basic::true_controls;
 
   Ctl pin(true_ctls ? Msr::vmx_true_pinbased_ctls : Msr::vmx_pinbased_ctls);

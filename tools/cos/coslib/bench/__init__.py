@@ -5,6 +5,8 @@
           cycles, or with --host-time in exits per host second next to the
           KVM baseline's (vmexit.py)
   fuzz    composition_scripts/syscall_fuzz.toml: the syscall fuzzer (fuzz.py)
+  guestfuzz composition_scripts/guest_fuzz.toml: the guest-code fuzzer
+          (guestfuzz.py)
   boot    Linux in simple_vmm, host seconds to init and to shutdown (boot.py)
 
 Each composes its script into system_binaries/bench-<what>/, varying it with
@@ -14,9 +16,9 @@ and writes build/x86_64/bench/<what>.json (common.py has what they share).
 """
 
 from ..common import CosError
-from . import boot, fuzz, ipc, vmexit
+from . import boot, fuzz, guestfuzz, ipc, vmexit
 
-DEFAULT_TIMEOUT_S = {"ipc": 600, "vmexit": 600, "fuzz": 3600, "boot": 1800}
+DEFAULT_TIMEOUT_S = {"ipc": 600, "vmexit": 600, "fuzz": 3600, "guestfuzz": 7200, "boot": 1800}
 
 
 def check_args(args):
@@ -25,8 +27,12 @@ def check_args(args):
         args.timeout = DEFAULT_TIMEOUT_S[args.what]
     if args.timeout < 0:
         raise CosError("--timeout must be >= 0 (0 = no timeout)", status=2)
-    if args.what != "fuzz" and (args.seed is not None or args.calls != 1000000):
-        raise CosError("--calls and --seed apply to 'bench fuzz' only", status=2)
+    if args.what != "fuzz" and args.calls != 1000000:
+        raise CosError("--calls applies to 'bench fuzz' only", status=2)
+    if args.what not in ("fuzz", "guestfuzz") and args.seed is not None:
+        raise CosError("--seed applies to 'bench fuzz' and 'bench guestfuzz' only", status=2)
+    if args.what != "guestfuzz" and getattr(args, "programs", None) is not None:
+        raise CosError("--programs applies to 'bench guestfuzz' only", status=2)
     if args.what not in ("ipc", "vmexit") and args.iterations is not None:
         raise CosError("--iterations applies to 'bench ipc' and 'bench vmexit' only", status=2)
     if args.what != "boot" and args.runs is not None:
@@ -38,6 +44,7 @@ def check_args(args):
 
 
 def cmd_bench(args):
-    """`cos bench ipc|vmexit|fuzz|boot`."""
+    """`cos bench ipc|vmexit|fuzz|guestfuzz|boot`."""
     check_args(args)
-    return {"ipc": ipc.run, "vmexit": vmexit.run, "fuzz": fuzz.run, "boot": boot.run}[args.what](args)
+    return {"ipc": ipc.run, "vmexit": vmexit.run, "fuzz": fuzz.run, "guestfuzz": guestfuzz.run,
+            "boot": boot.run}[args.what](args)
