@@ -6,7 +6,13 @@
  * classic init.c of the Composite VMM (the line the tests look for), and runs
  * /bin/sh on /dev/console as a session leader with the console as its
  * controlling terminal (so job control and Ctrl-C work), starting it again
- * whenever it exits. Every failure is printed with its reason. */
+ * whenever it exits. Every failure is printed with its reason.
+ *
+ * Before the shell it loads the virtio drivers (virtio_pci, virtio_blk,
+ * virtio_net, virtio_console) with busybox `modprobe -q -a` when
+ * /lib/modules/<uname -r>/modules.dep exists (the initramfs builder puts the
+ * guest kernel's modules there and runs depmod); only a failure prints a
+ * line. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +24,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -51,6 +58,34 @@ static int open_console(void) {
   return 0;
 }
 
+/* Loads the default kernel modules if this kernel has a module tree with a
+ * modules.dep; says one line if modprobe fails. Modules that find no device
+ * load and bind nothing, quietly. */
+static void load_modules(void) {
+  struct utsname u;
+  char dep[sizeof u.release + 32];
+  if (uname(&u) != 0) return;
+  snprintf(dep, sizeof dep, "/lib/modules/%s/modules.dep", u.release);
+  if (access(dep, R_OK) != 0) return;
+  char *const argv[] = {"modprobe", "-q", "-a", "virtio_pci", "virtio_blk", "virtio_net", "virtio_console", NULL};
+  char *const envp[] = {"PATH=/sbin:/bin:/usr/sbin:/usr/bin", NULL};
+  pid_t pid = fork();
+  if (pid < 0) {
+    say("init: fork for modprobe: %s\n", strerror(errno));
+    return;
+  }
+  if (pid == 0) {
+    execve("/sbin/modprobe", argv, envp);
+    say("init: cannot run /sbin/modprobe: %s\n", strerror(errno));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    say("init: modprobe virtio_pci virtio_blk virtio_net virtio_console failed (status %#x)\n", status);
+}
+
 static void run_shell(void) {
   char *const argv[] = {"sh", NULL};
   char *const envp[] = {"HOME=/", "PATH=/sbin:/bin:/usr/sbin:/usr/bin", "TERM=vt100", "PS1=~ # ", NULL};
@@ -78,6 +113,7 @@ int main(void) {
   mkdir("/tmp", 01777);
 
   say("Hello Initramfs in special bootloader!\n");
+  load_modules();
 
   signal(SIGINT, SIG_IGN);
   for (;;) {

@@ -176,7 +176,11 @@ def fail(message, output=""):
 def run_linux(args):
     from coslib import guest
     kernel = Path(args.kernel) if args.kernel else guest.fetch_kernel()
-    initrd = Path(args.initrd) if args.initrd else guest.build_initramfs()
+    if args.initrd:
+        initrd = Path(args.initrd)
+    else:
+        from coslib import guest_modules
+        initrd = guest.build_initramfs(kmods=guest_modules.debian_kernel_modules())
     guest_img = Path(args.guest_img).read_bytes()
     initrd_size = initrd.stat().st_size
     initrd_gpa = (RAM_TOP - initrd_size) & ~0xFFF  # the top of RAM, like most loaders

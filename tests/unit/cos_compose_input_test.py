@@ -18,6 +18,7 @@ from unittest import mock
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools" / "cos"))
 from coslib import guest  # noqa: E402
+from coslib import guest_modules  # noqa: E402
 from coslib.common import CosError  # noqa: E402
 
 LIMITS = (REPO / "src" / "include" / "cos" / "limits.hpp").read_text()
@@ -45,7 +46,8 @@ class GuestDir(unittest.TestCase):
             d.mkdir(parents=True)
         (self.scripts / "hello.sh").write_text("echo hello\n")
         for p in [mock.patch.object(guest, "output_dir", lambda: self.build),
-                  mock.patch.object(guest, "fetch_kernel", lambda: self.scripts / "vmlinuz")]:
+                  mock.patch.object(guest, "fetch_kernel", lambda: self.scripts / "vmlinuz"),
+                  mock.patch.object(guest_modules, "debian_kernel_modules", lambda: None)]:
             p.start()
             self.addCleanup(p.stop)
 

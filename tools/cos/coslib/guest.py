@@ -41,7 +41,7 @@ DEBIAN_META_PACKAGE = "linux-image-cloud-amd64"
 INIT_SOURCE = REPO / "guest" / "initramfs" / "init.c"
 BUSYBOX = Path("/bin/busybox")
 # Bump when the initramfs layout changes, so existing outputs are rebuilt.
-INITRAMFS_FORMAT = 1
+INITRAMFS_FORMAT = 2
 # Component names as the composer accepts them (tools/composer/names.cpp:
 # [a-z][a-z0-9_]*, at most cos_limits::kMaxNameBytes = 31 characters). Only
 # such a name becomes part of an output path here; the composer reports any
@@ -203,8 +203,11 @@ def fetch_kernel(refresh=False):
             if problem:
                 raise CosError("%s from %s is not usable: %s" % (vmlinuz, package, problem))
             os.replace(staged, kernel)
-        (kernel.parent / "package.txt").write_text(
-            "%s %s %s\n" % (package, version, vmlinuz))
+            line = "%s %s %s" % (package, version, vmlinuz)
+            (kernel.parent / "package.txt").write_text(line + "\n")
+            # The package's modules too, for the initramfs (guest_modules.py).
+            from . import guest_modules
+            guest_modules.store_modules(deb, line)
         info("guest kernel: %s (%s %s, %s)" % (kernel, package, version,
                                                 _mib(kernel.stat().st_size)))
     return kernel
@@ -406,10 +409,15 @@ def overlay_problem(overlays):
     return None
 
 
-def _stamp(init, overlays):
+def _stamp(init, overlays, kmods=None, built=()):
     """A digest of everything the initramfs is made of."""
     h = hashlib.sha256()
     h.update(b"format %d\n" % INITRAMFS_FORMAT)
+    if kmods is not None:
+        h.update(("kernel modules %s %s\n" % (kmods.version, kmods.package)).encode())
+    for ko in built:
+        st = os.stat(ko)
+        h.update(("built %s %d %d\n" % (ko, st.st_size, st.st_mtime_ns)).encode())
     for path in [init, BUSYBOX]:
         st = os.stat(path)
         h.update(("%s %d %d\n" % (path, st.st_size, st.st_mtime_ns)).encode())
@@ -424,9 +432,13 @@ def _stamp(init, overlays):
     return h.hexdigest()
 
 
-def build_initramfs(overlays=(), out=None):
+def build_initramfs(overlays=(), out=None, kmods=None, built=()):
     """Build the default initramfs with `overlays` [(abs src, dst)] into `out`.
 
+    `kmods` (guest_modules.KernelModules, or None): the guest kernel whose
+    default modules go to /lib/modules/<version>/; `built`: kernel modules
+    built for it (.ko paths) that go to /lib/modules/<version>/extra/.
+    depmod runs over all of them and the overlays' /lib/modules/ files.
     Returns the output path; rebuilds only when an input changed.
     """
     out = Path(out) if out else output_dir() / "initramfs.cpio.gz"
@@ -435,7 +447,7 @@ def build_initramfs(overlays=(), out=None):
         raise CosError(problem, status=2)
     with _locked(output_dir() / ".initramfs.lock", "building a guest initramfs"):
         init = _compile_init()
-        stamp = _stamp(init, overlays)
+        stamp = _stamp(init, overlays, kmods, built)
         stamp_file = out.with_name(out.name + ".stamp")
         if out.is_file() and stamp_file.is_file() and stamp_file.read_text().strip() == stamp:
             return out
@@ -454,6 +466,11 @@ def build_initramfs(overlays=(), out=None):
                 continue
             cpio.symlink(applet, "/bin/busybox")
         cpio.file("etc/hostname", b"cos-guest\n")
+        from . import guest_modules
+        overlay_files = [(f, d) for src, dst in overlays for f, d in _overlay_files(src, dst)
+                         if f is not None]
+        for dst, data in guest_modules.lib_modules_entries(kmods, list(built), overlay_files):
+            cpio.file(dst, data)
         for src, dst in overlays:
             for f, d in _overlay_files(src, dst):
                 if f is None:
@@ -511,6 +528,24 @@ def _overlays(guest, script_dir):
     return result
 
 
+def _module_sources(guest, script_dir):
+    """The `module_sources` of a guest table as [abs dir], or None when
+    anything is malformed or missing (the composer reports it with its line
+    and column)."""
+    value = guest.get("module_sources", [])
+    if not isinstance(value, list):
+        return None
+    result = []
+    for entry in value:
+        if not isinstance(entry, str) or not entry:
+            return None
+        path = Path(entry) if os.path.isabs(entry) else script_dir / entry
+        if not path.is_dir():
+            return None
+        result.append(path.resolve())
+    return result
+
+
 def prepare_for_script(script, system_name):
     """Fetch and build what the guests of `script` need.
 
@@ -531,17 +566,26 @@ def prepare_for_script(script, system_name):
             continue  # the composer rejects the name; it never becomes a path here
         if guest.get("kind", "linux") != "linux":
             continue  # a Multiboot kernel and its modules: files the composer reads as they are
-        if guest.get("kernel", "debian-cloud") == "debian-cloud":
+        debian = guest.get("kernel", "debian-cloud") == "debian-cloud"
+        if debian:
             need_kernel = True
         if guest.get("initramfs", "default") != "default":
             continue
         overlays = _overlays(guest, script_dir)
-        if overlays is None:
-            continue
+        sources = _module_sources(guest, script_dir)
+        if overlays is None or sources is None or (sources and not debian):
+            continue  # the composer reports it
+        from . import guest_modules
+        kmods = guest_modules.debian_kernel_modules() if debian else None
+        built = []
+        if sources:
+            kbuild = guest_modules.debian_kernel_headers()
+            for src in sources:
+                built += guest_modules.build_module(src, kbuild)
         out = None
-        if overlays:
+        if overlays or built or not debian:
             out = output_dir() / system_name / (name + ".initramfs.cpio.gz")
-        path = build_initramfs(overlays, out)
+        path = build_initramfs(overlays, out, kmods, built)
         args += ["--guest-initramfs", "%s=%s" % (name, path)]
         files.append(path)
     if need_kernel:
@@ -562,7 +606,8 @@ def cmd_guest(args):
     else:
         out = output_dir() / "initramfs.cpio.gz"
         before = out.stat().st_mtime_ns if out.is_file() else None
-        build_initramfs()
+        from . import guest_modules
+        build_initramfs(kmods=guest_modules.debian_kernel_modules())
         if before == out.stat().st_mtime_ns:
             info("guest initramfs: %s (%s; up to date)" % (rel(out), _mib(out.stat().st_size)))
     return 0
