@@ -5,6 +5,7 @@
 #include "runtime/cos.hpp"
 #include "cos/guest_boot.hpp"
 #include "simple_vmm/cpuid_policy.hpp"
+#include "simple_vmm/hypercalls.hpp"
 #include "simple_vmm/vmm.hpp"
 
 namespace cos::simple_vmm {
@@ -182,7 +183,7 @@ Action on_hypercall(VcpuState& c, void*) {
   if (nr == guest::kHypercallBootError)
     return end_vm(End::failed, "the guest bootloader failed (error %lu, see its message above)",
                   static_cast<unsigned long>(c.get(Reg::rbx)));
-  c.set(Reg::rax, ~0ull);  // unknown hypercall
+  route_hypercall(c, static_cast<uint32_t>(nr));  // hypercalls.hpp: a service, or -1000
   return Action::skip;
 }
 
@@ -248,6 +249,7 @@ void install_exit_handlers() {
   cpu.on(ExitReason::pause, on_skip);
   cpu.on(ExitReason::interrupt_window, on_window);
   cpu.on(ExitReason::xsetbv, on_xsetbv);
+  setup_hypercall_routes();
 }
 
 }  // namespace cos::simple_vmm
