@@ -935,7 +935,7 @@ TEST_F(GuestTest, InlineTableAndPathsForEveryFile) {
 TEST_F(GuestTest, SchemaErrors) {
   expect_error(guest("kernal = \"x\"\n"), 14, 1, "unknown key 'kernal' in [component.guest] (expected one of: kind, "
                                                   "kernel, initramfs, bootloader, ram, cmdline, overlays, modules, "
-                                                  "exit_status)");
+                                                  "module_sources, exit_status)");
   expect_error(std::string(prefix) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nguest = 5\n", 12, 9,
                "'guest' must be a table, not an integer");
   expect_error(guest("kernel = 5\n"), 14, 10, "'kernel' must be a string, not an integer");
@@ -970,6 +970,82 @@ TEST_F(GuestTest, SchemaErrors) {
   expect_error(guest("overlays = [{ src = \"a\", dst = \"/a/\" }]\n"), 14, 32, "it contains an empty path component");
   expect_error(guest("overlays = [\n  { src = \"a\", dst = \"/x\" },\n  { src = \"b\", dst = \"/x\" },\n]\n"), 16, 22,
                "overlay destination \"/x\" listed twice (first at 15:22)");
+}
+
+// `module_sources`: kernel module directories ./cos compose builds against
+// the Debian kernel's headers (docs/guest.md, *Kernel modules*).
+TEST_F(GuestTest, ModuleSources) {
+  write_text(dir_ / "scripts" / "mods" / "poke" / "Kbuild", "obj-m := poke.o\n");
+  write_text(dir_ / "scripts" / "mods" / "mk" / "Makefile", "obj-m := mk.o\n");
+  write_text(dir_ / "scripts" / "mods" / "empty" / "poke.c", "");
+  const Outcome r = run(guest("module_sources = [\"mods/poke\", \"mods/mk\"]\n"));
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  const c::Script s = c::load_script(script_);
+  ASSERT_EQ(s.components[1].guest->module_sources.size(), 2u);
+  EXPECT_EQ(s.components[1].guest->module_sources[1].first, "mods/mk");
+  EXPECT_EQ(run(guest("module_sources = []\n")).status, c::exit_ok);
+  fs::remove_all(outdir());
+
+  const std::string scripts = (dir_ / "scripts").string();
+  expect_error(guest("module_sources = [\"nope\"]\n"), 14, 19, "module source '" + scripts + "/nope' not found");
+  expect_error(guest("module_sources = [\"files/hello.sh\"]\n"), 14, 19,
+               "module source '" + scripts + "/files/hello.sh' is not a directory");
+  expect_error(guest("module_sources = [\"mods/empty\"]\n"), 14, 19,
+               "module source '" + scripts + "/mods/empty' has no Kbuild or Makefile");
+  expect_error(guest("module_sources = [\"mods/poke\", \"mods/poke\"]\n"), 14, 32,
+               "module source \"mods/poke\" listed twice (first at 14:19)");
+  expect_error(guest("module_sources = [\"\"]\n"), 14, 19, "a module source must be a non-empty path");
+  expect_error(guest("module_sources = \"mods/poke\"\n"), 14, 18, "'module_sources' must be an array, not a string");
+  expect_error(guest("module_sources = [5]\n"), 14, 19,
+               "each element of 'module_sources' must be a string, not an integer");
+  expect_error(guest("kernel = \"bz/vmlinuz\"\nmodule_sources = [\"mods/poke\"]\n"), 15, 1,
+               "'module_sources' are built against the headers of kernel = \"debian-cloud\", but 'kernel' is "
+               "\"bz/vmlinuz\" (at 14:10)");
+  expect_error(guest("initramfs = \"i.cpio\"\nmodule_sources = [\"mods/poke\"]\n"), 15, 1,
+               "'module_sources' apply to the default initramfs only, but 'initramfs' is \"i.cpio\" (at 14:13)");
+  expect_error(guest("kind = \"multiboot\"\nkernel = \"mb.elf\"\nmodule_sources = []\n"), 16, 1,
+               "'module_sources' applies to Linux guests only");
+  std::string nine;
+  for (int i = 0; i < 9; ++i) nine += std::string(i ? ", " : "") + "\"mods/poke/" + std::to_string(i) + "\"";
+  for (int i = 0; i < 9; ++i) write_text(dir_ / "scripts" / "mods" / "poke" / std::to_string(i) / "Kbuild", "");
+  expect_error(guest("module_sources = [" + nine + "]\n"), 14, 19 + 8 * 15, "at most 8 module sources per guest");
+}
+
+// `hypercalls` of a VMM routes hypercall numbers to its dependencies
+// (docs/hypercalls.md); the composer checks the value and the interfaces.
+constexpr const char* hypercall_vmm =
+    "[[component]]\n"           // 9
+    "name = \"pong\"\n"         // 10
+    "image = \"pong\"\n"        // 11
+    "implements = [\"pong\"]\n"  // 12
+    "[[component]]\n"           // 13
+    "name = \"vmm\"\n"          // 14
+    "image = \"client\"\n"      // 15
+    "untyped = \"300M\"\n"      // 16
+    "deps = [\"pong\"]\n"        // 17
+    "[component.params]\n";     // 18; line 19: hypercalls = "..."
+
+TEST_F(GuestTest, HypercallRoutes) {
+  auto script = [](const std::string& value) {
+    return std::string(prefix) + hypercall_vmm + "hypercalls = \"" + value + "\"\n[component.guest]\n";
+  };
+  guest_inputs_.initramfs["vmm"] = dir_ / "build" / "initramfs.cpio.gz";
+  const Outcome r = run(script("4=pong"));
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  EXPECT_EQ(run(script("")).status, c::exit_ok);
+  EXPECT_EQ(run(script("4=pong, 0x10=pong")).status, c::exit_ok);
+  fs::remove_all(outdir());
+  expect_error(script("4=pang"), 19, 14,
+               "parameter 'hypercalls' routes hypercall 4 to interface 'pang', but component 'vmm' does not depend "
+               "on it (add \"pang\" to its deps)");
+  expect_error(script("4=Pong"), 19, 17, "parameter 'hypercalls': expected an interface name");
+  expect_error(script("4=pong,4=pong"), 19, 22, "parameter 'hypercalls': hypercall number routed twice");
+  expect_error(script("0xc05b0001=pong"), 19, 15, "the VMM's own");
+  // Only a VMM's parameter means routes: another component's is its own business.
+  EXPECT_EQ(run(std::string(prefix) + "[[component]]\nname = \"c\"\nimage = \"client\"\n"
+                "[component.params]\nhypercalls = \"not routes\"\n")
+                .status,
+            c::exit_ok);
 }
 
 TEST_F(GuestTest, BooterAndUntypedRules) {

@@ -36,6 +36,9 @@ inline constexpr uint64_t guest_kernel_file_gpa = cos_limits::kGuestKernelFileGp
 inline constexpr uint64_t guest_kernel32_gpa = cos_limits::kGuestKernel32Gpa;
 /// Modules of a Multiboot guest (cos::guest::kMaxModules).
 inline constexpr size_t max_guest_modules = cos_limits::kMaxGuestModules;
+/// Kernel module source directories of a Linux guest (`module_sources`): a
+/// bound for the script, not a boot-path limit.
+inline constexpr size_t max_guest_module_sources = 8;
 /// A Multiboot kernel loads at or above 1 MiB (simple_vmm's rule, as GRUB's).
 inline constexpr uint64_t multiboot_min_load = cos_limits::kMultibootMinLoad;
 

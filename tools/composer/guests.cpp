@@ -92,6 +92,22 @@ void check_overlays(const Script& script, const GuestSpec& g) {
   }
 }
 
+// Module sources must be directories with a Kbuild or Makefile, which
+// ./cos compose builds with `make -C <headers> M=<a copy> modules`.
+void check_module_sources(const Script& script, const GuestSpec& g) {
+  for (const auto& [dir, pos] : g.module_sources) {
+    const fs::path src = script_relative(script, dir);
+    std::error_code ec;
+    const fs::file_status st = fs::status(src, ec);
+    if (!fs::exists(st)) fail(pos, "module source '" + src.string() + "' not found");
+    if (!fs::is_directory(st))
+      fail(pos, "module source '" + src.string() + "' is not a directory (name the directory holding the module's "
+                "Kbuild or Makefile)");
+    if (!fs::is_regular_file(src / "Kbuild", ec) && !fs::is_regular_file(src / "Makefile", ec))
+      fail(pos, "module source '" + src.string() + "' has no Kbuild or Makefile (one with obj-m := <name>.o)");
+  }
+}
+
 // The layout of cos/guest_boot.hpp, as simple_vmm makes it and the guest
 // bootloader checks it: does everything fit in the guest's RAM?
 void check_layout(const GuestSpec& g, const std::vector<GuestFile>& files) {
@@ -308,6 +324,7 @@ GuestSet load_guests(const Script& script, const fs::path& images_dir, const Gue
 
     // The initramfs, with the overlays ./cos compose packed into it.
     check_overlays(script, g);
+    check_module_sources(script, g);
     if (g.initramfs == default_initramfs) {
       const auto it = inputs.initramfs.find(c.name);
       if (it == inputs.initramfs.end())

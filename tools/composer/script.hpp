@@ -24,7 +24,8 @@ struct DepSpec {
 /// One component parameter, value already stringified.
 struct ParamSpec {
   std::string key, value;
-  SourcePos pos;  ///< the key
+  SourcePos pos;        ///< the key
+  SourcePos value_pos;  ///< the value
 };
 
 /// One `hardware.ioports` entry: ports [first, first + count).
@@ -93,6 +94,10 @@ struct GuestSpec {
   SourcePos overlays_pos;  ///< the `overlays` key, or pos if absent
   std::vector<ModuleSpec> modules;  ///< Multiboot guests only
   SourcePos modules_pos;            ///< the `modules` key, or pos if absent
+  /// Linux kernel module source directories (`module_sources`), built by
+  /// ./cos compose against the Debian kernel's headers into the default
+  /// initramfs; each with the position of its string.
+  std::vector<std::pair<std::string, SourcePos>> module_sources;
 };
 
 /// Bits of ComponentSpec::caps_mask (equal to cos::manifest::kCap*).

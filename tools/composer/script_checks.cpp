@@ -2,6 +2,7 @@
 
 #include "composer/size.hpp"
 #include "cos/limits.hpp"
+#include "hypercall/routes.hpp"
 
 #include <map>
 #include <string>
@@ -63,6 +64,26 @@ void check_components(const Script& script) {
       fail(c.guest->exit_status_pos, "exit_status = \"debug-exit\" needs an essential VMM, but component '" + c.name +
                                          "' has essential = false (at " + c.essential_pos.line_col() +
                                          "): only an essential component's exit status ends the run");
+    // `hypercalls` routes guest hypercalls to dependencies (docs/hypercalls.md).
+    for (const ParamSpec& p : c.params) {
+      if (p.key != "hypercalls") continue;
+      cos::hypercall::Routes routes;
+      const cos::hypercall::ParseError e = cos::hypercall::parse_routes(p.value.data(), p.value.size(), routes);
+      SourcePos at = p.value_pos;
+      if (e.message) {
+        at.column += 1 + static_cast<uint32_t>(e.offset);  // past the opening quote
+        fail(at, std::string("parameter 'hypercalls': ") + e.message);
+      }
+      for (unsigned r = 0; r < routes.count; ++r) {
+        const std::string iface = routes.route[r].interface;
+        bool found = false;
+        for (const DepSpec& d : c.deps) found = found || d.interface == iface;
+        if (!found)
+          fail(p.value_pos, "parameter 'hypercalls' routes hypercall " + std::to_string(routes.route[r].number) +
+                                " to interface '" + iface + "', but component '" + c.name +
+                                "' does not depend on it (add \"" + iface + "\" to its deps)");
+      }
+    }
     // A guest's RAM, and the VMM's tables and objects for it, come out of
     // the VMM's untyped memory.
     const uint64_t needed = cos_limits::guest_untyped_needed(c.guest->ram_bytes);

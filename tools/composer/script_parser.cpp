@@ -236,7 +236,8 @@ class Parser {
   GuestSpec parse_guest(const toml::table& t) {
     GuestSpec g;
     g.pos = s_.pos(t);
-    s_.check_keys(t, {"kind", "kernel", "initramfs", "bootloader", "ram", "cmdline", "overlays", "modules", "exit_status"},
+    s_.check_keys(t, {"kind", "kernel", "initramfs", "bootloader", "ram", "cmdline", "overlays", "modules", "module_sources",
+                      "exit_status"},
                   "[component.guest]");
     g.kernel_pos = g.initramfs_pos = g.bootloader_pos = g.ram_pos = g.cmdline_pos = g.overlays_pos = g.pos;
     g.kind_pos = g.exit_status_pos = g.modules_pos = g.pos;
@@ -255,7 +256,7 @@ class Parser {
     const bool multiboot = g.kind == GuestKind::multiboot;
     if (multiboot) {
       // A Multiboot kernel is loaded by the VMM itself: no Linux files.
-      for (const char* key : {"initramfs", "bootloader", "overlays"})
+      for (const char* key : {"initramfs", "bootloader", "overlays", "module_sources"})
         if (t.get(key))
           fail(s_.key_pos(t, key), "'" + std::string(key) + "' applies to Linux guests only, but 'kind' is "
                                    "\"multiboot\" (at " + g.kind_pos.line_col() + ")");
@@ -298,6 +299,28 @@ class Parser {
         fail(g.overlays_pos, "'overlays' apply to the default initramfs only, but 'initramfs' is \"" + g.initramfs +
                                  "\" (at " + g.initramfs_pos.line_col() + ")");
       for (const toml::node& e : a) g.overlays.push_back(parse_overlay(e, g));
+    }
+    if (const toml::node* n = t.get("module_sources")) {
+      const SourcePos key = s_.key_pos(t, "module_sources");
+      const toml::array& a = s_.array(*n, "'module_sources'");
+      if (!a.empty() && g.initramfs != default_initramfs)
+        fail(key, "'module_sources' apply to the default initramfs only, but 'initramfs' is \"" + g.initramfs +
+                      "\" (at " + g.initramfs_pos.line_col() + ")");
+      if (!a.empty() && g.kernel != debian_cloud_kernel)
+        fail(key, "'module_sources' are built against the headers of kernel = \"debian-cloud\", but 'kernel' is \"" +
+                      g.kernel + "\" (at " + g.kernel_pos.line_col() + "); build your kernel's modules yourself and "
+                      "add them with 'overlays' under /lib/modules/<version>/");
+      for (const toml::node& e : a) {
+        const std::string dir = s_.string(e, "each element of 'module_sources'");
+        const SourcePos pos = s_.pos(e);
+        if (dir.empty() || dir.find('\0') != std::string::npos)
+          fail(pos, "a module source must be a non-empty path without NUL characters");
+        for (const auto& [other, other_pos] : g.module_sources)
+          if (other == dir) fail(pos, "module source \"" + dir + "\" listed twice (first at " + other_pos.line_col() + ")");
+        if (g.module_sources.size() == max_guest_module_sources)
+          fail(pos, "at most " + std::to_string(max_guest_module_sources) + " module sources per guest");
+        g.module_sources.emplace_back(dir, pos);
+      }
     }
     if (const toml::node* n = t.get("modules")) {
       g.modules_pos = s_.key_pos(t, "modules");
@@ -502,6 +525,7 @@ class Parser {
       ParamSpec p;
       p.key = std::string(key.str());
       p.pos = pos_of(s_.path(), key.source());
+      p.value_pos = s_.pos(value);
       if (!valid_name(NameKind::param, p.key)) fail(p.pos, invalid_name_message(NameKind::param, p.key));
       if (const auto* s = value.as_string()) {
         p.value = s->get();
