@@ -294,11 +294,11 @@ def build_module(src, kbuild):
         # Compiler messages name the copy; point them at the source.
         text = proc.stdout.replace(str(out) + "/", str(src) + "/")
         raise CosError("building guest kernel module %s failed ('%s', exit status %d):\n%s"
-                       % (rel(src), quote_cmd(argv), proc.returncode, _tail(text, 30)))
+                       % (rel(src), quote_cmd(argv), proc.returncode, _tail(text, 30)), status=2)
     kos = sorted(out.glob("*.ko"))
     if not kos:
         raise CosError("building guest kernel module %s made no .ko file (does its Kbuild "
-                       "or Makefile set obj-m?)" % rel(src))
+                       "or Makefile set obj-m?)" % rel(src), status=2)
     stamp.write_text(stamp_text)
     return kos
 
