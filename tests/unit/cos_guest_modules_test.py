@@ -89,6 +89,11 @@ class ClosureTest(Tree):
         self.assertEqual(gm.module_closure(self.tree, ["unneeded_thing"]),
                          ["kernel/fs/unneeded-thing.ko"])
 
+    def test_builtin_module_needs_no_file(self):
+        (self.tree / "modules.builtin").write_text("kernel/drivers/virtio/virtio-mmio.ko\n")
+        self.assertEqual(gm.module_closure(self.tree, ["virtio_mmio", "virtio"]),
+                         ["kernel/drivers/virtio/virtio.ko", "kernel/drivers/virtio/virtio_ring.ko"])
+
     def test_unknown_module_is_an_error(self):
         with self.assertRaises(CosError) as e:
             gm.module_closure(self.tree, ["virtio_gpu"])

@@ -19,6 +19,7 @@
   modules, so busybox `modprobe` finds them all.
 """
 
+import hashlib
 import os
 import re
 import shutil
@@ -265,12 +266,18 @@ def _source_files(src):
 def build_module(src, kbuild):
     """Build the out-of-tree module source directory `src` (a Kbuild or a
     Makefile with `obj-m`) against the kernel headers `kbuild`, in a copy
-    below build/<arch>/guest/modules/<dir name>/ (kbuild writes its outputs
+    below build/<arch>/guest/modules/<dir name>-<hash of its path>/ (kbuild writes its outputs
     next to the sources). Returns the built .ko files, sorted. Rebuilds only
     when a source file or the headers changed."""
-    src = Path(src)
-    name = src.name
-    out = module_build_dir() / name
+    from .guest import _locked
+    with _locked(module_build_dir() / ".lock", "building a guest kernel module"):
+        return _build_module_locked(Path(src), kbuild)
+
+
+def _build_module_locked(src, kbuild):
+    # Two sources with one directory name (a/poke, b/poke) get two copies.
+    tag = hashlib.sha256(str(src.resolve()).encode()).hexdigest()[:8]
+    out = module_build_dir() / ("%s-%s" % (src.name, tag))
     files = _source_files(src)
     stamp_text = "%s\n%s\n" % (kbuild, (Path(kbuild).parent.parent.parent / "package.txt")
                                .read_text().strip())
@@ -305,10 +312,18 @@ def build_module(src, kbuild):
 
 # --------------------------------------------------- an initramfs's modules
 
+def _module_name(path):
+    return os.path.basename(path).split(".ko")[0].replace("-", "_")
+
+
 def module_closure(tree, names):
     """The files (relative to `tree`, a lib/modules/<version>/ with
-    modules.dep) of modules `names` and everything they depend on, in
-    modules.dep order. A name the tree does not have raises CosError."""
+    modules.dep) of modules `names` and everything they depend on, sorted.
+    A name listed in modules.builtin (built into the kernel) needs no file;
+    any other name the tree does not have raises CosError."""
+    builtin = set()
+    if (Path(tree) / "modules.builtin").is_file():
+        builtin = {_module_name(l) for l in (Path(tree) / "modules.builtin").read_text().split()}
     deps = {}
     by_name = {}
     for line in (Path(tree) / "modules.dep").read_text().splitlines():
@@ -316,11 +331,12 @@ def module_closure(tree, names):
             continue
         path, rest = line.split(":", 1)
         deps[path] = rest.split()
-        base = os.path.basename(path).split(".ko")[0]
-        by_name[base.replace("-", "_")] = path
+        by_name[_module_name(path)] = path
     wanted, todo = set(), []
     for n in names:
         path = by_name.get(n.replace("-", "_"))
+        if path is None and n.replace("-", "_") in builtin:
+            continue
         if path is None:
             raise CosError("kernel module %s is not in %s/modules.dep" % (n, tree))
         todo.append(path)
