@@ -12,8 +12,7 @@ using vmrt::Reg;
 
 hypercall::Routes g_routes;
 uint64_t g_gates[hypercall::kMaxRoutes];  ///< sinv gate slot per route
-uint64_t g_calls[hypercall::kMaxRoutes];  ///< calls per route (for the first-failure note)
-bool g_dead_noted[hypercall::kMaxRoutes];
+bool g_dead_noted[hypercall::kMaxRoutes];  ///< "is dead" printed for this route
 
 }  // namespace
 
@@ -50,7 +49,6 @@ void route_hypercall(vmrt::VcpuState& c, uint32_t number) {
   uint64_t mask = c.long_mode_64() ? ~0ull : 0xffffffffull;
   cos::sys::SinvResult res = cos::invoke(g_gates[i], number, c.get(Reg::rbx) & mask,
                                          c.get(Reg::rcx) & mask, c.get(Reg::rdx) & mask);
-  ++g_calls[i];
   int64_t rax = res.r0;
   // The kernel's and the runtime's invocation errors, told apart from a
   // service's own results by the sinv status (see runtime/cos.hpp).
