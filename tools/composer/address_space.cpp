@@ -41,7 +41,7 @@ std::vector<Region> booter_regions() {
 
 std::vector<Region> component_regions(const ComponentSpec& c, uint64_t index, const std::vector<GuestFile>& blobs) {
   std::vector<Region> r = {
-      {cos::boot::kInfoVaddr, cos::boot::kInfoVaddr + kPage, "its info page"},
+      {cos::boot::kInfoVaddr, cos::boot::kInfoVaddr + cos::boot::kInfoBytes, "its info page"},
       {cos::boot::kStackTop - c.stack_bytes, cos::boot::kStackTop, "its stack"},
       {(index + 1) * cos_limits::kHeapStride, (index + 1) * cos_limits::kHeapStride + c.heap_bytes, "its heap"}};
   for (size_t j = 0; j < blobs.size(); ++j) {
@@ -56,7 +56,7 @@ std::vector<Region> component_regions(const ComponentSpec& c, uint64_t index, co
 
 void check_address_spaces(const Script& script, const ImageSet& images, const GuestSet& guests,
                           const std::vector<size_t>& order) {
-  static_assert(cos_limits::kMaxStackBytes <= cos::boot::kStackTop - cos::boot::kInfoVaddr - kPage);
+  static_assert(cos_limits::kMaxStackBytes <= cos::boot::kStackTop - cos::boot::kInfoVaddr - cos::boot::kInfoBytes);
   for (size_t k = 0; k < order.size(); ++k) {
     const ComponentSpec& c = script.components[order[k]];
     const ImageFile& file = images.files[images.file_of[order[k]]];

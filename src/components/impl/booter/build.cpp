@@ -199,7 +199,7 @@ bool build_all(Build& b, cos::boot::CompInfo& info) {
     info.param_count = j + 1;
   }
   if (!grant_deps(b, info) || !grant_script(b, info) || !load_blobs(b, info)) return false;
-  if (!build_region(b, "info page", cos::boot::kInfoVaddr, 1, Rights::read,
+  if (!build_region(b, "info page", cos::boot::kInfoVaddr, cos::boot::kInfoBytes / kPage, Rights::read,
                     reinterpret_cast<const uint8_t*>(&info), 0, sizeof(info)))
     return false;
 
