@@ -35,6 +35,9 @@ inline constexpr uint32_t kGuestMultiboot = 1;  ///< blobs guest.kernel (Multibo
 /// CompInfo::guest_flags bit: the guest's isa-debug-exit write of v ends the
 /// run with status (v << 1) | 1 ([component.guest] exit_status = "debug-exit").
 inline constexpr uint32_t kGuestFlagDebugExit = 1u << 0;
+/// CompInfo::Blob::flags bit: mapped read-write (`files` entry with
+/// `writable = true`); otherwise read-only.
+inline constexpr uint32_t kBlobWritable = 1u << 0;
 
 struct CompInfo {
   uint64_t magic;
@@ -83,6 +86,8 @@ struct CompInfo {
     char name[cos_limits::kMaxBlobNameBytes + 1];  ///< NUL-terminated
     uint64_t vaddr;  ///< first byte
     uint64_t size;   ///< bytes (the mapping is rounded up to whole pages, zero-filled)
+    uint32_t flags;  ///< kBlob* bits
+    uint32_t reserved;
   } blobs[kMaxBlobs];
   uint32_t blob_count;
   uint32_t guest_cmdline_size;  ///< bytes of guest_cmdline without the NUL
