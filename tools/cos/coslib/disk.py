@@ -15,6 +15,7 @@ are malformed here are left to it.
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -28,6 +29,15 @@ SYSTEM_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 SIZE_RE = re.compile(r"^(\d+)([KkMmGg]?)$")
 # Bump when the way images are made changes, so existing ones are rebuilt.
 EXT2_FORMAT = 1
+
+
+def _mke2fs():
+    """mke2fs, also where it is for root only (/usr/sbin is not on every PATH)."""
+    found = shutil.which("mke2fs")
+    for path in ("/usr/sbin/mke2fs", "/sbin/mke2fs"):
+        if not found and os.access(path, os.X_OK):
+            found = path
+    return found or "mke2fs"
 
 
 def output_dir():
@@ -76,7 +86,7 @@ def build_ext2(src, size, label, out):
     if tmp.exists():
         tmp.unlink()
     # mke2fs takes the size in 1 KiB blocks without a suffix; -F: a regular file.
-    argv = ["mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024" if size < (1 << 20) else "4096",
+    argv = [_mke2fs(), "-q", "-F", "-t", "ext2", "-b", "1024" if size < (1 << 20) else "4096",
             "-d", str(src), "-L", label, str(tmp), "%dk" % (size // 1024)]
     info("building ext2 image %s from %s" % (rel(out), rel(src)))
     try:
