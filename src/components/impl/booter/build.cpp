@@ -107,6 +107,7 @@ bool load_blobs(Build& b, cos::boot::CompInfo& info) {
     copy_str(e.name, sizeof(e.name), bv.name);
     e.vaddr = va;
     e.size = mod->size;
+    e.flags = bv.writable ? cos::boot::kBlobWritable : 0;
     info.blob_count = j + 1;
   }
   info.guest_ram_bytes = b.cv.guest_ram_bytes;

@@ -202,12 +202,14 @@ void check_files(const CompInfo& me) {
     if (__builtin_strcmp(b.name, "file.note") == 0) {
       if (!starts_with(data, b.size, "channel_check note: a raw file handed to a component\n"))
         wrong("the text of file.note", 0, 1);
+      expect("file.note flags (read-only)", b.flags, 0);
       if (g_wrong == before)
         cos::printf("channel_check: %s: file.note: %lu bytes, the text of note.txt\n", g_name,
                     static_cast<unsigned long>(b.size));
     } else if (__builtin_strcmp(b.name, "file.root") == 0) {
       volatile uint8_t* d = reinterpret_cast<volatile uint8_t*>(b.vaddr);
       expect("file.root size", b.size, 256 * 1024);
+      expect("file.root flags (writable)", b.flags, cos::boot::kBlobWritable);
       if (b.size < 2048) continue;
       expect("ext2 magic", d[1080] | d[1081] << 8, 0xef53);
       if (!starts_with(data + 1024 + 120, 16, "root")) wrong("ext2 volume name", 0, 1);
