@@ -77,11 +77,13 @@ struct CompInfo {
     char key[cos_limits::kMaxParamKeyBytes + 1];
     char value[cos_limits::kMaxParamValueBytes + 1];
   } params[kMaxParams];
-  /// Boot modules copied into the component, read-only (blobs[j] at
-  /// kBlobWindow + j * kBlobStride). A VMM with [component.guest] gets
-  /// "guest.kernel" (the bzImage), "guest.initramfs" and "guest.bootloader"
-  /// (guest.img), in this order; a Multiboot guest "guest.kernel" and, if it
-  /// has modules, "guest.modules" (cos/guest_modules.hpp).
+  /// Boot modules copied into the component (blobs[j] at kBlobWindow + j *
+  /// kBlobStride), read-only unless flags has kBlobWritable. A VMM with
+  /// [component.guest] gets "guest.kernel" (the bzImage), "guest.initramfs"
+  /// and "guest.bootloader" (guest.img), in this order; a Multiboot guest
+  /// "guest.kernel" and, if it has modules, "guest.modules"
+  /// (cos/guest_modules.hpp); then come its `files`, "file.<name>", in
+  /// script order (docs/composition.md, "Files").
   struct Blob {
     char name[cos_limits::kMaxBlobNameBytes + 1];  ///< NUL-terminated
     uint64_t vaddr;  ///< first byte
