@@ -9,6 +9,8 @@ namespace cos {
 Thread* g_current;
 RunQueue g_run_queue;
 uint32_t g_live_threads;
+uint32_t g_essential_live;
+bool g_essential_started;
 uint64_t g_ticks;
 bool g_rotate_pending;
 
