@@ -37,6 +37,7 @@ int64_t comp_essential(Thread* t, uint64_t comp_slot) {
   if (e != Error::ok) return err(e);
   if (!t->current->essential) return err(Error::no_rights);
   comp->essential = true;
+  comp->ends_run = true;
   return 0;
 }
 

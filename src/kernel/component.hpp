@@ -37,6 +37,11 @@ struct Component : KObject {
   /// The system cannot do without it: its fault, or its comp_exit with a
   /// non-zero status, stops the machine (Op::comp_essential, comp_exit.cpp).
   bool essential;
+  /// Marked essential by comp_essential (not the kernel-constructed booter):
+  /// once every such component has ended, the run is over (sched.cpp).
+  bool ends_run;
+  /// Its threads that were started and have not ended (vCPU threads too).
+  uint32_t live_threads;
   char name[32];
   HomeThreadList threads;  ///< threads whose home it is (created in it)
 };

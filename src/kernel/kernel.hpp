@@ -20,6 +20,10 @@ extern RunQueue g_run_queue;
 /// Started threads that have not exited (the system powers off at zero
 /// unless a thread waits with a timeout, an IRQ or a periodic timer).
 extern uint32_t g_live_threads;
+/// Components marked essential (Component::ends_run) with live threads, and
+/// whether any ever had one: when the count returns to 0 the run ends.
+extern uint32_t g_essential_live;
+extern bool g_essential_started;
 /// Kernel ticks (abi::kTickUs each) since the timer started.
 extern uint64_t g_ticks;
 /// Set when a tick ended the running thread's quantum while the kernel could

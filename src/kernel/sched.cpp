@@ -9,6 +9,8 @@ namespace cos {
 Thread* g_current;
 RunQueue g_run_queue;
 uint32_t g_live_threads;
+uint32_t g_essential_live;
+bool g_essential_started;
 uint64_t g_ticks;
 bool g_rotate_pending;
 
@@ -61,6 +63,10 @@ void thread_start(Thread* t, uint64_t stack_top, uint8_t priority) {
   t->regs.rsp = stack_top;
   t->priority = priority;
   ++g_live_threads;
+  if (t->home->live_threads++ == 0 && t->home->ends_run) {
+    ++g_essential_live;
+    g_essential_started = true;
+  }
   obj_ref(t);  // a live thread keeps itself
   thread_make_ready(t);
 }
@@ -143,6 +149,7 @@ void thread_kill(Thread* t) {
   t->state = ThreadState::dead;
   if (g_current == t) g_current = nullptr;
   if (counted) --g_live_threads;
+  if (started && --t->home->live_threads == 0 && t->home->ends_run) --g_essential_live;
   if (started) obj_unref(t);
 }
 
@@ -269,6 +276,13 @@ bool idle_work() {
     // It ended, or a pending thd_suspend parked it on the way home.
     if (next->state == ThreadState::dead || next->state == ThreadState::suspended) next = nullptr;
     if (reap_pending()) reap(nullptr, budget);
+  }
+  // Every essential component (the VMMs, by default) has ended, each with
+  // status 0 (a failure stopped the machine already): the run is over, even
+  // if servers such as a block component still wait for requests.
+  if (g_essential_started && g_essential_live == 0) {
+    kprintf("cos: every essential component has ended\n");
+    platform::stop(platform::StopReason::clean);
   }
   if (!next) {
     g_current = nullptr;

@@ -49,6 +49,9 @@ def parse_args(argv):
                    help="seconds for ./cos run (its --timeout)")
     p.add_argument("--expect", action="append", default=[], metavar="REGEX",
                    help="must appear in the serial output, in order (repeatable)")
+    p.add_argument("--expect-anywhere", action="append", default=[], metavar="REGEX",
+                   help="must match somewhere in the serial output, in any order (lines of "
+                        "components that run at once)")
     p.add_argument("--reject", action="append", default=[], metavar="REGEX",
                    help="must not appear in the serial output (repeatable)")
     p.add_argument("--expect-status", type=int, default=0,
@@ -94,9 +97,13 @@ def section(title, text):
     sys.stdout.flush()
 
 
-def check_serial(serial, expects, rejects):
-    """Return a list of failure messages for the --expect/--reject checks."""
+def check_serial(serial, expects, rejects, anywhere=()):
+    """Return a list of failure messages for the --expect, --expect-anywhere
+    and --reject checks."""
     failures = []
+    for pattern in anywhere:
+        if not re.compile(pattern, re.M).search(serial):
+            failures.append("expected /%s/ somewhere in the serial output" % pattern)
     pos = 0
     for pattern in expects:
         m = re.compile(pattern, re.M).search(serial, pos)
@@ -172,7 +179,7 @@ def main(argv):
             failures.append("%d 'cos: run failed:' lines, expected exactly one" % len(lines))
         elif args.expect_reason and not re.search(args.expect_reason, lines[0]):
             failures.append("the 'cos: run failed:' line does not match /%s/" % args.expect_reason)
-    failures += check_serial(serial, args.expect, args.reject)
+    failures += check_serial(serial, args.expect, args.reject, args.expect_anywhere)
     if args.blobs:
         failures += check_blobs(serial, REPO / "system_binaries" / args.name, args.blobs)
 

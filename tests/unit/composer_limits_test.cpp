@@ -78,6 +78,14 @@ TEST_F(LimitsTest, ThirtyTwoBootModules) {
   expect_error(guests, line + 7, 1,
                "guest file 'vmm.guest.bootloader' of component 'vmm' is boot module 33: the system has 33 boot "
                "modules (the manifest, 29 component images, 3 guest files)");
+  // A component's files count too: the manifest, 30 images and 2 files make 33.
+  write_text(dir_ / "scripts" / "f", "x");
+  const std::string files = components(29, [](size_t i) { return "m" + std::to_string(i); }, line) +
+                            "files = [ { name = \"one\", src = \"f\" },\n"
+                            "          { name = \"two\", src = \"f\" } ]\n";
+  expect_error(files, line + 4, 11,
+               "file 'c28.file.two' of component 'c28' is boot module 33: the system has 33 boot modules (the "
+               "manifest, 30 component images, 0 guest files, 2 files)");
 }
 
 TEST_F(LimitsTest, ImageNamesFitAModuleName) {
@@ -149,8 +157,8 @@ TEST_F(LimitsTest, StackEndsAboveTheInfoPage) {
   ASSERT_EQ(r.status, c::exit_ok) << r.err;
   EXPECT_EQ(open_manifest().component(1).stack_bytes, L::kMaxStackBytes);
   expect_error(comp + "stack = " + std::to_string(L::kMaxStackBytes + 4096) + "\n", 12, 9,
-               "'stack' must be between 4K and 262136K, not 262140K");
-  expect_error(comp + "stack = \"1G\"\n", 12, 9, "'stack' must be between 4K and 262136K, not 1G");
+               "'stack' must be between 4K and 262132K, not 262136K");
+  expect_error(comp + "stack = \"1G\"\n", 12, 9, "'stack' must be between 4K and 262132K, not 1G");
 }
 
 TEST_F(LimitsTest, ImagesMustNotCoverWhatTheBooterMaps) {
@@ -167,7 +175,7 @@ TEST_F(LimitsTest, ImagesMustNotCoverWhatTheBooterMaps) {
   image_at("below_stack", L::kStackTop - 0x6000);  // ends 16K below the top: just clear of a 16K stack
   const std::string comp = std::string(prefix) + "[[component]]\nname = \"x\"\n";  // image on line 11
   expect_error(comp + "image = \"at_info\"\n", 11, 9,
-               "has a segment at 0xffff000-0x10000fff that overlaps its info page (0x10000000-0x10000fff), where "
+               "has a segment at 0xffff000-0x10000fff that overlaps its info page (0x10000000-0x10001fff), where "
                "the booter maps it");
   expect_error(comp + "image = \"at_stack\"\n", 11, 9, "overlaps its stack (0x1fffc000-0x1fffffff)");
   expect_error(comp + "image = \"at_heap\"\n", 11, 9, "overlaps its heap (0x200000000-0x20000ffff)");

@@ -99,7 +99,8 @@ TEST_F(ComposerTest, HelloSystem) {
             "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0, \"priority_ceiling\": 0, \"essential\": true},\n"
             "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"essential\": false},\n"
             "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"essential\": false}\n"
-            "  ]\n"
+            "  ],\n"
+            "  \"channels\": []\n"
             "}\n");
   for (const auto& e : fs::directory_iterator(dir_))
     EXPECT_EQ(e.path().filename().string().rfind(".out.", 0), std::string::npos) << e.path();
@@ -541,7 +542,7 @@ TEST_F(ComposerTest, MalformedSizesAndNumbers) {
   expect_error(comp + "stack = \"6K\"\n", 12, 9, "'stack' must be a multiple of 4096 bytes");
   expect_error(comp + "memory = 0\n", 12, 10, "'memory' must be between 4K and 4G, not 0");
   expect_error(comp + "memory = \"5G\"\n", 12, 10, "must be between 4K and 4G, not 5G");
-  expect_error(comp + "stack = \"4100M\"\n", 12, 9, "'stack' must be between 4K and 262136K, not 4100M");
+  expect_error(comp + "stack = \"4100M\"\n", 12, 9, "'stack' must be between 4K and 262132K, not 4100M");
   expect_error(comp + "priority = -1\n", 12, 12, "'priority' must be between 0 and 255 (0 = highest), not -1");
   expect_error(comp + "priority = 256\n", 12, 12, "not 256");
   expect_error(comp + "priority_ceiling = -1\n", 12, 20, "'priority_ceiling' must be between 0 and the component's priority 128 (0 = highest), not -1");

@@ -61,7 +61,8 @@ m::System sample() {
   vmm.untyped_bytes = 300u << 20;
   vmm.blobs = {{"guest.kernel", "vmm.guest.kernel"},
                {"guest.initramfs", "vmm.guest.initramfs"},
-               {"guest.bootloader", "vmm.guest.bootloader"}};
+               {"guest.bootloader", "vmm.guest.bootloader"},
+               {"file.disk", "vmm.file.disk", true}};
   vmm.guest_ram_bytes = 256u << 20;
   vmm.guest_cmdline = "console=ttyS0 acpi=off";
   vmm.essential = true;
@@ -69,6 +70,7 @@ m::System sample() {
   vmm.guest_debug_exit = true;
   vmm.priority_ceiling = 100;
   sys.components = {booter, pong, ping, vmm};
+  sys.channels = {{"disk0", {3, 1}, 256 * 1024}, {"net", {2, 3}, 8192}};
   return sys;
 }
 
@@ -178,12 +180,27 @@ TEST(Manifest, RoundTrip) {
   EXPECT_FALSE(ping.essential);
   EXPECT_EQ(ping.guest_kind, f::guest_kind_linux);
   EXPECT_FALSE(ping.guest_debug_exit);
-  ASSERT_EQ(vmm.blob_count, 3u);
+  ASSERT_EQ(vmm.blob_count, 4u);
   EXPECT_EQ(str(r.blob(3, 0).name), "guest.kernel");
   EXPECT_EQ(str(r.blob(3, 0).module), "vmm.guest.kernel");
   EXPECT_EQ(str(r.blob(3, 1).name), "guest.initramfs");
   EXPECT_EQ(str(r.blob(3, 2).module), "vmm.guest.bootloader");
   EXPECT_STREQ(r.blob(3, 2).name.data, "guest.bootloader");
+  EXPECT_FALSE(r.blob(3, 2).writable);
+  EXPECT_EQ(str(r.blob(3, 3).name), "file.disk");
+  EXPECT_EQ(str(r.blob(3, 3).module), "vmm.file.disk");
+  EXPECT_TRUE(r.blob(3, 3).writable);
+
+  // Channels, in script order, with their ends in `ends` order.
+  ASSERT_EQ(r.channel_count(), 2u);
+  EXPECT_EQ(str(r.channel(0).name), "disk0");
+  EXPECT_EQ(r.channel(0).end[0], 3u);
+  EXPECT_EQ(r.channel(0).end[1], 1u);
+  EXPECT_EQ(r.channel(0).bytes, 256u * 1024);
+  EXPECT_EQ(str(r.channel(1).name), "net");
+  EXPECT_EQ(r.channel(1).end[0], 2u);
+  EXPECT_EQ(r.channel(1).end[1], 3u);
+  EXPECT_EQ(r.channel(1).bytes, 8192u);
 
   // Strings are NUL-terminated C strings and deduplicated.
   EXPECT_STREQ(pong.name.data, "pong");
@@ -198,29 +215,44 @@ TEST(Manifest, LayoutMatchesFormat) {
     return uint32_t(b[at]) | uint32_t(b[at + 1]) << 8 | uint32_t(b[at + 2]) << 16 | uint32_t(b[at + 3]) << 24;
   };
   EXPECT_EQ(std::string(b.begin(), b.begin() + 4), "COSM");
-  EXPECT_EQ(u16at(4), 4u);   // version
-  EXPECT_EQ(u16at(6), 88u);  // header size
+  EXPECT_EQ(u16at(4), 5u);   // version
+  EXPECT_EQ(u16at(6), 96u);  // header size
   EXPECT_EQ(u32at(8), b.size());
   EXPECT_EQ(u32at(16), 4u);   // components
-  EXPECT_EQ(u32at(20), 88u);  // right after the header
+  EXPECT_EQ(u32at(20), 96u);  // right after the header
   EXPECT_EQ(u32at(64), 3u);   // I/O-port ranges
   EXPECT_EQ(u32at(72), 3u);   // IRQ lines
-  EXPECT_EQ(u32at(80), 3u);   // blobs
-  const uint32_t ioports = u32at(68), irqs = u32at(76), blobs = u32at(84), strings = u32at(48);
+  EXPECT_EQ(u32at(80), 4u);   // blobs
+  EXPECT_EQ(u32at(88), 2u);   // channels
+  const uint32_t ioports = u32at(68), irqs = u32at(76), blobs = u32at(84), channels = u32at(92),
+                 strings = u32at(48);
   EXPECT_EQ(ioports % 8, 0u);
   EXPECT_EQ(irqs, ioports + 3 * 8);
   EXPECT_EQ(blobs, irqs + 3 * 4 + 4);  // padded to 8
-  EXPECT_EQ(strings, blobs + 3 * 16);
+  EXPECT_EQ(channels, blobs + 4 * 24);
+  EXPECT_EQ(strings, channels + 2 * 24);
+  EXPECT_EQ(u32at(blobs + 2 * 24 + 16), 0u);  // the bootloader: read-only
+  EXPECT_EQ(u32at(blobs + 3 * 24 + 16), 1u);  // file.disk: writable
+  EXPECT_EQ(u32at(blobs + 3 * 24 + 20), 0u);  // reserved
+  EXPECT_EQ(u32at(channels + 8), 3u);         // disk0: end0 = vmm
+  EXPECT_EQ(u32at(channels + 12), 1u);        // end1 = pong
+  EXPECT_EQ(u32at(channels + 16), 256u * 1024);
+  EXPECT_EQ(u32at(channels + 20), 0u);
+  EXPECT_EQ(u32at(channels + 24 + 8), 2u);  // net: ping, vmm
+  EXPECT_EQ(u32at(channels + 24 + 12), 3u);
+  const uint32_t net_name = strings + u32at(channels + 24);
+  EXPECT_EQ(u32at(channels + 24 + 4), 3u);
+  EXPECT_EQ(std::string(b.begin() + net_name, b.begin() + net_name + 4), std::string("net\0", 4));
   EXPECT_EQ(u32at(ioports + 8), 0x3f8u);
   EXPECT_EQ(u32at(ioports + 12), 8u);
   EXPECT_EQ(u32at(irqs + 4), 4u);
   // Component records are 128 bytes; pong is record 1, ping record 2, vmm 3.
-  const size_t pong = 88 + 128, ping = 88 + 2 * 128, vmm = 88 + 3 * 128;
+  const size_t pong = 96 + 128, ping = 96 + 2 * 128, vmm = 96 + 3 * 128;
   EXPECT_EQ(u32at(pong + 44), 2u);  // flags: timer, not kernel-constructed
   EXPECT_EQ(u32at(pong + 72), 4u << 20);
   EXPECT_EQ(u32at(pong + 76), 0u);
   EXPECT_EQ(u32at(pong + 80), 5u);  // captbl | comp
-  EXPECT_EQ(u32at(88 + 44), 1u);    // the booter: kernel-constructed
+  EXPECT_EQ(u32at(96 + 44), 1u);    // the booter: kernel-constructed
   EXPECT_EQ(u32at(ping + 84), 0u);  // ioports_first
   EXPECT_EQ(u32at(ping + 88), 3u);  // ioports_count
   EXPECT_EQ(u32at(ping + 92), 0u);  // irqs_first
@@ -235,13 +267,13 @@ TEST(Manifest, LayoutMatchesFormat) {
   EXPECT_EQ(u32at(ping + 112), 0u);  // guest_ram_bytes
   EXPECT_EQ(u32at(ping + 124), 0u);  // guest_cmdline length
   EXPECT_EQ(u32at(vmm + 100), 0u);   // blobs_first
-  EXPECT_EQ(u32at(vmm + 104), 3u);   // blobs_count
+  EXPECT_EQ(u32at(vmm + 104), 4u);   // blobs_count
   EXPECT_EQ(u32at(vmm + 112), 256u << 20);
   EXPECT_EQ(u32at(vmm + 116), 0u);
   EXPECT_EQ(u32at(vmm + 124), 22u);  // strlen("console=ttyS0 acpi=off")
   const uint32_t cmdline = strings + u32at(vmm + 120);
   EXPECT_EQ(std::string(b.begin() + cmdline, b.begin() + cmdline + 22), "console=ttyS0 acpi=off");
-  const uint32_t blob2_module = strings + u32at(blobs + 2 * 16 + 8);
+  const uint32_t blob2_module = strings + u32at(blobs + 2 * 24 + 8);
   EXPECT_EQ(std::string(b.begin() + blob2_module, b.begin() + blob2_module + 20), "vmm.guest.bootloader");
 }
 
@@ -305,13 +337,17 @@ TEST(Manifest, OutOfRangeAccessorsAreEmpty) {
   EXPECT_EQ(r.irq(7, 0), 0u);
   EXPECT_EQ(c.blob_count + c.guest_ram_bytes + c.guest_cmdline.size, 0u);
   ASSERT_NE(c.guest_cmdline.data, nullptr);
-  EXPECT_EQ(r.blob(3, 3).name.size + r.blob(3, 3).module.size, 0u);
+  EXPECT_EQ(r.blob(3, 4).name.size + r.blob(3, 4).module.size, 0u);
+  EXPECT_FALSE(r.blob(3, 4).writable);
+  EXPECT_EQ(r.channel(2).name.size + r.channel(2).end[0] + r.channel(2).end[1] + r.channel(2).bytes, 0u);
+  ASSERT_NE(r.channel(2).name.data, nullptr);
   EXPECT_EQ(r.blob(2, 0).name.size, 0u);
   EXPECT_EQ(r.blob(9, 0).module.size, 0u);
   ASSERT_NE(r.blob(9, 0).module.data, nullptr);
   Reader unopened;
   EXPECT_EQ(unopened.component_count(), 0u);
   EXPECT_EQ(unopened.system_name().size, 0u);
+  EXPECT_EQ(unopened.channel_count(), 0u);
 }
 
 TEST(Manifest, TrailingBytesAreIgnored) {
@@ -352,7 +388,7 @@ TEST(Manifest, RejectsEverySingleBitCorruption) {
 
 TEST(Manifest, RejectsOtherVersions) {
   auto b = m::encode(sample());
-  for (unsigned v : {0u, 1u, 2u, 3u, 5u, 0x104u, 0xffffu}) {
+  for (unsigned v : {0u, 1u, 2u, 3u, 4u, 6u, 0x105u, 0xffffu}) {
     b[f::h_version] = uint8_t(v);
     b[f::h_version + 1] = uint8_t(v >> 8);
     restamp(b);
@@ -363,6 +399,9 @@ TEST(Manifest, RejectsOtherVersions) {
   restamp(b);
   EXPECT_EQ(open(b), Error::bad_version);
   b[f::h_header_size] = 80;  // version 2's
+  restamp(b);
+  EXPECT_EQ(open(b), Error::bad_version);
+  b[f::h_header_size] = 88;  // versions 3 and 4's
   restamp(b);
   EXPECT_EQ(open(b), Error::bad_version);
 }
@@ -426,6 +465,53 @@ TEST(Manifest, RejectsOutOfRangeTables) {
   EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_blobs_offset, 80); }), Error::bad_offset);  // inside the header
   EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_blobs_offset, uint32_t(b.size()) - 8); }), Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_blobs_count, 0x10000000); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_channels_offset, 88); }), Error::bad_offset);  // inside the header
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_channels_offset, uint32_t(b.size()) - 16); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, f::h_channels_count, 0x0b000000); }), Error::bad_offset);
+}
+
+size_t channel_at(const std::vector<uint8_t>& b, uint32_t i) {
+  return get32(b, f::h_channels_offset) + size_t(i) * f::channel_size;
+}
+
+// A channel's ends must be components of the manifest (bad_offset), its
+// name a valid string (bad_string), its size whole pages within the limits
+// and its ends two components other than the booter (bad_value).
+TEST(Manifest, RejectsBadChannels) {
+  using B = std::vector<uint8_t>;
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_end0, 4); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 1) + f::ch_end1, UINT32_MAX); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_name + 4, 1000); }), Error::bad_string);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 1) + f::ch_name + 4, 4); }), Error::bad_string);  // eats the NUL
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 1) + f::ch_name, 0xfffffff0); }), Error::bad_string);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_end0, 1); }), Error::bad_value);  // 1 and 1
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_end1, 0); }), Error::bad_value);  // the booter
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 1) + f::ch_end0, 0); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_end0, 2); }), Error::ok);  // another pair
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_bytes, 4096); }), Error::bad_value);  // < 8 KiB
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_bytes, 0); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_bytes, 8192 + 100); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_bytes, (64u << 20) + 4096); }), Error::bad_value);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_bytes + 4, 1); }), Error::bad_value);  // 4 GiB more
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_bytes, 64u << 20); }), Error::ok);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, channel_at(b, 0) + f::ch_bytes, 8192); }), Error::ok);
+}
+
+TEST(Manifest, WriterRejectsBadChannels) {
+  auto with = [](auto edit) {
+    m::System sys = sample();
+    edit(sys.channels[0]);
+    return sys;
+  };
+  using Ch = m::Channel;
+  EXPECT_NO_THROW(m::encode(with([](Ch&) {})));
+  EXPECT_THROW(m::encode(with([](Ch& c) { c.ends[1] = 4; })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](Ch& c) { c.ends[1] = 0; })), std::invalid_argument);  // the booter
+  EXPECT_THROW(m::encode(with([](Ch& c) { c.ends[1] = c.ends[0]; })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](Ch& c) { c.bytes = 4096; })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](Ch& c) { c.bytes = 12288 + 1; })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](Ch& c) { c.bytes = (64ull << 20) + 4096; })), std::invalid_argument);
+  EXPECT_THROW(m::encode(with([](Ch& c) { c.name = std::string("a\0b", 3); })), std::invalid_argument);
 }
 
 TEST(Manifest, RejectsOutOfRangeRecords) {
@@ -443,7 +529,7 @@ TEST(Manifest, RejectsOutOfRangeRecords) {
             Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 0) + f::c_irqs_count, 4); }), Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 3) + f::c_blobs_first, 1); }), Error::bad_offset);
-  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 0) + f::c_blobs_count, 4); }), Error::bad_offset);
+  EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 0) + f::c_blobs_count, 5); }), Error::bad_offset);
   EXPECT_EQ(open_edited([](B& b) { put32(b, component_at(b, 3) + f::c_blobs_first, UINT32_MAX); }),
             Error::bad_offset);
   // A dependency on a component that does not exist, or on a missing token.
@@ -624,6 +710,16 @@ TEST(Manifest, RandomEditsNeverEscapeTheBuffer) {
         ASSERT_LT(r.irq(c, j), 16u);
         ASSERT_NE(r.irq(c, j), 2u);
       }
+    }
+    for (uint32_t j = 0; j < r.channel_count(); ++j) {
+      const m::ChannelView ch = r.channel(j);
+      ASSERT_TRUE(inside(ch.name));
+      ASSERT_LT(ch.end[0], r.component_count());
+      ASSERT_LT(ch.end[1], r.component_count());
+      ASSERT_NE(ch.end[0], ch.end[1]);
+      ASSERT_EQ(ch.bytes % 4096, 0u);
+      ASSERT_GE(ch.bytes, f::channel_min_bytes);
+      ASSERT_LE(ch.bytes, f::channel_max_bytes);
     }
   }
   EXPECT_GT(accepted, 0);

@@ -39,15 +39,22 @@ std::vector<Region> booter_regions() {
           {cos::boot::kBooterScratchVaddr, cos::boot::kBooterScratchVaddr + kPage, "the booter's scratch page"}};
 }
 
-std::vector<Region> component_regions(const ComponentSpec& c, uint64_t index, const std::vector<GuestFile>& blobs) {
+std::vector<Region> component_regions(const Script& script, const ComponentSpec& c, uint64_t index,
+                                      const std::vector<GuestFile>& blobs) {
   std::vector<Region> r = {
-      {cos::boot::kInfoVaddr, cos::boot::kInfoVaddr + kPage, "its info page"},
+      {cos::boot::kInfoVaddr, cos::boot::kInfoVaddr + cos::boot::kInfoBytes, "its info page"},
       {cos::boot::kStackTop - c.stack_bytes, cos::boot::kStackTop, "its stack"},
       {(index + 1) * cos_limits::kHeapStride, (index + 1) * cos_limits::kHeapStride + c.heap_bytes, "its heap"}};
   for (size_t j = 0; j < blobs.size(); ++j) {
     const uint64_t at = cos::boot::kBlobWindow + j * cos::boot::kBlobStride;
     const uint64_t size = blobs[j].bytes.empty() ? kPage : page_up(blobs[j].bytes.size());
     r.push_back({at, at + size, "its blob '" + blobs[j].blob + "'"});
+  }
+  uint64_t k = 0;
+  for (const ChannelSpec& ch : script.channels) {
+    if (ch.ends[0] != c.name && ch.ends[1] != c.name) continue;
+    const uint64_t at = cos::boot::kChannelWindow + k++ * cos::boot::kChannelStride;
+    r.push_back({at, at + ch.bytes, "its channel '" + ch.name + "'"});
   }
   return r;
 }
@@ -56,12 +63,12 @@ std::vector<Region> component_regions(const ComponentSpec& c, uint64_t index, co
 
 void check_address_spaces(const Script& script, const ImageSet& images, const GuestSet& guests,
                           const std::vector<size_t>& order) {
-  static_assert(cos_limits::kMaxStackBytes <= cos::boot::kStackTop - cos::boot::kInfoVaddr - kPage);
+  static_assert(cos_limits::kMaxStackBytes <= cos::boot::kStackTop - cos::boot::kInfoVaddr - cos::boot::kInfoBytes);
   for (size_t k = 0; k < order.size(); ++k) {
     const ComponentSpec& c = script.components[order[k]];
     const ImageFile& file = images.files[images.file_of[order[k]]];
     const std::vector<Region> regions =
-        c.constructed_by_kernel ? booter_regions() : component_regions(c, k, guests.files[order[k]]);
+        c.constructed_by_kernel ? booter_regions() : component_regions(script, c, k, guests.files[order[k]]);
     cos::elf::Image img;
     if (cos::elf::Image::parse(file.bytes.data(), file.bytes.size(), img) != cos::elf::Error::ok) continue;
     for (size_t s = 0; s < img.segment_count(); ++s) {

@@ -8,11 +8,12 @@ namespace composer {
 const char* const usage_text =
     "usage: cos-composer <script.toml> <outdir> --images <dir> --kernel <kernel.elf> [--no-iso]\n"
     "                    [--guest-kernel <bzImage>] [--guest-initramfs <component>=<file>]...\n"
-    "                    [--set <target>.<key>=<value>]...\n"
+    "                    [--file <component>.<file>=<image>]... [--set <target>.<key>=<value>]...\n"
     "  Checks a composition script and writes <outdir>/{kernel.elf, <image>.elf..., manifest.bin,\n"
     "  grub.cfg, system.json, cos.iso} (and <component>.guest.{kernel,initramfs,bootloader} for\n"
     "  VMM components with a guest). --guest-kernel is what kernel = \"debian-cloud\" means,\n"
-    "  --guest-initramfs what a component's initramfs = \"default\" means. --set overrides a key of\n"
+    "  --guest-initramfs what a component's initramfs = \"default\" means, --file the ext2 image a\n"
+    "  `files` entry with format = \"ext2\" means. --set overrides a key of\n"
     "  the script (<target> is \"system\" or a component's name; e.g. vm.priority=50,\n"
     "  vm.params.trace=100, vm.guest.ram=2G); overrides are checked like the script's own keys.\n"
     "  Exit status: 0 ok, 1 failure, 2 script error, 64 usage.\n";
@@ -54,6 +55,13 @@ Options parse_args(int argc, const char* const* argv) {
       if (eq == std::string::npos || eq == 0 || eq + 1 == value.size())
         throw UsageError("--guest-initramfs needs <component>=<file>, not '" + value + "'");
       opts.guest_inputs.initramfs[value.substr(0, eq)] = value.substr(eq + 1);
+    } else if (is("--file")) {
+      take_value("--file");
+      const size_t eq = value.find('=');
+      const size_t dot = value.find('.');
+      if (eq == std::string::npos || dot == std::string::npos || dot == 0 || dot + 1 >= eq || eq + 1 == value.size())
+        throw UsageError("--file needs <component>.<file name>=<image>, not '" + value + "'");
+      opts.guest_inputs.files[value.substr(0, eq)] = value.substr(eq + 1);
     } else if (is("--set")) {
       take_value("--set");
       opts.overrides.push_back(value);

@@ -19,7 +19,7 @@ class UsageError : public std::runtime_error {
 
 /// Parses `cos-composer <script.toml> <outdir> --images <dir> --kernel
 /// <kernel.elf> [--no-iso] [--guest-kernel <bzImage>] [--guest-initramfs
-/// <component>=<file>]... [--set <target>.<key>=<value>]...` (options may appear anywhere; "--opt=value" is
+/// <component>=<file>]... [--file <component>.<name>=<image>]... [--set <target>.<key>=<value>]...` (options may appear anywhere; "--opt=value" is
 /// accepted too). Throws UsageError.
 Options parse_args(int argc, const char* const* argv);
 

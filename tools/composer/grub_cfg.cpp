@@ -16,7 +16,7 @@ std::string grub_cfg(const Plan& plan) {
     cfg += "  module2 /boot/" + file + " " + (first ? std::string("booter") : file) + "\n";
     first = false;
   }
-  // Guest files of VMM components (the booter copies them into the VMM).
+  // Guest files of VMM components and `files` (the booter copies them into the component).
   for (size_t i : plan.order)
     for (const GuestFile& g : plan.guests.files[i])
       cfg += "  module2 --nounzip /boot/" + g.module + " " + g.module + "\n";  // GRUB would gunzip an initramfs

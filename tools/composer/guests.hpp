@@ -23,20 +23,25 @@ namespace composer {
 struct GuestInputs {
   std::filesystem::path kernel;                        ///< kernel = "debian-cloud"
   std::map<std::string, std::filesystem::path> initramfs;  ///< per component: initramfs = "default"
+  /// Per "<component>.<file name>": the image ./cos compose built for a
+  /// `files` entry with format = "ext2" (--file).
+  std::map<std::string, std::filesystem::path> files;
 };
 
-/// One file of a guest.
+/// One blob of a component: a file of its guest or of its `files`.
 struct GuestFile {
   std::string module;             ///< "<component>.guest.kernel": output file name and GRUB module command line
   std::string blob;               ///< "guest.kernel": the name the component finds it by
   std::filesystem::path source;   ///< where it was read from
   std::vector<uint8_t> bytes;
+  bool writable = false;          ///< mapped read-write (`files` with writable = true)
 };
 
 /// Per component (declaration order): its guest's files in the order kernel,
 /// initramfs, bootloader (Linux) or kernel, modules (Multiboot, the module
-/// pack of cos/guest_modules.hpp, only with modules); empty for components
-/// without a guest.
+/// pack of cos/guest_modules.hpp, only with modules), then its `files`
+/// ("file.<name>", script order, added by load_files in files.hpp); empty
+/// for components with neither.
 struct GuestSet {
   std::vector<std::vector<GuestFile>> files;
 };

@@ -7,6 +7,8 @@
 #include "composer/grant_limits.hpp"
 #include "manifest/format.hpp"
 
+#include <map>
+
 namespace composer {
 
 // The hardware facts of grant_limits.hpp must match the kernel's ABI and the
@@ -64,9 +66,14 @@ cos::manifest::System build_manifest(const Script& script, const std::vector<std
                                                             : cos::manifest::format::guest_kind_linux;
       m.guest_debug_exit = c.guest->exit_status == GuestExitStatus::debug_exit;
     }
-    for (const GuestFile& f : guests.files[i]) m.blobs.push_back(cos::manifest::Blob{f.blob, f.module});
+    for (const GuestFile& f : guests.files[i])
+      m.blobs.push_back(cos::manifest::Blob{f.blob, f.module, f.writable});
     sys.components.push_back(std::move(m));
   }
+  std::map<std::string, uint32_t> index;
+  for (size_t i = 0; i < script.components.size(); ++i) index[script.components[i].name] = position[i];
+  for (const ChannelSpec& ch : script.channels)
+    sys.channels.push_back(cos::manifest::Channel{ch.name, {index.at(ch.ends[0]), index.at(ch.ends[1])}, ch.bytes});
   return sys;
 }
 

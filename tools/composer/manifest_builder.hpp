@@ -16,7 +16,9 @@ namespace composer {
 /// dependency servers renumbered to construction-order indices, image names
 /// "<img>.elf", sinv entries from `images`, grants (untyped memory, caps,
 /// I/O ports, IRQ lines, timer) as the script names them, and for VMM
-/// components their guest (RAM, command line) and its files as blobs.
+/// components their guest (RAM, command line); a component's guest files
+/// and `files` as blobs; the channels with their ends renumbered to
+/// construction-order indices.
 cos::manifest::System build_manifest(const Script& script, const std::vector<std::vector<ResolvedDep>>& deps,
                                      const ImageSet& images, const GuestSet& guests,
                                      const std::vector<size_t>& order);

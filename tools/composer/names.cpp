@@ -17,6 +17,8 @@ Rule rule(NameKind kind) {
     case NameKind::interface: return {"interface name", "[a-z][a-z0-9_]*", false, max_name_length};
     case NameKind::param: return {"parameter name", "[a-z][a-z0-9_]*", false, max_param_key_length};
     case NameKind::image: return {"image name", "[a-z][a-z0-9_-]*", true, max_image_stem_length};
+    case NameKind::channel: return {"channel name", "[a-z][a-z0-9_]*", false, max_name_length};
+    case NameKind::file: return {"file name", "[a-z][a-z0-9_]*", false, max_file_name_length};
   }
   return {"name", "", false, 0};
 }

@@ -17,6 +17,9 @@ inline constexpr size_t max_param_key_length = cos_limits::kMaxParamKeyBytes;
 /// command line, which the kernel keeps up to 47 bytes.
 inline constexpr size_t max_image_stem_length = cos_limits::kMaxImageStemBytes;
 
+/// `files` names: the blob "file.<name>" must fit CompInfo::Blob::name.
+inline constexpr size_t max_file_name_length = cos_limits::kMaxBlobNameBytes - 5;  // "file."
+
 /// Kinds of names, each with its own character rule.
 enum class NameKind {
   system,     ///< [a-z][a-z0-9_-]*, <= 31 chars
@@ -24,6 +27,8 @@ enum class NameKind {
   interface,  ///< [a-z][a-z0-9_]*, <= 31 chars
   param,      ///< [a-z][a-z0-9_]*, <= 31 chars
   image,      ///< bare image name: [a-z][a-z0-9_-]*, <= 43 chars
+  channel,    ///< [[channel]] name: [a-z][a-z0-9_]*, <= 31 chars
+  file,       ///< `files` entry name: [a-z][a-z0-9_]*, <= 26 chars (blob "file.<name>")
 };
 
 /// True if `name` satisfies the rule for `kind`.

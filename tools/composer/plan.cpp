@@ -3,6 +3,7 @@
 #include "composer/address_space.hpp"
 #include "composer/boot_modules.hpp"
 #include "composer/deps.hpp"
+#include "composer/files.hpp"
 #include "composer/manifest_builder.hpp"
 #include "composer/order.hpp"
 #include "composer/script_checks.hpp"
@@ -20,6 +21,7 @@ Plan make_plan(const std::string& script_path, const std::filesystem::path& imag
   ModuleBudget budget(plan.script.memory_bytes);
   plan.images = load_images(plan.script, images_dir, budget);
   plan.guests = load_guests(plan.script, images_dir, guest_inputs, budget);
+  load_files(plan.script, guest_inputs, budget, plan.guests);
 
   std::vector<bool> listed(plan.images.files.size(), false);
   for (size_t i : plan.order) {

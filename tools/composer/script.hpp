@@ -100,6 +100,24 @@ struct GuestSpec {
   std::vector<std::pair<std::string, SourcePos>> module_sources;
 };
 
+/// `format` of a `files` entry.
+enum class FileFormat {
+  raw,   ///< the file as it is
+  ext2,  ///< an ext2 image `./cos compose` builds from the directory `src` (mke2fs -d)
+};
+
+/// One `files` entry of a component: a boot module the booter copies into
+/// it as blob "file.<name>" (docs/composition.md, "Files").
+struct FileSpec {
+  std::string name;  ///< [a-z][a-z0-9_]*; the blob is "file.<name>", the module "<component>.file.<name>"
+  std::string src;   ///< as written (relative to the script's directory unless absolute)
+  FileFormat format = FileFormat::raw;
+  uint64_t size_bytes = 0;  ///< the image's size (ext2 only)
+  bool writable = false;    ///< mapped read-write (else read-only)
+  SourcePos pos;            ///< the inline table
+  SourcePos name_pos, src_pos, format_pos, size_pos;
+};
+
 /// Bits of ComponentSpec::caps_mask (equal to cos::manifest::kCap*).
 enum CapBit : uint32_t { cap_captbl = 1, cap_pgtbl = 2, cap_comp = 4 };
 
@@ -133,6 +151,9 @@ struct ComponentSpec {
   /// `hardware`, for "the booter cannot be granted" errors; unset if none.
   std::optional<SourcePos> first_grant_key;
   std::string first_grant_key_name;
+  /// `files`, script order.
+  std::vector<FileSpec> files;
+  SourcePos files_pos;  ///< the `files` key, or pos if absent
   /// [component.guest], for VMM components.
   std::optional<GuestSpec> guest;
   SourcePos guest_key_pos;  ///< the `guest` key
@@ -144,6 +165,19 @@ struct ComponentSpec {
   bool essential() const { return constructed_by_kernel || essential_key.value_or(guest.has_value()); }
 };
 
+/// One [[channel]] table: memory shared by two components plus a
+/// notification endpoint each (docs/composition.md, "Channels").
+struct ChannelSpec {
+  SourcePos pos;  ///< the [[channel]] header
+  std::string name;
+  SourcePos name_pos;
+  std::string ends[2];  ///< component names, in script order
+  SourcePos ends_pos[2];
+  SourcePos ends_key_pos;  ///< the `ends` array
+  uint64_t bytes = 64 * 1024;
+  SourcePos size_pos;  ///< the value, or pos if absent
+};
+
 /// A whole script, components in declaration order.
 struct Script {
   std::string path;                ///< as given (used in diagnostics)
@@ -153,6 +187,7 @@ struct Script {
   uint64_t memory_bytes = 512ull << 20;  ///< emulator RAM
   SourcePos system_pos;                   ///< the [system] header (or 1:1)
   std::vector<ComponentSpec> components;
+  std::vector<ChannelSpec> channels;  ///< declaration order
 };
 
 }  // namespace composer

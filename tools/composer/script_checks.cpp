@@ -97,6 +97,56 @@ void check_components(const Script& script) {
                                  format_size((needed + 4095) / 4096 * 4096) + ")");
   }
 
+  // Files: blobs "file.<name>" after the guest's, boot modules
+  // "<component>.file.<name>" whose names the kernel keeps up to 47 bytes.
+  for (const ComponentSpec& c : script.components) {
+    const size_t guest_blobs =
+        !c.guest ? 0 : c.guest->kind == GuestKind::linux ? cos_limits::kGuestBlobs : (c.guest->modules.empty() ? 1 : 2);
+    for (size_t k = 0; k < c.files.size(); ++k) {
+      const FileSpec& f = c.files[k];
+      if (c.constructed_by_kernel)
+        fail(c.files_pos, "the kernel-constructed component '" + c.name + "' cannot have 'files' (the booter copies "
+                          "files into the components it builds)");
+      const std::string module = c.name + ".file." + f.name;
+      if (module.size() > cos_limits::kMaxModuleNameBytes)
+        fail(f.name_pos, "the boot module of this file, '" + module + "', is " + std::to_string(module.size()) +
+                             " bytes; the kernel keeps module names up to " +
+                             std::to_string(cos_limits::kMaxModuleNameBytes) + " (shorten the component or file name)");
+      if (guest_blobs + k + 1 > cos_limits::kMaxBlobs)
+        fail(f.pos, "component '" + c.name + "' would get " + std::to_string(guest_blobs + c.files.size()) +
+                        " blobs (" + std::to_string(guest_blobs) + " of its guest, " + std::to_string(c.files.size()) +
+                        " files); its info page holds " + std::to_string(cos_limits::kMaxBlobs));
+    }
+  }
+
+  // Channels: two distinct components other than the booter, unique names,
+  // at most kMaxChannels per component.
+  std::map<std::string, const ChannelSpec*> channel_names;
+  std::map<std::string, size_t> channels_of;
+  for (const ChannelSpec& ch : script.channels) {
+    const auto [it, fresh] = channel_names.emplace(ch.name, &ch);
+    if (!fresh)
+      fail(ch.name_pos, "duplicate channel name '" + ch.name + "' (first defined at " +
+                            it->second->name_pos.line_col() + ")");
+    for (size_t k = 0; k < 2; ++k) {
+      const auto c = by_name.find(ch.ends[k]);
+      if (c == by_name.end())
+        fail(ch.ends_pos[k], "channel '" + ch.name + "' names unknown component '" + ch.ends[k] + "'");
+      if (c->second->constructed_by_kernel)
+        fail(ch.ends_pos[k], "the kernel-constructed component '" + ch.ends[k] +
+                                 "' cannot be an end of a channel (the booter builds channels between the "
+                                 "components it builds)");
+    }
+    if (ch.ends[0] == ch.ends[1])
+      fail(ch.ends_pos[1], "channel '" + ch.name + "' has component '" + ch.ends[0] +
+                               "' at both ends; a channel joins two distinct components");
+    for (size_t k = 0; k < 2; ++k)
+      if (++channels_of[ch.ends[k]] > cos_limits::kMaxChannels)
+        fail(ch.ends_pos[k], "component '" + ch.ends[k] + "' is an end of more than " +
+                                 std::to_string(cos_limits::kMaxChannels) +
+                                 " channels (its info page holds no more)");
+  }
+
   // An IRQ line belongs to one component of the system.
   std::map<uint32_t, std::pair<const ComponentSpec*, const IrqSpec*>> irq_holder;
   for (const ComponentSpec& c : script.components) {

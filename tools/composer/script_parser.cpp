@@ -27,6 +27,10 @@ constexpr SizeRule heap_rule{4096, 4096, cos_limits::kMaxHeapBytes};
 constexpr SizeRule stack_rule{4096, 4096, cos_limits::kMaxStackBytes};
 constexpr SizeRule system_memory_rule{mib, 16 * mib, 64 * gib};
 constexpr SizeRule untyped_rule{4096, 4096, max_untyped_bytes};
+constexpr SizeRule channel_rule{cos_limits::kPageBytes, cos_limits::kMinChannelBytes, cos_limits::kMaxChannelBytes};
+// An ext2 image `./cos compose` builds: whole pages, room for mke2fs's
+// metadata, at most one blob.
+constexpr SizeRule ext2_rule{cos_limits::kPageBytes, 64 * kib, cos_limits::kMaxBlobBytes & ~(cos_limits::kPageBytes - 1)};
 constexpr SizeRule guest_ram_rule{cos_limits::kGuestRamAlign, cos_limits::kMinGuestRamBytes,
                                   cos_limits::kMaxGuestRamBytes};
 
@@ -134,7 +138,7 @@ class Parser {
     Script script;
     script.path = path;
     script.directory = std::filesystem::absolute(std::filesystem::path(path)).parent_path();
-    s_.check_keys(root, {"system", "component"}, "the top level");
+    s_.check_keys(root, {"system", "component", "channel"}, "the top level");
     parse_system(root, script);
     if (const toml::node* comps = root.get("component")) {
       const toml::array* a = comps->as_array();
@@ -146,6 +150,17 @@ class Parser {
                               " components per system, the booter included (the booter refuses a manifest with "
                               "more)");
         script.components.push_back(parse_component(*c.as_table()));
+      }
+    }
+    if (const toml::node* chans = root.get("channel")) {
+      const toml::array* a = chans->as_array();
+      if (a == nullptr || !a->is_array_of_tables())
+        fail(s_.pos(*chans), "'channel' must be an array of tables (write [[channel]])");
+      for (const toml::node& c : *a) {
+        if (script.channels.size() == cos_limits::kMaxSystemChannels)
+          fail(s_.pos(c), "at most " + std::to_string(cos_limits::kMaxSystemChannels) +
+                              " channels per system (the booter's table of them)");
+        script.channels.push_back(parse_channel(*c.as_table()));
       }
     }
     return script;
@@ -171,7 +186,7 @@ class Parser {
     c.pos = s_.pos(t);
     s_.check_keys(t,
                   {"name", "image", "constructor", "priority", "priority_ceiling", "memory", "stack", "implements", "deps",
-                   "params", "untyped", "caps", "hardware", "guest", "essential"},
+                   "params", "untyped", "caps", "hardware", "guest", "essential", "files"},
                   where);
     const toml::node& name = s_.required(t, "name", where);
     c.name = s_.string(name, "'name'");
@@ -223,6 +238,11 @@ class Parser {
     if (const toml::node* n = t.get("guest")) {
       c.guest_key_pos = s_.key_pos(t, "guest");
       c.guest = parse_guest(s_.table(*n, "'guest'"));
+    }
+    c.files_pos = c.pos;
+    if (const toml::node* n = t.get("files")) {
+      c.files_pos = s_.key_pos(t, "files");
+      for (const toml::node& e : s_.array(*n, "'files'")) c.files.push_back(parse_file(e, c));
     }
     c.essential_pos = c.pos;
     if (const toml::node* n = t.get("essential")) {
@@ -331,6 +351,81 @@ class Parser {
       }
     }
     return g;
+  }
+
+  // One `files` entry: { name, src, format?, size?, writable? }.
+  FileSpec parse_file(const toml::node& n, const ComponentSpec& c) {
+    static constexpr std::string_view where = "file table";
+    FileSpec f;
+    f.pos = s_.pos(n);
+    const toml::table* t = n.as_table();
+    if (t == nullptr)
+      fail(f.pos, "each element of 'files' must be a table { name = \"...\", src = \"...\" }, not " +
+                      a_type_name(n.type()));
+    s_.check_keys(*t, {"name", "src", "format", "size", "writable"}, where);
+    const toml::node& name = s_.required(*t, "name", where);
+    f.name = s_.string(name, "'name'");
+    f.name_pos = s_.pos(name);
+    if (!valid_name(NameKind::file, f.name)) fail(f.name_pos, invalid_name_message(NameKind::file, f.name));
+    for (const FileSpec& other : c.files)
+      if (other.name == f.name)
+        fail(f.name_pos, "file name '" + f.name + "' listed twice in 'files' (first at " + other.name_pos.line_col() +
+                             ")");
+    const toml::node& src = s_.required(*t, "src", where);
+    f.src = s_.string(src, "'src'");
+    f.src_pos = s_.pos(src);
+    if (f.src.empty() || f.src.find('\0') != std::string::npos)
+      fail(f.src_pos, "'src' must be a non-empty path without NUL characters");
+    f.format_pos = f.size_pos = f.pos;
+    if (const toml::node* v = t->get("format")) {
+      const std::string format = s_.string(*v, "'format'");
+      f.format_pos = s_.pos(*v);
+      if (format == "ext2") f.format = FileFormat::ext2;
+      else if (format != "raw")
+        fail(f.format_pos, "'format' must be \"raw\" (the file as it is) or \"ext2\" (an ext2 image built from "
+                           "the directory 'src'), not \"" + format + "\"");
+    }
+    if (const toml::node* v = t->get("size")) {
+      f.size_pos = s_.pos(*v);
+      if (f.format != FileFormat::ext2)
+        fail(f.size_pos, "'size' applies to format = \"ext2\" only (a raw file has the size it has)");
+      f.size_bytes = size(*v, "size", ext2_rule);
+    } else if (f.format == FileFormat::ext2) {
+      fail(f.pos, "a file with format = \"ext2\" (at " + f.format_pos.line_col() + ") needs 'size': the image's size");
+    }
+    if (const toml::node* v = t->get("writable")) f.writable = s_.boolean(*v, "'writable'");
+    return f;
+  }
+
+  // [[channel]]: { name, ends = ["a", "b"], size? }; checks against the
+  // components are in script_checks.cpp.
+  ChannelSpec parse_channel(const toml::table& t) {
+    static constexpr std::string_view where = "[[channel]]";
+    ChannelSpec ch;
+    ch.pos = s_.pos(t);
+    s_.check_keys(t, {"name", "ends", "size"}, where);
+    const toml::node& name = s_.required(t, "name", where);
+    ch.name = s_.string(name, "'name'");
+    ch.name_pos = s_.pos(name);
+    if (!valid_name(NameKind::channel, ch.name)) fail(ch.name_pos, invalid_name_message(NameKind::channel, ch.name));
+    const toml::node& ends = s_.required(t, "ends", where);
+    ch.ends_key_pos = s_.pos(ends);
+    const toml::array& a = s_.array(ends, "'ends'");
+    if (a.size() != 2)
+      fail(ch.ends_key_pos, "'ends' must name exactly two components, not " + std::to_string(a.size()));
+    for (size_t k = 0; k < 2; ++k) {
+      const toml::node& e = *a.get(k);
+      ch.ends[k] = s_.string(e, "each element of 'ends'");
+      ch.ends_pos[k] = s_.pos(e);
+      if (!valid_name(NameKind::component, ch.ends[k]))
+        fail(ch.ends_pos[k], invalid_name_message(NameKind::component, ch.ends[k]));
+    }
+    ch.size_pos = ch.pos;
+    if (const toml::node* n = t.get("size")) {
+      ch.bytes = size(*n, "size", channel_rule);
+      ch.size_pos = s_.pos(*n);
+    }
+    return ch;
   }
 
   ModuleSpec parse_module(const toml::node& n) {

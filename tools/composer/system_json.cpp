@@ -53,15 +53,32 @@ std::string system_json(const Plan& plan, const std::string& absolute_script, bo
       j += ", \"guest\": {\"ram_mib\": " + std::to_string(c.guest_ram_bytes >> 20) +
            ", \"cmdline\": " + json_string(c.guest_cmdline);
       for (const cos::manifest::Blob& b : c.blobs)
-        j += ", " + json_string(b.name.substr(b.name.find('.') + 1)) + ": " + json_string(b.module);
+        if (b.name.rfind("guest.", 0) == 0)
+          j += ", " + json_string(b.name.substr(b.name.find('.') + 1)) + ": " + json_string(b.module);
       j += std::string(", \"kind\": ") + (c.guest_kind == cos::manifest::format::guest_kind_multiboot ? "\"multiboot\"" : "\"linux\"");
       j += std::string(", \"exit_status\": ") + (c.guest_debug_exit ? "\"debug-exit\"" : "\"vm\"");
       j += "}";
     }
+    std::string files;
+    for (const cos::manifest::Blob& b : c.blobs)
+      if (b.name.rfind("file.", 0) == 0)
+        files += std::string(files.empty() ? "" : ", ") + "{\"name\": " + json_string(b.name.substr(5)) +
+                 ", \"module\": " + json_string(b.module) + ", \"writable\": " + (b.writable ? "true" : "false") + "}";
+    if (!files.empty()) j += ", \"files\": [" + files + "]";
     j += "}";
     sep = ",\n";
   }
-  j += "\n  ]\n}\n";
+  j += "\n  ],\n";
+  j += "  \"channels\": [";
+  sep = "\n";
+  for (const cos::manifest::Channel& ch : plan.manifest.channels) {
+    j += sep;
+    j += "    {\"name\": " + json_string(ch.name) + ", \"ends\": [" +
+         json_string(plan.manifest.components[ch.ends[0]].name) + ", " +
+         json_string(plan.manifest.components[ch.ends[1]].name) + "], \"bytes\": " + std::to_string(ch.bytes) + "}";
+    sep = ",\n";
+  }
+  j += plan.manifest.channels.empty() ? "]\n}\n" : "\n  ]\n}\n";
   return j;
 }
 

@@ -62,27 +62,38 @@ inline constexpr uint32_t kMaxIoportRanges = 8;
 /// IRQ lines per component (CompInfo::irqs): every ISA line fits.
 inline constexpr uint32_t kMaxIrqs = 16;
 /// Blobs (boot modules copied into a component) per component
-/// (CompInfo::blobs); a guest uses 3: kernel, initramfs, bootloader.
-inline constexpr uint32_t kMaxBlobs = 4;
+/// (CompInfo::blobs); a guest uses 3: kernel, initramfs, bootloader; the
+/// rest are `files` of the script.
+inline constexpr uint32_t kMaxBlobs = 8;
 inline constexpr uint32_t kGuestBlobs = 3;
 /// Blob names in bytes (CompInfo::Blob::name, plus its NUL).
 inline constexpr uint32_t kMaxBlobNameBytes = 31;
 /// The guest kernel's command line in bytes (CompInfo::guest_cmdline holds
 /// it with its NUL).
 inline constexpr uint32_t kMaxGuestCmdlineBytes = 255;
+/// Channels ([[channel]] in the script) one component may be an end of
+/// (CompInfo::channels).
+inline constexpr uint32_t kMaxChannels = 8;
+/// A channel's shared memory: a multiple of 4 KiB in [kMinChannelBytes,
+/// kMaxChannelBytes].
+inline constexpr uint64_t kMinChannelBytes = 2 * kPageBytes;
+inline constexpr uint64_t kMaxChannelBytes = 64 * kMiB;
+/// Channels of the whole system (the booter's table of them).
+inline constexpr uint32_t kMaxSystemChannels = 64;
 /// Slots of a component's capability table as the booter makes it (4 pages
 /// of 64; slot 0 unused): every grant of a script must fit.
 inline constexpr uint32_t kComponentSlots = 256;
 
 // ----------------------------------------- a component's address space (booter)
 
-/// The info page, read-only.
+/// The info page (CompInfo, kInfoBytes), read-only.
 inline constexpr uint64_t kInfoVaddr = 0x10000000;
+inline constexpr uint64_t kInfoBytes = 2 * kPageBytes;
 /// Top of the main thread's stack; the stack grows down towards the info page.
 inline constexpr uint64_t kStackTop = 0x20000000;
 /// Largest main-thread stack (`stack`): it must end above the info page and
 /// an unmapped guard page.
-inline constexpr uint64_t kMaxStackBytes = kStackTop - kInfoVaddr - 2 * kPageBytes;
+inline constexpr uint64_t kMaxStackBytes = kStackTop - kInfoVaddr - kInfoBytes - kPageBytes;
 /// Component i's heap is at (i + 1) * kHeapStride; a heap (`memory`) is at
 /// most one stride, so heaps never meet.
 inline constexpr uint64_t kHeapStride = 4 * kGiB;
@@ -92,6 +103,12 @@ inline constexpr uint64_t kMaxHeapBytes = kHeapStride;
 inline constexpr uint64_t kBlobWindow = 0x0000200000000000ull;
 inline constexpr uint64_t kBlobStride = 4 * kGiB;
 inline constexpr uint64_t kMaxBlobBytes = kBlobStride - 1;
+/// Channel j of a component (its j-th in CompInfo::channels) is mapped
+/// read-write at kChannelWindow + j * kChannelStride, in both ends.
+inline constexpr uint64_t kChannelWindow = 0x0000300000000000ull;
+inline constexpr uint64_t kChannelStride = 1 * kGiB;
+static_assert(kBlobWindow + kMaxBlobs * kBlobStride <= kChannelWindow);
+static_assert(kMaxChannelBytes <= kChannelStride);
 
 // ------------------------------------------------------------------ grants
 

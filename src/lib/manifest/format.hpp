@@ -1,19 +1,21 @@
-// Boot manifest binary layout, version 4: the constants shared by the reader
+// Boot manifest binary layout, version 5: the constants shared by the reader
 // (freestanding, booter) and the writer (host, composer). FORMAT.md in this
 // directory is the prose description; keep the two in sync.
 #pragma once
 
 #include <stdint.h>
 
+#include "cos/limits.hpp"
+
 namespace cos::manifest::format {
 
 /// "COSM" in file byte order.
 inline constexpr uint32_t magic = 0x4D534F43u;
 /// The only version this code reads and writes.
-inline constexpr uint16_t version = 4;
+inline constexpr uint16_t version = 5;
 
-// Header (88 bytes): byte offsets of its fields.
-inline constexpr uint32_t header_size = 88;
+// Header (96 bytes): byte offsets of its fields.
+inline constexpr uint32_t header_size = 96;
 inline constexpr uint32_t h_magic = 0;               // u32
 inline constexpr uint32_t h_version = 4;             // u16
 inline constexpr uint32_t h_header_size = 6;         // u16
@@ -36,6 +38,8 @@ inline constexpr uint32_t h_irqs_count = 72;         // u32
 inline constexpr uint32_t h_irqs_offset = 76;        // u32
 inline constexpr uint32_t h_blobs_count = 80;        // u32
 inline constexpr uint32_t h_blobs_offset = 84;       // u32
+inline constexpr uint32_t h_channels_count = 88;     // u32 (version 5)
+inline constexpr uint32_t h_channels_offset = 92;    // u32 (version 5)
 /// Bytes of the header every version starts with (magic, version,
 /// header_size): enough to tell which version a buffer claims to be.
 inline constexpr uint32_t version_prefix_size = 8;
@@ -119,9 +123,24 @@ inline constexpr uint32_t q_line = 0;  // u32, < irq_lines and != irq_cascade
 inline constexpr uint32_t irq_lines = 16;
 inline constexpr uint32_t irq_cascade = 2;
 
-// Blob record (16 bytes): a boot module the booter copies into the component.
-inline constexpr uint32_t blob_size = 16;
-inline constexpr uint32_t b_name = 0;    // strref: the name the component sees ("guest.kernel")
-inline constexpr uint32_t b_module = 8;  // strref: the GRUB module's command line ("vmm.guest.kernel")
+// Blob record (24 bytes): a boot module the booter copies into the component.
+inline constexpr uint32_t blob_size = 24;
+inline constexpr uint32_t b_name = 0;     // strref: the name the component sees ("guest.kernel")
+inline constexpr uint32_t b_module = 8;   // strref: the GRUB module's command line ("vmm.guest.kernel")
+inline constexpr uint32_t b_flags = 16;   // u32: blob_flag_* bits (version 5)
+inline constexpr uint32_t b_reserved = 20;  // u32: written as 0, ignored
+/// b_flags bit: the booter maps the component's copy read-write (`writable`).
+inline constexpr uint32_t blob_flag_writable = 1u << 0;
+
+// Channel record (24 bytes, version 5): memory shared by two components plus
+// a notification endpoint each ([[channel]]).
+inline constexpr uint32_t channel_size = 24;
+inline constexpr uint32_t ch_name = 0;   // strref: the channel's name
+inline constexpr uint32_t ch_end0 = 8;   // u32: component index of `ends[0]`
+inline constexpr uint32_t ch_end1 = 12;  // u32: component index of `ends[1]` (!= end0)
+inline constexpr uint32_t ch_bytes = 16; // u64: shared memory, a multiple of 4096 in [channel_min_bytes, channel_max_bytes]
+/// Channel sizes the reader accepts (= cos_limits::kMinChannelBytes, kMaxChannelBytes).
+inline constexpr uint64_t channel_min_bytes = cos_limits::kMinChannelBytes;
+inline constexpr uint64_t channel_max_bytes = cos_limits::kMaxChannelBytes;
 
 }  // namespace cos::manifest::format

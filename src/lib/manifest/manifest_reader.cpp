@@ -39,7 +39,7 @@ bool strref_ok(const uint8_t* ref, const uint8_t* pool, uint32_t pool_size) {
 // Everything open() learned from the header.
 struct Layout {
   uint32_t total, comps, comps_off, impls, impls_off, deps, deps_off, params, params_off, ioports, ioports_off,
-      irqs, irqs_off, blobs, blobs_off, str_off, str_size;
+      irqs, irqs_off, blobs, blobs_off, chans, chans_off, str_off, str_size;
 };
 
 Error check_header(const uint8_t* d, size_t size, Layout& l) {
@@ -73,6 +73,8 @@ Error check_header(const uint8_t* d, size_t size, Layout& l) {
   l.irqs_off = load32(d + f::h_irqs_offset);
   l.blobs = load32(d + f::h_blobs_count);
   l.blobs_off = load32(d + f::h_blobs_offset);
+  l.chans = load32(d + f::h_channels_count);
+  l.chans_off = load32(d + f::h_channels_offset);
   l.str_off = load32(d + f::h_strings_offset);
   l.str_size = load32(d + f::h_strings_size);
   return Error::ok;
@@ -86,6 +88,7 @@ Error check_tables(const uint8_t* d, const Layout& l) {
       !table_ok(l.ioports_off, l.ioports, f::ioport_size, l.total) ||
       !table_ok(l.irqs_off, l.irqs, f::irq_size, l.total) ||
       !table_ok(l.blobs_off, l.blobs, f::blob_size, l.total) ||
+      !table_ok(l.chans_off, l.chans, f::channel_size, l.total) ||
       !table_ok(l.str_off, l.str_size, 1, l.total))
     return Error::bad_offset;
 
@@ -105,6 +108,10 @@ Error check_tables(const uint8_t* d, const Layout& l) {
     if (server >= l.comps) return Error::bad_offset;
     const uint8_t* s = d + l.comps_off + uint64_t(server) * f::component_size;
     if (load32(dep + f::d_token) >= load32(s + f::c_implements_count)) return Error::bad_offset;
+  }
+  for (uint32_t i = 0; i < l.chans; ++i) {
+    const uint8_t* ch = d + l.chans_off + uint64_t(i) * f::channel_size;
+    if (load32(ch + f::ch_end0) >= l.comps || load32(ch + f::ch_end1) >= l.comps) return Error::bad_offset;
   }
   return Error::ok;
 }
@@ -134,6 +141,9 @@ Error check_strings(const uint8_t* d, const Layout& l) {
     if (!strref_ok(b + f::b_name, pool, l.str_size) || !strref_ok(b + f::b_module, pool, l.str_size))
       return Error::bad_string;
   }
+  for (uint32_t i = 0; i < l.chans; ++i)
+    if (!strref_ok(d + l.chans_off + uint64_t(i) * f::channel_size + f::ch_name, pool, l.str_size))
+      return Error::bad_string;
   return Error::ok;
 }
 
@@ -159,6 +169,18 @@ Error check_grants(const uint8_t* d, const Layout& l) {
     if (line >= f::irq_lines || line == f::irq_cascade || (seen & (1u << line)) != 0) return Error::bad_value;
     seen |= 1u << line;
   }
+  // Channels: whole pages within the limits, between two distinct
+  // components, neither of them the booter (check_tables checked the indices).
+  for (uint32_t i = 0; i < l.chans; ++i) {
+    const uint8_t* ch = d + l.chans_off + uint64_t(i) * f::channel_size;
+    const uint64_t bytes = load64(ch + f::ch_bytes);
+    const uint32_t e0 = load32(ch + f::ch_end0), e1 = load32(ch + f::ch_end1);
+    if (bytes % 4096 != 0 || bytes < f::channel_min_bytes || bytes > f::channel_max_bytes || e0 == e1)
+      return Error::bad_value;
+    const uint32_t flags0 = load32(d + l.comps_off + uint64_t(e0) * f::component_size + f::c_flags);
+    const uint32_t flags1 = load32(d + l.comps_off + uint64_t(e1) * f::component_size + f::c_flags);
+    if (((flags0 | flags1) & f::flag_constructed_by_kernel) != 0) return Error::bad_value;
+  }
   return Error::ok;
 }
 
@@ -182,7 +204,7 @@ const char* error_string(Error e) {
     case Error::bad_offset: return "manifest table or index out of bounds";
     case Error::bad_string: return "manifest string reference invalid";
     case Error::bad_value:
-      return "manifest grant out of range (untyped size, capabilities, I/O ports, IRQs or guest RAM size)";
+      return "manifest grant out of range (untyped size, capabilities, I/O ports, IRQs, guest RAM size or channel)";
   }
   return "unknown error";
 }
@@ -206,6 +228,8 @@ Error Reader::open(const void* data, size_t size, Reader& out) {
   out.ioports_offset_ = l.ioports_off;
   out.irqs_offset_ = l.irqs_off;
   out.blobs_offset_ = l.blobs_off;
+  out.channel_count_ = l.chans;
+  out.channels_offset_ = l.chans_off;
   out.strings_offset_ = l.str_off;
   out.strings_size_ = l.str_size;
   return Error::ok;
@@ -296,8 +320,14 @@ uint32_t Reader::irq(uint32_t comp, uint32_t j) const {
 
 BlobView Reader::blob(uint32_t comp, uint32_t j) const {
   const uint32_t r = record(comp, f::c_blobs_first, f::c_blobs_count, blobs_offset_, f::blob_size, j);
-  if (r == 0) return BlobView{empty_str(), empty_str()};
-  return BlobView{str_at(r + f::b_name), str_at(r + f::b_module)};
+  if (r == 0) return BlobView{empty_str(), empty_str(), false};
+  return BlobView{str_at(r + f::b_name), str_at(r + f::b_module), (u32(r + f::b_flags) & f::blob_flag_writable) != 0};
+}
+
+ChannelView Reader::channel(uint32_t j) const {
+  if (j >= channel_count_) return ChannelView{empty_str(), {0, 0}, 0};
+  const uint32_t r = channels_offset_ + j * f::channel_size;
+  return ChannelView{str_at(r + f::ch_name), {u32(r + f::ch_end0), u32(r + f::ch_end1)}, u64(r + f::ch_bytes)};
 }
 
 bool Reader::find_component(const char* name, uint32_t& index) const {

@@ -1,4 +1,4 @@
-// Boot manifest reader (format: FORMAT.md, version 4).
+// Boot manifest reader (format: FORMAT.md, version 5).
 //
 // Freestanding-safe like the ELF reader: only <stdint.h>/<stddef.h>, no
 // allocation, no exceptions, byte-wise little-endian loads (no alignment
@@ -26,14 +26,15 @@ struct Str {
 /// Why Reader::open rejected a buffer. `ok` is the only success value.
 enum class Error : int {
   ok,
-  too_small,     ///< shorter than the 88-byte header
+  too_small,     ///< shorter than the 96-byte header
   bad_magic,     ///< does not start with "COSM"
-  bad_version,   ///< version other than 4 (or an unexpected header size)
+  bad_version,   ///< version other than 5 (or an unexpected header size)
   bad_size,      ///< total_size smaller than the header or larger than the buffer (truncated)
   bad_checksum,  ///< CRC-32 mismatch (corrupted)
-  bad_offset,    ///< a table, record range or component index out of bounds
+  bad_offset,    ///< a table, record range or component index out of bounds (channel ends included)
   bad_string,    ///< a string reference out of the pool, unterminated, or with an embedded NUL
-  bad_value,     ///< a grant out of its range: untyped size, caps bits, I/O ports, IRQ lines, guest RAM size
+  bad_value,     ///< a grant out of its range: untyped size, caps bits, I/O ports, IRQ lines, guest RAM size,
+                 ///< channel size or ends (the same component twice, or the booter)
 };
 
 /// Bits of ComponentView::caps_mask: capabilities to the component's own
@@ -80,12 +81,22 @@ struct ComponentView {
   bool guest_debug_exit;       ///< exit_status = "debug-exit"
 };
 
-/// A boot module the booter copies into a component (read-only), e.g. a
-/// guest kernel: `name` is what the component looks it up by
-/// ("guest.kernel"), `module` the GRUB module's command line
-/// ("vmm.guest.kernel").
+/// A boot module the booter copies into a component, e.g. a guest kernel:
+/// `name` is what the component looks it up by ("guest.kernel"), `module`
+/// the GRUB module's command line ("vmm.guest.kernel"); `writable`: the
+/// component's copy is mapped read-write (else read-only).
 struct BlobView {
   Str name, module;
+  bool writable;
+};
+
+/// A channel ([[channel]]): `bytes` of memory shared by components `end[0]`
+/// and `end[1]` (indices in the manifest, distinct, neither the booter), in
+/// the order of the script's `ends`.
+struct ChannelView {
+  Str name;
+  uint32_t end[2];
+  uint64_t bytes;  ///< a multiple of 4096 in [kMinChannelBytes, kMaxChannelBytes] (cos/limits.hpp)
 };
 
 /// One dependency of a client component on an interface of a server.
@@ -110,8 +121,8 @@ class Reader {
   /// order: version prefix present (too_small), magic, version and header
   /// size, whole header present (too_small), total size, CRC-32, table bounds
   /// and per-component ranges and dependency indices (bad_offset), every
-  /// string reference (bad_string), grant values and guest RAM sizes
-  /// (bad_value). On error `out`
+  /// string reference (bad_string), grant values, guest RAM sizes, channel
+  /// sizes and ends (bad_value). On error `out`
   /// is left unchanged.
   static Error open(const void* data, size_t size, Reader& out);
 
@@ -134,6 +145,10 @@ class Reader {
   uint32_t irq(uint32_t comp, uint32_t j) const;
   /// Blob `j` (< blob_count) of component `comp`.
   BlobView blob(uint32_t comp, uint32_t j) const;
+  /// Number of channels of the system.
+  uint32_t channel_count() const { return channel_count_; }
+  /// Channel `j` (< channel_count()), in script order.
+  ChannelView channel(uint32_t j) const;
 
   /// Finds the component named `name`; sets `index` and returns true if found.
   bool find_component(const char* name, uint32_t& index) const;
@@ -162,6 +177,8 @@ class Reader {
   uint32_t ioports_offset_ = 0;
   uint32_t irqs_offset_ = 0;
   uint32_t blobs_offset_ = 0;
+  uint32_t channel_count_ = 0;
+  uint32_t channels_offset_ = 0;
   uint32_t strings_offset_ = 0;
   uint32_t strings_size_ = 0;
 };

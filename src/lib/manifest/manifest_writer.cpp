@@ -59,6 +59,22 @@ void check_grants(const System& sys) {
   }
 }
 
+// Channels must satisfy what Reader::open checks (bad_offset, bad_value).
+void check_channels(const System& sys) {
+  for (const Channel& ch : sys.channels) {
+    for (uint32_t e : ch.ends) {
+      if (e >= sys.components.size())
+        throw std::invalid_argument("an end of channel '" + ch.name + "' is out of range");
+      if (sys.components[e].constructed_by_kernel)
+        throw std::invalid_argument("an end of channel '" + ch.name + "' is the kernel-constructed component");
+    }
+    if (ch.ends[0] == ch.ends[1])
+      throw std::invalid_argument("both ends of channel '" + ch.name + "' are the same component");
+    if (ch.bytes % 4096 != 0 || ch.bytes < f::channel_min_bytes || ch.bytes > f::channel_max_bytes)
+      throw std::invalid_argument("the size of channel '" + ch.name + "' is out of range");
+  }
+}
+
 uint64_t align8(uint64_t n) { return (n + 7) & ~uint64_t(7); }
 
 // String pool with deduplication; offsets are relative to the pool start.
@@ -106,6 +122,7 @@ class Out {
 std::vector<uint8_t> encode(const System& sys) {
   check_deps(sys);
   check_grants(sys);
+  check_channels(sys);
   uint64_t n_impls = 0, n_deps = 0, n_params = 0, n_ioports = 0, n_irqs = 0, n_blobs = 0;
   for (const Component& c : sys.components) {
     n_impls += c.implements.size();
@@ -122,7 +139,8 @@ std::vector<uint8_t> encode(const System& sys) {
   const uint64_t ioports_off = align8(params_off + n_params * f::param_size);
   const uint64_t irqs_off = align8(ioports_off + n_ioports * f::ioport_size);
   const uint64_t blobs_off = align8(irqs_off + n_irqs * f::irq_size);
-  const uint64_t strings_off = align8(blobs_off + n_blobs * f::blob_size);
+  const uint64_t chans_off = align8(blobs_off + n_blobs * f::blob_size);
+  const uint64_t strings_off = align8(chans_off + sys.channels.size() * f::channel_size);
   if (strings_off > UINT32_MAX) throw std::length_error("manifest too large");
 
   std::vector<uint8_t> buf(strings_off, 0);
@@ -184,7 +202,16 @@ std::vector<uint8_t> encode(const System& sys) {
       const uint64_t at = blobs_off + uint64_t(blob_i++) * f::blob_size;
       out.str(at + f::b_name, pool, b.name);
       out.str(at + f::b_module, pool, b.module);
+      out.u32(at + f::b_flags, b.writable ? f::blob_flag_writable : 0);
     }
+  }
+  for (size_t j = 0; j < sys.channels.size(); ++j) {
+    const Channel& ch = sys.channels[j];
+    const uint64_t at = chans_off + j * f::channel_size;
+    out.str(at + f::ch_name, pool, ch.name);
+    out.u32(at + f::ch_end0, ch.ends[0]);
+    out.u32(at + f::ch_end1, ch.ends[1]);
+    out.u64(at + f::ch_bytes, ch.bytes);
   }
 
   const std::vector<uint8_t>& strings = pool.bytes();
@@ -211,6 +238,8 @@ std::vector<uint8_t> encode(const System& sys) {
   out.u32(f::h_irqs_offset, uint32_t(irqs_off));
   out.u32(f::h_blobs_count, uint32_t(n_blobs));
   out.u32(f::h_blobs_offset, uint32_t(blobs_off));
+  out.u32(f::h_channels_count, uint32_t(sys.channels.size()));
+  out.u32(f::h_channels_offset, uint32_t(chans_off));
   out.u32(f::h_strings_offset, uint32_t(strings_off));
   out.u32(f::h_strings_size, uint32_t(strings.size()));
   out.u32(f::h_checksum, crc32(buf.data(), buf.size()));  // checksum field is still 0 here

@@ -1,4 +1,4 @@
-// Boot manifest writer (host only; format: FORMAT.md, version 4). The
+// Boot manifest writer (host only; format: FORMAT.md, version 5). The
 // composer fills a System and encodes it; the booter reads the bytes with
 // cos::manifest::Reader.
 #pragma once
@@ -24,9 +24,18 @@ struct Param {
 };
 
 /// A boot module copied into a component: `name` as the component sees it,
-/// `module` the GRUB module's command line.
+/// `module` the GRUB module's command line; `writable`: mapped read-write.
 struct Blob {
   std::string name, module;
+  bool writable = false;
+};
+
+/// A channel: `bytes` of memory shared by components ends[0] and ends[1]
+/// (indices in System::components) plus a notification endpoint each.
+struct Channel {
+  std::string name;
+  uint32_t ends[2] = {0, 0};
+  uint64_t bytes = 0;  ///< multiple of 4096 in [kMinChannelBytes, kMaxChannelBytes]
 };
 
 /// One component, mirroring ComponentView. Sizes in bytes.
@@ -62,9 +71,10 @@ struct Component {
 struct System {
   std::string name;
   std::vector<Component> components;
+  std::vector<Channel> channels;  ///< script order
 };
 
-/// Encodes `sys` as a version-4 manifest (header, tables, string pool,
+/// Encodes `sys` as a version-5 manifest (header, tables, string pool,
 /// CRC-32). Identical strings are stored once. Throws std::invalid_argument
 /// if a string contains a NUL byte, a dependency's server/token is out of
 /// range or names a different interface than the server's implements[token],
@@ -72,7 +82,9 @@ struct System {
 /// caps_mask bits, an empty I/O-port range or one past port 0xffff, an IRQ
 /// line > 15 or 2, the same IRQ line twice in the system, or guest_ram_bytes
 /// not a multiple of 4096, a priority_ceiling above 255, an unknown
-/// guest_kind); throws
+/// guest_kind), or a channel is invalid (an end out of range or the
+/// kernel-constructed component, both ends the same, a size out of range or
+/// not a multiple of 4096); throws
 /// std::length_error if the result would exceed 4 GiB. The output always
 /// passes Reader::open.
 std::vector<uint8_t> encode(const System& sys);

@@ -35,6 +35,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from . import disk
 from .common import REPO, CosError, build_dir, info, quote_cmd, rel
 
 DEBIAN_META_PACKAGE = "linux-image-cloud-amd64"
@@ -547,16 +548,18 @@ def _module_sources(guest, script_dir):
 
 
 def prepare_for_script(script, system_name):
-    """Fetch and build what the guests of `script` need.
+    """Fetch and build what the guests and the `files` of `script` need.
 
-    Returns (extra composer arguments, the files made). Scripts without
-    [component.guest] tables (or that do not parse) need nothing.
+    Returns (extra composer arguments, the files made or read). Scripts
+    without [component.guest] tables or `files` (or that do not parse) need
+    nothing.
     """
     data = _load_script(script)
     if not isinstance(data, dict) or not isinstance(data.get("component"), list):
         return [], []
     script_dir = Path(script).resolve().parent
-    args, files = [], []
+    # The components' `files`: ext2 images built, raw files listed (disk.py).
+    args, files = disk.prepare_files(data, script_dir, system_name)
     need_kernel = False
     for comp in data["component"]:
         if not isinstance(comp, dict) or not isinstance(comp.get("guest"), dict):

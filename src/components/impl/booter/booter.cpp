@@ -4,13 +4,16 @@
 // the capabilities its script grants, info page, main thread) and starts
 // them. It grants a component nothing but what its composition script names.
 // A component that cannot be built is reported and not started, nor is any
-// component depending on it; the rest of the system starts.
+// component depending on it or sharing a channel with it; the rest of the
+// system starts.
 //
-// Files: build.cpp (one component), grants.cpp (its capabilities), slots.cpp
-// (the booter's own slots and untyped memory), booter.hpp (shared).
+// Files: build.cpp (one component), grants.cpp (its capabilities),
+// channels.cpp (shared memory and notifications between two components),
+// slots.cpp (the booter's own slots and untyped memory), booter.hpp (shared).
 #include "booter/booter.hpp"
 #include "cos/exit_status.hpp"
 #include "cos/kernel_hardware.h"
+#include "fmt/format.hpp"
 
 namespace {
 
@@ -33,6 +36,35 @@ bool kernel_hardware_out_of_reach() {
   ok &= hw_derive(boot::kSlotIoports, tmp, 0x3f0, 0x10) == owned;  // a range around one
   booter::free_slot(tmp);
   return ok;
+}
+
+// A built component must not start if the other end of one of its channels,
+// or the server of one of its dependencies, was not built (or was taken
+// back itself): repeated until nothing changes.
+void take_back_orphans(const cos::manifest::Reader& m) {
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (uint32_t i = 0; i < m.component_count(); ++i) {
+      if (booter::built_thread(i) == 0) continue;
+      char why[96] = "";
+      uint32_t channel = 0, peer = 0;
+      if (booter::channels_unbuilt_peer(m, i, channel, peer)) {
+        const cos::manifest::Str p = m.component(peer).name;
+        cos::fmt::snformat(why, sizeof(why), "'%.*s', the other end of its channel '%s', was not built",
+                           static_cast<int>(p.size), p.data, m.channel(channel).name.data);
+      }
+      for (uint32_t j = 0; j < m.component(i).dep_count && why[0] == '\0'; ++j) {
+        const cos::manifest::DepView d = m.dep(i, j);
+        if (booter::built_comp(d.server) == 0)
+          cos::fmt::snformat(why, sizeof(why), "'%s', the server of its dependency '%s', was not started",
+                             m.component(d.server).name.data, d.interface.data);
+      }
+      if (why[0] != '\0') {
+        booter::unbuild(m, i, why);
+        changed = true;
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -60,8 +92,11 @@ int main() {
   cos::manifest::Str sysname = m.system_name();
   cos::printf("booter: system '%.*s', %u components\n", static_cast<int>(sysname.size), sysname.data,
               m.component_count());
+  prepare_channels(m);
   for (uint32_t i = 0; i < m.component_count(); ++i)
     if (!m.component(i).constructed_by_kernel) build(m, i);
+  take_back_orphans(m);
+  release_channels();
 
   uint32_t started = 0, others = 0;
   for (uint32_t i = 0; i < m.component_count(); ++i) {

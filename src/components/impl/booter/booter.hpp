@@ -1,6 +1,7 @@
 // Pieces of the booter shared between its files: the booter's own capability
-// slots and untyped memory (slots.cpp), building one component (build.cpp)
-// and the capabilities a component is granted (grants.cpp). booter.cpp has
+// slots and untyped memory (slots.cpp), building one component (build.cpp),
+// the capabilities a component is granted (grants.cpp) and its channels
+// (channels.cpp). booter.cpp has
 // main() and the overview.
 #pragma once
 #include "runtime/cos.hpp"
@@ -21,8 +22,10 @@ inline constexpr uint64_t kCompSlots = kCompCaptblPages * cos::abi::kSlotsPerCap
 static_assert(kCompSlots == cos_limits::kComponentSlots);
 // Every grant a script can make fits the component's table: slot 0, the
 // deps, untyped, captbl/pgtbl/comp, the I/O-port ranges, one slot per
-// grantable IRQ line (at most every line), timer and console.
-static_assert(1 + cos_limits::kMaxDeps + 1 + 3 + cos_limits::kMaxIoportRanges + cos_limits::kMaxIrqs + 2 <=
+// grantable IRQ line (at most every line), timer and console, the
+// notification endpoint and a send endpoint per channel.
+static_assert(1 + cos_limits::kMaxDeps + 1 + 3 + cos_limits::kMaxIoportRanges + cos_limits::kMaxIrqs + 2 + 1 +
+                  cos_limits::kMaxChannels <=
               kCompSlots);
 
 /// Most components a manifest may have (the booter included); the booter
@@ -94,6 +97,12 @@ bool build(const cos::manifest::Reader& m, uint32_t index);
 /// thread; 0 if it was not built (or failed).
 uint64_t built_comp(uint32_t index);
 uint64_t built_thread(uint32_t index);
+/// Takes back a built component that must not start (`why` is printed
+/// after "not starting '<name>': "): revokes and deletes the booter's
+/// capabilities to its thread, component, page table and capability table,
+/// so the objects and their mappings go; stops the system if it is
+/// essential.
+void unbuild(const cos::manifest::Reader& m, uint32_t index, const char* why);
 
 // --------------------------------------------------------------- grants.cpp
 
@@ -102,9 +111,38 @@ uint64_t built_thread(uint32_t index);
 bool grant_deps(Build& b, cos::boot::CompInfo& info);
 /// What the composition script grants, in the next consecutive slots:
 /// untyped memory, own captbl / pgtbl / comp, I/O-port ranges, IRQ lines,
-/// the timer. Fills the info page's slots and first_free_slot.
+/// the timer, console input, its channels (grant_channels). Fills the info
+/// page's slots and first_free_slot.
 bool grant_script(Build& b, cos::boot::CompInfo& info);
 /// Prints "booter:   grants: ..." listing what grant_script granted.
 void print_grants(const cos::boot::CompInfo& info);
+/// Copies the booter's capability in `src` with only `rights` to the next
+/// slot of the component's table; the slot is stored in `slot`.
+bool give_rights(Build& b, uint64_t src, uint64_t rights, uint64_t& slot, const char* what);
+
+// ------------------------------------------------------------- channels.cpp
+
+/// Before any component is built: a notification endpoint (rcv) for every
+/// component that is an end of a channel, and each channel's memory (a
+/// frame of its size, zeroed), in the booter's table. A channel that cannot
+/// be made is remembered; both its ends then fail in grant_channels.
+void prepare_channels(const cos::manifest::Reader& m);
+/// For a component that is an end of channels: its notification endpoint
+/// (read|write) in the next slot, then per channel (script order; j-th of
+/// its channels) the memory mapped read-write at kChannelWindow + j *
+/// kChannelStride and a send endpoint (write) to the peer's notification
+/// endpoint in the next slot. Fills info.channels, channel_count and
+/// notify_rcv_slot. False (and a recorded failure) if a channel was not
+/// prepared or a step fails.
+bool grant_channels(Build& b, cos::boot::CompInfo& info);
+/// Prints "booter:   channels: disk0 (256 KiB, with 'disk') at 0x..." for a
+/// component with channels.
+void print_channels(const cos::manifest::Reader& m, const cos::boot::CompInfo& info);
+/// Whether built component `comp` has a channel whose other end was not
+/// built (or was taken back); sets `channel` and `peer` to the first such.
+bool channels_unbuilt_peer(const cos::manifest::Reader& m, uint32_t comp, uint32_t& channel, uint32_t& peer);
+/// After every component is built: deletes the booter's capabilities to the
+/// channels' memory and endpoints (the ends' copies and mappings keep them).
+void release_channels();
 
 }  // namespace booter

@@ -21,6 +21,8 @@ static_assert((kMaxComponents + 1) * kHeapStride <= cos::boot::kBlobWindow);
 struct Built {
   uint64_t comp_slot = 0;
   uint64_t thread_slot = 0;
+  uint64_t pgtbl_slot = 0;
+  uint64_t captbl_slot = 0;
 };
 Built g_built[kMaxComponents];
 
@@ -79,9 +81,10 @@ bool build_region(Build& b, const char* what, uint64_t va, uint64_t pages, uint6
   return true;
 }
 
-// Copies the component's blobs (boot modules such as a guest kernel) into
-// frames from the booter's untyped memory, maps them read-only at
-// kBlobWindow + j * kBlobStride and records them (and its guest) in `info`.
+// Copies the component's blobs (boot modules such as a guest kernel or its
+// `files`) into frames from the booter's untyped memory, maps them at
+// kBlobWindow + j * kBlobStride (read-only, or read-write if writable) and
+// records them (and its guest) in `info`.
 bool load_blobs(Build& b, cos::boot::CompInfo& info) {
   if (b.cv.blob_count > cos::boot::kMaxBlobs)
     return b.fail(0, "%u blobs, its info page holds %u", b.cv.blob_count, cos::boot::kMaxBlobs);
@@ -97,12 +100,14 @@ bool load_blobs(Build& b, cos::boot::CompInfo& info) {
     if (pages == 0) pages = 1;
     char what[48];
     cos::fmt::snformat(what, sizeof(what), "blob '%s'", bv.name.data);
-    if (!build_region(b, what, va, pages, Rights::read, reinterpret_cast<const uint8_t*>(mod->vaddr), 0, mod->size))
+    const uint64_t rights = Rights::read | (bv.writable ? Rights::write : 0);
+    if (!build_region(b, what, va, pages, rights, reinterpret_cast<const uint8_t*>(mod->vaddr), 0, mod->size))
       return false;
     cos::boot::CompInfo::Blob& e = info.blobs[j];
     copy_str(e.name, sizeof(e.name), bv.name);
     e.vaddr = va;
     e.size = mod->size;
+    e.flags = bv.writable ? cos::boot::kBlobWritable : 0;
     info.blob_count = j + 1;
   }
   info.guest_ram_bytes = b.cv.guest_ram_bytes;
@@ -199,7 +204,7 @@ bool build_all(Build& b, cos::boot::CompInfo& info) {
     info.param_count = j + 1;
   }
   if (!grant_deps(b, info) || !grant_script(b, info) || !load_blobs(b, info)) return false;
-  if (!build_region(b, "info page", cos::boot::kInfoVaddr, 1, Rights::read,
+  if (!build_region(b, "info page", cos::boot::kInfoVaddr, cos::boot::kInfoBytes / kPage, Rights::read,
                     reinterpret_cast<const uint8_t*>(&info), 0, sizeof(info)))
     return false;
 
@@ -254,10 +259,13 @@ bool build(const cos::manifest::Reader& m, uint32_t index) {
   }
   g_built[index].comp_slot = b.comp;
   g_built[index].thread_slot = b.thread;
+  g_built[index].pgtbl_slot = b.pt;
+  g_built[index].captbl_slot = b.ct;
   cos::printf("booter: built '%s' (image %.*s, priority %u, %lu KiB heap, %u deps)\n", b.name,
               static_cast<int>(b.cv.image.size), b.cv.image.data, b.cv.priority, b.cv.heap_bytes / 1024,
               b.cv.dep_count);
   print_grants(info);
+  print_channels(m, info);
   if (info.blob_count != 0 || info.guest_ram_bytes != 0) {
     char line[192] = "";
     size_t n = 0;
@@ -268,7 +276,9 @@ bool build(const cos::manifest::Reader& m, uint32_t index) {
     for (uint32_t j = 0; j < info.blob_count; ++j)
       clamp(cos::fmt::snformat(line + n, sizeof(line) - n, " %s %lu KiB%s", info.blobs[j].name,
                                (info.blobs[j].size + 1023) / 1024, j + 1 < info.blob_count ? "," : ""));
-    cos::printf("booter:  %s (read-only at 0x%lx)\n", line, cos::boot::kBlobWindow);
+    bool writable = false;
+    for (uint32_t j = 0; j < info.blob_count; ++j) writable |= m.blob(index, j).writable;
+    cos::printf("booter:  %s (%s at 0x%lx)\n", line, writable ? "some writable" : "read-only", cos::boot::kBlobWindow);
   }
   return true;
 }
@@ -279,6 +289,23 @@ uint64_t built_comp(uint32_t index) {
 
 uint64_t built_thread(uint32_t index) {
   return index < kMaxComponents ? g_built[index].thread_slot : 0;
+}
+
+void unbuild(const cos::manifest::Reader& m, uint32_t index, const char* why) {
+  if (index >= kMaxComponents || g_built[index].thread_slot == 0) return;
+  const cos::manifest::ComponentView cv = m.component(index);
+  cos::printf("booter: not starting '%.*s': %s\n", static_cast<int>(cv.name.size), cv.name.data, why);
+  if (cv.essential)
+    cos::exit(cos::exit_status::kFailed, "not starting essential component '%.*s': %s", static_cast<int>(cv.name.size),
+              cv.name.data, why);
+  Built& bt = g_built[index];
+  uint64_t* slots[] = {&bt.thread_slot, &bt.comp_slot, &bt.pgtbl_slot, &bt.captbl_slot};
+  for (uint64_t* slot : slots) {
+    if (*slot == 0) continue;
+    sys::cap_revoke(*slot);
+    free_slot(*slot);
+    *slot = 0;
+  }
 }
 
 }  // namespace booter

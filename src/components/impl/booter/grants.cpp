@@ -14,12 +14,7 @@ using cos::boot::CompInfo;
 // Copies the booter's capability in `src` to the next slot of the component's
 // table, with all rights; the slot is stored in `slot`.
 bool give(Build& b, uint64_t src, uint64_t& slot, const char* what) {
-  uint64_t dst = 0;
-  if (!b.take_child_slot(dst)) return false;
-  int64_t r = sys::cap_copy(b.ct, dst, src, Rights::all);
-  if (r != 0) return b.fail(r, "granting %s", what);
-  slot = dst;
-  return true;
+  return give_rights(b, src, Rights::all, slot, what);
 }
 
 // Makes a capability in a temporary booter slot with `make(tmp)`, gives a
@@ -108,6 +103,15 @@ struct Line {
 
 }  // namespace
 
+bool give_rights(Build& b, uint64_t src, uint64_t rights, uint64_t& slot, const char* what) {
+  uint64_t dst = 0;
+  if (!b.take_child_slot(dst)) return false;
+  int64_t r = sys::cap_copy(b.ct, dst, src, rights);
+  if (r != 0) return b.fail(r, "granting %s", what);
+  slot = dst;
+  return true;
+}
+
 bool grant_deps(Build& b, CompInfo& info) {
   if (b.cv.dep_count > cos::boot::kMaxDeps)
     return b.fail(0, "%u dependencies, its info page holds %u", b.cv.dep_count, cos::boot::kMaxDeps);
@@ -138,6 +142,7 @@ bool grant_script(Build& b, CompInfo& info) {
     return false;
   if (b.cv.timer && !give(b, cos::boot::kSlotTimer, info.timer_slot, "the timer")) return false;
   if (b.cv.console && !give(b, cos::boot::kSlotConsole, info.console_slot, "console input")) return false;
+  if (!grant_channels(b, info)) return false;
   info.first_free_slot = b.next_slot;
   return true;
 }

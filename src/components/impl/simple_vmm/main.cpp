@@ -8,6 +8,9 @@
 #include "simple_vmm/multiboot_loader.hpp"
 #include "multiboot/multiboot.hpp"
 #include "simple_vmm/vmm.hpp"
+#include "simple_vmm/channel_backends.hpp"
+#include "devices/virtio/guest_memory.hpp"
+#include "fmt/format.hpp"
 
 namespace cos::simple_vmm {
 
@@ -179,10 +182,16 @@ void poll_host_console() {
 
 bool service_platform() {
   poll_host_console();
+  g_vmm.pc.poll_net();
   return deliver_interrupts();
 }
 
 bool deliver_interrupts() {
+  if (g_vmm.notified) {
+    g_vmm.notified = false;
+    poll_host_console();
+    g_vmm.pc.poll_net();
+  }
   g_vmm.pc.pump_input();
   uint64_t now = now_ns();
   g_vmm.pc.advance(now);
@@ -217,6 +226,8 @@ void create_vcpu() {
       },
       nullptr));
   vmrt::VcpuConfig vc;
+  // With channels, backends notify one endpoint; the vCPU wakes on it.
+  vc.wake_rcv_slot = cos::chan::notify_endpoint();
   vc.save_mask = cos::vm::Load::cr | cos::vm::Load::segments | cos::vm::Load::syscall_msrs |
                  cos::vm::Load::interruptibility;
   if (auto s = g_vmm.cpu.create(g_vmm.vm, vc); !s) fail("creating the vCPU", s.error());
@@ -283,6 +294,66 @@ void start_multiboot(uint64_t ram) {
               g_vmm.cpu.backend() == cos::vm::kBackendSvm ? "AMD SVM" : "Intel VMX", mb.entry, mb.info_gpa);
 }
 
+// Guest RAM as the virtio devices see it (DMA): a gpa range -> the VMM's mapping.
+struct VmDma final : cos::dev::GuestMemory {
+  uint8_t* span(uint64_t gpa, uint64_t len, uint64_t& n) override {
+    const vmrt::Region* r = len ? g_vmm.vm.memory().find(gpa) : nullptr;
+    if (!r) {
+      n = 0;
+      return nullptr;
+    }
+    uint64_t room = r->gpa + r->size - gpa;
+    n = len < room ? len : room;
+    return r->host + (gpa - r->gpa);
+  }
+};
+VmDma g_dma;
+ChannelDisk g_disk;
+ChannelNet g_net;
+char g_disk_serial[24];
+
+// A MAC address "52:54:00:xx:xx:xx"; false if malformed.
+bool parse_mac(const char* s, uint8_t (&mac)[6]) {
+  for (int i = 0; i < 6; ++i) {
+    unsigned v = 0;
+    for (int k = 0; k < 2; ++k, ++s) {
+      char c = *s;
+      unsigned d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : 16;
+      if (d == 16) return false;
+      v = v * 16 + d;
+    }
+    mac[i] = static_cast<uint8_t>(v);
+    if (i < 5 && *s++ != ':') return false;
+  }
+  return *s == '\0' && !(mac[0] & 1);  // a unicast address
+}
+
+// Params `disk` and `net` name channels to a block and a switch component:
+// the guest gets virtio-blk / virtio-net devices served by them.
+void connect_backends(Platform::Config& cfg) {
+  char why[128];
+  if (const char* name = cos::param("disk")) {
+    uint64_t timeout_ms = cos::param_u64("disk_timeout_ms", 5000);
+    if (!g_disk.open(name, timeout_ms * 1000, why, sizeof(why))) cos::exit(cos::exit_status::kFailed, "disk: %s", why);
+    cos::fmt::snformat(g_disk_serial, sizeof(g_disk_serial), "cos-%s", name);
+    cfg.disk = &g_disk;
+    cfg.disk_serial = g_disk_serial;
+    cos::printf("simple_vmm: virtio-blk on channel '%s': %lu KiB%s\n", name,
+                static_cast<unsigned long>(g_disk.capacity_sectors() / 2), g_disk.read_only() ? ", read-only" : "");
+  }
+  if (const char* name = cos::param("net")) {
+    if (!g_net.open(name, why, sizeof(why))) cos::exit(cos::exit_status::kFailed, "net: %s", why);
+    uint8_t mac[6] = {0x52, 0x54, 0x00, 0x12, 0x34, static_cast<uint8_t>(0x10 + cos::self().id)};
+    if (const char* m = cos::param("mac"); m && !parse_mac(m, mac))
+      cos::exit(cos::exit_status::kFailed, "param mac = \"%s\" is not a unicast MAC address (52:54:00:12:34:56)", m);
+    __builtin_memcpy(cfg.mac, mac, 6);
+    cfg.net = &g_net;
+    cos::printf("simple_vmm: virtio-net on channel '%s', MAC %02x:%02x:%02x:%02x:%02x:%02x\n", name, mac[0], mac[1],
+                mac[2], mac[3], mac[4], mac[5]);
+  }
+  cfg.dma = &g_dma;
+}
+
 }  // namespace
 
 int main() {
@@ -320,6 +391,7 @@ int main() {
   cfg.e820 = e820_file;
   cfg.e820_bytes = 20 * entries;
   host_date(rtc_slot, cfg);
+  connect_backends(cfg);
   g_vmm.clock.init(cfg.tsc_hz, epoch_of(cfg), now_ns());
   auto tables = g_vmm.vm.gpa_to_hva(kTablesGpa, kTablesSize);
   if (!tables || !g_vmm.pc.init(cfg, tables.value(), kTablesGpa, kTablesSize))

@@ -59,6 +59,46 @@ struct Devices {
 
 alignas(Devices) unsigned char g_storage[sizeof(Devices)];
 Devices* g_dev;
+
+// The virtio devices, built only when the composition asks for them.
+struct Virtio {
+  ApicMsiSink msi;
+  alignas(VirtioBlk) unsigned char blk_storage[sizeof(VirtioBlk)];
+  alignas(VirtioPci) unsigned char blk_fn_storage[sizeof(VirtioPci)];
+  alignas(VirtioNet) unsigned char net_storage[sizeof(VirtioNet)];
+  alignas(VirtioPci) unsigned char net_fn_storage[sizeof(VirtioPci)];
+  VirtioBlk* blk = nullptr;
+  VirtioNet* net = nullptr;
+  explicit Virtio(LocalApic& lapic) : msi(lapic) {}
+};
+alignas(Virtio) unsigned char g_virtio_storage[sizeof(Virtio)];
+Virtio* g_virtio;
+
+// A guest that breaks a virtio rule stops that device only (it sets
+// DEVICE_NEEDS_RESET); the VM and the other devices go on.
+void on_virtio_error(void* what, const VirtioError& e) {
+  cos::printf("simple_vmm: %s: the guest broke the virtio rules (%s, queue %u, value %#lx); device stopped until the guest resets it\n",
+              static_cast<const char*>(what), virtio_errc_name(e.code), e.queue, static_cast<unsigned long>(e.value));
+}
+
+bool add_virtio(Devices& d, const Platform::Config& cfg) {
+  if (!cfg.disk && !cfg.net) return true;
+  if (!cfg.dma) return false;
+  g_virtio = new (g_virtio_storage) Virtio(d.lapic);
+  Virtio& v = *g_virtio;
+  d.pci.set_interrupt_targets(&v.msi, &d.ioapic);
+  if (cfg.disk) {
+    v.blk = new (v.blk_storage) VirtioBlk(*cfg.dma, *cfg.disk, cfg.disk_serial);
+    v.blk->set_error_callback(on_virtio_error, const_cast<char*>("virtio-blk"));
+    if (!d.pci.attach(1, *new (v.blk_fn_storage) VirtioPci(*v.blk))) return false;
+  }
+  if (cfg.net) {
+    v.net = new (v.net_storage) VirtioNet(*cfg.dma, *cfg.net, cfg.mac);
+    v.net->set_error_callback(on_virtio_error, const_cast<char*>("virtio-net"));
+    if (!d.pci.attach(2, *new (v.net_fn_storage) VirtioPci(*v.net))) return false;
+  }
+  return d.mmio.add(Platform::kPciMmioBase, Platform::kPciMmioBytes, d.pci);
+}
 void (*g_console_out)(uint8_t);
 
 // Host console input waiting for room in the guest UART's receive FIFO.
@@ -108,11 +148,15 @@ bool Platform::init(const Config& cfg, uint8_t* tables, uint32_t tables_gpa, uin
   ok = ok && (!cfg.e820 || d.fw_cfg.add_file("etc/e820", cfg.e820, cfg.e820_bytes) != 0);
   ok = ok && d.mmio.add(kLapicBase, 0x1000, d.lapic) && d.mmio.add(kIoApicBase, 0x1000, d.ioapic);
   ok = ok && d.timers.add(d.lapic) && d.timers.add(d.pit) && d.timers.add(d.com1) && d.timers.add(d.rtc);
-  if (!ok) return false;
+  if (!ok || !add_virtio(d, cfg)) return false;
   // ACPI tables (the Debian cloud kernel has no MP-table support) in the
   // first half of the area, MP tables for other kernels in the second.
   uint32_t half = tables_size / 2;
-  return AcpiTables::build(tables, half, tables_gpa) != 0 &&
+  AcpiTables::Config acpi;
+  acpi.pci.present = g_virtio != nullptr;
+  acpi.pci.mmio_base = static_cast<uint32_t>(kPciMmioBase);
+  acpi.pci.mmio_size = static_cast<uint32_t>(kPciMmioBytes);
+  return AcpiTables::build(tables, half, tables_gpa, acpi) != 0 &&
          MpTable::build(tables + half, tables_size - half, tables_gpa + half) != 0;
 }
 
@@ -120,8 +164,8 @@ uint32_t Platform::io_in(uint16_t port, unsigned size) { return g_dev->ports.rea
 void Platform::io_out(uint16_t port, unsigned size, uint32_t value) { g_dev->ports.write(port, size, value); }
 
 bool Platform::is_mmio(uint64_t gpa) const {
-  uint64_t v;
-  return g_dev->mmio.read(gpa & ~0xfffull, 4, v) || (gpa & ~0xfffull) == kLapicBase || (gpa & ~0xfffull) == kIoApicBase;
+  // Never a probing read: reading a virtio ISR register clears it.
+  return g_dev->mmio.contains(gpa) || (gpa & ~0xfffull) == kLapicBase || (gpa & ~0xfffull) == kIoApicBase;
 }
 bool Platform::mmio_read(uint64_t gpa, unsigned size, uint64_t& value) { return g_dev->mmio.read(gpa, size, value); }
 bool Platform::mmio_write(uint64_t gpa, unsigned size, uint64_t value) { return g_dev->mmio.write(gpa, size, value); }
@@ -182,6 +226,9 @@ void Platform::pump_input() {
   // so the character-timeout interrupt is due now (PC16550D) rather than
   // waiting for the FIFO trigger level.
   if (pushed) g_dev->com1.advance(now + 1'000'000'000ull);
+}
+void Platform::poll_net() {
+  if (g_virtio && g_virtio->net) g_virtio->net->poll_rx();
 }
 bool Platform::reset_requested() const { return g_dev->reset; }
 bool Platform::poweroff_requested() const { return g_dev->poweroff; }

@@ -8,6 +8,12 @@
 
 #include "simple_vmm/msrs.hpp"
 
+namespace cos::dev {
+class GuestMemory;
+class BlockBackend;
+class NetBackend;
+}  // namespace cos::dev
+
 namespace cos::simple_vmm {
 
 class Platform {
@@ -22,7 +28,17 @@ class Platform {
     const char* cmdline;      ///< the guest's command line (FW_CFG_CMDLINE_*); must stay valid
     const void* e820;         ///< the memory map as fw_cfg file "etc/e820" (20-byte entries); must stay valid
     uint32_t e820_bytes;
+    // virtio devices on PCI (docs/simple_vmm.md "virtio devices"); with any
+    // of them the DSDT describes the PCI root bridge and its MMIO window.
+    dev::GuestMemory* dma = nullptr;      ///< guest RAM as the devices see it (required with a device)
+    dev::BlockBackend* disk = nullptr;    ///< virtio-blk in PCI slot 1 (null: none)
+    const char* disk_serial = nullptr;    ///< its GET_ID string
+    dev::NetBackend* net = nullptr;       ///< virtio-net in PCI slot 2 (null: none)
+    uint8_t mac[6] = {};                  ///< its MAC address
   };
+  /// The guest-physical MMIO window of the PCI root bridge (BARs), outside
+  /// RAM (guest RAM ends at or below 3 GiB) and the e820 map.
+  static constexpr uint64_t kPciMmioBase = 0xc0000000, kPciMmioBytes = 0x10000000;
 
   /// Builds the devices; `tables` receives the MP tables (written at
   /// `tables_gpa`, at most `tables_size` bytes).
@@ -61,6 +77,9 @@ class Platform {
   bool reset_requested() const;
   /// The guest powered off through ACPI (SLP_TYP of \_S5 with SLP_EN).
   bool poweroff_requested() const;
+  /// The network backend may have frames for the guest: hand them to the
+  /// virtio-net device's receive buffers (no-op without one).
+  void poll_net();
   /// The guest wrote `value` to QEMU's isa-debug-exit (ports 0xf4-0xf7).
   bool debug_exit_requested(uint32_t& value) const;
 };

@@ -39,6 +39,9 @@ struct Vmm {
   uint64_t wait_us = 0;       ///< run loop's next wait (until the next device deadline)
   uint64_t exits_by_reason[32] = {};
   uint64_t trace_every = 0;   ///< parameter `trace`: print every Nth exit (0: off)
+  /// The notification endpoint was consumed outside the run loop (a device
+  /// backend waited on it): look at the console and the network again.
+  bool notified = false;
 };
 
 extern Vmm g_vmm;

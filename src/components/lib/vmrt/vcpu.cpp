@@ -22,7 +22,7 @@ Status Vcpu::create(Vm& vm, const VcpuConfig& cfg) {
   bool mapped = false;
   auto undo = [&](const Error& e) -> Status {
     if (vcpu) sys::cap_delete(vcpu), env->slots.free(vcpu);
-    if (rcv) sys::cap_delete(rcv), env->slots.free(rcv);
+    if (rcv && !cfg.wake_rcv_slot) sys::cap_delete(rcv), env->slots.free(rcv);
     if (mapped) env->unmap_window(hva, 1);
     if (frame) sys::cap_delete(frame), env->slots.free(frame);
     return e;
@@ -40,14 +40,18 @@ Status Vcpu::create(Vm& vm, const VcpuConfig& cfg) {
   hva = w.value();
   if (auto m = env->map_into_window(hva, frame, 0, 1); !m) return undo(m.error());
   mapped = true;
-  s = env->slots.alloc();
-  if (!s) return undo(s.error());
-  r = sys::retype(env->untyped, s.value(), ObjType::rcv, 1);
-  if (r < 0) {
-    env->slots.free(s.value());
-    return undo(sys_error("retype(rcv) for vCPU wake-ups", r));
+  if (cfg.wake_rcv_slot) {
+    rcv = cfg.wake_rcv_slot;
+  } else {
+    s = env->slots.alloc();
+    if (!s) return undo(s.error());
+    r = sys::retype(env->untyped, s.value(), ObjType::rcv, 1);
+    if (r < 0) {
+      env->slots.free(s.value());
+      return undo(sys_error("retype(rcv) for vCPU wake-ups", r));
+    }
+    rcv = s.value();
   }
-  rcv = s.value();
   s = env->slots.alloc();
   if (!s) return undo(s.error());
   r = cfg.own_thread ? sys::vcpu_create(env->untyped, s.value(), vm.slot(), frame, rcv, cfg.priority)
@@ -66,6 +70,7 @@ Status Vcpu::create(Vm& vm, const VcpuConfig& cfg) {
   frame_ = frame;
   hva_ = hva;
   own_thread_ = cfg.own_thread;
+  own_rcv_ = cfg.wake_rcv_slot == 0;
   attach(page, &vm.memory());
   set_save_mask(cfg.save_mask);
   return {};
@@ -169,9 +174,11 @@ Status Vcpu::destroy() {
   int64_t r = sys::cap_delete(slot_);
   if (r < 0) result = sys_error("cap_delete(vcpu)", r);
   env->slots.free(slot_);
-  r = sys::cap_delete(rcv_);
-  if (r < 0 && result) result = sys_error("cap_delete(rcv)", r);
-  env->slots.free(rcv_);
+  if (own_rcv_) {
+    r = sys::cap_delete(rcv_);
+    if (r < 0 && result) result = sys_error("cap_delete(rcv)", r);
+    env->slots.free(rcv_);
+  }
   env->unmap_window(hva_, 1);
   r = sys::cap_delete(frame_);
   if (r < 0 && result) result = sys_error("cap_delete(state frame)", r);

@@ -35,6 +35,12 @@ struct VcpuConfig {
   /// (vm::Load bits); cr and segments let handlers translate addresses and
   /// know the mode. Fewer groups make exits cheaper.
   uint64_t save_mask = Load::cr | Load::segments;
+  /// 0 (the default): create() makes the vCPU's own wake-up receive
+  /// endpoint. Otherwise an endpoint the VMM already holds (read and write),
+  /// e.g. its channels' notification endpoint (cos::chan::notify_endpoint),
+  /// so that a backend's notification wakes the vCPU's thread; destroy()
+  /// leaves it alone.
+  uint64_t wake_rcv_slot = 0;
 };
 
 class Vcpu;
@@ -120,6 +126,7 @@ class Vcpu : public VcpuState {
   Vm* vm_ = nullptr;
   uint64_t slot_ = 0, rcv_ = 0, frame_ = 0, hva_ = 0;
   bool own_thread_ = false;
+  bool own_rcv_ = true;  ///< create() made rcv_ (destroy() deletes it)
 };
 
 }  // namespace vmrt
