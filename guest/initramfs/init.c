@@ -12,7 +12,13 @@
  * virtio_net, virtio_console) with busybox `modprobe -q -a` when
  * /lib/modules/<uname -r>/modules.dep exists (the initramfs builder puts the
  * guest kernel's modules there and runs depmod); only a failure prints a
- * line. */
+ * line.
+ *
+ * Then, from the kernel command line, `cos.ip=<address>/<prefix>` brings up
+ * lo and eth0 with that address (busybox `ip`; the virtio-net driver is a
+ * module, so the kernel's own `ip=` cannot do it), and if the initramfs has
+ * /etc/init.d/rcS (an overlay), init runs it with /bin/sh and waits for it
+ * before starting the shell. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +92,62 @@ static void load_modules(void) {
     say("init: modprobe virtio_pci virtio_blk virtio_net virtio_console failed (status %#x)\n", status);
 }
 
+/* Runs argv[0] (a path) with argv and waits; returns its wait status, or -1. */
+static int run(char *const argv[]) {
+  char *const envp[] = {"HOME=/", "PATH=/sbin:/bin:/usr/sbin:/usr/bin", "TERM=vt100", NULL};
+  pid_t pid = fork();
+  if (pid < 0) {
+    say("init: fork for %s: %s\n", argv[0], strerror(errno));
+    return -1;
+  }
+  if (pid == 0) {
+    execve(argv[0], argv, envp);
+    say("init: cannot run %s: %s\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status;
+}
+
+/* The value of `key=` on the kernel command line into buf, or 0. */
+static int cmdline_value(const char *key, char *buf, size_t len) {
+  char line[1024];
+  int fd = open("/proc/cmdline", O_RDONLY);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, line, sizeof line - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  line[n] = '\0';
+  size_t klen = strlen(key);
+  for (char *p = line; (p = strstr(p, key)) != NULL; p += klen) {
+    if ((p != line && p[-1] != ' ') || p[klen] != '=') continue;
+    char *v = p + klen + 1;
+    size_t i = 0;
+    while (v[i] && v[i] != ' ' && v[i] != '\n' && i + 1 < len) buf[i] = v[i], ++i;
+    buf[i] = '\0';
+    return i > 0;
+  }
+  return 0;
+}
+
+static void configure_network(void) {
+  char addr[64];
+  if (!cmdline_value("cos.ip", addr, sizeof addr)) return;
+  char *const lo[] = {"/sbin/ip", "link", "set", "lo", "up", NULL};
+  char *const add[] = {"/sbin/ip", "addr", "add", addr, "dev", "eth0", NULL};
+  char *const up[] = {"/sbin/ip", "link", "set", "eth0", "up", NULL};
+  if (run(lo) != 0 || run(add) != 0 || run(up) != 0) say("init: configuring eth0 with %s failed\n", addr);
+}
+
+static void run_rcs(void) {
+  if (access("/etc/init.d/rcS", R_OK) != 0) return;
+  char *const argv[] = {"/bin/sh", "/etc/init.d/rcS", NULL};
+  int status = run(argv);
+  if (status != 0) say("init: /etc/init.d/rcS ended with status %#x\n", status);
+}
+
 static void run_shell(void) {
   char *const argv[] = {"sh", NULL};
   char *const envp[] = {"HOME=/", "PATH=/sbin:/bin:/usr/sbin:/usr/bin", "TERM=vt100", "PS1=~ # ", NULL};
@@ -114,6 +176,8 @@ int main(void) {
 
   say("Hello Initramfs in special bootloader!\n");
   load_modules();
+  configure_network();
+  run_rcs();
 
   signal(SIGINT, SIG_IGN);
   for (;;) {
