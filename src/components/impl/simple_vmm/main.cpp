@@ -444,5 +444,6 @@ int main() {
       cos::printf(" %s=%lu", vmrt::exit_reason_name(static_cast<cos::vm::ExitReason>(r)),
                   static_cast<unsigned long>(g_vmm.exits_by_reason[r]));
   cos::printf("\n");
+  g_vmm.pc.print_device_stats();
   return finish();
 }

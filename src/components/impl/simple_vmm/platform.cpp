@@ -230,6 +230,24 @@ void Platform::pump_input() {
 void Platform::poll_net() {
   if (g_virtio && g_virtio->net) g_virtio->net->poll_rx();
 }
+void Platform::print_device_stats() const {
+  if (!g_virtio) return;
+  if (const VirtioNet* n = g_virtio->net) {
+    const VirtioNet::Stats& s = n->stats();
+    cos::printf("simple_vmm: virtio-net: sent %lu frames (%lu bytes, %lu dropped, %lu bad), received %lu frames (%lu bytes, %lu dropped)\n",
+                static_cast<unsigned long>(s.tx_frames), static_cast<unsigned long>(s.tx_bytes),
+                static_cast<unsigned long>(s.tx_dropped), static_cast<unsigned long>(s.tx_errors),
+                static_cast<unsigned long>(s.rx_frames), static_cast<unsigned long>(s.rx_bytes),
+                static_cast<unsigned long>(s.rx_dropped));
+  }
+  if (const VirtioBlk* b = g_virtio->blk) {
+    const VirtioBlk::Stats& s = b->stats();
+    cos::printf("simple_vmm: virtio-blk: %lu requests ok, %lu I/O errors, %lu unsupported; %lu sectors read, %lu written\n",
+                static_cast<unsigned long>(s.ok), static_cast<unsigned long>(s.io_errors),
+                static_cast<unsigned long>(s.unsupported), static_cast<unsigned long>(s.sectors_read),
+                static_cast<unsigned long>(s.sectors_written));
+  }
+}
 bool Platform::reset_requested() const { return g_dev->reset; }
 bool Platform::poweroff_requested() const { return g_dev->poweroff; }
 bool Platform::debug_exit_requested(uint32_t& value) const { return g_dev->debug_exit.exited(value); }

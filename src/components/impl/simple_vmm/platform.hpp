@@ -80,6 +80,8 @@ class Platform {
   /// The network backend may have frames for the guest: hand them to the
   /// virtio-net device's receive buffers (no-op without one).
   void poll_net();
+  /// Prints one line per virtio device with its counters (end of the run).
+  void print_device_stats() const;
   /// The guest wrote `value` to QEMU's isa-debug-exit (ports 0xf4-0xf7).
   bool debug_exit_requested(uint32_t& value) const;
 };
