@@ -125,6 +125,13 @@ void syscall_handle(Thread* t);
 /// registers are rewritten): what it had left to destroy goes to the
 /// background list.
 void syscall_abandon(Thread* t);
+/// Pages a large retype(frame) zeroes per kernel entry (sys_memory.cpp): 512
+/// KiB, a bounded stretch with interrupts masked.
+inline constexpr uint64_t kFramePagesPerEntry = 128;
+/// Gives back a large retype(frame) the thread did not finish: the pages not
+/// yet prepared return to their untyped at once, the prepared ones become a
+/// frame nobody names, destroyed in bounded steps like any other object.
+void pending_frame_abandon(Thread* t);
 /// Destroys one budget's worth of the background list; true while more is
 /// left (platform::idle() calls it between interrupt windows).
 bool idle_work();

@@ -202,13 +202,55 @@ Untyped* untyped_init(uint64_t header_pa, uint64_t base, uint64_t size, Untyped*
   u->origin = origin;
   u->base = base;
   u->size = size;
-  for (uint64_t pa = base; pa < base + size; pa += kPage) {
-    PageMeta* m = page_meta(pa);
-    KASSERT(m);
-    *m = PageMeta{};
-  }
+  // Free pages always have default metadata (pages_release, boot), so the
+  // region needs no per-page work: carving an untyped takes constant time.
   if (size) u->free.release(base, size / kPage);
   return u;
+}
+
+void pending_frame_abandon(Thread* t) {
+  PendingFrame& p = t->pending_frame;
+  if (!p.ut) return;
+  if (p.pages > p.done) p.ut->free.release(p.pa + p.done * kPage, p.pages - p.done);
+  if (p.done) {
+    page_meta(p.pa)->pages = static_cast<uint32_t>(p.done);
+    frame_maybe_free(p.pa);  // its destruction drops the reference on ut
+  } else {
+    obj_unref(p.ut);
+  }
+  p = PendingFrame{};
+}
+
+Error untyped_reserve(Untyped* ut, uint64_t pages, uint64_t& pa) {
+  if (!ut->free.take(pages, 1, pa)) return Error::out_of_memory;
+  obj_ref(ut);
+  return Error::ok;
+}
+
+void untyped_prepare_frame(Untyped* ut, uint64_t pa, uint64_t first, uint64_t n) {
+  platform::zero_pages(pa + first * kPage, n);
+  for (uint64_t i = first; i < first + n; ++i) {
+    PageMeta* m = page_meta(pa + i * kPage);
+    KASSERT(m && m->kind == PageKind::free);
+    *m = PageMeta{};
+    m->kind = PageKind::frame;
+    m->head = static_cast<uint32_t>(i);
+    m->origin = ut;
+  }
+}
+
+Error untyped_carve(Untyped* ut, uint64_t pages, Untyped*& out) {
+  uint64_t pa;
+  if (!ut->free.take(pages + 1, 1, pa)) return Error::out_of_memory;
+  obj_ref(ut);
+  platform::zero_pages(pa, 1);
+  PageMeta* m = page_meta(pa);
+  KASSERT(m && m->kind == PageKind::free);
+  *m = PageMeta{};
+  m->kind = PageKind::untyped;
+  m->origin = ut;
+  out = untyped_init(pa, pa + kPage, pages * kPage, ut);
+  return Error::ok;
 }
 
 Error untyped_alloc(Untyped* ut, uint64_t pages, uint64_t align_pages, PageKind kind, uint64_t& pa) {

@@ -12,6 +12,7 @@ uint32_t g_live_threads;
 uint32_t g_essential_live;
 bool g_essential_started;
 uint64_t g_ticks;
+
 bool g_rotate_pending;
 
 namespace {

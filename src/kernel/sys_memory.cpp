@@ -27,6 +27,34 @@ void install_object(const CreateTarget& target, ObjType type, KObject* o) {
   cap_install(target.slot, made, static_cast<uint8_t>(Rights::all), target.utc);
 }
 
+// A frame of more than kFramePagesPerEntry pages is zeroed over several
+// kernel entries (docs/kernel.md, "Bounded kernel work"): the first entry
+// reserves the pages, every entry prepares (zeroes) the next
+// kFramePagesPerEntry and restarts the call, and the entry that prepares the
+// last one makes the frame. In between, interrupts are taken and a thread of
+// higher priority runs: a component cannot stall the kernel for as long as
+// it takes to zero gigabytes. The reservation lives in Thread::pending_frame;
+// a call that is abandoned (the thread killed, or it did something else)
+// gives it back (pending_frame_abandon).
+int64_t retype_large_frame(Thread* t, Untyped* ut, uint64_t npages, uint64_t& pa) {
+  PendingFrame& p = t->pending_frame;
+  if (p.ut && (p.ut != ut || p.pages != npages)) pending_frame_abandon(t);
+  if (!p.ut) {
+    if (Error e = untyped_reserve(ut, npages, p.pa); e != Error::ok) return err(e);
+    p.ut = ut;
+    p.pages = npages;
+    p.done = 0;
+  }
+  const uint64_t n = p.pages - p.done < kFramePagesPerEntry ? p.pages - p.done : kFramePagesPerEntry;
+  untyped_prepare_frame(ut, p.pa, p.done, n);
+  p.done += n;
+  if (p.done < p.pages) return kRestart;
+  pa = p.pa;
+  page_meta(pa)->pages = static_cast<uint32_t>(npages);
+  p = PendingFrame{};
+  return 0;
+}
+
 int64_t retype(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t type, uint64_t npages) {
   Capability *utc, *slot;
   Error e = caps(t).get(ut_slot, ObjType::untyped, utc, Rights::write);
@@ -38,9 +66,9 @@ int64_t retype(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t type, uint64
   switch (static_cast<ObjType>(type)) {
     case ObjType::untyped: {
       if (npages < 1 || npages > (1ull << 24)) return err(Error::bad_argument);
-      uint64_t pa;
-      if ((e = untyped_alloc(ut, npages + 1, 1, PageKind::untyped, pa)) != Error::ok) return err(e);
-      made.w0 = reinterpret_cast<uint64_t>(untyped_init(pa, pa + kPage, npages * kPage, ut));
+      Untyped* child;
+      if ((e = untyped_carve(ut, npages, child)) != Error::ok) return err(e);
+      made.w0 = reinterpret_cast<uint64_t>(child);
       break;
     }
     case ObjType::captbl: {
@@ -64,7 +92,11 @@ int64_t retype(Thread* t, uint64_t ut_slot, uint64_t dest, uint64_t type, uint64
     case ObjType::frame: {
       if (npages < 1 || npages > (1u << 20)) return err(Error::bad_argument);
       uint64_t pa;
-      if ((e = untyped_alloc(ut, npages, 1, PageKind::frame, pa)) != Error::ok) return err(e);
+      if (npages <= kFramePagesPerEntry) {
+        if ((e = untyped_alloc(ut, npages, 1, PageKind::frame, pa)) != Error::ok) return err(e);
+      } else if (int64_t r = retype_large_frame(t, ut, npages, pa); r != 0) {
+        return r;  // sys::kRestart: the call goes on at the thread's next kernel entry
+      }
       made.w0 = pa;
       made.w1 = npages;
       break;

@@ -71,6 +71,9 @@ bool continues(const Thread* t) { return t->regs.rip == t->restart_rip && t->reg
 // and any higher-priority thread, and continues there.
 void finish(Thread* t, uint64_t op, int64_t ret, WorkBudget& budget) {
   x86::Regs& r = t->regs;
+  // A large retype that ended another way (an error at a later entry: its
+  // untyped or slot went meanwhile) leaves no reservation behind.
+  if (ret != sys::kRestart && t->pending_frame.ut) pending_frame_abandon(t);
   if (t->reap.empty() && ret != sys::kRestart) {  // released nothing: the common case
     reap_into(nullptr);
     t->restart = SyscallRestart::none;
@@ -128,6 +131,7 @@ bool control_transfer(Thread* t, Op op) {
 }  // namespace
 
 void syscall_abandon(Thread* t) {
+  pending_frame_abandon(t);
   reap_adopt(t->reap);
   t->restart = SyscallRestart::none;
 }

@@ -40,6 +40,15 @@ enum class SyscallRestart : uint8_t {
   reclaim,  ///< the operation is done (result in restart_result); only destroying what it released is left
 };
 
+struct Untyped;
+/// A large frame retype in progress (sys_memory.cpp retype_large_frame):
+/// pages [pa, pa + pages * 4 KiB) reserved from `ut` (referenced), the first
+/// `done` of them zeroed and recorded as frame pages. ut == nullptr: none.
+struct PendingFrame {
+  Untyped* ut = nullptr;
+  uint64_t pa = 0, pages = 0, done = 0;
+};
+
 /// Threads with a timeout pending are on a deadline-ordered kernel list.
 struct TimeoutTag;
 using TimeoutHook = boost::intrusive::list_base_hook<
@@ -81,6 +90,7 @@ struct Thread : KObject, SchedEntity, TimeoutHook, HomeHook {
   int64_t restart_result;        ///< restart == reclaim: what the call returns once done
   uint64_t restart_rip;          ///< rip after the cut-short SYSCALL instruction
   uint64_t restart_op;           ///< its rax (abi::Op)
+  PendingFrame pending_frame;    ///< a retype(frame) cut into steps, while it lasts
 };
 static_assert(sizeof(Thread) <= 4096);
 static_assert(sizeof(x86::Regs) % 16 == 0);

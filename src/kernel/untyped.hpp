@@ -20,6 +20,17 @@ struct Untyped : KObject {
 /// Carves `pages` zeroed pages (aligned to `align_pages`) of kind `kind` and
 /// takes a reference on `ut` for them. Errors: out_of_memory.
 Error untyped_alloc(Untyped* ut, uint64_t pages, uint64_t align_pages, PageKind kind, uint64_t& pa);
+/// Takes `pages` pages from `ut` as they are (not zeroed, their metadata
+/// still free) and references `ut`: a reservation that
+/// untyped_prepare_frame turns into a frame in steps. Errors: out_of_memory.
+Error untyped_reserve(Untyped* ut, uint64_t pages, uint64_t& pa);
+/// Zeroes pages [first, first + n) of a reservation at `pa` from `ut` and
+/// records them as pages of a frame (page metadata kind frame, head index).
+void untyped_prepare_frame(Untyped* ut, uint64_t pa, uint64_t first, uint64_t n);
+/// Carves an untyped object of `pages` pages (plus its header page) from
+/// `ut` in constant time: only the header is zeroed, because the memory of
+/// an untyped is zeroed when it is handed out of it. Errors: out_of_memory.
+Error untyped_carve(Untyped* ut, uint64_t pages, Untyped*& out);
 /// Returns pages to `ut` and drops the reference untyped_alloc took.
 void untyped_free(Untyped* ut, uint64_t pa, uint64_t pages);
 /// Builds an untyped object: header page at `header_pa`, memory [base, base+size).

@@ -106,7 +106,7 @@ def command_line(system, accel, cpu, log_path, icount=False, gdb_port=None):
             "-d", "cpu_reset,guest_errors", "-D", str(log_path),
             "-accel", accel, "-cpu", cpu]
     if icount:
-        argv += ["-icount", "shift=0"]
+        argv += ["-icount", "shift=0,sleep=off"]
     if gdb_port is not None:
         argv += ["-S", "-gdb", "tcp:127.0.0.1:%d" % gdb_port]
     argv += ["-kernel", str(system.kernel_bin()), "-initrd", initrd_arg(system.boot_modules())]

@@ -351,3 +351,157 @@ KT_CASE(page_table_pages_come_from_the_given_untyped_and_return) {
   KT_OK(sys::cap_delete(pt2));
   KT_OK(try_retype(small, ObjType::frame, 1));
 }
+
+// ---------------------------------------------------------------------------
+// Large frames are zeroed over several kernel entries (sys_memory.cpp
+// retype_large_frame, 128 pages per entry).
+
+namespace {
+
+constexpr uint64_t kChunkPages = 128;  // kernel/kernel.hpp kFramePagesPerEntry
+
+/// True when `ut` (of `pages` pages) is entirely free again: one frame of
+/// all of it can be retyped (and is deleted at once).
+bool untyped_all_free(uint64_t ut, uint64_t pages) {
+  uint64_t s = slot();
+  KT_CHECK(s != 0);
+  KT_CHECK_OK(sys::retype(ut, s, ObjType::frame, pages));
+  KT_CHECK_OK(sys::cap_delete(s));
+  return true;
+}
+
+constexpr int kMaxWakes = 8192;
+int64_t g_wakes[kMaxWakes];
+
+// h.a: an endpoint bound to the periodic timer; records each wakeup until h.stop.
+void record_wakes(Helper& h) {
+  int n = 0;
+  h.flag = 1;
+  while (!h.stop && n < kMaxWakes) {
+    int64_t r = sys::rcv(h.a, 1000000, 0);
+    if (r < 1) {
+      h.r1 = r;
+      break;
+    }
+    g_wakes[n++] = sys::time_now();
+    h.r0 = n;
+  }
+}
+
+// h.a: untyped, h.b: destination slot, h.c: pages. r0 = retype's result.
+void retype_frame(Helper& h) {
+  h.flag = 1;
+  h.r0 = sys::retype(h.a, h.b, ObjType::frame, h.c);
+}
+
+}  // namespace
+
+KT_CASE(large_frame_is_zeroed_in_every_chunk) {
+  // Dirty pages on both sides of every chunk boundary, free them, and retype
+  // the same memory as one large frame: every page must read zero.
+  const uint64_t pages = 3 * kChunkPages + 5;
+  uint64_t ut = make_untyped(pages);
+  KT_ASSERT(ut);
+  const uint64_t probes[] = {0, kChunkPages - 1, kChunkPages, 2 * kChunkPages - 1, 2 * kChunkPages,
+                             3 * kChunkPages, pages - 1};
+  uint64_t f = 0;
+  KT_OK(try_retype(ut, ObjType::frame, pages, &f));
+  for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); ++i) {
+    KT_ASSERT(map_scratch(i, f, probes[i]));
+    for (uint64_t w = 0; w < kPage / 8; ++w) at(scratch(i))[w] = 0x5a5a5a5a00000000ull | w;
+    KT_OK(sys::pgtbl_unmap(env().pgtbl, scratch(i)));
+  }
+  KT_OK(sys::cap_delete(f));
+  uint64_t g = 0;
+  KT_OK(try_retype(ut, ObjType::frame, pages, &g));
+  for (unsigned i = 0; i < sizeof(probes) / sizeof(probes[0]); ++i) {
+    KT_ASSERT(map_scratch(i, g, probes[i]));
+    for (uint64_t w = 0; w < kPage / 8; ++w) KT_EQ(at(scratch(i))[w], 0);
+  }
+}
+
+KT_CASE(large_frame_retype_does_not_hold_off_a_higher_priority_periodic_thread) {
+  // Most of our untyped memory as one frame, retyped while a thread at a
+  // higher priority wakes every tick. Zeroing it in one go would keep
+  // interrupts off for the whole retype: no wakeup during it at all.
+  const Env& e = env();
+  const uint64_t pages = e.ut_bytes / kPage - 1024;
+  uint64_t ut = make_untyped(pages);
+  uint64_t dest = slot();
+  KT_ASSERT(ut && dest);
+  uint64_t ep = make(ObjType::rcv, 1);
+  KT_ASSERT(ep);
+  struct TimerOff {
+    uint64_t rcv;
+    ~TimerOff() { sys::timer_bind(env().timer, rcv, 0); }
+  } off{ep};
+  Helper& h = helper();
+  h.a = ep;
+  KT_OK(sys::timer_bind(e.timer, ep, cos::abi::kTickUs));
+  KT_ASSERT(start_helper(h, record_wakes, e.main_prio - 1));
+  KT_EQ(h.flag, 1);
+  sleep_us(5 * cos::abi::kTickUs);
+  const int before = static_cast<int>(h.r0);
+  const int64_t t0 = sys::time_now();
+  KT_OK(sys::retype(ut, dest, ObjType::frame, pages));
+  const int64_t t1 = sys::time_now();
+  const int after = static_cast<int>(h.r0);
+  h.stop = 1;
+  KT_ASSERT(wait_helper(h));
+  KT_EQ(h.r1, 0);
+  int64_t last = t0, worst = 0;
+  int during = 0;
+  for (int i = before; i < after; ++i) {
+    if (g_wakes[i] < t0 || g_wakes[i] > t1) continue;
+    ++during;
+    if (g_wakes[i] - last > worst) worst = g_wakes[i] - last;
+    last = g_wakes[i];
+  }
+  if (t1 - last > worst) worst = t1 - last;
+  const int64_t tick = static_cast<int64_t>(cos::abi::kTickUs);
+  const int64_t ran_ticks = (t1 - t0) / tick;
+  // As for revoke (t_revoke.cpp): 10 ticks, or a quarter of the retype on a
+  // host busy enough to stretch it.
+  const int64_t bound_ticks = ran_ticks / 4 > 10 ? ran_ticks / 4 : 10;
+  cos::printf("kernel_tests: retype of a %lu KiB frame took %ld ticks; the 1-tick periodic thread woke %d times "
+              "meanwhile, longest gap %ld ticks (bound %ld)\n",
+              static_cast<unsigned long>(pages * kPage / 1024), static_cast<long>(ran_ticks), during,
+              static_cast<long>(worst / tick), static_cast<long>(bound_ticks));
+  KT_CMP(ran_ticks, >=, 3);  // long enough that zeroing in one go would show
+  KT_CMP(worst, <=, bound_ticks * tick);
+  // Ticks that pass while a busy host has QEMU descheduled arrive together
+  // (one rcv returns several): at least one wakeup per 20 ticks, as for revoke.
+  KT_CMP(during, >=, ran_ticks / 20 + 1);
+  // The frame is whole and zeroed at its ends.
+  KT_ASSERT(map_scratch(0, dest, 0) && map_scratch(1, dest, pages - 1));
+  KT_EQ(at(scratch(0))[0], 0);
+  KT_EQ(at(scratch(1))[kPage / 8 - 1], 0);
+}
+
+KT_CASE(killed_large_retype_gives_its_memory_back) {
+  // A lower-priority thread retypes most of our memory as one frame; it is
+  // killed part way (after two ticks), before the frame exists: the pages
+  // it reserved, zeroed or not, all return to the untyped.
+  const Env& e = env();
+  const uint64_t pages = e.ut_bytes / kPage - 1024;
+  uint64_t ut = make_untyped(pages);
+  uint64_t dest = slot();
+  KT_ASSERT(ut && dest);
+  Helper& h = helper();
+  h.a = ut;
+  h.b = dest;
+  h.c = pages;
+  h.r0 = 1;
+  KT_ASSERT(start_helper(h, retype_frame, e.main_prio + 1));
+  sleep_us(2 * cos::abi::kTickUs);
+  KT_EQ(h.flag, 1);                   // it started the retype
+  KT_OK(sys::thd_kill(h.thd));
+  KT_EQ(h.r0, 1);                     // and never returned from it
+  KT_ERR(sys::cap_info(dest), empty_slot);  // no frame was made
+  sleep_us(20 * cos::abi::kTickUs);   // the prepared part is destroyed in the background
+  KT_ASSERT(untyped_all_free(ut, pages));
+  // A killed helper never marks itself finished: its stack is free again.
+  KT_EQ(h.state, 1);
+  h.state = 2;
+  KT_ASSERT(wait_helper(h));
+}
