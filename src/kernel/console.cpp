@@ -7,8 +7,22 @@
 
 namespace cos {
 namespace {
-void console_sink(void*, const char* s, size_t len) { platform::console_write(s, len); }
+constexpr uint32_t kKernel = ~0u;  // kprintf's owner
+uint32_t g_line_owner;             // who left the current line unfinished; 0: at a line start
+
+void console_sink(void*, const char* s, size_t len) {
+  for (size_t i = 0; i < len; ++i) console_put(kKernel, s[i]);
+}
 }  // namespace
+
+void console_put(uint32_t owner, char c) {
+  if (g_line_owner != 0 && g_line_owner != owner) {
+    const char nl = '\n';
+    platform::console_write(&nl, 1);
+  }
+  platform::console_write(&c, 1);
+  g_line_owner = c == '\n' ? 0 : owner;
+}
 
 void kprintf(const char* fmt, ...) {
   va_list ap;

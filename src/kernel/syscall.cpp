@@ -51,7 +51,7 @@ int64_t sys_print(Thread* t, uint64_t ptr, uint64_t len) {
     for (size_t i = 0; i < n; ++i) {
       while (!platform::console_ready())
         if (print_yields(t, ptr + i, len - i)) return sys::kRestart;
-      platform::console_write(&buf[i], 1);
+      console_put(t->current->id + 1, buf[i]);
     }
     ptr += n;
     len -= n;
