@@ -11,33 +11,13 @@
 // it answers nothing more.
 #include "channel/blk_server.hpp"
 #include "channel/channel.hpp"
-#include "channel/channel_layout.hpp"
 #include "cos/exit_status.hpp"
+#include "evil_blk/trash_ring.hpp"
 #include "runtime/cos.hpp"
 #include "runtime/heap.hpp"
 
-namespace {
-
 using cos::chan::Channel;
-using cos::chan::MsgRing;
 using cos::chan::RingStatus;
-
-/// Overwrites the ring this end produces on (ring `end`: end 0 produces on
-/// ring 0, end 1 on ring 1; channel_layout.hpp) with garbage: every record
-/// byte 0xa5 and the tail 64 bytes further on. Returns the old tail.
-uint32_t trash_response_ring(const cos::boot::CompInfo::Channel& c) {
-  auto* base = reinterpret_cast<volatile uint8_t*>(c.vaddr);
-  const size_t data_bytes = ((c.bytes - cos::chan::kChannelControlBytes) / 2) & ~size_t{7};
-  volatile uint8_t* control = base + c.end * MsgRing::kControlBytes;
-  volatile uint8_t* data = base + cos::chan::kChannelControlBytes + c.end * data_bytes;
-  for (size_t i = 0; i < data_bytes; ++i) data[i] = 0xa5;
-  auto* tail = reinterpret_cast<volatile uint32_t*>(control);
-  const uint32_t old = *tail;
-  *tail = static_cast<uint32_t>((old + 64) % (2 * data_bytes));
-  return old;
-}
-
-}  // namespace
 
 int main() {
   const cos::boot::CompInfo& info = cos::self();
@@ -63,7 +43,8 @@ int main() {
     while (ch.rx().peek(tag, len) == RingStatus::ok) {
       if (tag == break_on) {
         ch.rx().skip();
-        const uint32_t old = trash_response_ring(info.channels[0]);
+        const cos::boot::CompInfo::Channel& c = info.channels[0];
+        const uint32_t old = cos::evil_blk::trash_ring(reinterpret_cast<volatile uint8_t*>(c.vaddr), c.bytes, c.end);
         ch.notify();
         cos::printf("evil_blk: request %lu has operation %u: answered with garbage (response ring tail %u -> +64, records 0xa5)\n",
                     static_cast<unsigned long>(served + 1), tag, old);
