@@ -5,8 +5,8 @@
  * docs/channels.md "Isolation, tested").
  *
  *   # modprobe memscan own=<hex> foreign=<hex>
- *   memscan: scanned 65401 pages (255 MiB) of System RAM in 2 ranges, 0 unreadable
- *   memscan: own marker (31 bytes): 3 occurrences
+ *   memscan: scanned 65536 pages (256 MiB): the first MiB and 2 System RAM ranges, 0 unreadable
+ *   memscan: own marker (31 bytes): 10 occurrences
  *   memscan: foreign marker (35 bytes): 0 occurrences
  *
  * The markers come as hex of each byte XOR 0x5a, and the scan compares
@@ -18,10 +18,14 @@
  * must not be. The first byte of a marker must occur in it only once (the
  * matcher restarts on that byte; memscan refuses other markers).
  *
- * Pages: every page frame of the "System RAM" ranges of the iomem resource
- * tree (the e820 RAM Linux uses), read through the direct map with
- * copy_from_kernel_nofault (a page that faults is counted as unreadable).
- * A marker may straddle two frames that follow each other.
+ * Pages: all of the first MiB (which simple_vmm backs with guest RAM: its
+ * e820 map calls 0x9fc00-0xfffff reserved, and the ACPI tables live there)
+ * and every page frame of the "System RAM" ranges of the iomem resource
+ * tree above it (the rest of the e820 RAM), read through the direct map
+ * with copy_from_kernel_nofault (a page that faults is counted as
+ * unreadable). For a simple_vmm guest that is every page of its RAM: a
+ * 256 MiB guest reads 65536 pages. A marker may straddle two frames that
+ * follow each other.
  */
 #include <linux/init.h>
 #include <linux/ioport.h>
@@ -34,6 +38,8 @@
 
 #define MEMSCAN_XOR 0x5a
 #define MEMSCAN_MAX 64
+/* The first MiB, always in x86-64 Linux's direct map (its ISA range). */
+#define LOW_PFNS PFN_DOWN(0x100000)
 
 static char *own = "";
 module_param(own, charp, 0444);
@@ -94,13 +100,11 @@ static void match(struct marker *m, const u8 *p, size_t n)
 	m->matched = j;
 }
 
-static int scan_range(struct resource *res, void *arg)
+/* Reads frames [pfn, end) and feeds them to both matchers. */
+static void scan_pfns(struct scan *s, unsigned long pfn, unsigned long end)
 {
-	struct scan *s = arg;
-	unsigned long pfn = PFN_UP(res->start), end = PFN_DOWN(res->end + 1);
 	int k;
 
-	s->ranges++;
 	for (; pfn < end; pfn++) {
 		if (pfn != s->next_pfn)
 			for (k = 0; k < 2; k++)
@@ -109,7 +113,7 @@ static int scan_range(struct resource *res, void *arg)
 		if (!pfn_valid(pfn) ||
 		    copy_from_kernel_nofault(s->buf, pfn_to_kaddr(pfn), PAGE_SIZE)) {
 			s->unreadable++;
-			s->next_pfn = 0;
+			s->next_pfn = ~0UL;
 			continue;
 		}
 		for (k = 0; k < 2; k++)
@@ -118,6 +122,20 @@ static int scan_range(struct resource *res, void *arg)
 		if ((pfn & 255) == 0)
 			cond_resched();
 	}
+}
+
+/* One "System RAM" range of the iomem tree, less the first MiB (read
+ * before, whole). */
+static int scan_range(struct resource *res, void *arg)
+{
+	struct scan *s = arg;
+	unsigned long pfn = PFN_UP(res->start), end = PFN_DOWN(res->end + 1);
+
+	s->ranges++;
+	if (pfn < LOW_PFNS)
+		pfn = LOW_PFNS;
+	if (pfn < end)
+		scan_pfns(s, pfn, end);
 	return 0;
 }
 
@@ -138,9 +156,10 @@ static int __init memscan_init(void)
 		goto out;
 	}
 	s->next_pfn = ~0UL;
+	scan_pfns(s, 0, LOW_PFNS);
 	walk_iomem_res_desc(IORES_DESC_NONE, IORESOURCE_SYSTEM_RAM | IORESOURCE_BUSY, 0, ~0ULL, s,
 			    scan_range);
-	pr_info("memscan: scanned %lu pages (%lu MiB) of System RAM in %lu ranges, %lu unreadable\n",
+	pr_info("memscan: scanned %lu pages (%lu MiB): the first MiB and %lu System RAM ranges, %lu unreadable\n",
 		s->pages, s->pages >> (20 - PAGE_SHIFT), s->ranges, s->unreadable);
 	for (k = 0; k < 2; k++)
 		pr_info("memscan: %s marker (%zu bytes): %lu occurrences\n", s->m[k].name, s->m[k].len,
