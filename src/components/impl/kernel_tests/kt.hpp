@@ -206,6 +206,34 @@ bool wait_helper(Helper& h, uint64_t timeout_us = 2000000);
 /// A monotonically increasing counter helpers use to record their order.
 int next_order();
 
+/// What a long kernel operation does to interrupt latency (t_revoke.cpp,
+/// t_untyped.cpp): a helper at a higher priority than ours that the periodic
+/// timer wakes every tick records when each wakeup happened.
+///   TickProbe p;  KT_ASSERT(p.start());  ... t0 = now; operation; t1 = now ...
+///   TickProbe::Gaps g = p.gaps(t0, t1);  KT_ASSERT(p.stop());
+/// The timer is unbound when the probe goes out of scope, however the case ends.
+class TickProbe {
+ public:
+  struct Gaps {
+    int64_t ran_ticks;  ///< (t1 - t0) in ticks
+    int during;         ///< wakeups in [t0, t1]
+    int64_t worst_us;   ///< the longest stretch of [t0, t1] without one
+  };
+  ~TickProbe();
+  /// Binds the timer (one tick) to a fresh endpoint and starts the helper at
+  /// our priority - 1; waits 5 ticks so it runs. False (recorded) on failure.
+  bool start();
+  /// The wakeups recorded so far; gaps() looks at those after `from`.
+  Gaps gaps(int64_t t0, int64_t t1) const;
+  /// Ends the helper; false (recorded) if it saw an unexpected rcv result.
+  bool stop();
+
+ private:
+  Helper* h_ = nullptr;
+  uint64_t ep_ = 0;
+  int from_ = 0;
+};
+
 /// Gates with this token into a component sharing our address space run
 /// spin_until_released (t_sched.cpp): the invoking thread spins inside the
 /// server, counting, until the case releases it; returns (1, spins).

@@ -223,6 +223,65 @@ void sleep_us(uint64_t us) {
 
 int next_order() { return ++g_order; }
 
+namespace {
+constexpr int kMaxWakeups = 8192;
+int64_t g_wake_at[kMaxWakeups];
+
+// h.a: an endpoint bound to the periodic timer. Records when each rcv
+// returns until h.stop; r0 = wakeups recorded, r1 = the first unexpected result.
+void record_ticks(Helper& h) {
+  int n = 0;
+  h.flag = 1;
+  while (!h.stop && n < kMaxWakeups) {
+    int64_t r = sys::rcv(h.a, 1000000, 0);
+    if (r < 1) {
+      h.r1 = r;
+      break;
+    }
+    g_wake_at[n++] = sys::time_now();
+    h.r0 = n;
+  }
+}
+}  // namespace
+
+TickProbe::~TickProbe() {
+  if (ep_) sys::timer_bind(env().timer, ep_, 0);
+}
+
+bool TickProbe::start() {
+  ep_ = make(ObjType::rcv, 1);
+  KT_CHECK(ep_ != 0);
+  h_ = &helper();
+  h_->a = ep_;
+  KT_CHECK_OK(sys::timer_bind(env().timer, ep_, cos::abi::kTickUs));
+  KT_CHECK(start_helper(*h_, record_ticks, env().main_prio - 1));
+  KT_CHECK_EQ(h_->flag, 1);  // it ran at once (higher priority) and now waits for the timer
+  sleep_us(5 * cos::abi::kTickUs);
+  from_ = static_cast<int>(h_->r0);
+  return true;
+}
+
+TickProbe::Gaps TickProbe::gaps(int64_t t0, int64_t t1) const {
+  const int to = static_cast<int>(h_->r0);
+  int64_t last = t0, worst = 0;
+  int during = 0;
+  for (int i = from_; i < to; ++i) {
+    if (g_wake_at[i] < t0 || g_wake_at[i] > t1) continue;
+    ++during;
+    if (g_wake_at[i] - last > worst) worst = g_wake_at[i] - last;
+    last = g_wake_at[i];
+  }
+  if (t1 - last > worst) worst = t1 - last;
+  return Gaps{(t1 - t0) / static_cast<int64_t>(cos::abi::kTickUs), during, worst};
+}
+
+bool TickProbe::stop() {
+  h_->stop = 1;
+  KT_CHECK(wait_helper(*h_));
+  KT_CHECK_EQ(h_->r1, 0);
+  return true;
+}
+
 bool start_helper(Helper& h, void (*fn)(Helper&), uint64_t prio, uint64_t ut, uint64_t comp) {
   int st = -1;
   for (int i = 0; i < kHelperStacks; ++i)

@@ -246,25 +246,6 @@ constexpr uint64_t kPeriodUs = cos::abi::kTickUs;  // the timer's finest period
 constexpr int64_t kMaxGapTicks = 10;
 /// Below this the revoke is too short for a gap to mean anything.
 constexpr int64_t kMinRevokeTicks = 2 * kMaxGapTicks;
-constexpr int kMaxWakeups = 8192;
-int64_t g_wake_at[kMaxWakeups];
-
-// h.a: an endpoint bound to the periodic timer. Records when each rcv
-// returns until h.stop; r0 = wakeups recorded, r1 = the first unexpected result.
-void record_ticks(Helper& h) {
-  int n = 0;
-  h.flag = 1;
-  while (!h.stop && n < kMaxWakeups) {
-    int64_t r = sys::rcv(h.a, 1000000, 0);
-    if (r < 1) {
-      h.r1 = r;
-      break;
-    }
-    g_wake_at[n++] = sys::time_now();
-    h.r0 = n;
-  }
-}
-
 }  // namespace
 
 KT_CASE(revoke_does_not_hold_off_a_higher_priority_periodic_thread) {
@@ -285,38 +266,16 @@ KT_CASE(revoke_does_not_hold_off_a_higher_priority_periodic_thread) {
     KT_OK(sys::cap_copy(dir, i + 1, ct, Rights::all));
     KT_OK(sys::cap_delete(ct));
   }
-  uint64_t ep = make(ObjType::rcv, 1);
-  KT_ASSERT(ep);
-  struct TimerOff {
-    uint64_t rcv;
-    ~TimerOff() { sys::timer_bind(env().timer, rcv, 0); }
-  } off{ep};
-  Helper& h = helper();
-  h.a = ep;
-  KT_OK(sys::timer_bind(e.timer, ep, kPeriodUs));
-  KT_ASSERT(start_helper(h, record_ticks, e.main_prio - 1));
-  KT_EQ(h.flag, 1);  // it ran at once (higher priority) and now waits for the timer
-  sleep_us(5 * kPeriodUs);
-  const int before = static_cast<int>(h.r0);
+  TickProbe probe;
+  KT_ASSERT(probe.start());
   const int64_t t0 = sys::time_now();
   KT_OK(sys::cap_revoke(u));
   const int64_t t1 = sys::time_now();
-  const int after = static_cast<int>(h.r0);
-  h.stop = 1;
-  KT_ASSERT(wait_helper(h));
-  KT_EQ(h.r1, 0);
-
   // The wakeups while the revoke ran and the longest time without one.
-  int64_t last = t0, worst = 0;
-  int during = 0;
-  for (int i = before; i < after; ++i) {
-    if (g_wake_at[i] < t0 || g_wake_at[i] > t1) continue;
-    ++during;
-    if (g_wake_at[i] - last > worst) worst = g_wake_at[i] - last;
-    last = g_wake_at[i];
-  }
-  if (t1 - last > worst) worst = t1 - last;
-  const int64_t ran_ticks = (t1 - t0) / static_cast<int64_t>(kPeriodUs);
+  const TickProbe::Gaps g = probe.gaps(t0, t1);
+  KT_ASSERT(probe.stop());
+  const int64_t ran_ticks = g.ran_ticks, worst = g.worst_us;
+  const int during = g.during;
   // Without preemption the gap is the whole revoke and the thread does not
   // wake at all while it runs.
   const int64_t bound_ticks = ran_ticks / 4 > kMaxGapTicks ? ran_ticks / 4 : kMaxGapTicks;

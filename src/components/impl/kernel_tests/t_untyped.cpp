@@ -370,24 +370,6 @@ bool untyped_all_free(uint64_t ut, uint64_t pages) {
   return true;
 }
 
-constexpr int kMaxWakes = 8192;
-int64_t g_wakes[kMaxWakes];
-
-// h.a: an endpoint bound to the periodic timer; records each wakeup until h.stop.
-void record_wakes(Helper& h) {
-  int n = 0;
-  h.flag = 1;
-  while (!h.stop && n < kMaxWakes) {
-    int64_t r = sys::rcv(h.a, 1000000, 0);
-    if (r < 1) {
-      h.r1 = r;
-      break;
-    }
-    g_wakes[n++] = sys::time_now();
-    h.r0 = n;
-  }
-}
-
 // h.a: untyped, h.b: destination slot, h.c: pages. r0 = retype's result.
 void retype_frame(Helper& h) {
   h.flag = 1;
@@ -429,37 +411,16 @@ KT_CASE(large_frame_retype_does_not_hold_off_a_higher_priority_periodic_thread) 
   uint64_t ut = make_untyped(pages);
   uint64_t dest = slot();
   KT_ASSERT(ut && dest);
-  uint64_t ep = make(ObjType::rcv, 1);
-  KT_ASSERT(ep);
-  struct TimerOff {
-    uint64_t rcv;
-    ~TimerOff() { sys::timer_bind(env().timer, rcv, 0); }
-  } off{ep};
-  Helper& h = helper();
-  h.a = ep;
-  KT_OK(sys::timer_bind(e.timer, ep, cos::abi::kTickUs));
-  KT_ASSERT(start_helper(h, record_wakes, e.main_prio - 1));
-  KT_EQ(h.flag, 1);
-  sleep_us(5 * cos::abi::kTickUs);
-  const int before = static_cast<int>(h.r0);
+  TickProbe probe;
+  KT_ASSERT(probe.start());
   const int64_t t0 = sys::time_now();
   KT_OK(sys::retype(ut, dest, ObjType::frame, pages));
   const int64_t t1 = sys::time_now();
-  const int after = static_cast<int>(h.r0);
-  h.stop = 1;
-  KT_ASSERT(wait_helper(h));
-  KT_EQ(h.r1, 0);
-  int64_t last = t0, worst = 0;
-  int during = 0;
-  for (int i = before; i < after; ++i) {
-    if (g_wakes[i] < t0 || g_wakes[i] > t1) continue;
-    ++during;
-    if (g_wakes[i] - last > worst) worst = g_wakes[i] - last;
-    last = g_wakes[i];
-  }
-  if (t1 - last > worst) worst = t1 - last;
+  const TickProbe::Gaps g = probe.gaps(t0, t1);
+  KT_ASSERT(probe.stop());
   const int64_t tick = static_cast<int64_t>(cos::abi::kTickUs);
-  const int64_t ran_ticks = (t1 - t0) / tick;
+  const int64_t ran_ticks = g.ran_ticks, worst = g.worst_us;
+  const int during = g.during;
   // As for revoke (t_revoke.cpp): 10 ticks, or a quarter of the retype on a
   // host busy enough to stretch it.
   const int64_t bound_ticks = ran_ticks / 4 > 10 ? ran_ticks / 4 : 10;
