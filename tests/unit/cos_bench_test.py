@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Unit tests of `cos bench` (tools/cos/coslib/bench): option checks, the
 guest's JSON line, host-time rates from the VMM's phase lines, the KVM
-baseline's output, and how a boot run is judged."""
+baseline's output, how a boot run is judged, and the net and blk
+benchmarks' parsing (simple_vmm's end-of-run reports, the guest programs'
+lines, exits against a baseline)."""
 
 import argparse
 import os
@@ -13,14 +15,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "cos"))
 from coslib import bench  # noqa: E402
-from coslib.bench import boot, common, guestfuzz, vmexit  # noqa: E402
+from coslib.bench import blk, boot, common, guestfuzz, guestrun, net, vmexit  # noqa: E402
 from coslib.common import CosError  # noqa: E402
 
 
 def bench_args(what, **kw):
     args = argparse.Namespace(what=what, timeout=None, seed=None, calls=1000000,
                               iterations=None, runs=None, emulator="qemu", set=[],
-                              host_time=False, kvm_baseline=None, programs=None)
+                              host_time=False, kvm_baseline=None, programs=None, mib=None,
+                              reads=None)
     for k, v in kw.items():
         setattr(args, k, v)
     return args
@@ -48,6 +51,15 @@ class CheckArgsTest(unittest.TestCase):
         self.usage_error(bench_args("guestfuzz", calls=5))
         self.usage_error(bench_args("guestfuzz", emulator="all"))
         self.usage_error(bench_args("vmexit", seed=1))
+
+    def test_mib_and_reads_belong_to_net_and_blk(self):
+        self.usage_error(bench_args("blk", mib=4))
+        self.usage_error(bench_args("net", reads=10))
+        self.usage_error(bench_args("boot", mib=4))
+        for what, kw in (("net", {"mib": 4}), ("blk", {"reads": 10})):
+            args = bench_args(what, **kw)
+            bench.check_args(args)
+            self.assertEqual(args.timeout, 1800)
 
     def test_seed_applies_to_both_fuzzers(self):
         for what in ("fuzz", "guestfuzz"):
@@ -216,6 +228,179 @@ class BootRunTest(unittest.TestCase):
         s = boot.summarise_boot(recs)
         self.assertEqual(s["init_s"], {"median": 11.0, "min": 10.0, "max": 12.0})
         self.assertEqual(s["median_run"], 3)
+
+
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fake_run(lines, times=None, status=0, killed=False, stderr=()):
+    """A finished StreamRun with `lines` arriving at `times` (host seconds)."""
+    run = common.StreamRun({})
+    run.lines = list(lines)
+    run.line_times = list(times) if times is not None else [float(i) for i in range(len(lines))]
+    run.status, run.killed, run.stderr_lines = status, killed, list(stderr)
+    return run
+
+
+def vm_report(exits, reasons, net_tx=None, sectors=None):
+    lines = ["simple_vmm: guest powered off after %d exits" % exits,
+             "simple_vmm: exits by reason: " + " ".join("%s=%d" % kv for kv in reasons.items())]
+    if net_tx is not None:
+        lines.append("simple_vmm: virtio-net: sent 10 frames (%d bytes, 0 dropped, 0 bad), "
+                     "received 7 frames (500 bytes, 1 dropped)" % net_tx)
+    if sectors is not None:
+        lines.append("simple_vmm: virtio-blk: 40 requests ok, 0 I/O errors, 1 unsupported; "
+                     "%d sectors read, 0 written" % sectors)
+    return lines
+
+
+class VmReportTest(unittest.TestCase):
+    def test_reports_in_order_with_their_devices(self):
+        lines = (["noise", "simple_vmm: exits by reason: io=1"] + vm_report(100, {"io": 60}, net_tx=900)
+                 + ["a| unrelated"] + vm_report(200, {"io": 70, "npf": 5}, sectors=16))
+        reports = guestrun.parse_vm_reports(lines)
+        self.assertEqual(len(reports), 2)
+        self.assertEqual(reports[0]["exits_total"], 100)
+        self.assertEqual(reports[0]["exits_by_reason"], {"io": 60})
+        self.assertEqual(reports[0]["net"]["tx_bytes"], 900)
+        self.assertEqual(reports[0]["net"]["rx_dropped"], 1)
+        self.assertNotIn("blk", reports[0])
+        self.assertEqual(reports[1]["blk"], {"ok": 40, "io_errors": 0, "unsupported": 1,
+                                             "sectors_read": 16, "sectors_written": 0})
+        self.assertEqual(reports[1]["end"], "powered off")
+
+    def test_the_vmm_prints_what_the_parser_reads(self):
+        main = (ROOT / "src" / "components" / "impl" / "simple_vmm" / "main.cpp").read_text()
+        platform = (ROOT / "src" / "components" / "impl" / "simple_vmm" / "platform.cpp").read_text()
+        self.assertIn('"simple_vmm: guest %s after %lu exits\\n"', main)
+        self.assertIn('"simple_vmm: exits by reason:"', main)
+        self.assertIn('"simple_vmm: virtio-net: sent %lu frames (%lu bytes, %lu dropped, %lu bad), '
+                      'received %lu frames (%lu bytes, %lu dropped)\\n"', platform)
+        self.assertIn('"simple_vmm: virtio-blk: %lu requests ok, %lu I/O errors, %lu unsupported; '
+                      '%lu sectors read, %lu written\\n"', platform)
+
+    def test_exits_delta(self):
+        a = {"exits_total": 1100, "exits_by_reason": {"io": 700, "hlt": 3}}
+        b = {"exits_total": 100, "exits_by_reason": {"io": 50, "npf": 2}}
+        d = guestrun.exits_delta(a, b, 4.0)
+        self.assertEqual(d["total"], 1000)
+        self.assertEqual(d["by_reason"], {"hlt": 3, "io": 650, "npf": -2})
+        self.assertEqual(d["per_unit"], 250.0)
+        self.assertIsNone(guestrun.exits_delta(a, b, 0)["per_unit"])
+
+    def test_host_interval_needs_the_start_first(self):
+        run = fake_run(["end 1", "start", "x", "end 2"], [1.0, 2.0, 2.5, 4.25])
+        secs, m = guestrun.host_interval(run, r"^start", r"^end (\d)")
+        self.assertEqual(secs, 2.25)
+        self.assertEqual(m.group(1), "2")
+        self.assertEqual(guestrun.host_interval(run, "nothing", "end"), (None, None))
+
+
+class NetRunTest(unittest.TestCase):
+    NBYTES = 8 * 1024 * 1024
+
+    def lines(self, nbytes, received=None, a_tx=None):
+        out = ["cos: virtualization: AMD SVM (NPT, ASIDs)",
+               "a| 10 packets transmitted, 10 packets received, 0% packet loss",
+               "a| round-trip min/avg/max = 0.512/0.734/1.250 ms"]
+        if nbytes:
+            out += ["a| netperf: send start %d" % nbytes,
+                    "b| netperf: received %d bytes in 3.900 s" % nbytes,
+                    "a| netperf: sent %d bytes in 4.000 s, 2.00 MiB/s; peer received %d"
+                    % (nbytes, nbytes if received is None else received)]
+        out += ["a| netbench: done"]
+        out += vm_report(3000 + nbytes // 1024, {"io": 100}, net_tx=500)
+        out += vm_report(5000 + nbytes // 512, {"io": 200},
+                         net_tx=nbytes + 1000 if a_tx is None else a_tx)
+        return out
+
+    def times(self, lines):
+        t = [float(i) for i in range(len(lines))]
+        start = lines.index("a| netperf: send start %d" % self.NBYTES)
+        t[start + 2] = t[start] + 5.0   # the 'sent' line 5 host seconds later
+        return t
+
+    def test_a_measured_and_a_baseline_run(self):
+        lines = self.lines(self.NBYTES)
+        m = net.parse_net_run(fake_run(lines, self.times(lines)), self.NBYTES)
+        self.assertTrue(m["ok"], m["problem"])
+        self.assertEqual(m["ping"], {"min_ms": 0.512, "avg_ms": 0.734, "max_ms": 1.25,
+                                     "transmitted": 10, "received": 10})
+        self.assertEqual(m["transfer"]["host_s"], 5.0)
+        self.assertEqual(m["transfer"]["host_mib_s"], 1.6)
+        self.assertEqual(m["transfer"]["guest_mib_s"], 2.0)
+        self.assertEqual(m["transfer"]["server_s"], 3.9)
+        self.assertEqual(m["vm_b"]["exits_total"], 3000 + 8192)
+        b = net.parse_net_run(fake_run(self.lines(0)), 0)
+        self.assertTrue(b["ok"], b["problem"])
+        self.assertIsNone(b["transfer"])
+        e = net.summarise(m, b)
+        self.assertEqual(e["vm_a"]["total"], 16384)
+        self.assertEqual(e["vm_a"]["per_unit"], 2048.0)
+        self.assertEqual(e["vm_b"]["per_unit"], 1024.0)
+
+    def test_failures_are_named(self):
+        def problem(lines, nbytes, **kw):
+            rec = net.parse_net_run(fake_run(lines, **kw), nbytes)
+            self.assertFalse(rec["ok"])
+            return rec["problem"]
+        self.assertIn("received 5 of", problem(self.lines(self.NBYTES, received=5), self.NBYTES))
+        self.assertIn("not vm_a's", problem(self.lines(self.NBYTES, a_tx=10), self.NBYTES))
+        self.assertIn("no ping summary", problem(self.lines(0)[3:], 0))
+        self.assertIn("netperf: sent", problem(self.lines(0), self.NBYTES))
+        self.assertIn("status 1", problem(self.lines(0), 0, status=1))
+        self.assertIn("report is missing", problem(self.lines(0)[:-4], 0))
+
+    def test_the_programs_print_what_the_parser_reads(self):
+        src = (ROOT / "guest" / "bench" / "netperf.c").read_text()
+        self.assertIn('"netperf: send start %llu\\n"', src)
+        self.assertIn('"netperf: sent %llu bytes in %.3f s, %.2f MiB/s; peer received %llu\\n"', src)
+        self.assertIn('"netperf: received %llu bytes in %.3f s\\n"', src)
+        script = (ROOT / "composition_scripts" / "files" / "bench_net" / "netbench").read_text()
+        self.assertIn('echo "netbench: done"', script)
+        self.assertIn("ping -c", script)
+
+
+class BlkRunTest(unittest.TestCase):
+    def test_seq_rand_and_baseline(self):
+        seq_lines = (["blkperf: seq start /dev/vda",
+                      "blkperf: seq: read 67108864 bytes in 8.000 s, 8.00 MiB/s (direct)"]
+                     + vm_report(9000, {"io": 500}, sectors=131072 + 100))
+        seq = blk.parse_blk_run(fake_run(seq_lines, [0.0, 10.0, 11.0, 11.0, 11.0]), "seq")
+        self.assertTrue(seq["ok"], seq["problem"])
+        self.assertEqual(seq["result"]["host_mib_s"], 6.4)
+        self.assertEqual(seq["result"]["mode"], "direct")
+        rand_lines = (["blkperf: rand start /dev/vda 2000",
+                       "blkperf: rand: 2000 reads of 4096 bytes in 2.000 s, 1000 IOPS (cached)"]
+                      + vm_report(7000, {"io": 300}, sectors=16000 + 100))
+        rnd = blk.parse_blk_run(fake_run(rand_lines, [1.0, 5.0, 6.0, 6.0, 6.0]), "rand")
+        self.assertEqual(rnd["result"]["host_iops"], 500)
+        self.assertEqual(rnd["result"]["guest_iops"], 1000)
+        self.assertEqual(rnd["result"]["mode"], "cached")
+        base = blk.parse_blk_run(fake_run(vm_report(5000, {"io": 100}, sectors=100)), "baseline")
+        self.assertTrue(base["ok"], base["problem"])
+        s = blk.summarise({"seq": seq, "rand": rnd, "baseline": base})
+        self.assertEqual(s["seq"]["per_unit"], 62.5)     # 4000 exits over 64 MiB
+        self.assertEqual(s["seq"]["sectors_read"], 131072)
+        self.assertEqual(s["rand"]["per_unit"], 1.0)     # 2000 exits over 2000 reads
+        self.assertEqual(s["rand"]["by_reason"], {"io": 200})
+
+    def test_failures_are_named(self):
+        rec = blk.parse_blk_run(fake_run(vm_report(5000, {"io": 100})), "seq")
+        self.assertIn("no blkperf seq result", rec["problem"])
+        rec = blk.parse_blk_run(fake_run(["simple_vmm: guest rebooted after 3 exits"]), "baseline")
+        self.assertIn("rebooted", rec["problem"])
+        rec = blk.parse_blk_run(fake_run([], killed=True), "baseline")
+        self.assertIn("did not return", rec["problem"])
+
+    def test_the_program_prints_what_the_parser_reads(self):
+        src = (ROOT / "guest" / "bench" / "blkperf.c").read_text()
+        self.assertIn('"blkperf: seq start %s\\n"', src)
+        self.assertIn('"blkperf: seq: read %llu bytes in %.3f s, %.2f MiB/s (%s)\\n"', src)
+        self.assertIn('"blkperf: rand start %s %lu\\n"', src)
+        self.assertIn('"blkperf: rand: %lu reads of %d bytes in %.3f s, %.0f IOPS (%s)\\n"', src)
 
 
 if __name__ == "__main__":
