@@ -17,6 +17,10 @@
  *   netperf: send start BYTES
  *   netperf: sent BYTES bytes in SECONDS s, MIBPS MiB/s; peer received COUNT
  *   netperf: received BYTES bytes in SECONDS s   (server side)
+ *   netperf: exits send: total=N io=N ...   (cos_exits.h: simple_vmm's exit
+ *                                counters from just before the connect to
+ *                                the peer's count; server: exits receive,
+ *                                from the first byte to the end)
  * Every failure prints `netperf: <what>: <strerror>` and exits 1. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -30,6 +34,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cos_exits.h"
 
 enum { kChunk = 64 * 1024 };
 static char g_buf[kChunk];
@@ -120,6 +126,8 @@ static int serve(const char *port) {
       printf("netperf: quit\n");
       return 0;
     }
+    struct cos_exits before, after;
+    cos_exits_snapshot(&before);
     double start = now_s();
     uint64_t total = 0;
     for (;;) {
@@ -133,8 +141,10 @@ static int serve(const char *port) {
     unsigned char ack[8];
     for (int i = 0; i < 8; ++i) ack[i] = (unsigned char)(total >> (8 * i));
     if (write_all(fd, ack, sizeof ack) != 0) fail("write");
+    cos_exits_snapshot(&after);
     close(fd);
     printf("netperf: received %llu bytes in %.3f s\n", (unsigned long long)total, secs);
+    cos_exits_print("netperf", "receive", &before, &after);
     fflush(stdout);
   }
 }
@@ -149,6 +159,8 @@ static int send_bytes(const char *host, const char *port, const char *bytes_arg)
   memset(g_buf, 0xa5, sizeof g_buf);
   printf("netperf: send start %llu\n", bytes);
   fflush(stdout);
+  struct cos_exits before, after;
+  cos_exits_snapshot(&before);
   double start = now_s();
   int fd = connect_to(host, port);
   if (write_all(fd, "D", 1) != 0) fail("write");
@@ -162,11 +174,13 @@ static int send_bytes(const char *host, const char *port, const char *bytes_arg)
   unsigned char ack[8];
   if (read_all(fd, ack, sizeof ack) != 0) fail("reading the peer's count");
   double secs = now_s() - start;
+  cos_exits_snapshot(&after);
   close(fd);
   uint64_t got = 0;
   for (int i = 0; i < 8; ++i) got |= (uint64_t)ack[i] << (8 * i);
   printf("netperf: sent %llu bytes in %.3f s, %.2f MiB/s; peer received %llu\n", bytes, secs,
          secs > 0 ? (double)bytes / (1024.0 * 1024.0) / secs : 0.0, (unsigned long long)got);
+  cos_exits_print("netperf", "send", &before, &after);
   return got == bytes ? 0 : 1;
 }
 
