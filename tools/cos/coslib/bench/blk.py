@@ -2,13 +2,13 @@
 native blk_ram component (composition_scripts/bench_blk.toml: vm_disk.toml
 with a 64 MiB disk and /bin/blkperf, guest/bench/blkperf.c), composed into
 system_binaries/bench-blk/ and booted with `./cos run bench-blk` under QEMU
-TCG without -icount (or Bochs). Three boots: `blkperf seq /dev/vda`
-(O_DIRECT 1 MiB reads of the whole disk), `blkperf rand /dev/vda N`
-(O_DIRECT 4 KiB reads at fixed pseudo-random offsets) and a baseline that
-only powers off; each timed on the host between blkperf's console lines and
-on the guest's clock. The baseline gives the exits each workload added:
-exits per MiB read, exits per random read. A table, and
-build/x86_64/bench/blk.json."""
+TCG without -icount (or Bochs). One boot: `blkperf seq /dev/vda` (O_DIRECT
+1 MiB reads of the whole disk), then `blkperf rand /dev/vda N` (O_DIRECT
+4 KiB reads at fixed pseudo-random offsets), each timed on the host between
+blkperf's console lines and on the guest's clock; blkperf prints the VM
+exits of each (simple_vmm's counters, read by the guest:
+guest/bench/cos_exits.h): exits per MiB read, exits per random read. A
+table, and build/x86_64/bench/blk.json."""
 
 import re
 
@@ -16,8 +16,8 @@ from ..common import SCRIPTS_DIR, info, quote_cmd, rel
 from ..outcome import EXIT_FAILED, EXIT_OK
 from ..systems import System
 from .common import git_commit, now_iso, positive, write_record
-from .guestrun import (EXITS_DELTA_MEANING, exits_delta, guest_program, host_info, host_interval,
-                       parse_vm_reports, prepare_system, run_argv, run_problem, session,
+from .guestrun import (EXITS_MEANING, guest_program, host_info, host_interval, parse_exits_line,
+                       parse_vm_reports, per_unit, prepare_system, run_argv, run_problem, session,
                        virtualization)
 
 BLK_SCRIPT = SCRIPTS_DIR / "bench_blk.toml"
@@ -43,82 +43,70 @@ BLK_MEANING = (
     "the host and its load: a benchmark, not a test" % DEVICE)
 
 
-def commands(kind, reads):
-    """What the guest's shell gets in a run of `kind` (seq, rand, baseline)."""
-    if kind == "seq":
-        return "blkperf seq %s; poweroff -f\n" % DEVICE
-    if kind == "rand":
-        return "blkperf rand %s %d; poweroff -f\n" % (DEVICE, reads)
-    return "poweroff -f\n"
+def commands(reads):
+    """What the guest's shell gets."""
+    return "blkperf seq %s; blkperf rand %s %d; poweroff -f\n" % (DEVICE, DEVICE, reads)
 
 
-def parse_blk_run(run, kind):
-    """The record of one session (a StreamRun-like object) of `kind`: the
-    figures blkperf printed with the host interval, the VM's report, and
-    `problem` (None when all is there)."""
-    rec = {"kind": kind, "result": None, "vm": None}
-    if kind == "seq":
-        host_s, m = host_interval(run, SEQ_START_RE, SEQ_RE)
-        if m:
-            nbytes = int(m.group(1))
-            rec["result"] = {"bytes": nbytes, "host_s": host_s, "guest_s": float(m.group(2)),
-                             "host_mib_s": round(nbytes / MIB / host_s, 2) if host_s else None,
-                             "guest_mib_s": float(m.group(3)), "mode": m.group(4)}
-    elif kind == "rand":
-        host_s, m = host_interval(run, RAND_START_RE, RAND_RE)
-        if m:
-            reads = int(m.group(1))
-            rec["result"] = {"reads": reads, "read_bytes": int(m.group(2)), "host_s": host_s,
-                             "guest_s": float(m.group(3)),
-                             "host_iops": round(reads / host_s) if host_s else None,
-                             "guest_iops": int(m.group(4)), "mode": m.group(5)}
+def parse_blk_run(run):
+    """The record of one session (a StreamRun-like object): blkperf's seq and
+    rand figures with their host intervals and exits (per MiB, per read), the
+    VM's end-of-run report, and `problem` (None when all is there)."""
+    rec = {"seq": None, "rand": None}
+    host_s, m = host_interval(run, SEQ_START_RE, SEQ_RE)
+    if m:
+        nbytes = int(m.group(1))
+        rec["seq"] = {"bytes": nbytes, "host_s": host_s, "guest_s": float(m.group(2)),
+                      "host_mib_s": round(nbytes / MIB / host_s, 2) if host_s else None,
+                      "guest_mib_s": float(m.group(3)), "mode": m.group(4)}
+        exits = parse_exits_line(run.lines, "blkperf", "seq")
+        if exits:
+            exits["per_mib"] = per_unit(exits, nbytes / MIB)
+        rec["seq"]["exits"] = exits
+    host_s, m = host_interval(run, RAND_START_RE, RAND_RE)
+    if m:
+        reads = int(m.group(1))
+        rec["rand"] = {"reads": reads, "read_bytes": int(m.group(2)), "host_s": host_s,
+                       "guest_s": float(m.group(3)),
+                       "host_iops": round(reads / host_s) if host_s else None,
+                       "guest_iops": int(m.group(4)), "mode": m.group(5)}
+        exits = parse_exits_line(run.lines, "blkperf", "rand")
+        if exits:
+            exits["per_read"] = per_unit(exits, reads)
+        rec["rand"]["exits"] = exits
     reports = parse_vm_reports(run.lines)
-    rec["vm"] = reports[-1] if reports else None
+    rec["vm_report"] = reports[-1] if reports else None
     problem = run_problem(run)
     if problem is None:
-        if kind != "baseline" and rec["result"] is None:
-            problem = "no blkperf %s result line" % kind
-        elif rec["vm"] is None:
-            problem = "simple_vmm's end-of-run report is missing"
-        elif rec["vm"]["end"] != "powered off":
-            problem = "the guest %s instead of powering off" % rec["vm"]["end"]
+        for kind in ("seq", "rand"):
+            if rec[kind] is None:
+                problem = "no blkperf %s result line" % kind
+                break
+            if rec[kind]["exits"] is None:
+                problem = "no 'blkperf: exits %s' line" % kind
+                break
+        else:
+            if rec["vm_report"] is None:
+                problem = "simple_vmm's end-of-run report is missing"
+            elif rec["vm_report"]["end"] != "powered off":
+                problem = "the guest %s instead of powering off" % rec["vm_report"]["end"]
     rec["ok"] = problem is None
     rec["problem"] = problem
     return rec
 
 
-def summarise(runs):
-    """Exits each workload added over the baseline: per MiB (seq), per read
-    (rand); and the sectors it read beyond the baseline (a cross-check)."""
-    base = runs["baseline"]["vm"]
-    out = {}
-    seq, rnd = runs.get("seq"), runs.get("rand")
-    if seq and seq["ok"]:
-        out["seq"] = exits_delta(seq["vm"], base, seq["result"]["bytes"] / MIB)
-        out["seq"]["sectors_read"] = (seq["vm"].get("blk", {}).get("sectors_read", 0)
-                                      - base.get("blk", {}).get("sectors_read", 0))
-    if rnd and rnd["ok"]:
-        out["rand"] = exits_delta(rnd["vm"], base, rnd["result"]["reads"])
-        out["rand"]["sectors_read"] = (rnd["vm"].get("blk", {}).get("sectors_read", 0)
-                                       - base.get("blk", {}).get("sectors_read", 0))
-    return out
-
-
 def table(results):
-    fmt = "%-8s  %-9s  %10s  %11s  %9s  %10s  %12s"
+    fmt = "%-8s  %-9s  %10s  %10s  %9s  %10s  %s"
     out = [fmt % ("emulator", "backend", "seq MiB/s", "exits/MiB", "rand IOPS", "exits/read",
                   "mode")]
     for r in results:
-        runs = r["runs"]
-        seq = (runs.get("seq") or {}).get("result") or {}
-        rnd = (runs.get("rand") or {}).get("result") or {}
-        e = r.get("exits") or {}
+        seq, rnd = r.get("seq") or {}, r.get("rand") or {}
         out.append(fmt % (
             r["emulator"], r["backend"] or "?",
             "%.2f" % seq["host_mib_s"] if seq.get("host_mib_s") else "-",
-            e["seq"]["per_unit"] if e.get("seq") else "-",
+            seq["exits"]["per_mib"] if seq.get("exits") else "-",
             rnd["host_iops"] if rnd.get("host_iops") else "-",
-            e["rand"]["per_unit"] if e.get("rand") else "-",
+            rnd["exits"]["per_read"] if rnd.get("exits") else "-",
             "/".join(sorted({x["mode"] for x in (seq, rnd) if x.get("mode")})) or "-"))
     return "\n".join(out)
 
@@ -134,25 +122,19 @@ def run(args):
     for emulator in (args.emulator,):
         info("bench blk: making %s current" % rel(System(BLK_SYSTEM).dir))
         prepare_system(BLK_SCRIPT, BLK_SYSTEM, args.set)
-        res = {"emulator": emulator, "accel": "tcg" if emulator == "qemu" else None,
-               "command": quote_cmd(["./cos"] + run_argv(BLK_SYSTEM, emulator, args.timeout)[1:]),
-               "backend": None, "virtualization": None, "runs": {}}
-        for kind in ("seq", "rand", "baseline"):
-            cmds = commands(kind, reads)
-            s = session(BLK_SYSTEM, emulator, args.timeout, cmds,
-                        "bench blk: %s %s run" % (emulator, kind))
-            rec = parse_blk_run(s, kind)
-            rec["input"] = cmds
-            res["runs"][kind] = rec
-            if res["backend"] is None:
-                res["backend"], res["virtualization"] = virtualization(s.lines)
-            if not rec["ok"]:
-                info("bench blk: %s %s run failed: %s (console: %s)" % (
-                    emulator, kind, rec["problem"], rel(System(BLK_SYSTEM).dir / "serial.log")))
-                status = EXIT_FAILED
-        if res["runs"]["baseline"]["ok"]:
-            res["exits"] = summarise(res["runs"])
-        results.append(res)
+        s = session(BLK_SYSTEM, emulator, args.timeout, commands(reads),
+                    "bench blk: %s" % emulator)
+        rec = parse_blk_run(s)
+        backend, virt = virtualization(s.lines)
+        rec.update({"emulator": emulator, "accel": "tcg" if emulator == "qemu" else None,
+                    "command": quote_cmd(["./cos"] + run_argv(BLK_SYSTEM, emulator,
+                                                              args.timeout)[1:]),
+                    "input": commands(reads), "backend": backend, "virtualization": virt})
+        if not rec["ok"]:
+            info("bench blk: %s run failed: %s (console: %s)" % (
+                emulator, rec["problem"], rel(System(BLK_SYSTEM).dir / "serial.log")))
+            status = EXIT_FAILED
+        results.append(rec)
     print()
     print("Block benchmark: %s (Linux in simple_vmm, virtio-blk served by blk_ram),\n"
           "composed as %s. Host wall-clock figures under emulation (QEMU TCG without\n"
@@ -162,18 +144,20 @@ def run(args):
           "              blkperf's start and result lines" % DEVICE)
     print("  rand IOPS:  %d O_DIRECT 4 KiB reads at fixed pseudo-random offsets, host time"
           % reads)
-    print("  exits/...:  (exits of the run) - (exits of a baseline boot that only powers off),\n"
-          "              per MiB read / per random read")
+    print("  exits/...:  the VM's exits from just before to just after the reads (read from\n"
+          "              simple_vmm's counters by blkperf), per MiB / per random read")
     print(table(results))
     for r in results:
-        for kind in ("seq", "rand"):
-            x = (r["runs"].get(kind) or {}).get("result")
-            if x and kind == "seq":
-                print("%s seq: %d bytes in %.3f host s; guest clock %.3f s (%.2f MiB/s)"
-                      % (r["emulator"], x["bytes"], x["host_s"], x["guest_s"], x["guest_mib_s"]))
-            elif x:
-                print("%s rand: %d reads in %.3f host s; guest clock %.3f s (%d IOPS)"
-                      % (r["emulator"], x["reads"], x["host_s"], x["guest_s"], x["guest_iops"]))
+        x = r.get("seq")
+        if x:
+            print("%s seq: %d bytes in %.3f host s; guest clock %.3f s (%.2f MiB/s); exits %s"
+                  % (r["emulator"], x["bytes"], x["host_s"], x["guest_s"], x["guest_mib_s"],
+                     _exits_text(x["exits"])))
+        x = r.get("rand")
+        if x:
+            print("%s rand: %d reads in %.3f host s; guest clock %.3f s (%d IOPS); exits %s"
+                  % (r["emulator"], x["reads"], x["host_s"], x["guest_s"], x["guest_iops"],
+                     _exits_text(x["exits"])))
     record = {
         "benchmark": "blk",
         "system": BLK_SYSTEM,
@@ -183,7 +167,7 @@ def run(args):
         "timeout_s": args.timeout,
         "overrides": list(args.set),
         "figures": BLK_MEANING,
-        "exits": EXITS_DELTA_MEANING,
+        "exits": EXITS_MEANING,
         "host": host,
         "date": now_iso(),
         "commit": git_commit(),
@@ -192,3 +176,9 @@ def run(args):
     }
     write_record("blk", record)
     return status
+
+
+def _exits_text(exits):
+    if not exits:
+        return "-"
+    return "%d (%s)" % (exits["total"], " ".join("%s=%d" % kv for kv in exits["by_reason"].items()))

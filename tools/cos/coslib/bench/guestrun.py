@@ -2,8 +2,8 @@
 programs (guest/bench/*.c, compiled like the initramfs' init), a Linux
 system of their own under system_binaries/bench-<what>/, sessions of
 `./cos run` with commands piped to the guest's shell, and simple_vmm's
-end-of-run report (exits, virtio counters) per VM, so that a measured run
-can be set against a baseline run of the same boot without the transfer."""
+end-of-run report (exits, virtio counters) per VM, and the exit counts the
+guest programs print around a transfer (cos_exits.h)."""
 
 import os
 import re
@@ -25,13 +25,13 @@ NET_RE = re.compile(r"simple_vmm: virtio-net: sent (\d+) frames \((\d+) bytes, (
 BLK_RE = re.compile(r"simple_vmm: virtio-blk: (\d+) requests ok, (\d+) I/O errors, "
                     r"(\d+) unsupported; (\d+) sectors read, (\d+) written")
 
-EXITS_DELTA_MEANING = (
-    "VM exits simple_vmm counted in the measured run minus those of a baseline run of the "
-    "same system and commands without the transfer (total: every exit, including host "
-    "interrupts the kernel handled itself; by reason: those the VMM handled), divided by "
-    "the MiB moved (or reads made). It includes the timer and other exits that happened "
-    "while the transfer ran, and the boots' run-to-run noise (a few hundred exits), so it "
-    "is meaningful only for transfers that cause many more exits than that")
+EXITS_MEANING = (
+    "VM exits during the transfer, read by the guest program itself from simple_vmm's exit "
+    "counters (CPUID leaf 0x40000100, guest/bench/cos_exits.h) just before it starts and "
+    "just after it ends: every exit of that VM's vCPU in between (total: including host "
+    "interrupts the kernel handled itself; by reason: those the VMM handled), so timer and "
+    "other interrupts during the transfer count too, and so do the 33 CPUID exits of "
+    "reading the counters once; per_mib: total / MiB moved (per_read: total / reads)")
 
 
 def guest_program(name):
@@ -39,7 +39,8 @@ def guest_program(name):
     `gcc -static -Os -s` when missing or older than its source. Returns the path."""
     src = GUEST_BENCH_SOURCES / (name + ".c")
     out = build_dir() / "guest" / "bench" / name
-    if out.is_file() and out.stat().st_mtime >= src.stat().st_mtime:
+    newest = max(p.stat().st_mtime for p in [src] + list(GUEST_BENCH_SOURCES.glob("*.h")))
+    if out.is_file() and out.stat().st_mtime >= newest:
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     argv = ["gcc", "-static", "-Os", "-s", "-Wall", "-Wextra", "-o", str(out) + ".tmp",
@@ -128,16 +129,27 @@ def parse_vm_reports(lines):
     return reports
 
 
-def exits_delta(measured, baseline, per):
-    """Exits of report `measured` minus those of report `baseline`: the total
-    and by reason (reasons of either), and the total divided by `per` (the
-    MiB or reads the measured run added; None when `per` is not positive)."""
-    reasons = sorted(set(measured["exits_by_reason"]) | set(baseline["exits_by_reason"]))
-    by_reason = {r: measured["exits_by_reason"].get(r, 0) - baseline["exits_by_reason"].get(r, 0)
-                 for r in reasons}
-    total = measured["exits_total"] - baseline["exits_total"]
-    return {"total": total, "by_reason": by_reason,
-            "per_unit": round(total / per, 1) if per and per > 0 else None}
+def parse_exits_line(lines, prefix, what):
+    """The counts of the first `<prefix>: exits <what>: total=N reason=N ...`
+    line (cos_exits.h), as {"total": N, "by_reason": {reason: N}}, or None."""
+    pattern = re.compile(re.escape(prefix) + r": exits " + re.escape(what) + r": total=(\d+)(.*)$")
+    for line in lines:
+        m = pattern.search(line)
+        if m:
+            by_reason = {}
+            for item in m.group(2).split():
+                key, _, value = item.partition("=")
+                if value.isdigit():
+                    by_reason[key] = int(value)
+            return {"total": int(m.group(1)), "by_reason": by_reason}
+    return None
+
+
+def per_unit(exits, units):
+    """exits["total"] / units, rounded to 0.1; None without both."""
+    if not exits or not units or units <= 0:
+        return None
+    return round(exits["total"] / units, 1)
 
 
 def host_interval(run, start_re, end_re):

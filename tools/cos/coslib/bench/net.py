@@ -1,13 +1,13 @@
 """`cos bench net`: two Linux guests on the native switch
 (composition_scripts/bench_net.toml, two_vms.toml with the benchmark's
-programs, composed into system_binaries/bench-net/), booted with
+programs, composed into system_binaries/bench-net/), booted once with
 `./cos run bench-net` under QEMU TCG without -icount (or Bochs). vm_a's shell
 gets `netbench BYTES PINGS; poweroff -f`: busybox ping of vm_b (round trip
 min/avg/max, on the guest's clock) and /bin/netperf (guest/bench/netperf.c)
 sending BYTES over TCP to vm_b's server, timed on the host between its
-console lines and on the guest's clock. A baseline run (`netbench 0 PINGS`)
-gives the exits the transfer added: exits per MiB for each VM. A table, and
-build/x86_64/bench/net.json."""
+console lines and on the guest's clock. Both ends print the VM exits of the
+transfer (simple_vmm's counters, read by the guest: guest/bench/cos_exits.h):
+exits per MiB for each VM. A table, and build/x86_64/bench/net.json."""
 
 import re
 
@@ -15,8 +15,8 @@ from ..common import SCRIPTS_DIR, info, quote_cmd, rel
 from ..outcome import EXIT_FAILED, EXIT_OK
 from ..systems import System
 from .common import git_commit, now_iso, positive, write_record
-from .guestrun import (EXITS_DELTA_MEANING, exits_delta, guest_program, host_info, host_interval,
-                       parse_vm_reports, prepare_system, run_argv, run_problem, session,
+from .guestrun import (EXITS_MEANING, guest_program, host_info, host_interval, parse_exits_line,
+                       parse_vm_reports, per_unit, prepare_system, run_argv, run_problem, session,
                        virtualization)
 
 NET_SCRIPT = SCRIPTS_DIR / "bench_net.toml"
@@ -51,10 +51,11 @@ def commands(nbytes):
 
 def parse_net_run(run, nbytes):
     """The record of one session (a StreamRun-like object: lines, line_times,
-    stderr_lines, status, killed): ping figures, the transfer (when nbytes),
-    the VMs' reports as vm_b then vm_a (vm_a sleeps before it powers off, so
-    vm_b's report comes first), and `problem` (None when all is there)."""
-    rec = {"bytes": nbytes, "ping": None, "transfer": None, "vm_a": None, "vm_b": None}
+    stderr_lines, status, killed): ping figures, the transfer with the exits
+    each VM counted during it (sender vm_a, receiver vm_b) per MiB, the VMs'
+    end-of-run reports in the order printed (vm_b powers off first), and
+    `problem` (None when all is there)."""
+    rec = {"bytes": nbytes, "ping": None, "transfer": None, "exits": {}}
     for line in run.lines:
         m = PING_RE.search(line)
         if m:
@@ -64,71 +65,59 @@ def parse_net_run(run, nbytes):
         if m:
             rec["ping"] = dict(rec["ping"] or {}, transmitted=int(m.group(1)),
                                received=int(m.group(2)))
-    if nbytes:
-        host_s, m = host_interval(run, SEND_START_RE, SENT_RE)
-        if m:
-            rec["transfer"] = {
-                "bytes": int(m.group(1)), "peer_received": int(m.group(4)),
-                "host_s": host_s, "guest_s": float(m.group(2)),
-                "host_mib_s": round(int(m.group(1)) / MIB / host_s, 2) if host_s else None,
-                "guest_mib_s": float(m.group(3)),
-            }
-            for line in run.lines:
-                r = RECEIVED_RE.search(line)
-                if r:
-                    rec["transfer"]["server_s"] = float(r.group(2))
-    reports = parse_vm_reports(run.lines)
-    if len(reports) >= 2:
-        rec["vm_b"], rec["vm_a"] = reports[0], reports[1]
-    elif len(reports) == 1:
-        rec["vm_a"] = reports[0]
+    host_s, m = host_interval(run, SEND_START_RE, SENT_RE)
+    if m:
+        sent = int(m.group(1))
+        rec["transfer"] = {
+            "bytes": sent, "peer_received": int(m.group(4)),
+            "host_s": host_s, "guest_s": float(m.group(2)),
+            "host_mib_s": round(sent / MIB / host_s, 2) if host_s else None,
+            "guest_mib_s": float(m.group(3)),
+        }
+        for line in run.lines:
+            r = RECEIVED_RE.search(line)
+            if r:
+                rec["transfer"]["server_s"] = float(r.group(2))
+    for vm, prefix, what in (("vm_a", "a| netperf", "send"), ("vm_b", "b| netperf", "receive")):
+        exits = parse_exits_line(run.lines, prefix, what)
+        if exits:
+            exits["per_mib"] = per_unit(exits, nbytes / MIB)
+            rec["exits"][vm] = exits
+    rec["vm_reports"] = parse_vm_reports(run.lines)
     rec["done"] = any(DONE_MARKER in l for l in run.lines)
     problem = run_problem(run)
     if problem is None:
         if not rec["ping"] or "min_ms" not in rec["ping"]:
             problem = "no ping summary from vm_a"
-        elif nbytes and not rec["transfer"]:
+        elif not rec["transfer"]:
             problem = "no 'netperf: sent' line from vm_a"
-        elif nbytes and rec["transfer"]["peer_received"] != nbytes:
+        elif rec["transfer"]["peer_received"] != nbytes:
             problem = "vm_b received %d of %d bytes" % (rec["transfer"]["peer_received"], nbytes)
+        elif len(rec["exits"]) != 2:
+            problem = "no 'netperf: exits' line from %s" % (
+                "vm_a" if "vm_a" not in rec["exits"] else "vm_b")
         elif not rec["done"]:
             problem = "vm_a's netbench did not finish"
-        elif rec["vm_a"] is None or rec["vm_b"] is None:
-            problem = "simple_vmm's end-of-run report is missing for %s" % (
-                "both VMs" if rec["vm_a"] is None else "one VM")
-        elif nbytes and rec["vm_a"].get("net", {}).get("tx_bytes", 0) < nbytes:
-            problem = "the second report is not vm_a's (it sent fewer than %d bytes)" % nbytes
     rec["ok"] = problem is None
     rec["problem"] = problem
     return rec
 
 
-def summarise(measured, baseline):
-    """Exits the transfer added per MiB for each VM (see EXITS_DELTA_MEANING)."""
-    mib = measured["bytes"] / MIB
-    out = {}
-    for vm in ("vm_a", "vm_b"):
-        if measured.get(vm) and baseline.get(vm):
-            out[vm] = exits_delta(measured[vm], baseline[vm], mib)
-    return out
-
-
 def table(results):
-    fmt = "%-8s  %-9s  %-22s  %9s  %9s  %12s  %12s"
+    fmt = "%-8s  %-9s  %-20s  %5s  %10s  %11s  %11s"
     out = [fmt % ("emulator", "backend", "ping min/avg/max ms", "MiB", "MiB/s host",
                   "exits/MiB a", "exits/MiB b")]
     for r in results:
-        m = r.get("measured") or {}
-        p = m.get("ping") or {}
-        t = m.get("transfer") or {}
-        e = r.get("exits_per_mib") or {}
+        p = r.get("ping") or {}
+        t = r.get("transfer") or {}
+        e = r.get("exits") or {}
         out.append(fmt % (
             r["emulator"], r["backend"] or "?",
             "%.2f/%.2f/%.2f" % (p["min_ms"], p["avg_ms"], p["max_ms"]) if "min_ms" in p else "-",
             "%g" % (r["bytes"] / MIB),
             "%.2f" % t["host_mib_s"] if t.get("host_mib_s") else "-",
-            e["vm_a"]["per_unit"] if e.get("vm_a") else "-",
-            e["vm_b"]["per_unit"] if e.get("vm_b") else "-"))
+            e["vm_a"]["per_mib"] if e.get("vm_a") else "-",
+            e["vm_b"]["per_mib"] if e.get("vm_b") else "-"))
     return "\n".join(out)
 
 
@@ -143,25 +132,19 @@ def run(args):
     for emulator in (args.emulator,):
         info("bench net: making %s current" % rel(System(NET_SYSTEM).dir))
         prepare_system(NET_SCRIPT, NET_SYSTEM, args.set)
-        res = {"emulator": emulator, "accel": "tcg" if emulator == "qemu" else None,
-               "command": quote_cmd(["./cos"] + run_argv(NET_SYSTEM, emulator, args.timeout)[1:]),
-               "bytes": nbytes, "backend": None, "virtualization": None}
-        for kind, n in (("measured", nbytes), ("baseline", 0)):
-            s = session(NET_SYSTEM, emulator, args.timeout, commands(n),
-                        "bench net: %s %s run" % (emulator, kind))
-            rec = parse_net_run(s, n)
-            rec["input"] = commands(n)
-            res[kind] = rec
-            if res["backend"] is None:
-                res["backend"], res["virtualization"] = virtualization(s.lines)
-            if not rec["ok"]:
-                info("bench net: %s %s run failed: %s (console: %s)" % (
-                    emulator, kind, rec["problem"], rel(System(NET_SYSTEM).dir / "serial.log")))
-                status = EXIT_FAILED
-                break
-        if res.get("measured", {}).get("ok") and res.get("baseline", {}).get("ok"):
-            res["exits_per_mib"] = summarise(res["measured"], res["baseline"])
-        results.append(res)
+        s = session(NET_SYSTEM, emulator, args.timeout, commands(nbytes),
+                    "bench net: %s" % emulator)
+        rec = parse_net_run(s, nbytes)
+        backend, virt = virtualization(s.lines)
+        rec.update({"emulator": emulator, "accel": "tcg" if emulator == "qemu" else None,
+                    "command": quote_cmd(["./cos"] + run_argv(NET_SYSTEM, emulator,
+                                                              args.timeout)[1:]),
+                    "input": commands(nbytes), "backend": backend, "virtualization": virt})
+        if not rec["ok"]:
+            info("bench net: %s run failed: %s (console: %s)" % (
+                emulator, rec["problem"], rel(System(NET_SYSTEM).dir / "serial.log")))
+            status = EXIT_FAILED
+        results.append(rec)
     print()
     print("Network benchmark: %s (two Linux guests in simple_vmm on the native switch),\n"
           "composed as %s. Host wall-clock figures under emulation (QEMU TCG without\n"
@@ -170,15 +153,19 @@ def run(args):
     print("  ping:      %d busybox pings vm_a -> vm_b, guest clock" % PINGS)
     print("  MiB/s:     TCP vm_a -> vm_b (/bin/netperf), host seconds between its start and\n"
           "             end lines on vm_a's console")
-    print("  exits/MiB: (exits of the run) - (exits of a baseline run without the transfer),\n"
-          "             per MiB sent, for each VM (vm_a sends, vm_b receives)")
+    print("  exits/MiB: each VM's exits from just before to just after the transfer (read\n"
+          "             from simple_vmm's counters by netperf), per MiB; a sends, b receives")
     print(table(results))
     for r in results:
-        t = (r.get("measured") or {}).get("transfer")
+        t = r.get("transfer")
         if t:
             print("%s: %d bytes in %.3f host s (%.2f MiB/s); guest clock %.3f s (%.2f MiB/s)"
                   % (r["emulator"], t["bytes"], t["host_s"], t["host_mib_s"], t["guest_s"],
                      t["guest_mib_s"]))
+        for vm, e in sorted((r.get("exits") or {}).items()):
+            print("%s %s exits during the transfer: %d (%s)" % (
+                r["emulator"], vm, e["total"],
+                " ".join("%s=%d" % kv for kv in e["by_reason"].items())))
     record = {
         "benchmark": "net",
         "system": NET_SYSTEM,
@@ -186,7 +173,7 @@ def run(args):
         "timeout_s": args.timeout,
         "overrides": list(args.set),
         "figures": NET_MEANING,
-        "exits": EXITS_DELTA_MEANING,
+        "exits": EXITS_MEANING,
         "host": host,
         "date": now_iso(),
         "commit": git_commit(),
