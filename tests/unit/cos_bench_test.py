@@ -7,6 +7,7 @@ lines, exits against a baseline)."""
 
 import argparse
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -281,14 +282,39 @@ class VmReportTest(unittest.TestCase):
         self.assertIn('"simple_vmm: virtio-blk: %lu requests ok, %lu I/O errors, %lu unsupported; '
                       '%lu sectors read, %lu written\\n"', platform)
 
-    def test_exits_delta(self):
-        a = {"exits_total": 1100, "exits_by_reason": {"io": 700, "hlt": 3}}
-        b = {"exits_total": 100, "exits_by_reason": {"io": 50, "npf": 2}}
-        d = guestrun.exits_delta(a, b, 4.0)
-        self.assertEqual(d["total"], 1000)
-        self.assertEqual(d["by_reason"], {"hlt": 3, "io": 650, "npf": -2})
-        self.assertEqual(d["per_unit"], 250.0)
-        self.assertIsNone(guestrun.exits_delta(a, b, 0)["per_unit"])
+    def test_exits_lines(self):
+        lines = ["a| netperf: exits send: total=2400 gpa_fault=1526 cpuid=33",
+                 "b| netperf: exits receive: total=0",
+                 "blkperf: exits seq: total=600 msr_write=158"]
+        self.assertEqual(guestrun.parse_exits_line(lines, "a| netperf", "send"),
+                         {"total": 2400, "by_reason": {"gpa_fault": 1526, "cpuid": 33}})
+        self.assertEqual(guestrun.parse_exits_line(lines, "b| netperf", "receive"),
+                         {"total": 0, "by_reason": {}})
+        self.assertIsNone(guestrun.parse_exits_line(lines, "a| netperf", "receive"))
+        self.assertIsNone(guestrun.parse_exits_line(lines, "blkperf", "rand"))
+        self.assertEqual(guestrun.per_unit({"total": 600}, 64.0), 9.4)
+        self.assertIsNone(guestrun.per_unit(None, 64.0))
+        self.assertIsNone(guestrun.per_unit({"total": 600}, 0))
+
+    def test_the_guest_header_reads_the_vmm_leaf(self):
+        header = (ROOT / "guest" / "bench" / "cos_exits.h").read_text()
+        policy = (ROOT / "src" / "components" / "impl" / "simple_vmm" / "cpuid_policy.hpp").read_text()
+        self.assertIn("#define COS_EXIT_COUNTERS_LEAF 0x40000100u", header)
+        self.assertIn("kExitCountersLeaf = 0x40000100;", policy)
+        self.assertIn('"%s: exits %s: total=%llu"', header)
+        # The names it prints are vmrt::exit_reason_name's, in vm::ExitReason order.
+        names = re.findall(r'case vm::ExitReason::(\w+): return "(\w+)";',
+                           (ROOT / "src" / "components" / "lib" / "vmrt" / "vcpu_state.cpp").read_text())
+        vm_hpp = (ROOT / "src" / "include" / "cos" / "vm.hpp").read_text()
+        enum = re.search(r"enum class ExitReason : uint32_t \{(.*?)\};", vm_hpp, re.S).group(1)
+        values = dict(re.findall(r"^\s+(\w+) = (\d+),", enum, re.M))
+        table = re.search(r"names\[\] = \{(.*?)\};", header, re.S).group(1)
+        listed = re.findall(r'"(\w+)"', table)
+        self.assertGreater(len(names), 10)
+        for member, name in names:
+            if int(values[member]) < len(listed):
+                self.assertEqual(listed[int(values[member])], name)
+        self.assertEqual(len(listed), 18)
 
     def test_host_interval_needs_the_start_first(self):
         run = fake_run(["end 1", "start", "x", "end 2"], [1.0, 2.0, 2.5, 4.25])
@@ -301,28 +327,30 @@ class VmReportTest(unittest.TestCase):
 class NetRunTest(unittest.TestCase):
     NBYTES = 8 * 1024 * 1024
 
-    def lines(self, nbytes, received=None, a_tx=None):
+    def lines(self, nbytes, received=None, exits_b=True):
         out = ["cos: virtualization: AMD SVM (NPT, ASIDs)",
                "a| 10 packets transmitted, 10 packets received, 0% packet loss",
-               "a| round-trip min/avg/max = 0.512/0.734/1.250 ms"]
-        if nbytes:
-            out += ["a| netperf: send start %d" % nbytes,
-                    "b| netperf: received %d bytes in 3.900 s" % nbytes,
-                    "a| netperf: sent %d bytes in 4.000 s, 2.00 MiB/s; peer received %d"
-                    % (nbytes, nbytes if received is None else received)]
-        out += ["a| netbench: done"]
-        out += vm_report(3000 + nbytes // 1024, {"io": 100}, net_tx=500)
-        out += vm_report(5000 + nbytes // 512, {"io": 200},
-                         net_tx=nbytes + 1000 if a_tx is None else a_tx)
+               "a| round-trip min/avg/max = 0.512/0.734/1.250 ms",
+               "a| netperf: send start %d" % nbytes,
+               "b| netperf: received %d bytes in 3.900 s" % nbytes]
+        if exits_b:
+            out.append("b| netperf: exits receive: total=1220 gpa_fault=614 cpuid=33")
+        out += ["a| netperf: sent %d bytes in 4.000 s, 2.00 MiB/s; peer received %d"
+                % (nbytes, nbytes if received is None else received),
+                "a| netperf: exits send: total=2400 gpa_fault=1526 cpuid=33 hlt=225",
+                "a| netbench: done"]
+        out += vm_report(3000, {"io": 100}, net_tx=500)
+        out += vm_report(5000, {"io": 200}, net_tx=nbytes + 1000)
         return out
 
     def times(self, lines):
         t = [float(i) for i in range(len(lines))]
         start = lines.index("a| netperf: send start %d" % self.NBYTES)
-        t[start + 2] = t[start] + 5.0   # the 'sent' line 5 host seconds later
+        sent = [i for i, l in enumerate(lines) if "netperf: sent" in l][0]
+        t[sent] = t[start] + 5.0   # the 'sent' line 5 host seconds later
         return t
 
-    def test_a_measured_and_a_baseline_run(self):
+    def test_a_good_run(self):
         lines = self.lines(self.NBYTES)
         m = net.parse_net_run(fake_run(lines, self.times(lines)), self.NBYTES)
         self.assertTrue(m["ok"], m["problem"])
@@ -332,14 +360,10 @@ class NetRunTest(unittest.TestCase):
         self.assertEqual(m["transfer"]["host_mib_s"], 1.6)
         self.assertEqual(m["transfer"]["guest_mib_s"], 2.0)
         self.assertEqual(m["transfer"]["server_s"], 3.9)
-        self.assertEqual(m["vm_b"]["exits_total"], 3000 + 8192)
-        b = net.parse_net_run(fake_run(self.lines(0)), 0)
-        self.assertTrue(b["ok"], b["problem"])
-        self.assertIsNone(b["transfer"])
-        e = net.summarise(m, b)
-        self.assertEqual(e["vm_a"]["total"], 16384)
-        self.assertEqual(e["vm_a"]["per_unit"], 2048.0)
-        self.assertEqual(e["vm_b"]["per_unit"], 1024.0)
+        self.assertEqual(m["exits"]["vm_a"]["per_mib"], 300.0)
+        self.assertEqual(m["exits"]["vm_b"]["per_mib"], 152.5)
+        self.assertEqual(m["exits"]["vm_a"]["by_reason"]["hlt"], 225)
+        self.assertEqual([r["exits_total"] for r in m["vm_reports"]], [3000, 5000])
 
     def test_failures_are_named(self):
         def problem(lines, nbytes, **kw):
@@ -347,53 +371,60 @@ class NetRunTest(unittest.TestCase):
             self.assertFalse(rec["ok"])
             return rec["problem"]
         self.assertIn("received 5 of", problem(self.lines(self.NBYTES, received=5), self.NBYTES))
-        self.assertIn("not vm_a's", problem(self.lines(self.NBYTES, a_tx=10), self.NBYTES))
-        self.assertIn("no ping summary", problem(self.lines(0)[3:], 0))
-        self.assertIn("netperf: sent", problem(self.lines(0), self.NBYTES))
-        self.assertIn("status 1", problem(self.lines(0), 0, status=1))
-        self.assertIn("report is missing", problem(self.lines(0)[:-4], 0))
+        self.assertIn("from vm_b", problem(self.lines(self.NBYTES, exits_b=False), self.NBYTES))
+        self.assertIn("no ping summary", problem(self.lines(self.NBYTES)[3:], self.NBYTES))
+        no_sent = [l for l in self.lines(self.NBYTES) if "netperf: sent" not in l]
+        self.assertIn("netperf: sent", problem(no_sent, self.NBYTES))
+        self.assertIn("status 1", problem(self.lines(self.NBYTES), self.NBYTES, status=1))
+        no_done = [l for l in self.lines(self.NBYTES) if "netbench: done" not in l]
+        self.assertIn("did not finish", problem(no_done, self.NBYTES))
 
     def test_the_programs_print_what_the_parser_reads(self):
         src = (ROOT / "guest" / "bench" / "netperf.c").read_text()
         self.assertIn('"netperf: send start %llu\\n"', src)
         self.assertIn('"netperf: sent %llu bytes in %.3f s, %.2f MiB/s; peer received %llu\\n"', src)
         self.assertIn('"netperf: received %llu bytes in %.3f s\\n"', src)
+        self.assertIn('cos_exits_print("netperf", "send", &before, &after);', src)
+        self.assertIn('cos_exits_print("netperf", "receive", &before, &after);', src)
         script = (ROOT / "composition_scripts" / "files" / "bench_net" / "netbench").read_text()
         self.assertIn('echo "netbench: done"', script)
         self.assertIn("ping -c", script)
 
 
 class BlkRunTest(unittest.TestCase):
-    def test_seq_rand_and_baseline(self):
-        seq_lines = (["blkperf: seq start /dev/vda",
-                      "blkperf: seq: read 67108864 bytes in 8.000 s, 8.00 MiB/s (direct)"]
-                     + vm_report(9000, {"io": 500}, sectors=131072 + 100))
-        seq = blk.parse_blk_run(fake_run(seq_lines, [0.0, 10.0, 11.0, 11.0, 11.0]), "seq")
-        self.assertTrue(seq["ok"], seq["problem"])
-        self.assertEqual(seq["result"]["host_mib_s"], 6.4)
-        self.assertEqual(seq["result"]["mode"], "direct")
-        rand_lines = (["blkperf: rand start /dev/vda 2000",
-                       "blkperf: rand: 2000 reads of 4096 bytes in 2.000 s, 1000 IOPS (cached)"]
-                      + vm_report(7000, {"io": 300}, sectors=16000 + 100))
-        rnd = blk.parse_blk_run(fake_run(rand_lines, [1.0, 5.0, 6.0, 6.0, 6.0]), "rand")
-        self.assertEqual(rnd["result"]["host_iops"], 500)
-        self.assertEqual(rnd["result"]["guest_iops"], 1000)
-        self.assertEqual(rnd["result"]["mode"], "cached")
-        base = blk.parse_blk_run(fake_run(vm_report(5000, {"io": 100}, sectors=100)), "baseline")
-        self.assertTrue(base["ok"], base["problem"])
-        s = blk.summarise({"seq": seq, "rand": rnd, "baseline": base})
-        self.assertEqual(s["seq"]["per_unit"], 62.5)     # 4000 exits over 64 MiB
-        self.assertEqual(s["seq"]["sectors_read"], 131072)
-        self.assertEqual(s["rand"]["per_unit"], 1.0)     # 2000 exits over 2000 reads
-        self.assertEqual(s["rand"]["by_reason"], {"io": 200})
+    LINES = (["blkperf: seq start /dev/vda",
+              "blkperf: seq: read 67108864 bytes in 8.000 s, 8.00 MiB/s (direct)",
+              "blkperf: exits seq: total=600 gpa_fault=222 cpuid=33",
+              "blkperf: rand start /dev/vda 2000",
+              "blkperf: rand: 2000 reads of 4096 bytes in 2.000 s, 1000 IOPS (cached)",
+              "blkperf: exits rand: total=7694 gpa_fault=4352"]
+             + vm_report(9000, {"io": 500}, sectors=131072 + 16000))
+    TIMES = [0.0, 10.0, 10.0, 11.0, 15.0, 15.0, 16.0, 16.0, 16.0]
+
+    def test_a_good_run(self):
+        rec = blk.parse_blk_run(fake_run(self.LINES, self.TIMES))
+        self.assertTrue(rec["ok"], rec["problem"])
+        self.assertEqual(rec["seq"]["host_mib_s"], 6.4)
+        self.assertEqual(rec["seq"]["guest_mib_s"], 8.0)
+        self.assertEqual(rec["seq"]["mode"], "direct")
+        self.assertEqual(rec["seq"]["exits"]["per_mib"], 9.4)
+        self.assertEqual(rec["rand"]["host_iops"], 500)
+        self.assertEqual(rec["rand"]["guest_iops"], 1000)
+        self.assertEqual(rec["rand"]["mode"], "cached")
+        self.assertEqual(rec["rand"]["exits"]["per_read"], 3.8)
+        self.assertEqual(rec["vm_report"]["blk"]["sectors_read"], 147072)
 
     def test_failures_are_named(self):
-        rec = blk.parse_blk_run(fake_run(vm_report(5000, {"io": 100})), "seq")
-        self.assertIn("no blkperf seq result", rec["problem"])
-        rec = blk.parse_blk_run(fake_run(["simple_vmm: guest rebooted after 3 exits"]), "baseline")
-        self.assertIn("rebooted", rec["problem"])
-        rec = blk.parse_blk_run(fake_run([], killed=True), "baseline")
-        self.assertIn("did not return", rec["problem"])
+        def problem(lines, **kw):
+            rec = blk.parse_blk_run(fake_run(lines, **kw))
+            self.assertFalse(rec["ok"])
+            return rec["problem"]
+        self.assertIn("no blkperf seq result", problem(self.LINES[3:]))
+        self.assertIn("no 'blkperf: exits rand'", problem(self.LINES[:5] + self.LINES[6:]))
+        self.assertIn("report is missing", problem(self.LINES[:6]))
+        rebooted = self.LINES[:6] + ["simple_vmm: guest rebooted after 3 exits"]
+        self.assertIn("rebooted", problem(rebooted))
+        self.assertIn("did not return", problem([], killed=True))
 
     def test_the_program_prints_what_the_parser_reads(self):
         src = (ROOT / "guest" / "bench" / "blkperf.c").read_text()
@@ -401,6 +432,8 @@ class BlkRunTest(unittest.TestCase):
         self.assertIn('"blkperf: seq: read %llu bytes in %.3f s, %.2f MiB/s (%s)\\n"', src)
         self.assertIn('"blkperf: rand start %s %lu\\n"', src)
         self.assertIn('"blkperf: rand: %lu reads of %d bytes in %.3f s, %.0f IOPS (%s)\\n"', src)
+        self.assertIn('cos_exits_print("blkperf", "seq", &before, &after);', src)
+        self.assertIn('cos_exits_print("blkperf", "rand", &before, &after);', src)
 
 
 if __name__ == "__main__":
