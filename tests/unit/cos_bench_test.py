@@ -61,6 +61,9 @@ class CheckArgsTest(unittest.TestCase):
             args = bench_args(what, **kw)
             bench.check_args(args)
             self.assertEqual(args.timeout, 1800)
+            args = bench_args(what, emulator="all")
+            bench.check_args(args)
+        self.usage_error(bench_args("vmexit", emulator="all"))
 
     def test_seed_applies_to_both_fuzzers(self):
         for what in ("fuzz", "guestfuzz"):

@@ -241,7 +241,7 @@ def build_parser():
                    metavar="ipc|vmexit|fuzz|guestfuzz|boot|net|blk", help="which benchmark")
     p.add_argument("--emulator", choices=("qemu", "bochs", "all"), default="qemu",
                    help="emulator (default: qemu: TCG with -icount shift=0, for boot "
-                        "without -icount); all = qemu then bochs, boot only")
+                        "without -icount); all = qemu then bochs (boot, net, blk)")
     p.add_argument("--timeout", type=_timeout, default=None, metavar="S",
                    help="stop the emulator and fail after S seconds (default: ipc and "
                         "vmexit 600, fuzz 3600, guestfuzz 7200, boot, net and blk 1800 per "

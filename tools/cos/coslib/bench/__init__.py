@@ -43,8 +43,9 @@ def check_args(args):
         raise CosError("--iterations applies to 'bench ipc' and 'bench vmexit' only", status=2)
     if args.what != "boot" and args.runs is not None:
         raise CosError("--runs applies to 'bench boot' only", status=2)
-    if args.what != "boot" and args.emulator == "all":
-        raise CosError("--emulator all applies to 'bench boot' only", status=2)
+    if args.what not in ("boot", "net", "blk") and args.emulator == "all":
+        raise CosError("--emulator all applies to 'bench boot', 'bench net' and 'bench blk' "
+                       "only", status=2)
     if args.what != "net" and getattr(args, "mib", None) is not None:
         raise CosError("--mib applies to 'bench net' only", status=2)
     if args.what != "blk" and getattr(args, "reads", None) is not None:

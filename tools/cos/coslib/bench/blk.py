@@ -119,7 +119,7 @@ def run(args):
     host = host_info()
     results = []
     status = EXIT_OK
-    for emulator in (args.emulator,):
+    for emulator in (("qemu", "bochs") if args.emulator == "all" else (args.emulator,)):
         info("bench blk: making %s current" % rel(System(BLK_SYSTEM).dir))
         prepare_system(BLK_SCRIPT, BLK_SYSTEM, args.set)
         s = session(BLK_SYSTEM, emulator, args.timeout, commands(reads),

@@ -129,7 +129,7 @@ def run(args):
     host = host_info()
     results = []
     status = EXIT_OK
-    for emulator in (args.emulator,):
+    for emulator in (("qemu", "bochs") if args.emulator == "all" else (args.emulator,)):
         info("bench net: making %s current" % rel(System(NET_SYSTEM).dir))
         prepare_system(NET_SCRIPT, NET_SYSTEM, args.set)
         s = session(NET_SYSTEM, emulator, args.timeout, commands(nbytes),
