@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Unit tests of `cos bench` (tools/cos/coslib/bench): option checks, the
 guest's JSON line, host-time rates from the VMM's phase lines, the KVM
-baseline's output, and how a boot run is judged."""
+baseline's output, how a boot run is judged, and the net and blk
+benchmarks' parsing (simple_vmm's end-of-run reports, the guest programs'
+lines, exits against a baseline)."""
 
 import argparse
 import os
+import re
 import stat
 import sys
 import tempfile
@@ -13,14 +16,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "cos"))
 from coslib import bench  # noqa: E402
-from coslib.bench import boot, common, guestfuzz, vmexit  # noqa: E402
+from coslib.bench import blk, boot, common, guestfuzz, guestrun, net, vmexit  # noqa: E402
 from coslib.common import CosError  # noqa: E402
 
 
 def bench_args(what, **kw):
     args = argparse.Namespace(what=what, timeout=None, seed=None, calls=1000000,
                               iterations=None, runs=None, emulator="qemu", set=[],
-                              host_time=False, kvm_baseline=None, programs=None)
+                              host_time=False, kvm_baseline=None, programs=None, mib=None,
+                              reads=None)
     for k, v in kw.items():
         setattr(args, k, v)
     return args
@@ -48,6 +52,18 @@ class CheckArgsTest(unittest.TestCase):
         self.usage_error(bench_args("guestfuzz", calls=5))
         self.usage_error(bench_args("guestfuzz", emulator="all"))
         self.usage_error(bench_args("vmexit", seed=1))
+
+    def test_mib_and_reads_belong_to_net_and_blk(self):
+        self.usage_error(bench_args("blk", mib=4))
+        self.usage_error(bench_args("net", reads=10))
+        self.usage_error(bench_args("boot", mib=4))
+        for what, kw in (("net", {"mib": 4}), ("blk", {"reads": 10})):
+            args = bench_args(what, **kw)
+            bench.check_args(args)
+            self.assertEqual(args.timeout, 1800)
+            args = bench_args(what, emulator="all")
+            bench.check_args(args)
+        self.usage_error(bench_args("vmexit", emulator="all"))
 
     def test_seed_applies_to_both_fuzzers(self):
         for what in ("fuzz", "guestfuzz"):
@@ -216,6 +232,211 @@ class BootRunTest(unittest.TestCase):
         s = boot.summarise_boot(recs)
         self.assertEqual(s["init_s"], {"median": 11.0, "min": 10.0, "max": 12.0})
         self.assertEqual(s["median_run"], 3)
+
+
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def fake_run(lines, times=None, status=0, killed=False, stderr=()):
+    """A finished StreamRun with `lines` arriving at `times` (host seconds)."""
+    run = common.StreamRun({})
+    run.lines = list(lines)
+    run.line_times = list(times) if times is not None else [float(i) for i in range(len(lines))]
+    run.status, run.killed, run.stderr_lines = status, killed, list(stderr)
+    return run
+
+
+def vm_report(exits, reasons, net_tx=None, sectors=None):
+    lines = ["simple_vmm: guest powered off after %d exits" % exits,
+             "simple_vmm: exits by reason: " + " ".join("%s=%d" % kv for kv in reasons.items())]
+    if net_tx is not None:
+        lines.append("simple_vmm: virtio-net: sent 10 frames (%d bytes, 0 dropped, 0 bad), "
+                     "received 7 frames (500 bytes, 1 dropped)" % net_tx)
+    if sectors is not None:
+        lines.append("simple_vmm: virtio-blk: 40 requests ok, 0 I/O errors, 1 unsupported; "
+                     "%d sectors read, 0 written" % sectors)
+    return lines
+
+
+class VmReportTest(unittest.TestCase):
+    def test_reports_in_order_with_their_devices(self):
+        lines = (["noise", "simple_vmm: exits by reason: io=1"] + vm_report(100, {"io": 60}, net_tx=900)
+                 + ["a| unrelated"] + vm_report(200, {"io": 70, "npf": 5}, sectors=16))
+        reports = guestrun.parse_vm_reports(lines)
+        self.assertEqual(len(reports), 2)
+        self.assertEqual(reports[0]["exits_total"], 100)
+        self.assertEqual(reports[0]["exits_by_reason"], {"io": 60})
+        self.assertEqual(reports[0]["net"]["tx_bytes"], 900)
+        self.assertEqual(reports[0]["net"]["rx_dropped"], 1)
+        self.assertNotIn("blk", reports[0])
+        self.assertEqual(reports[1]["blk"], {"ok": 40, "io_errors": 0, "unsupported": 1,
+                                             "sectors_read": 16, "sectors_written": 0})
+        self.assertEqual(reports[1]["end"], "powered off")
+
+    def test_the_vmm_prints_what_the_parser_reads(self):
+        main = (ROOT / "src" / "components" / "impl" / "simple_vmm" / "main.cpp").read_text()
+        platform = (ROOT / "src" / "components" / "impl" / "simple_vmm" / "platform.cpp").read_text()
+        self.assertIn('"simple_vmm: guest %s after %lu exits\\n"', main)
+        self.assertIn('"simple_vmm: exits by reason:"', main)
+        self.assertIn('"simple_vmm: virtio-net: sent %lu frames (%lu bytes, %lu dropped, %lu bad), '
+                      'received %lu frames (%lu bytes, %lu dropped)\\n"', platform)
+        self.assertIn('"simple_vmm: virtio-blk: %lu requests ok, %lu I/O errors, %lu unsupported; '
+                      '%lu sectors read, %lu written\\n"', platform)
+
+    def test_exits_lines(self):
+        lines = ["a| netperf: exits send: total=2400 gpa_fault=1526 cpuid=33",
+                 "b| netperf: exits receive: total=0",
+                 "blkperf: exits seq: total=600 msr_write=158"]
+        self.assertEqual(guestrun.parse_exits_line(lines, "a| netperf", "send"),
+                         {"total": 2400, "by_reason": {"gpa_fault": 1526, "cpuid": 33}})
+        self.assertEqual(guestrun.parse_exits_line(lines, "b| netperf", "receive"),
+                         {"total": 0, "by_reason": {}})
+        self.assertIsNone(guestrun.parse_exits_line(lines, "a| netperf", "receive"))
+        self.assertIsNone(guestrun.parse_exits_line(lines, "blkperf", "rand"))
+        self.assertEqual(guestrun.per_unit({"total": 600}, 64.0), 9.4)
+        self.assertIsNone(guestrun.per_unit(None, 64.0))
+        self.assertIsNone(guestrun.per_unit({"total": 600}, 0))
+
+    def test_the_guest_header_reads_the_vmm_leaf(self):
+        header = (ROOT / "guest" / "bench" / "cos_exits.h").read_text()
+        policy = (ROOT / "src" / "components" / "impl" / "simple_vmm" / "cpuid_policy.hpp").read_text()
+        self.assertIn("#define COS_EXIT_COUNTERS_LEAF 0x40000100u", header)
+        self.assertIn("kExitCountersLeaf = 0x40000100;", policy)
+        self.assertIn('"%s: exits %s: total=%llu"', header)
+        # The names it prints are vmrt::exit_reason_name's, in vm::ExitReason order.
+        names = re.findall(r'case vm::ExitReason::(\w+): return "(\w+)";',
+                           (ROOT / "src" / "components" / "lib" / "vmrt" / "vcpu_state.cpp").read_text())
+        vm_hpp = (ROOT / "src" / "include" / "cos" / "vm.hpp").read_text()
+        enum = re.search(r"enum class ExitReason : uint32_t \{(.*?)\};", vm_hpp, re.S).group(1)
+        values = dict(re.findall(r"^\s+(\w+) = (\d+),", enum, re.M))
+        table = re.search(r"names\[\] = \{(.*?)\};", header, re.S).group(1)
+        listed = re.findall(r'"(\w+)"', table)
+        self.assertGreater(len(names), 10)
+        for member, name in names:
+            if int(values[member]) < len(listed):
+                self.assertEqual(listed[int(values[member])], name)
+        self.assertEqual(len(listed), 18)
+
+    def test_host_interval_needs_the_start_first(self):
+        run = fake_run(["end 1", "start", "x", "end 2"], [1.0, 2.0, 2.5, 4.25])
+        secs, m = guestrun.host_interval(run, r"^start", r"^end (\d)")
+        self.assertEqual(secs, 2.25)
+        self.assertEqual(m.group(1), "2")
+        self.assertEqual(guestrun.host_interval(run, "nothing", "end"), (None, None))
+
+
+class NetRunTest(unittest.TestCase):
+    NBYTES = 8 * 1024 * 1024
+
+    def lines(self, nbytes, received=None, exits_b=True):
+        out = ["cos: virtualization: AMD SVM (NPT, ASIDs)",
+               "a| 10 packets transmitted, 10 packets received, 0% packet loss",
+               "a| round-trip min/avg/max = 0.512/0.734/1.250 ms",
+               "a| netperf: send start %d" % nbytes,
+               "b| netperf: received %d bytes in 3.900 s" % nbytes]
+        if exits_b:
+            out.append("b| netperf: exits receive: total=1220 gpa_fault=614 cpuid=33")
+        out += ["a| netperf: sent %d bytes in 4.000 s, 2.00 MiB/s; peer received %d"
+                % (nbytes, nbytes if received is None else received),
+                "a| netperf: exits send: total=2400 gpa_fault=1526 cpuid=33 hlt=225",
+                "a| netbench: done"]
+        out += vm_report(3000, {"io": 100}, net_tx=500)
+        out += vm_report(5000, {"io": 200}, net_tx=nbytes + 1000)
+        return out
+
+    def times(self, lines):
+        t = [float(i) for i in range(len(lines))]
+        start = lines.index("a| netperf: send start %d" % self.NBYTES)
+        sent = [i for i, l in enumerate(lines) if "netperf: sent" in l][0]
+        t[sent] = t[start] + 5.0   # the 'sent' line 5 host seconds later
+        return t
+
+    def test_a_good_run(self):
+        lines = self.lines(self.NBYTES)
+        m = net.parse_net_run(fake_run(lines, self.times(lines)), self.NBYTES)
+        self.assertTrue(m["ok"], m["problem"])
+        self.assertEqual(m["ping"], {"min_ms": 0.512, "avg_ms": 0.734, "max_ms": 1.25,
+                                     "transmitted": 10, "received": 10})
+        self.assertEqual(m["transfer"]["host_s"], 5.0)
+        self.assertEqual(m["transfer"]["host_mib_s"], 1.6)
+        self.assertEqual(m["transfer"]["guest_mib_s"], 2.0)
+        self.assertEqual(m["transfer"]["server_s"], 3.9)
+        self.assertEqual(m["exits"]["vm_a"]["per_mib"], 300.0)
+        self.assertEqual(m["exits"]["vm_b"]["per_mib"], 152.5)
+        self.assertEqual(m["exits"]["vm_a"]["by_reason"]["hlt"], 225)
+        self.assertEqual([r["exits_total"] for r in m["vm_reports"]], [3000, 5000])
+
+    def test_failures_are_named(self):
+        def problem(lines, nbytes, **kw):
+            rec = net.parse_net_run(fake_run(lines, **kw), nbytes)
+            self.assertFalse(rec["ok"])
+            return rec["problem"]
+        self.assertIn("received 5 of", problem(self.lines(self.NBYTES, received=5), self.NBYTES))
+        self.assertIn("from vm_b", problem(self.lines(self.NBYTES, exits_b=False), self.NBYTES))
+        self.assertIn("no ping summary", problem(self.lines(self.NBYTES)[3:], self.NBYTES))
+        no_sent = [l for l in self.lines(self.NBYTES) if "netperf: sent" not in l]
+        self.assertIn("netperf: sent", problem(no_sent, self.NBYTES))
+        self.assertIn("status 1", problem(self.lines(self.NBYTES), self.NBYTES, status=1))
+        no_done = [l for l in self.lines(self.NBYTES) if "netbench: done" not in l]
+        self.assertIn("did not finish", problem(no_done, self.NBYTES))
+
+    def test_the_programs_print_what_the_parser_reads(self):
+        src = (ROOT / "guest" / "bench" / "netperf.c").read_text()
+        self.assertIn('"netperf: send start %llu\\n"', src)
+        self.assertIn('"netperf: sent %llu bytes in %.3f s, %.2f MiB/s; peer received %llu\\n"', src)
+        self.assertIn('"netperf: received %llu bytes in %.3f s\\n"', src)
+        self.assertIn('cos_exits_print("netperf", "send", &before, &after);', src)
+        self.assertIn('cos_exits_print("netperf", "receive", &before, &after);', src)
+        script = (ROOT / "composition_scripts" / "files" / "bench_net" / "netbench").read_text()
+        self.assertIn('echo "netbench: done"', script)
+        self.assertIn("ping -c", script)
+
+
+class BlkRunTest(unittest.TestCase):
+    LINES = (["blkperf: seq start /dev/vda",
+              "blkperf: seq: read 67108864 bytes in 8.000 s, 8.00 MiB/s (direct)",
+              "blkperf: exits seq: total=600 gpa_fault=222 cpuid=33",
+              "blkperf: rand start /dev/vda 2000",
+              "blkperf: rand: 2000 reads of 4096 bytes in 2.000 s, 1000 IOPS (cached)",
+              "blkperf: exits rand: total=7694 gpa_fault=4352"]
+             + vm_report(9000, {"io": 500}, sectors=131072 + 16000))
+    TIMES = [0.0, 10.0, 10.0, 11.0, 15.0, 15.0, 16.0, 16.0, 16.0]
+
+    def test_a_good_run(self):
+        rec = blk.parse_blk_run(fake_run(self.LINES, self.TIMES))
+        self.assertTrue(rec["ok"], rec["problem"])
+        self.assertEqual(rec["seq"]["host_mib_s"], 6.4)
+        self.assertEqual(rec["seq"]["guest_mib_s"], 8.0)
+        self.assertEqual(rec["seq"]["mode"], "direct")
+        self.assertEqual(rec["seq"]["exits"]["per_mib"], 9.4)
+        self.assertEqual(rec["rand"]["host_iops"], 500)
+        self.assertEqual(rec["rand"]["guest_iops"], 1000)
+        self.assertEqual(rec["rand"]["mode"], "cached")
+        self.assertEqual(rec["rand"]["exits"]["per_read"], 3.8)
+        self.assertEqual(rec["vm_report"]["blk"]["sectors_read"], 147072)
+
+    def test_failures_are_named(self):
+        def problem(lines, **kw):
+            rec = blk.parse_blk_run(fake_run(lines, **kw))
+            self.assertFalse(rec["ok"])
+            return rec["problem"]
+        self.assertIn("no blkperf seq result", problem(self.LINES[3:]))
+        self.assertIn("no 'blkperf: exits rand'", problem(self.LINES[:5] + self.LINES[6:]))
+        self.assertIn("report is missing", problem(self.LINES[:6]))
+        rebooted = self.LINES[:6] + ["simple_vmm: guest rebooted after 3 exits"]
+        self.assertIn("rebooted", problem(rebooted))
+        self.assertIn("did not return", problem([], killed=True))
+
+    def test_the_program_prints_what_the_parser_reads(self):
+        src = (ROOT / "guest" / "bench" / "blkperf.c").read_text()
+        self.assertIn('"blkperf: seq start %s\\n"', src)
+        self.assertIn('"blkperf: seq: read %llu bytes in %.3f s, %.2f MiB/s (%s)\\n"', src)
+        self.assertIn('"blkperf: rand start %s %lu\\n"', src)
+        self.assertIn('"blkperf: rand: %lu reads of %d bytes in %.3f s, %.0f IOPS (%s)\\n"', src)
+        self.assertIn('cos_exits_print("blkperf", "seq", &before, &after);', src)
+        self.assertIn('cos_exits_print("blkperf", "rand", &before, &after);', src)
 
 
 if __name__ == "__main__":

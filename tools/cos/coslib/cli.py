@@ -26,6 +26,7 @@ Typical workflow:
   ./cos bench fuzz [--calls N] [--seed S]
   ./cos bench guestfuzz [--programs N] [--seed S]
   ./cos bench boot [--runs N] [--emulator qemu|bochs|all]
+  ./cos bench net [--mib N] | ./cos bench blk [--reads N]
 """
 
 
@@ -174,7 +175,8 @@ def build_parser():
                    help="further ctest arguments, after '--'")
 
     p = add("bench", "run a benchmark or long run: ipc (IPC costs), vmexit (VM-exit costs), "
-            "fuzz (syscall fuzzer), guestfuzz (guest-code fuzzer) or boot (Linux boot time)",
+            "fuzz (syscall fuzzer), guestfuzz (guest-code fuzzer), boot (Linux boot time), "
+            "net (network between two guests) or blk (a guest's disk)",
             bench.cmd_bench,
             "Benchmarks and long runs, not tests: each composes its script into\n"
             "system_binaries/bench-<what>/ (varied with the composer's --set overrides:\n"
@@ -220,22 +222,39 @@ def build_parser():
             "        VM exits (total and by reason) of the median run. QEMU runs TCG\n"
             "        without -icount (AMD SVM backend), Bochs the Intel VMX one;\n"
             "        --emulator all does both. Wall-clock times under emulation are noisy.\n"
-            "        Writes build/x86_64/bench/boot.json.\n\n"
+            "        Writes build/x86_64/bench/boot.json.\n"
+            "  net   composition_scripts/bench_net.toml (two Linux guests on netswitch;\n"
+            "        guest/bench/netperf.c compiled into build/x86_64/guest/bench/):\n"
+            "        busybox ping vm_a -> vm_b (min/avg/max ms, guest clock) and --mib MiB\n"
+            "        (default 32) over TCP vm_a -> vm_b, MiB/s on the host's clock between\n"
+            "        the sender's console lines; then a baseline boot without the\n"
+            "        transfer: exits per MiB for each VM. QEMU TCG without -icount.\n"
+            "        Writes build/x86_64/bench/net.json.\n"
+            "  blk   composition_scripts/bench_blk.toml (a 64 MiB blk_ram disk;\n"
+            "        guest/bench/blkperf.c): O_DIRECT sequential 1 MiB reads of /dev/vda\n"
+            "        (MiB/s) and --reads 4 KiB random reads (default 2000, IOPS), host\n"
+            "        clock, one boot each, then a baseline boot: exits per MiB and per\n"
+            "        read. QEMU TCG without -icount. Writes build/x86_64/bench/blk.json.\n\n"
             "Exit status: 0 success, 1 failure (run failed, results missing or a fuzz\n"
             "check failed), 2 usage error.")
-    p.add_argument("what", choices=("ipc", "vmexit", "fuzz", "guestfuzz", "boot"),
-                   metavar="ipc|vmexit|fuzz|guestfuzz|boot", help="which benchmark")
+    p.add_argument("what", choices=("ipc", "vmexit", "fuzz", "guestfuzz", "boot", "net", "blk"),
+                   metavar="ipc|vmexit|fuzz|guestfuzz|boot|net|blk", help="which benchmark")
     p.add_argument("--emulator", choices=("qemu", "bochs", "all"), default="qemu",
                    help="emulator (default: qemu: TCG with -icount shift=0, for boot "
-                        "without -icount); all = qemu then bochs, boot only")
+                        "without -icount); all = qemu then bochs (boot, net, blk)")
     p.add_argument("--timeout", type=_timeout, default=None, metavar="S",
                    help="stop the emulator and fail after S seconds (default: ipc and "
-                        "vmexit 600, fuzz 3600, guestfuzz 7200, boot 1800 per run; 0: none)")
+                        "vmexit 600, fuzz 3600, guestfuzz 7200, boot, net and blk 1800 per "
+                        "run; 0: none)")
     p.add_argument("--runs", type=int, metavar="N",
                    help="boot: timed boots per emulator (default 3)")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="ipc: timed iterations per benchmark; vmexit: round trips per "
                         "exit kind (default: the script's, 10000)")
+    p.add_argument("--mib", type=int, metavar="N",
+                   help="net: MiB sent over TCP from vm_a to vm_b (default 32)")
+    p.add_argument("--reads", type=int, metavar="N",
+                   help="blk: 4 KiB random reads (default 2000)")
     p.add_argument("--calls", type=int, default=1000000, metavar="N",
                    help="fuzz: number of system calls (default 1000000)")
     p.add_argument("--seed", type=int, metavar="S",

@@ -20,6 +20,17 @@ using HostCpuid = CpuidRegs (*)(uint32_t leaf, uint32_t subleaf);
 /// leaf 0x40000001; Linux Documentation/virt/kvm/x86/cpuid.rst).
 inline constexpr char kHypervisorSignature[13] = "KVMKVMKVM\0\0\0";
 
+/// A cos leaf where the guest reads simple_vmm's exit counters (for
+/// benchmarks: guest/bench/*.c read them before and after a transfer). It
+/// lies above KVM's range 0x40000000-0x400000ff, which Linux scans for
+/// signatures in steps of 0x100: EBX = ECX = 0 there, no signature.
+///   subleaf 0:       exits of this vCPU so far (EAX bits 0-31, EDX bits 32-63)
+///   subleaf 1 + r:   exits the VMM handled with vm::ExitReason r (r < 31;
+///                    r = 31 collects the rest), same registers
+///   other subleaves: all zero
+/// Reading it is itself a CPUID exit, counted before the answer is made.
+inline constexpr uint32_t kExitCountersLeaf = 0x40000100;
+
 /// The guest's CPUID(leaf, subleaf).
 CpuidRegs guest_cpuid(HostCpuid host, uint32_t leaf, uint32_t subleaf);
 

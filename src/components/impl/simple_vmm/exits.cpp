@@ -114,7 +114,13 @@ Action on_gpa_fault(VcpuState& c, void*) {
 
 Action on_cpuid(VcpuState& c, void*) {
   note(c);
-  CpuidRegs r = guest_cpuid(host_cpuid, static_cast<uint32_t>(c.get(Reg::rax)), static_cast<uint32_t>(c.get(Reg::rcx)));
+  const uint32_t leaf = static_cast<uint32_t>(c.get(Reg::rax));
+  const uint32_t subleaf = static_cast<uint32_t>(c.get(Reg::rcx));
+  CpuidRegs r = guest_cpuid(host_cpuid, leaf, subleaf);
+  if (leaf == kExitCountersLeaf) {  // cpuid_policy.hpp: the exit counters
+    uint64_t n = subleaf == 0 ? c.exit_count() : subleaf <= 32 ? g_vmm.exits_by_reason[subleaf - 1] : 0;
+    r = CpuidRegs{static_cast<uint32_t>(n), 0, 0, static_cast<uint32_t>(n >> 32)};
+  }
   c.set(Reg::rax, r.eax);
   c.set(Reg::rbx, r.ebx);
   c.set(Reg::rcx, r.ecx);

@@ -8,6 +8,11 @@
   guestfuzz composition_scripts/guest_fuzz.toml: the guest-code fuzzer
           (guestfuzz.py)
   boot    Linux in simple_vmm, host seconds to init and to shutdown (boot.py)
+  net     composition_scripts/bench_net.toml: ping and TCP throughput between
+          two Linux guests on netswitch, exits per MiB (net.py)
+  blk     composition_scripts/bench_blk.toml: sequential MiB/s and 4 KiB
+          random-read IOPS of a guest's virtio-blk disk on blk_ram, exits
+          per MiB / per read (blk.py; guestrun.py has what net and blk share)
 
 Each composes its script into system_binaries/bench-<what>/, varying it with
 the composer's `--set TARGET.KEY=VALUE` overrides (its own, e.g.
@@ -16,9 +21,10 @@ and writes build/x86_64/bench/<what>.json (common.py has what they share).
 """
 
 from ..common import CosError
-from . import boot, fuzz, guestfuzz, ipc, vmexit
+from . import blk, boot, fuzz, guestfuzz, ipc, net, vmexit
 
-DEFAULT_TIMEOUT_S = {"ipc": 600, "vmexit": 600, "fuzz": 3600, "guestfuzz": 7200, "boot": 1800}
+DEFAULT_TIMEOUT_S = {"ipc": 600, "vmexit": 600, "fuzz": 3600, "guestfuzz": 7200, "boot": 1800,
+                     "net": 1800, "blk": 1800}
 
 
 def check_args(args):
@@ -37,14 +43,19 @@ def check_args(args):
         raise CosError("--iterations applies to 'bench ipc' and 'bench vmexit' only", status=2)
     if args.what != "boot" and args.runs is not None:
         raise CosError("--runs applies to 'bench boot' only", status=2)
-    if args.what != "boot" and args.emulator == "all":
-        raise CosError("--emulator all applies to 'bench boot' only", status=2)
+    if args.what not in ("boot", "net", "blk") and args.emulator == "all":
+        raise CosError("--emulator all applies to 'bench boot', 'bench net' and 'bench blk' "
+                       "only", status=2)
+    if args.what != "net" and getattr(args, "mib", None) is not None:
+        raise CosError("--mib applies to 'bench net' only", status=2)
+    if args.what != "blk" and getattr(args, "reads", None) is not None:
+        raise CosError("--reads applies to 'bench blk' only", status=2)
     if args.what != "vmexit" and (args.host_time or args.kvm_baseline):
         raise CosError("--host-time and --kvm-baseline apply to 'bench vmexit' only", status=2)
 
 
 def cmd_bench(args):
-    """`cos bench ipc|vmexit|fuzz|guestfuzz|boot`."""
+    """`cos bench ipc|vmexit|fuzz|guestfuzz|boot|net|blk`."""
     check_args(args)
     return {"ipc": ipc.run, "vmexit": vmexit.run, "fuzz": fuzz.run, "guestfuzz": guestfuzz.run,
-            "boot": boot.run}[args.what](args)
+            "boot": boot.run, "net": net.run, "blk": blk.run}[args.what](args)
