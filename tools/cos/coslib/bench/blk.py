@@ -12,13 +12,10 @@ table, and build/x86_64/bench/blk.json."""
 
 import re
 
-from ..common import SCRIPTS_DIR, info, quote_cmd, rel
-from ..outcome import EXIT_FAILED, EXIT_OK
-from ..systems import System
+from ..common import SCRIPTS_DIR, rel
 from .common import git_commit, now_iso, positive, write_record
 from .guestrun import (EXITS_MEANING, guest_program, host_info, host_interval, parse_exits_line,
-                       parse_vm_reports, per_unit, prepare_system, run_argv, run_problem, session,
-                       virtualization)
+                       parse_vm_reports, per_unit, run_emulators, run_problem)
 
 BLK_SCRIPT = SCRIPTS_DIR / "bench_blk.toml"
 BLK_SYSTEM = "bench-blk"
@@ -117,24 +114,8 @@ def run(args):
     reads = args.reads or DEFAULT_READS
     guest_program("blkperf")
     host = host_info()
-    results = []
-    status = EXIT_OK
-    for emulator in (("qemu", "bochs") if args.emulator == "all" else (args.emulator,)):
-        info("bench blk: making %s current" % rel(System(BLK_SYSTEM).dir))
-        prepare_system(BLK_SCRIPT, BLK_SYSTEM, args.set)
-        s = session(BLK_SYSTEM, emulator, args.timeout, commands(reads),
-                    "bench blk: %s" % emulator)
-        rec = parse_blk_run(s)
-        backend, virt = virtualization(s.lines)
-        rec.update({"emulator": emulator, "accel": "tcg" if emulator == "qemu" else None,
-                    "command": quote_cmd(["./cos"] + run_argv(BLK_SYSTEM, emulator,
-                                                              args.timeout)[1:]),
-                    "input": commands(reads), "backend": backend, "virtualization": virt})
-        if not rec["ok"]:
-            info("bench blk: %s run failed: %s (console: %s)" % (
-                emulator, rec["problem"], rel(System(BLK_SYSTEM).dir / "serial.log")))
-            status = EXIT_FAILED
-        results.append(rec)
+    results, status = run_emulators(args, BLK_SCRIPT, BLK_SYSTEM, commands(reads), parse_blk_run,
+                                    "bench blk")
     print()
     print("Block benchmark: %s (Linux in simple_vmm, virtio-blk served by blk_ram),\n"
           "composed as %s. Host wall-clock figures under emulation (QEMU TCG without\n"

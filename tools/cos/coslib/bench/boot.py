@@ -20,8 +20,9 @@ from ..common import REPO, SCRIPTS_DIR, info, quote_cmd, rel
 from ..proc import die_with_parent
 from ..console import CLEAN_MARKER
 from ..outcome import EXIT_FAILED, EXIT_OK
-from ..systems import System, prepare_for_run
-from .common import compose_system, git_commit, now_iso, positive, run_streaming, write_record
+from ..systems import System
+from .guestrun import prepare_system
+from .common import git_commit, now_iso, positive, run_streaming, write_record
 
 BOOT_SCRIPT = SCRIPTS_DIR / "simple_vmm.toml"   # system "vm": Linux in simple_vmm
 BOOT_SYSTEM = "bench-boot"               # its own copy, so `./cos run vm` elsewhere cannot clash
@@ -49,16 +50,10 @@ EXITS_MEANING = (
 
 
 def prepare_boot_system(overrides):
-    """Make system_binaries/bench-boot current, as `./cos run` does for its systems:
-    compose simple_vmm.toml with the `--set` `overrides` into it when it is
-    missing or was composed from another script or with other overrides, else
-    rebuild/recompose only what is stale. Returns the System."""
-    system = System(BOOT_SYSTEM)
-    recorded = system.recorded_script()
-    if recorded is not None and recorded.resolve() == BOOT_SCRIPT.resolve() and \
-            system.iso.is_file() and system.recorded_overrides() == list(overrides):
-        return prepare_for_run(BOOT_SYSTEM)
-    return compose_system(BOOT_SCRIPT, BOOT_SYSTEM, overrides)
+    """Make system_binaries/bench-boot current from simple_vmm.toml with the
+    `--set` `overrides`, as `./cos run` does for its systems (guestrun.py
+    prepare_system). Returns the System."""
+    return prepare_system(BOOT_SCRIPT, BOOT_SYSTEM, overrides)
 
 
 def boot_command(emulator, timeout):

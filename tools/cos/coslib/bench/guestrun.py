@@ -10,6 +10,7 @@ import re
 import subprocess
 
 from ..common import REPO, CosError, build_dir, info, quote_cmd, rel
+from ..outcome import EXIT_FAILED, EXIT_OK
 from ..systems import System, prepare_for_run
 from .common import compose_system, run_streaming
 
@@ -80,6 +81,30 @@ def session(name, emulator, timeout, commands, label):
     argv = run_argv(name, emulator, timeout)
     info("%s: %s <<< %r" % (label, quote_cmd(["./cos"] + argv[1:]), commands))
     return run_streaming(argv, commands, timeout + EXTRA_WAIT_S if timeout else 0, {})
+
+
+def run_emulators(args, script, name, commands, parse, label):
+    """The sessions of one guest benchmark: for each emulator of
+    `args.emulator` (qemu, bochs, or all: both), makes system `name` current
+    from `script` (with args.set), runs `commands` in it and turns the
+    session into a record with `parse(session)` plus the emulator, the
+    command, the input and the backend. Returns (records, exit status)."""
+    results, status = [], EXIT_OK
+    for emulator in (("qemu", "bochs") if args.emulator == "all" else (args.emulator,)):
+        info("%s: making %s current" % (label, rel(System(name).dir)))
+        prepare_system(script, name, args.set)
+        s = session(name, emulator, args.timeout, commands, "%s: %s" % (label, emulator))
+        rec = parse(s)
+        backend, virt = virtualization(s.lines)
+        rec.update({"emulator": emulator, "accel": "tcg" if emulator == "qemu" else None,
+                    "command": quote_cmd(["./cos"] + run_argv(name, emulator, args.timeout)[1:]),
+                    "input": commands, "backend": backend, "virtualization": virt})
+        if not rec["ok"]:
+            info("%s: %s run failed: %s (console: %s)" % (
+                label, emulator, rec["problem"], rel(System(name).dir / "serial.log")))
+            status = EXIT_FAILED
+        results.append(rec)
+    return results, status
 
 
 def virtualization(lines):

@@ -11,13 +11,10 @@ exits per MiB for each VM. A table, and build/x86_64/bench/net.json."""
 
 import re
 
-from ..common import SCRIPTS_DIR, info, quote_cmd, rel
-from ..outcome import EXIT_FAILED, EXIT_OK
-from ..systems import System
+from ..common import SCRIPTS_DIR, rel
 from .common import git_commit, now_iso, positive, write_record
 from .guestrun import (EXITS_MEANING, guest_program, host_info, host_interval, parse_exits_line,
-                       parse_vm_reports, per_unit, prepare_system, run_argv, run_problem, session,
-                       virtualization)
+                       parse_vm_reports, per_unit, run_emulators, run_problem)
 
 NET_SCRIPT = SCRIPTS_DIR / "bench_net.toml"
 NET_SYSTEM = "bench-net"
@@ -127,24 +124,8 @@ def run(args):
     nbytes = (args.mib or DEFAULT_MIB) * MIB
     guest_program("netperf")
     host = host_info()
-    results = []
-    status = EXIT_OK
-    for emulator in (("qemu", "bochs") if args.emulator == "all" else (args.emulator,)):
-        info("bench net: making %s current" % rel(System(NET_SYSTEM).dir))
-        prepare_system(NET_SCRIPT, NET_SYSTEM, args.set)
-        s = session(NET_SYSTEM, emulator, args.timeout, commands(nbytes),
-                    "bench net: %s" % emulator)
-        rec = parse_net_run(s, nbytes)
-        backend, virt = virtualization(s.lines)
-        rec.update({"emulator": emulator, "accel": "tcg" if emulator == "qemu" else None,
-                    "command": quote_cmd(["./cos"] + run_argv(NET_SYSTEM, emulator,
-                                                              args.timeout)[1:]),
-                    "input": commands(nbytes), "backend": backend, "virtualization": virt})
-        if not rec["ok"]:
-            info("bench net: %s run failed: %s (console: %s)" % (
-                emulator, rec["problem"], rel(System(NET_SYSTEM).dir / "serial.log")))
-            status = EXIT_FAILED
-        results.append(rec)
+    results, status = run_emulators(args, NET_SCRIPT, NET_SYSTEM, commands(nbytes),
+                                    lambda s: parse_net_run(s, nbytes), "bench net")
     print()
     print("Network benchmark: %s (two Linux guests in simple_vmm on the native switch),\n"
           "composed as %s. Host wall-clock figures under emulation (QEMU TCG without\n"
