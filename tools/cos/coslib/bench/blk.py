@@ -15,7 +15,7 @@ import re
 from ..common import SCRIPTS_DIR, rel
 from .common import git_commit, now_iso, positive, write_record
 from .guestrun import (EXITS_MEANING, guest_program, host_info, host_interval, parse_exits_line,
-                       parse_vm_reports, per_unit, run_emulators, run_problem)
+                       parse_vm_reports, per_unit, print_intro, run_emulators, run_problem)
 
 BLK_SCRIPT = SCRIPTS_DIR / "bench_blk.toml"
 BLK_SYSTEM = "bench-blk"
@@ -116,17 +116,14 @@ def run(args):
     host = host_info()
     results, status = run_emulators(args, BLK_SCRIPT, BLK_SYSTEM, commands(reads), parse_blk_run,
                                     "bench blk")
-    print()
-    print("Block benchmark: %s (Linux in simple_vmm, virtio-blk served by blk_ram),\n"
-          "composed as %s. Host wall-clock figures under emulation (QEMU TCG without\n"
-          "-icount; Bochs): noisy, they depend on the host and its load. Not a test."
-          % (rel(BLK_SCRIPT), BLK_SYSTEM))
-    print("  seq MiB/s:  O_DIRECT 1 MiB reads of all of %s, host seconds between\n"
-          "              blkperf's start and result lines" % DEVICE)
-    print("  rand IOPS:  %d O_DIRECT 4 KiB reads at fixed pseudo-random offsets, host time"
-          % reads)
-    print("  exits/...:  the VM's exits from just before to just after the reads (read from\n"
-          "              simple_vmm's counters by blkperf), per MiB / per random read")
+    print_intro("Block benchmark", BLK_SCRIPT, "Linux in simple_vmm, virtio-blk served by blk_ram",
+                BLK_SYSTEM, [
+                    "  seq MiB/s:  O_DIRECT 1 MiB reads of all of %s, host seconds between\n"
+                    "              blkperf's start and result lines" % DEVICE,
+                    "  rand IOPS:  %d O_DIRECT 4 KiB reads at fixed pseudo-random offsets, host time"
+                    % reads,
+                    "  exits/...:  the VM's exits from just before to just after the reads (read from\n"
+                    "              simple_vmm's counters by blkperf), per MiB / per random read"])
     print(table(results))
     for r in results:
         x = r.get("seq")

@@ -107,6 +107,20 @@ def run_emulators(args, script, name, commands, parse, label):
     return results, status
 
 
+def print_intro(title, script, what, name, columns):
+    """The lines above a guest benchmark's table: `title`, the script and
+    `what` it runs, the system it was composed as, that the figures are host
+    wall clock under emulation, then `columns` (preformatted lines saying
+    what each column means)."""
+    print()
+    print("%s: %s (%s),\n"
+          "composed as %s. Host wall-clock figures under emulation (QEMU TCG without\n"
+          "-icount; Bochs): noisy, they depend on the host and its load. Not a test."
+          % (title, rel(script), what, name))
+    for line in columns:
+        print(line)
+
+
 def virtualization(lines):
     """(backend, description) from `cos: virtualization: ...`, or (None, None)."""
     for line in lines:

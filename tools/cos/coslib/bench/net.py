@@ -14,7 +14,7 @@ import re
 from ..common import SCRIPTS_DIR, rel
 from .common import git_commit, now_iso, positive, write_record
 from .guestrun import (EXITS_MEANING, guest_program, host_info, host_interval, parse_exits_line,
-                       parse_vm_reports, per_unit, run_emulators, run_problem)
+                       parse_vm_reports, per_unit, print_intro, run_emulators, run_problem)
 
 NET_SCRIPT = SCRIPTS_DIR / "bench_net.toml"
 NET_SYSTEM = "bench-net"
@@ -126,16 +126,13 @@ def run(args):
     host = host_info()
     results, status = run_emulators(args, NET_SCRIPT, NET_SYSTEM, commands(nbytes),
                                     lambda s: parse_net_run(s, nbytes), "bench net")
-    print()
-    print("Network benchmark: %s (two Linux guests in simple_vmm on the native switch),\n"
-          "composed as %s. Host wall-clock figures under emulation (QEMU TCG without\n"
-          "-icount; Bochs): noisy, they depend on the host and its load. Not a test."
-          % (rel(NET_SCRIPT), NET_SYSTEM))
-    print("  ping:      %d busybox pings vm_a -> vm_b, guest clock" % PINGS)
-    print("  MiB/s:     TCP vm_a -> vm_b (/bin/netperf), host seconds between its start and\n"
-          "             end lines on vm_a's console")
-    print("  exits/MiB: each VM's exits from just before to just after the transfer (read\n"
-          "             from simple_vmm's counters by netperf), per MiB; a sends, b receives")
+    print_intro("Network benchmark", NET_SCRIPT, "two Linux guests in simple_vmm on the native switch",
+                NET_SYSTEM, [
+                    "  ping:      %d busybox pings vm_a -> vm_b, guest clock" % PINGS,
+                    "  MiB/s:     TCP vm_a -> vm_b (/bin/netperf), host seconds between its start and\n"
+                    "             end lines on vm_a's console",
+                    "  exits/MiB: each VM's exits from just before to just after the transfer (read\n"
+                    "             from simple_vmm's counters by netperf), per MiB; a sends, b receives"])
     print(table(results))
     for r in results:
         t = r.get("transfer")
