@@ -466,3 +466,29 @@ KT_CASE(killed_large_retype_gives_its_memory_back) {
   h.state = 2;
   KT_ASSERT(wait_helper(h));
 }
+
+KT_CASE(large_retype_whose_slot_is_taken_meanwhile_fails_and_gives_its_memory_back) {
+  // Between two steps of a lower-priority thread's large retype, another
+  // thread (we) puts an object in its destination slot: the retype ends with
+  // slot_occupied at its next step, and the pages it reserved go back.
+  const Env& e = env();
+  const uint64_t pages = e.ut_bytes / kPage - 1024;
+  uint64_t ut = make_untyped(pages);
+  uint64_t dest = slot();
+  KT_ASSERT(ut && dest);
+  Helper& h = helper();
+  h.a = ut;
+  h.b = dest;
+  h.c = pages;
+  h.r0 = 1;
+  KT_ASSERT(start_helper(h, retype_frame, e.main_prio + 1));
+  sleep_us(2 * cos::abi::kTickUs);
+  KT_EQ(h.flag, 1);  // it started the retype
+  KT_EQ(h.r0, 1);    // and has not finished it
+  KT_OK(sys::retype(e.ut, dest, ObjType::rcv, 1));
+  KT_ASSERT(wait_helper(h));
+  KT_EQ(h.r0, E(Error::slot_occupied));
+  KT_EQ(info_type(sys::cap_info(dest)), static_cast<int64_t>(ObjType::rcv));
+  sleep_us(20 * cos::abi::kTickUs);  // the zeroed part is destroyed in the background
+  KT_ASSERT(untyped_all_free(ut, pages));
+}
