@@ -277,6 +277,73 @@ TEST(SvmGuestState, Cr4BitsFollowCpuid) {
   EXPECT_EQ(cr4_valid_bits(~0u, ~0u, ~0u) & ((1ull << 13) | (1ull << 14)), 0u);       // never VMXE, SMXE
 }
 
+TEST(SvmGuestState, ProtectionKeysAreNeverTheGuests) {
+  // A CPU with PKU (CPUID.(7,0):ECX[3]) offers CR4.PKE; guests never get it.
+  constexpr uint32_t kPku = 1u << 3;
+  EXPECT_EQ(cos::svm::cr4_valid_bits(0, 0, kPku) & cos::x86::Cr4::pke, cos::x86::Cr4::pke);
+  EXPECT_EQ(cos::svm::guest_cr4_valid(0, 0, kPku) & cos::x86::Cr4::pke, 0u);
+  EXPECT_EQ(cos::svm::guest_cr4_valid(0, 0, kPku | (1u << 2)) & (1ull << 11), 1ull << 11) << "UMIP stays";
+  const cos::svm::GuestLimits pku_cpu{cos::svm::guest_cr4_valid(0, 0, kPku), 40};
+  cos::svm::CrState s = reset_cr();
+  s.cr4 = cos::x86::Cr4::pke;
+  EXPECT_NE(cos::svm::check_guest_state(s, pku_cpu), nullptr) << "a VMM's CR4.PKE is refused";
+}
+
+// MOV to CR4 as the kernel decodes it when the CPU has no decode assists.
+TEST(SvmDecode, MovToCr) {
+  cos::svm::MovToCr m{};
+  const uint8_t rcx[] = {0x0f, 0x22, 0xe1};  // mov %rcx, %cr4
+  ASSERT_TRUE(cos::svm::decode_mov_to_cr(rcx, sizeof(rcx), true, m));
+  EXPECT_EQ(m.gpr, 1u);
+  EXPECT_EQ(m.length, 3u);
+  const uint8_t r10[] = {0x41, 0x0f, 0x22, 0xe2, 0x90};  // mov %r10, %cr4 (REX.B)
+  ASSERT_TRUE(cos::svm::decode_mov_to_cr(r10, sizeof(r10), true, m));
+  EXPECT_EQ(m.gpr, 10u);
+  EXPECT_EQ(m.length, 4u);
+  const uint8_t rex_not_last[] = {0x41, 0x66, 0x0f, 0x22, 0xe2};  // REX before a legacy prefix is ignored
+  ASSERT_TRUE(cos::svm::decode_mov_to_cr(rex_not_last, sizeof(rex_not_last), true, m));
+  EXPECT_EQ(m.gpr, 2u);
+  EXPECT_EQ(m.length, 5u);
+  const uint8_t mod0[] = {0x0f, 0x22, 0x23};  // mod = 00: still a register operand (ebx)
+  ASSERT_TRUE(cos::svm::decode_mov_to_cr(mod0, sizeof(mod0), false, m));
+  EXPECT_EQ(m.gpr, 3u);
+  const uint8_t inc_in_32bit[] = {0x41, 0x0f, 0x22, 0xe2};  // 0x41 is INC ECX outside 64-bit mode
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(inc_in_32bit, sizeof(inc_in_32bit), false, m));
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(rcx, 2, true, m)) << "cut off";
+  const uint8_t mov_from[] = {0x0f, 0x20, 0xe1};
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(mov_from, sizeof(mov_from), true, m));
+  uint8_t many[15];
+  for (auto& b : many) b = 0x66;
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(many, sizeof(many), true, m));
+}
+
+TEST(GuestPolicy, Cr4WriteFaults) {
+  using cos::x86::Cr4WriteContext;
+  namespace Cr4 = cos::x86::Cr4;
+  namespace Cr0 = cos::x86::Cr0;
+  const uint64_t valid = cos::svm::guest_cr4_valid(0, (1u << 7) | (1u << 20), (1u << 3) | (1u << 7) | (1u << 16));
+  const uint64_t lm = Cr4::pae | Cr4::pge;
+  const Cr4WriteContext longmode{valid, Cr0::pe | Cr0::pg | Cr0::wp, 0x5000, true};
+  const Cr4WriteContext legacy{valid, Cr0::pe, 0x5000, false};
+  auto faults = [](uint64_t old, uint64_t v, const Cr4WriteContext& c) { return cos::x86::cr4_write_faults(old, v, c); };
+  EXPECT_FALSE(faults(lm, lm & ~Cr4::pge, longmode)) << "Linux's global TLB flush";
+  EXPECT_FALSE(faults(lm, lm | Cr4::smep | Cr4::smap, longmode));
+  EXPECT_TRUE(faults(lm, lm | Cr4::pke, longmode)) << "PKE is the host's even where the CPU has PKU";
+  EXPECT_TRUE(faults(lm, lm | Cr4::vmxe, longmode));
+  EXPECT_TRUE(faults(lm, lm | (1ull << 32), longmode));
+  EXPECT_TRUE(faults(lm, Cr4::pge, longmode)) << "PAE cleared in long mode";
+  EXPECT_FALSE(faults(lm, Cr4::pge, legacy));
+  EXPECT_TRUE(faults(lm, lm | Cr4::la57, longmode)) << "LA57 changed in long mode";
+  EXPECT_TRUE(faults(lm, lm | Cr4::pcide, longmode)) << "PCID not offered by this CPU";
+  const Cr4WriteContext pcid_ok{valid | Cr4::pcide, longmode.cr0, 0x5000, true};
+  const Cr4WriteContext pcid_bad{valid | Cr4::pcide, longmode.cr0, 0x5001, true};
+  EXPECT_FALSE(faults(lm, lm | Cr4::pcide, pcid_ok));
+  EXPECT_TRUE(faults(lm, lm | Cr4::pcide, pcid_bad)) << "PCIDE with CR3[11:0] != 0";
+  EXPECT_TRUE(faults(Cr4::pae, Cr4::pae | Cr4::pcide, Cr4WriteContext{valid | Cr4::pcide, Cr0::pe, 0, false}));
+  EXPECT_TRUE(faults(lm, lm | Cr4::cet, Cr4WriteContext{valid, Cr0::pe | Cr0::pg, 0, true})) << "CET without WP";
+  EXPECT_FALSE(faults(lm, lm | Cr4::cet, longmode));
+}
+
 TEST(SvmGuestState, CplAndRflags) {
   cos::svm::Vmcb c{};
   cos::svm::reset_guest_state(c);

@@ -12,7 +12,7 @@ from .outcome import (EXIT_FAILED, Verdict, clean_verdict, judge_common, signal_
                       stopped_verdict)
 
 QEMU = "qemu-system-x86_64"
-TCG_CPU = "qemu64,+svm,+npt,+smep,+smap,+umip"
+TCG_CPU = "qemu64,+svm,+npt,+smep,+smap,+umip,+pku"
 KVM_CPU = "host"
 DEBUG_EXIT_CLEAN = (0x10 << 1) | 1   # 33
 DEBUG_EXIT_PANIC = (0x11 << 1) | 1   # 35

@@ -22,6 +22,7 @@ HG_SNIPPET(virt_insns_long)
 HG_SNIPPET(virt_insns_pm32)
 HG_SNIPPET(control_regs_long)
 HG_SNIPPET(cr8_long)
+HG_SNIPPET(cr4_pke_long)
 HG_AT(msr_sweep_long_done)
 HG_AT(msr_list_long_done)
 HG_AT(msr_sweep_real_done)
@@ -31,6 +32,9 @@ HG_AT(virt_insns_long_done)
 HG_AT(virt_insns_pm32_done)
 HG_AT(control_regs_long_done)
 HG_AT(cr8_long_done)
+HG_AT(cr4_pke_long_done)
+HG_AT(cr4_pke_long_stepped)
+HG_AT(cr4_pke_long_db_handler)
 
 using vmrt::MsrStatus;
 constexpr uint32_t kNone = 0xff;
@@ -382,6 +386,38 @@ VT_CASE(cr8_tpr_round_trip_long) {
   VT_EQ(mb64(MB_R0), 5);
   VT_EQ(mb64(MB_R1), 15);
   VT_EQ(pc().stats.unexpected, 0);
+}
+
+// CR4.PKE is the kernel's (x86_64/guest_policy.hpp): a guest that sets it
+// gets #GP(0) whatever the CPU offers, so it can never RDPKRU/WRPKRU and
+// PKRU, which no VM entry or exit switches, carries nothing between
+// guests. Under QEMU (its CPU model has PKU: tools/cos/coslib/qemu.py) the
+// SVM kernel intercepts every CR4 write for it and emulates the valid ones:
+// the case checks those too (value, RIP, single step, DR6.BS). On a CPU
+// without PKU the CPU itself refuses PKE and the case shows only that.
+VT_CASE(cr4_pke_refused_long) {
+  const bool pku = host_cpuid(7, 0).ecx & (1u << 3);
+  VT_OK(start(k_cr4_pke_long, {.mode = Mode::long64}));
+  VT_ASSERT(set_handler(Mode::long64, 1, k_cr4_pke_long.at(hg_cr4_pke_long_db_handler_at)));
+  auto r = run();
+  HG_END(r, stopped, hlt);
+  VT_EQ(cpu().rip(), k_cr4_pke_long.at(hg_cr4_pke_long_done_at));
+  VT_EQ(probe(0), kGp);
+  VT_EQ(probe(1), kGp);
+  VT_EQ(probe(2), kNone);
+  VT_EQ(probe(3), kNone);
+  const uint64_t start_cr4 = mb64(MB_R0);
+  constexpr uint64_t kPge = 1u << 7, kPke = 1u << 22;
+  VT_EQ(start_cr4 & kPke, 0);
+  VT_EQ(mb64(MB_R1), start_cr4 ^ kPge);
+  VT_EQ(mb64(MB_R2), start_cr4);
+  VT_EQ(mb64(MB_R5), start_cr4 ^ kPge);
+  VT_EQ(mb32(MB_R6), 1);  // one single-step trap
+  VT_EQ(mb64(MB_R3), k_cr4_pke_long.at(hg_cr4_pke_long_stepped_at));
+  VT_EQ(mb64(MB_R4) & (1u << 14), 1u << 14);  // DR6.BS
+  VT_EQ(cpu().cr4(), start_cr4);
+  VT_EQ(pc().stats.unexpected, 0);
+  vmtest::note(pku ? "the CPU has PKU: CR4.PKE held by the kernel" : "the CPU has no PKU: only the CPU's own refusal shown");
 }
 
 }  // namespace hg

@@ -1361,6 +1361,58 @@ AT control_regs_long_done
   hlt
 END control_regs_long
 
+/* CR4.PKE is the kernel's, whatever CPUID says: setting it is #GP(0)
+   through any register. Ordinary CR4 writes still take effect (on SVM with
+   a PKU CPU they are the kernel's emulation), and a single-step trap
+   follows one, with the guest's own #DB handler (below) seeing RIP after
+   the MOV and DR6.BS. */
+SNIPPET cr4_pke_long
+  mov %cr4, %rbx
+  mov %rbx, MB_R0            /* CR4 at the start */
+  P64
+  mov %rbx, %rcx
+  bts $22, %rcx
+  mov %rcx, %cr4
+  P64_END 0
+  P64
+  mov %rbx, %r9
+  bts $22, %r9
+  mov %r9, %cr4              /* REX.B: the kernel's decoder must find R9 */
+  P64_END 1
+  P64
+  mov %rbx, %r10
+  btc $7, %r10               /* PGE toggled: a valid write */
+  mov %r10, %cr4
+  P64_END 2
+  mov %cr4, %rax
+  mov %rax, MB_R1            /* the start with PGE toggled */
+  P64
+  mov %rbx, %cr4             /* back */
+  P64_END 3
+  mov %cr4, %rax
+  mov %rax, MB_R2            /* the start */
+  pushfq
+  orq $0x100, (%rsp)
+  popfq                      /* TF: the trap follows the next instruction */
+  mov %r10, %cr4
+AT cr4_pke_long_stepped
+  nop
+  mov %cr4, %rax
+  mov %rax, MB_R5            /* the start with PGE toggled again */
+  mov %rbx, %cr4
+  movq $0, MB_RESUME
+AT cr4_pke_long_done
+  hlt
+AT cr4_pke_long_db_handler
+  mov (%rsp), %rax           /* RIP of the trap */
+  mov %rax, MB_R3
+  mov %dr6, %rax
+  mov %rax, MB_R4
+  incl MB_R6
+  andq $~0x100, 16(%rsp)     /* RFLAGS: TF off */
+  iretq
+END cr4_pke_long
+
 /* ================================================================ halts and spins */
 
   .code16

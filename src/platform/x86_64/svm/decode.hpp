@@ -90,6 +90,32 @@ inline uint32_t instruction_length(const RawExit& r, const uint8_t* insn, size_t
   return op.length;
 }
 
+/// A decoded MOV to CRn (0f 22 /r): the source register and the length.
+struct MovToCr {
+  unsigned gpr;     ///< 0 = RAX .. 15 = R15 (ModRM.rm, extended by REX.B)
+  uint32_t length;  ///< bytes, prefixes included
+};
+
+/// Decodes the MOV to CRn at RIP from up to `n` guest bytes (legacy
+/// prefixes, then REX in 64-bit mode when it comes last, then 0f 22 and a
+/// ModRM whose mod field the CPU ignores: Intel SDM Vol. 2B "MOV - Move
+/// to/from Control Registers", AMD APM Vol. 3 "MOV CRn"). Needed for an
+/// intercepted CR write the kernel emulates when the CPU has no decode
+/// assists (QEMU's SVM has none: EXITINFO1 then carries no register).
+/// Returns false for anything else or a cut-off instruction.
+constexpr bool decode_mov_to_cr(const uint8_t* insn, size_t n, bool long_mode, MovToCr& out) {
+  size_t p = 0;
+  unsigned rex = 0;
+  while (p < n && p < 12 && is_prefix(insn[p], long_mode)) {
+    rex = (long_mode && (insn[p] & 0xf0) == 0x40) ? insn[p] : 0;  // a REX counts only as the last prefix
+    ++p;
+  }
+  if (p + 3 > n || insn[p] != 0x0f || insn[p + 1] != 0x22) return false;
+  out.gpr = (insn[p + 2] & 7u) | ((rex & 1u) << 3);
+  out.length = static_cast<uint32_t>(p + 3);
+  return true;
+}
+
 /// QEMU 7.2 reports INVD (0f 08) with the WBINVD exit code (fixed in later
 /// QEMU); the instruction bytes tell them apart.
 inline void fix_wbinvd_alias(RawExit& r, const uint8_t* insn, size_t n, bool long_mode) {

@@ -122,6 +122,46 @@ void save_debug_registers(VcpuState& x) {
   asm volatile("mov %%dr3, %0" : "=r"(x.dr[3]));
 }
 
+/// Guest register `n` (0 = RAX .. 15 = R15): RAX and RSP live in the VMCB.
+uint64_t guest_gpr(const Vcpu* v, const Vmcb& c, unsigned n) { return n == 0 ? c.rax : n == 4 ? c.rsp : v->gpr[n]; }
+
+/// A guest's MOV to CR4, intercepted only to keep CR4.PKE the host's
+/// (x86_64/guest_policy.hpp), done as the CPU would: #GP(0) where the CPU
+/// (or the policy) refuses the value, else CR4 takes it, the guest's TLB is
+/// flushed when it changed, RIP moves past the instruction, an STI/MOV SS
+/// shadow ends and a single-step trap (RFLAGS.TF) follows. Returns false
+/// when the instruction cannot be decoded (its bytes unreadable): the VMM
+/// gets the exit then.
+bool emulate_cr4_write(Vcpu* v, Vmcb& c, VcpuState& x) {
+  MovToCr insn{};
+  if (g_caps.decode_assists && g_caps.nrip_save && (c.exitinfo1 >> 63)) {
+    insn = MovToCr{static_cast<unsigned>(c.exitinfo1 & 0xf), static_cast<uint32_t>(c.next_rip - c.rip)};
+  } else {
+    uint8_t bytes[15];
+    GuestPhys mem{v->vm->root, v->vm->unmaps, x.npt_cache};
+    const size_t n = read_guest_code(mem, c, bytes, sizeof(bytes));
+    if (!decode_mov_to_cr(bytes, n, long_mode(c), insn)) return false;
+  }
+  uint64_t value = guest_gpr(v, c, insn.gpr);
+  if (!long_mode(c)) value &= 0xffffffffull;  // 32-bit operand outside 64-bit code
+  const bool lma = (c.efer & Efer::lma) != 0;
+  if (x86::cr4_write_faults(c.cr4, value, {g_caps.limits.cr4_valid, c.cr0, c.cr3, lma})) {
+    inject_exception(v, c, x86::Vector::gp, true, 0);
+    return true;
+  }
+  if (value != c.cr4) {
+    c.cr4 = value;
+    v->vm->flush_pending = true;  // PGE, PAE, PSE, PCIDE, SMEP... change what the TLB may keep
+  }
+  c.rip += insn.length;
+  c.interrupt_shadow = 0;
+  if (c.rflags & Rflags::tf) {
+    c.dr6 |= x86::kDr6SingleStep;
+    inject_exception(v, c, x86::Vector::db, false, 0);
+  }
+  return true;
+}
+
 /// Exits the kernel handles itself (x86_64/guest_policy.hpp); true when
 /// `code` was one of them.
 bool handled_by_kernel(Vcpu* v, Vmcb& c, VcpuState& x, uint64_t code) {
@@ -139,6 +179,8 @@ bool handled_by_kernel(Vcpu* v, Vmcb& c, VcpuState& x, uint64_t code) {
     c.intercept_dr = 0;
     return true;
   }
+  if (code == uint64_t(ExitCode::cr0_write) + 4 && !(x.intercept_flags & vm::Intercept::cr_writes))
+    return emulate_cr4_write(v, c, x);
   switch (static_cast<ExitCode>(code)) {
     case ExitCode::rdpmc:  // no performance counters are offered
       inject_exception(v, c, x86::Vector::gp, true, 0);

@@ -5,6 +5,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "x86_64/guest_policy.hpp"
 #include "x86_64/svm/vmcb.hpp"
 
 namespace cos::svm {
@@ -37,6 +38,13 @@ constexpr uint64_t cr4_valid_bits(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32
   if (leaf7_ecx & (1u << 3)) v |= 1ull << 22;    // PKE
   if (leaf7_ecx & (1u << 7)) v |= 1ull << 23;    // CET
   return v;
+}
+/// The CR4 bits a guest may set on this CPU: what it offers
+/// (cr4_valid_bits) but the bits the kernel keeps (x86_64/guest_policy.hpp:
+/// PKE). A VMM's state with one of them is refused; a guest's MOV to CR4
+/// that sets one gets #GP(0) (emulated by the kernel, exit.cpp).
+constexpr uint64_t guest_cr4_valid(uint32_t leaf1_ecx, uint32_t leaf7_ebx, uint32_t leaf7_ecx) {
+  return cr4_valid_bits(leaf1_ecx, leaf7_ebx, leaf7_ecx) & ~x86::kHostOwnedCr4;
 }
 /// EFER bits a guest may set on AMD (SCE, LME, LMA, NXE, SVME, LMSLE, FFXSR, TCE).
 inline constexpr uint64_t kEferValid =

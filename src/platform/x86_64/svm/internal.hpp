@@ -16,6 +16,10 @@ namespace cos::svm {
 struct Caps {
   uint32_t asids;     ///< ASIDs the CPU offers (ASID 0 is the host's), at most 256 used
   bool nrip_save;     ///< the VMCB's nRIP is written on instruction exits
+  bool decode_assists;  ///< EXITINFO1 names the register of an intercepted MOV CRn
+  /// The CPU has PKU: guest CR4 writes are intercepted (and emulated by the
+  /// kernel unless the VMM intercepts CR writes) to keep CR4.PKE clear.
+  bool cr4_write_intercept;
   uint64_t iopm_pa;   ///< the shared I/O permission map: every port intercepted
   uint64_t msrpm_pa;  ///< the shared MSR permission map: every MSR intercepted
   /// The host's FS/GS/TR/LDTR, KERNEL_GS_BASE, STAR/LSTAR/CSTAR/SFMASK and

@@ -45,11 +45,15 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   }
   g_caps.asids = b < kMaxAsids ? b : kMaxAsids;
   g_caps.nrip_save = (d & Feature::nrip_save) != 0;
+  g_caps.decode_assists = (d & Feature::decode_assists) != 0;
   uint32_t l1c, l7b = 0, l7c = 0, max_basic;
   x86::cpuid(0, 0, max_basic, b, c, d);
   x86::cpuid(1, 0, a, b, l1c, d);
   if (max_basic >= 7) x86::cpuid(7, 0, a, l7b, l7c, d);
-  g_caps.limits.cr4_valid = cr4_valid_bits(l1c, l7b, l7c);
+  g_caps.limits.cr4_valid = guest_cr4_valid(l1c, l7b, l7c);
+  // With PKU a guest could set CR4.PKE by itself: SVM has no per-bit CR4
+  // mask, so every CR4 write exits to the kernel (x86_64/guest_policy.hpp).
+  g_caps.cr4_write_intercept = (cr4_valid_bits(l1c, l7b, l7c) & x86::kHostOwnedCr4) != 0;
   x86::cpuid(0x80000008, 0, a, b, c, d);
   g_caps.limits.phys_bits = (a & 0xff) ? (a & 0xff) : 36;
   x86::wrmsr(x86::Msr::efer, x86::rdmsr(x86::Msr::efer) | Efer::svme);
@@ -62,8 +66,9 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   // SYSCALL MSRs and GS before virt_init), and the kernel never changes them.
   g_caps.host_vmsave_pa = x86::virt_to_phys(g_host_vmsave);
   asm volatile("vmsave" ::"a"(g_caps.host_vmsave_pa) : "memory");
-  fmt::snformat(summary, summary_size, "AMD SVM (NPT, %u ASIDs%s)", g_caps.asids,
-                g_caps.nrip_save ? ", NRIP save" : ", no NRIP save: instruction lengths decoded by the kernel");
+  fmt::snformat(summary, summary_size, "AMD SVM (NPT, %u ASIDs%s%s)", g_caps.asids,
+                g_caps.nrip_save ? ", NRIP save" : ", no NRIP save: instruction lengths decoded by the kernel",
+                g_caps.cr4_write_intercept ? ", PKU: guest CR4 writes emulated by the kernel" : "");
   return true;
 }
 

@@ -31,13 +31,18 @@ constexpr uint32_t kIntercept4 = Intercept4::vmrun | Intercept4::vmmcall | Inter
 /// DR0-DR3 reads and writes (x86_64/guest_policy.hpp): until the guest's first.
 constexpr uint32_t kDrIntercepts = 0x000f000f;
 
+/// CR intercepts the kernel keeps for itself: CR4 writes where the CPU
+/// would let a guest set CR4.PKE (x86_64/guest_policy.hpp; emulated in
+/// exit.cpp unless the VMM intercepts CR writes itself).
+uint32_t kernel_cr_intercepts() { return g_caps.cr4_write_intercept ? cr_write(4) : 0; }
+
 void set_intercepts(Vmcb& c, uint32_t exceptions, uint32_t flags) {
   c.intercept_exceptions = exceptions | x86::kForcedExceptions;
   c.intercept3 = (c.intercept3 & ~(Intercept3::rdtsc | Intercept3::pause)) |
                  ((flags & vm::Intercept::rdtsc) ? Intercept3::rdtsc : 0) |
                  ((flags & vm::Intercept::pause) ? Intercept3::pause : 0);
   c.intercept4 = (c.intercept4 & ~Intercept4::rdtscp) | ((flags & vm::Intercept::rdtsc) ? Intercept4::rdtscp : 0);
-  c.intercept_cr = (flags & vm::Intercept::cr_writes) ? (cr_write(0) | cr_write(3) | cr_write(4)) : 0;
+  c.intercept_cr = (flags & vm::Intercept::cr_writes) ? (cr_write(0) | cr_write(3) | cr_write(4)) : kernel_cr_intercepts();
 }
 
 }  // namespace
@@ -50,6 +55,7 @@ abi::Error vcpu_init(Vcpu* v) {
   c.intercept4 = kIntercept4;
   c.intercept_exceptions = x86::kForcedExceptions;
   c.intercept_dr = kDrIntercepts;
+  c.intercept_cr = kernel_cr_intercepts();
   c.iopm_base_pa = g_caps.iopm_pa;
   c.msrpm_base_pa = g_caps.msrpm_pa;
   c.guest_asid = v->vm->tag;

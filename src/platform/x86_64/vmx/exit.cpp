@@ -183,19 +183,20 @@ void report_entry_failure(Vcpu* v, const char* what, uint64_t code, uint64_t qua
 /// Reflects an exception the kernel intercepts for its own reasons back to
 /// the guest, as the CPU would have delivered it: same vector and type (INT1
 /// and INT3-like software exceptions with their instruction length).
-void reflect_exception(uint32_t info, uint64_t qual, uint64_t length) {
+void reflect_exception(VcpuState& x, uint32_t info, uint64_t qual, uint64_t length) {
   const unsigned vector = intr_vector(info);
   const IntrType type = intr_type(info);
   if (vector == kVectorDb && type == IntrType::hardware_exception) {
     // The exit left DR6 alone and reports the new bits in the qualification
-    // (28.2.1); the CPU would have set them in DR6 (which VMX does not
-    // switch: the live DR6 is the guest's). Instruction breakpoints are
-    // faults: the guest must resume with RF set or it hits them again.
-    uint64_t dr6;
-    asm volatile("mov %%dr6, %0" : "=r"(dr6));
-    dr6 = (dr6 & ~0xfull) | (qual & 0x600f) | 0xffff0ff0ull;
+    // (28.2.1); the CPU would have set them in DR6. VMX does not switch DR6:
+    // the vCPU's copy (saved at this exit, loaded at its next entry or at its
+    // first debug-register access) is the guest's, so the bits go there —
+    // the hardware DR6 would be overwritten by that copy. Instruction
+    // breakpoints are faults: the guest must resume with RF set or it hits
+    // them again.
+    uint64_t dr6 = (x.dr6 & ~0xfull) | (qual & 0x600f) | 0xffff0ff0ull;
     if (qual & 0x10000) dr6 &= ~0x10000ull;  // RTM is active-low in DR6
-    asm volatile("mov %0, %%dr6" ::"r"(dr6));
+    x.dr6 = dr6;
     uint64_t dr7 = vmread(Vmcs::guest_dr7);
     for (unsigned i = 0; i < 4; ++i) {
       if ((qual & (1u << i)) && ((dr7 >> (16 + 4 * i)) & 3) == 0) {
@@ -282,12 +283,8 @@ bool write_cr4(Vcpu* v, VcpuState& x, uint64_t value) {
   const uint64_t old = visible_cr(vmread(Vmcs::guest_cr4), vmread(Vmcs::cr4_read_shadow), cr4_mask(x.intercept_flags));
   const uint64_t cr0 = vmread(Vmcs::guest_cr0);
   const bool ia32e = vmread(Vmcs::entry_controls) & EntryCtl::ia32e_mode_guest;
-  if (value >> 32) return false;
-  if (value & ~l.cr4_fixed1) return false;
-  if (value & Cr4::vmxe) return false;  // no nested VMX
-  if (ia32e && !(value & Cr4::pae)) return false;
-  if (!(old & Cr4::pcide) && (value & Cr4::pcide) && (!ia32e || (vmread(Vmcs::guest_cr3) & 0xfff))) return false;
-  if ((value & Cr4::cet) && !(cr0 & Cr0::wp)) return false;
+  // No nested VMX, and no protection keys (x86_64/guest_policy.hpp).
+  if (x86::cr4_write_faults(old, value, {cr4_guest_valid(l), cr0, vmread(Vmcs::guest_cr3), ia32e})) return false;
   const uint64_t real = value | l.cr4_fixed0;
   if ((cr0 & Cr0::pg) && (value & Cr4::pae) && !ia32e && old != value &&
       !load_pdptes(v->vm, vmread(Vmcs::guest_cr3)))
@@ -460,7 +457,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
         // an external interrupt whose delivery it interrupted stays queued.
         if (valid(idt_info) && intr_type(idt_info) == IntrType::external_interrupt && !v->pending_irq.valid)
           v->pending_irq = PendingEvent{true, intr_vector(idt_info), vm::EventType::external_interrupt, false, 0};
-        reflect_exception(exit_info, qual, vmread(Vmcs::exit_instruction_length));
+        reflect_exception(x, exit_info, qual, vmread(Vmcs::exit_instruction_length));
         return platform::ExitAction::resume;
       }
       exit.reason = vm::ExitReason::exception;

@@ -129,6 +129,7 @@ const char* check_guest_state(const GuestState& g, const GuestLimits& l) {
   if ((g.cr0 & Cr0::pg) && !(g.cr0 & Cr0::pe)) return "CR0.PG without CR0.PE";
   if ((g.cr0 & Cr0::nw) && !(g.cr0 & Cr0::cd)) return "CR0.NW without CR0.CD";
   if (~g.cr4 & l.cr4_fixed0) return "CR4 lacks a bit VMX requires (VMXE)";
+  if (g.cr4 & x86::kHostOwnedCr4) return "CR4.PKE (the kernel keeps protection keys from guests)";
   if (g.cr4 & ~l.cr4_fixed1) return "CR4 has a reserved or unsupported bit set";
   if ((g.cr4 & Cr4::cet) && !(g.cr0 & Cr0::wp)) return "CR4.CET without CR0.WP";
   if (!phys_ok(g.cr3, l.phys_bits)) return "CR3 beyond the physical-address width";

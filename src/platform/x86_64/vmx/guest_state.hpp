@@ -9,6 +9,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "x86_64/guest_policy.hpp"
 #include "x86_64/vmx/arch.hpp"
 #include "cos/vm.hpp"
 #include "x86_64/vmx/vmcs.hpp"
@@ -42,6 +43,10 @@ struct GuestLimits {
   uint64_t cr4_fixed0, cr4_fixed1;  ///< IA32_VMX_CR4_FIXED0/1
   unsigned phys_bits;               ///< MAXPHYADDR (CPUID 0x80000008)
 };
+
+/// The CR4 bits a guest may set: what VMX allows (FIXED1) but VMXE (no
+/// nested VMX) and the bits the kernel keeps (x86_64/guest_policy.hpp: PKE).
+constexpr uint64_t cr4_guest_valid(const GuestLimits& l) { return l.cr4_fixed1 & ~(Cr4::vmxe | x86::kHostOwnedCr4); }
 
 /// The CR0 bits the guest cannot choose: fixed to 1 by VMX except PE and
 /// PG, which unrestricted guests may clear.

@@ -84,9 +84,9 @@ void forget_current(uint64_t pa);
 /// Exceptions the kernel always intercepts (x86_64/guest_policy.hpp).
 using x86::kForcedExceptions;
 
-/// The guest/host masks for CR0 and CR4: bits VMX forces (and, with
-/// Intercept::cr_writes, all bits) belong to the host, and guest writes that
-/// change them exit.
+/// The guest/host masks for CR0 and CR4: bits VMX forces, CR4.PKE
+/// (x86_64/guest_policy.hpp) and, with Intercept::cr_writes, all bits
+/// belong to the host, and guest writes that change them exit.
 uint64_t cr0_mask(uint32_t intercept_flags);
 uint64_t cr4_mask(uint32_t intercept_flags);
 

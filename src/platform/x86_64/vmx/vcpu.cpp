@@ -87,7 +87,7 @@ uint64_t cr0_mask(uint32_t intercept_flags) {
   return (intercept_flags & vm::Intercept::cr_writes) ? ~0ull : cr0_host_owned(g_caps.limits);
 }
 uint64_t cr4_mask(uint32_t intercept_flags) {
-  return (intercept_flags & vm::Intercept::cr_writes) ? ~0ull : g_caps.limits.cr4_fixed0;
+  return (intercept_flags & vm::Intercept::cr_writes) ? ~0ull : g_caps.limits.cr4_fixed0 | x86::kHostOwnedCr4;
 }
 
 void read_guest_state(GuestState& g) {
