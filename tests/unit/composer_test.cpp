@@ -93,6 +93,7 @@ TEST_F(ComposerTest, HelloSystem) {
             "  \"script\": \"" + fs::absolute(script_).lexically_normal().string() + "\",\n"
             "  \"overrides\": [],\n"
             "  \"memory_mib\": 512,\n"
+            "  \"cpus\": 1,\n"
             "  \"kernel\": \"kernel.elf\",\n"
             "  \"iso\": null,\n"
             "  \"components\": [\n"
@@ -184,6 +185,19 @@ TEST_F(ComposerTest, SizesPrioritiesAndSystemMemory) {
   const std::string json = read_text(outdir() / "system.json");
   EXPECT_NE(json.find("\"memory_mib\": 1024,"), std::string::npos) << json;
   EXPECT_NE(json.find("\"description\": \"say \\\"hi\\\"\\n\","), std::string::npos) << json;
+}
+
+TEST_F(ComposerTest, SystemCpus) {
+  const Outcome r = run("[system]\nname = \"smp\"\ncpus = 4\n"
+                        "[[component]]\nname = \"booter\"\nimage = \"booter\"\nconstructor = \"kernel\"\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  EXPECT_NE(read_text(outdir() / "system.json").find("\"cpus\": 4,"), std::string::npos);
+}
+
+TEST_F(ComposerTest, SystemCpusOutOfRange) {
+  expect_error("[system]\nname = \"t\"\ncpus = 0\n", 3, 8, "'cpus' must be between 1 and 8");
+  expect_error("[system]\nname = \"t\"\ncpus = 9\n", 3, 8, "'cpus' must be between 1 and 8 (the kernel brings up at most 8), not 9");
+  expect_error("[system]\nname = \"t\"\ncpus = \"2\"\n", 3, 8, "'cpus' must be an integer, not a string");
 }
 
 TEST_F(ComposerTest, GrantsReachTheManifest) {

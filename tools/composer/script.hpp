@@ -185,6 +185,7 @@ struct Script {
   std::string name;
   std::string description;
   uint64_t memory_bytes = 512ull << 20;  ///< emulator RAM
+  unsigned cpus = 1;                      ///< emulated CPUs ([system] cpus, 1..cos_limits::kMaxCpus)
   SourcePos system_pos;                   ///< the [system] header (or 1:1)
   std::vector<ComponentSpec> components;
   std::vector<ChannelSpec> channels;  ///< declaration order

@@ -172,12 +172,20 @@ class Parser {
     if (n == nullptr) fail(SourcePos{s_.path(), 1, 1}, "missing [system] table");
     const toml::table& t = s_.table(*n, "'system'");
     script.system_pos = s_.pos(t);
-    s_.check_keys(t, {"name", "description", "memory"}, "[system]");
+    s_.check_keys(t, {"name", "description", "memory", "cpus"}, "[system]");
     const toml::node& name = s_.required(t, "name", "[system]");
     script.name = s_.string(name, "'name'");
     if (!valid_name(NameKind::system, script.name)) fail(s_.pos(name), invalid_name_message(NameKind::system, script.name));
     if (const toml::node* d = t.get("description")) script.description = s_.string(*d, "'description'");
     if (const toml::node* m = t.get("memory")) script.memory_bytes = size(*m, "memory", system_memory_rule);
+    if (const toml::node* c = t.get("cpus")) {
+      const int64_t cpus = s_.integer(*c, "'cpus'");
+      if (cpus < 1 || cpus > int64_t(cos_limits::kMaxCpus))
+        fail(s_.pos(*c), "'cpus' must be between 1 and " + std::to_string(cos_limits::kMaxCpus) +
+                             " (the kernel brings up at most " + std::to_string(cos_limits::kMaxCpus) + "), not " +
+                             std::to_string(cpus));
+      script.cpus = unsigned(cpus);
+    }
   }
 
   ComponentSpec parse_component(const toml::table& t) {

@@ -38,6 +38,7 @@ std::string system_json(const Plan& plan, const std::string& absolute_script, bo
   for (size_t i = 0; i < overrides.size(); ++i) j += (i ? ", " : "") + json_string(overrides[i]);
   j += "],\n";
   j += "  \"memory_mib\": " + std::to_string(plan.script.memory_bytes >> 20) + ",\n";
+  j += "  \"cpus\": " + std::to_string(plan.script.cpus) + ",\n";
   j += "  \"kernel\": \"kernel.elf\",\n";
   j += std::string("  \"iso\": ") + (with_iso ? "\"cos.iso\"" : "null") + ",\n";
   j += "  \"components\": [";

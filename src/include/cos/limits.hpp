@@ -23,6 +23,9 @@ inline constexpr uint64_t kGiB = 1ull << 30;
 /// Components in one system, the booter included: the booter refuses a
 /// manifest with more (booter.hpp, its table of built components).
 inline constexpr uint32_t kMaxComponents = 64;
+/// Emulated CPUs (`[system] cpus`): the kernel keeps per-CPU descriptor
+/// tables and stacks for this many (x86_64/gdt.hpp) and parks the rest.
+inline constexpr uint32_t kMaxCpus = 8;
 /// Multiboot2 modules the kernel hands the booter (BootInfo::modules);
 /// GRUB may load more, the kernel drops them. A system uses one for the
 /// manifest, one per distinct component image and three per guest.

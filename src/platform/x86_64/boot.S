@@ -52,6 +52,7 @@ mb1_header:
 
   .section .boot.bss, "aw", @nobits
   .align 4096
+  .global boot_pml4              /* also the application processors' first tables (ap_boot.S) */
 boot_pml4:      .skip 4096
 boot_pdpt_low:  .skip 4096   /* PML4[0]: identity map of the first 1 GiB (boot only) */
 boot_pdpt_dmap: .skip 4096   /* PML4[256]: direct map of the first 4 GiB */

@@ -21,14 +21,21 @@ struct __attribute__((packed)) Pointer {
   uint64_t base;
 };
 
-alignas(16) uint64_t gdt[7];
-alignas(16) Tss tss;
 constexpr unsigned kIstStackBytes = 8192;
-alignas(16) uint8_t ist_stacks[4][kIstStackBytes];  // IST1..IST4
+/// One CPU's descriptor tables and interrupt stacks.
+struct CpuTables {
+  alignas(16) uint64_t gdt[7];
+  alignas(16) Tss tss;
+  alignas(16) uint8_t ist_stacks[4][kIstStackBytes];  // IST1..IST4
+};
+CpuTables g_cpu[kMaxCpus];
 
 }  // namespace
 
-void gdt_init() {
+void gdt_init(unsigned cpu) {
+  uint64_t (&gdt)[7] = g_cpu[cpu].gdt;
+  Tss& tss = g_cpu[cpu].tss;
+  auto& ist_stacks = g_cpu[cpu].ist_stacks;
   gdt[0] = 0;
   gdt[1] = 0x00af9a000000ffffull;  // 0x08 kernel code, L=1
   gdt[2] = 0x00cf92000000ffffull;  // 0x10 kernel data
@@ -61,6 +68,6 @@ void gdt_init() {
       : "rax", "memory");
 }
 
-void tss_set_rsp0(uint64_t top) { tss.rsp[0] = top; }
+void tss_set_rsp0(uint64_t top) { g_cpu[0].tss.rsp[0] = top; }
 
 }  // namespace cos::x86

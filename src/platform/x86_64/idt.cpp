@@ -40,17 +40,21 @@ uint8_t ist_of(unsigned v) {
 
 }  // namespace
 
+void idt_load() {
+  struct __attribute__((packed)) {
+    uint16_t limit;
+    uint64_t base;
+  } p{sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)};
+  asm volatile("lidt %0" ::"m"(p));
+}
+
 void idt_init() {
   for (unsigned v = 0; v < 256; ++v) {
     uint64_t addr = reinterpret_cast<uint64_t>(isr_stubs) + v * kStubSize;
     idt[v] = Gate{static_cast<uint16_t>(addr), kKernelCs, ist_of(v), kInterruptGate,
                   static_cast<uint16_t>(addr >> 16), static_cast<uint32_t>(addr >> 32), 0};
   }
-  struct __attribute__((packed)) {
-    uint16_t limit;
-    uint64_t base;
-  } p{sizeof(idt) - 1, reinterpret_cast<uint64_t>(idt)};
-  asm volatile("lidt %0" ::"m"(p));
+  idt_load();
 
   // SYSCALL loads CS from STAR[47:32] and SS = +8; SYSRET loads CS from
   // STAR[63:48] + 16 and SS = +8 (Intel SDM Vol. 2B, SYSCALL/SYSRET).

@@ -16,6 +16,8 @@ inline constexpr uint8_t kVectorSpurious = 0xff;   ///< LAPIC spurious
 /// Installs the IDT (all gates DPL 0: ring 3 cannot raise vectors with INT n)
 /// and programs the syscall MSRs (STAR, LSTAR, FMASK).
 void idt_init();
+/// Loads the IDT idt_init built on this CPU (an application processor).
+void idt_load();
 
 /// Human-readable name of an exception vector (Intel SDM Vol. 3A, table 6-1).
 const char* exception_name(uint64_t vector);

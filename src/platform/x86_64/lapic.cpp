@@ -9,6 +9,10 @@ namespace cos::x86::lapic {
 namespace {
 
 // xAPIC register offsets (Intel SDM Vol. 3A, table 11-1).
+constexpr uint32_t kRegId = 0x020, kRegIcrLow = 0x300, kRegIcrHigh = 0x310;
+// ICR fields (SDM Vol. 3A, 11.6.1): delivery mode INIT (101b) and start-up
+// (110b), level assert, delivery status (send pending).
+constexpr uint32_t kIcrInit = 5u << 8, kIcrStartup = 6u << 8, kIcrAssert = 1u << 14, kIcrPending = 1u << 12;
 constexpr uint32_t kRegEoi = 0x0b0, kRegSvr = 0x0f0, kRegLvtTimer = 0x320,
                    kRegTimerInitial = 0x380, kRegTimerCurrent = 0x390, kRegTimerDivide = 0x3e0;
 constexpr uint32_t kSvrEnable = 1u << 8;
@@ -103,6 +107,28 @@ void init(uint32_t period_us) {
 }
 
 void eoi() { write(kRegEoi, 0); }
+uint32_t id() { return read(kRegId) >> 24; }
+void enable_this_cpu() { write(kRegSvr, kSvrEnable | kVectorSpurious); }
+
+void delay_us(uint64_t us) {
+  const uint64_t end = rdtsc() + us * g_tsc_per_us;
+  while (rdtsc() < end) asm volatile("pause");
+}
+
+namespace {
+/// Sends one IPI and waits (at most 1 ms) until the LAPIC has sent it.
+bool send_ipi(uint32_t apic_id, uint32_t low) {
+  write(kRegIcrHigh, apic_id << 24);
+  write(kRegIcrLow, low);
+  const uint64_t end = rdtsc() + 1000 * g_tsc_per_us;
+  while (read(kRegIcrLow) & kIcrPending)
+    if (rdtsc() > end) return false;
+  return true;
+}
+}  // namespace
+
+bool send_init(uint32_t apic_id) { return send_ipi(apic_id, kIcrInit | kIcrAssert); }
+bool send_startup(uint32_t apic_id, uint8_t page) { return send_ipi(apic_id, kIcrStartup | kIcrAssert | page); }
 uint32_t ticks_per_ms() { return g_ticks_per_ms; }
 uint64_t tsc_per_us() { return g_tsc_per_us; }
 uint64_t tsc_to_us(uint64_t tsc) { return (tsc - g_tsc_base) / g_tsc_per_us; }

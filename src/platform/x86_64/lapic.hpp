@@ -11,6 +11,20 @@ namespace cos::x86::lapic {
 void init(uint32_t period_us);
 /// Signals end of interrupt to the LAPIC.
 void eoi();
+/// This CPU's local APIC ID (xAPIC ID register bits 31:24).
+uint32_t id();
+/// Software-enables this CPU's LAPIC (spurious vector kVectorSpurious): for
+/// an application processor, whose LAPIC init() did not touch.
+void enable_this_cpu();
+/// Busy-waits `us` microseconds on the TSC (valid after init()).
+void delay_us(uint64_t us);
+/// Sends an INIT IPI (level assert) to the CPU with local APIC `apic_id`;
+/// false if the LAPIC did not send it within 1 ms (Intel SDM Vol. 3A,
+/// 9.4.4.1 "Typical BSP Initialization Sequence", 11.6.1 "Interrupt Command
+/// Register").
+bool send_init(uint32_t apic_id);
+/// Sends a start-up IPI: the CPU starts in real mode at `page` * 4 KiB.
+bool send_startup(uint32_t apic_id, uint8_t page);
 /// Timer ticks per millisecond measured at init (for diagnostics).
 uint32_t ticks_per_ms();
 /// TSC cycles per microsecond measured at init (at least 1).

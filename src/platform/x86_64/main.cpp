@@ -12,6 +12,7 @@
 #include "x86_64/multiboot2.hpp"
 #include "x86_64/percpu.hpp"
 #include "x86_64/serial.hpp"
+#include "x86_64/smp.hpp"
 #include "kernel/platform.hpp"
 
 extern "C" char __kernel_phys_start[], __kernel_phys_end[];
@@ -30,7 +31,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
   if (magic != x86::mb2::kBootloaderMagic && magic != x86::mb1::kBootloaderMagic)
     panic("not started by a multiboot loader (magic %#x)", magic);
 
-  x86::gdt_init();
+  x86::gdt_init(0);
   x86::idt_init();
   x86::percpu_init();
 
@@ -58,6 +59,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
   kprintf("cos: LAPIC timer %u ticks/ms, kernel tick %lu us, quantum %u ticks, TSC %lu MHz\n",
           x86::lapic::ticks_per_ms(), abi::kTickUs, abi::kQuantumTicks, x86::lapic::tsc_per_us());
 
+  x86::smp_init();
   platform::virt_init();
   boot_create_booter(info.modules, info.module_count, info.ram, info.ram_count);
   schedule(false);

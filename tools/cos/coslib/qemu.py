@@ -99,7 +99,7 @@ def command_line(system, accel, cpu, log_path, icount=False, gdb_port=None):
     """The full QEMU argv for booting `system` directly: QEMU loads
     kernel.bin as a multiboot v1 kernel with the boot modules grub.cfg names
     (no BIOS boot from the GRUB ISO, which Bochs and real machines use)."""
-    argv = [QEMU, "-machine", "pc", "-m", str(system.memory_mib()),
+    argv = [QEMU, "-machine", "pc", "-m", str(system.memory_mib()), "-smp", str(system.cpus()),
             "-display", "none", "-no-reboot",
             "-chardev", "stdio,id=con0,signal=off", "-serial", "chardev:con0",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=4",

@@ -222,6 +222,11 @@ class System:
                                                       DEFAULT_MEMORY_MIB))
         return DEFAULT_MEMORY_MIB
 
+    def cpus(self):
+        """Emulated CPUs from system.json (`[system] cpus`; 1 when absent)."""
+        cpus = self.meta().get("cpus")
+        return cpus if isinstance(cpus, int) and cpus > 0 else 1
+
     def kernel_elf(self):
         """The kernel ELF inside the system directory."""
         kernel = self.meta().get("kernel")
