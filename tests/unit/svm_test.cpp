@@ -123,6 +123,23 @@ TEST(SvmInstructionLength, FixedEncodingsWithoutBytes) {
   EXPECT_EQ(cos::svm::instruction_length(raw(ExitCode::shutdown), nullptr, 0, false), 0u);
 }
 
+TEST(SvmInstructionLength, IoNextRipWrapsAtTheCodeSize) {
+  // IN AL, DX at EIP 0xffffffa7 in 16-bit code with a 4 GiB CS limit: the
+  // next IP wraps to 0xffa9 (guest_fuzz seed 11, program 12190).
+  RawExit r = raw(ExitCode::ioio, 0, 0xffa9);
+  r.rip = 0xffffffa7;
+  EXPECT_EQ(cos::svm::instruction_length(r, nullptr, 0, false), 2u);
+  r.rip = 0xfffffffe;  // 32-bit code wrapping at 4 GiB
+  r.exitinfo2 = 0x1;
+  EXPECT_EQ(cos::svm::instruction_length(r, nullptr, 0, false), 3u);
+  r.rip = 0xfffe;  // 16-bit wrap at 64 KiB
+  r.exitinfo2 = 0x0;
+  EXPECT_EQ(cos::svm::instruction_length(r, nullptr, 0, false), 2u);
+  r.rip = 0xffffffa7;  // in 64-bit code nothing wraps: an inconsistent exit has no length
+  r.exitinfo2 = 0xffa9;
+  EXPECT_EQ(cos::svm::instruction_length(r, nullptr, 0, true), 0u);
+}
+
 TEST(SvmInstructionLength, PrefixesAreCounted) {
   const uint8_t rex_cpuid[] = {0x48, 0x0f, 0xa2};       // REX.W cpuid, 64-bit mode
   const uint8_t cs_hlt[] = {0x2e, 0xf4};                 // segment override + hlt

@@ -72,7 +72,14 @@ inline uint32_t instruction_length(const RawExit& r, const uint8_t* insn, size_t
   if (r.nrip_valid && r.next_rip > r.rip && r.next_rip - r.rip <= 15)
     return static_cast<uint32_t>(r.next_rip - r.rip);
   if (code == ExitCode::ioio) {
+    // Outside 64-bit code the next RIP wraps at the code size: a 16-bit
+    // segment's IP past 0xffff (reached through a 32-bit jump in a segment
+    // with a large limit) continues at 0 (QEMU's TCG reports it so; found
+    // by the guest-code fuzzer). Lengths are 1..15, so the masked
+    // differences are exact.
     uint64_t len = r.exitinfo2 - r.rip;
+    if (!long_mode && len > 15) len &= 0xffffffffull;
+    if (!long_mode && len > 15) len &= 0xffffull;
     return len >= 1 && len <= 15 ? static_cast<uint32_t>(len) : 0;
   }
   if (code == ExitCode::msr) return 2;  // RDMSR 0f 32 / WRMSR 0f 30
