@@ -8,6 +8,8 @@
    Addresses inside are absolute for kApTrampolinePhys; the parameters at
    ap_trampoline_params are filled in by the boot processor before each
    start-up IPI. The bytes live in .rodata: they never run where linked. */
+#include "x86_64/long_mode_entry.h"
+
 #define TRAMP 0x8000
 #define OFF(label) (TRAMP + ((label) - ap_trampoline_start))
 
@@ -32,22 +34,9 @@ tr_pm32:
   mov %ax, %ds
   mov %ax, %es
   mov %ax, %ss
-  /* CR4: PAE, PGE, OSFXSR, OSXMMEXCPT (as boot.S) */
-  mov %cr4, %eax
-  or $((1 << 5) | (1 << 7) | (1 << 9) | (1 << 10)), %eax
-  mov %eax, %cr4
   mov OFF(tr_cr3), %eax
   mov %eax, %cr3
-  /* EFER: LME, SCE, NXE */
-  mov $0xc0000080, %ecx
-  rdmsr
-  or $((1 << 8) | (1 << 0) | (1 << 11)), %eax
-  wrmsr
-  /* CR0: PG, PE, WP, MP; EM and TS clear */
-  mov %cr0, %eax
-  and $~((1 << 2) | (1 << 3)), %eax
-  or $((1 << 31) | (1 << 0) | (1 << 16) | (1 << 1)), %eax
-  mov %eax, %cr0
+  ENABLE_LONG_MODE_PAGING
   ljmp $0x18, $OFF(tr_lm64)
 
   .code64

@@ -6,6 +6,8 @@
    enable PAE and long mode, and jump to kernel_start64 in the higher half.
    Multiboot2 specification 1.0, section 3.1; Multiboot 0.6.96, section 3.1;
    Intel SDM Vol. 3A, 10.8.5. */
+#include "x86_64/long_mode_entry.h"
+
 #define KERNEL_VIRT 0xffffffff80000000
 #define MB2_MAGIC 0xe85250d6
 #define MB1_MAGIC 0x1badb002
@@ -128,22 +130,7 @@ multiboot_entry:
   mov $boot_pml4, %eax
   mov %eax, %cr3
 
-  /* CR4: PAE, PGE, OSFXSR, OSXMMEXCPT */
-  mov %cr4, %eax
-  or $((1 << 5) | (1 << 7) | (1 << 9) | (1 << 10)), %eax
-  mov %eax, %cr4
-
-  /* EFER: LME, SCE, NXE */
-  mov $0xc0000080, %ecx
-  rdmsr
-  or $((1 << 8) | (1 << 0) | (1 << 11)), %eax
-  wrmsr
-
-  /* CR0: PG, PE, WP, MP; clear EM and TS so SSE works in ring 3 */
-  mov %cr0, %eax
-  and $~((1 << 2) | (1 << 3)), %eax
-  or $((1 << 31) | (1 << 0) | (1 << 16) | (1 << 1)), %eax
-  mov %eax, %cr0
+  ENABLE_LONG_MODE_PAGING
 
   lgdt boot_gdtr
   ljmp $0x08, $boot_long_mode
