@@ -389,7 +389,8 @@ VT_CASE(cr8_tpr_round_trip_long) {
 }
 
 // CR4.PKE is the kernel's (x86_64/guest_policy.hpp): a guest that sets it
-// gets #GP(0) whatever the CPU offers, so it can never RDPKRU/WRPKRU and
+// gets #GP(0) whatever the CPU offers (and the other refused values #GP(0)
+// too), so it can never RDPKRU/WRPKRU and
 // PKRU, which no VM entry or exit switches, carries nothing between
 // guests. Under QEMU (its CPU model has PKU: tools/cos/coslib/qemu.py) the
 // SVM kernel intercepts every CR4 write for it and emulates the valid ones:
@@ -416,6 +417,16 @@ VT_CASE(cr4_pke_refused_long) {
   VT_EQ(mb64(MB_R3), k_cr4_pke_long.at(hg_cr4_pke_long_stepped_at));
   VT_EQ(mb64(MB_R4) & (1u << 14), 1u << 14);  // DR6.BS
   VT_EQ(cpu().cr4(), start_cr4);
+  VT_EQ(mb64(MB_R7), start_cr4);
+  // Reserved bit 32, VMXE, PAE off in long mode: #GP(0) from the CPU, or
+  // from the kernel's emulation on SVM with PKU. QEMU's TCG checks none of
+  // them itself (control_register_garbage_gp_long), so without PKU there
+  // they are not asserted.
+  if (pku || !cpu_is_qemu()) {
+    VT_EQ(probe(5), kGp);
+    VT_EQ(probe(6), kGp);
+    VT_EQ(probe(7), kGp);
+  }
   VT_EQ(pc().stats.unexpected, 0);
   vmtest::note(pku ? "the CPU has PKU: CR4.PKE held by the kernel" : "the CPU has no PKU: only the CPU's own refusal shown");
 }

@@ -1400,6 +1400,23 @@ AT cr4_pke_long_stepped
   mov %cr4, %rax
   mov %rax, MB_R5            /* the start with PGE toggled again */
   mov %rbx, %cr4
+  P64                        /* the CPU's own refusals, checked by the */
+  mov %rbx, %r11             /* kernel where it emulates CR4 writes: */
+  bts $32, %r11              /* a reserved bit, */
+  mov %r11, %cr4
+  P64_END 5
+  P64
+  mov %rbx, %r11
+  bts $13, %r11              /* VMXE, */
+  mov %r11, %cr4
+  P64_END 6
+  P64
+  mov %rbx, %r11
+  btr $5, %r11               /* PAE off in long mode */
+  mov %r11, %cr4
+  P64_END 7
+  mov %cr4, %rax
+  mov %rax, MB_R7            /* unchanged */
   movq $0, MB_RESUME
 AT cr4_pke_long_done
   hlt
