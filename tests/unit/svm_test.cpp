@@ -310,28 +310,35 @@ TEST(SvmGuestState, ProtectionKeysAreNeverTheGuests) {
 TEST(SvmDecode, MovToCr) {
   cos::svm::MovToCr m{};
   const uint8_t rcx[] = {0x0f, 0x22, 0xe1};  // mov %rcx, %cr4
-  ASSERT_TRUE(cos::svm::decode_mov_to_cr(rcx, sizeof(rcx), true, m));
+  ASSERT_TRUE(cos::svm::decode_mov_to_cr(rcx, sizeof(rcx), true, 4, m));
   EXPECT_EQ(m.gpr, 1u);
   EXPECT_EQ(m.length, 3u);
   const uint8_t r10[] = {0x41, 0x0f, 0x22, 0xe2, 0x90};  // mov %r10, %cr4 (REX.B)
-  ASSERT_TRUE(cos::svm::decode_mov_to_cr(r10, sizeof(r10), true, m));
+  ASSERT_TRUE(cos::svm::decode_mov_to_cr(r10, sizeof(r10), true, 4, m));
   EXPECT_EQ(m.gpr, 10u);
   EXPECT_EQ(m.length, 4u);
   const uint8_t rex_not_last[] = {0x41, 0x66, 0x0f, 0x22, 0xe2};  // REX before a legacy prefix is ignored
-  ASSERT_TRUE(cos::svm::decode_mov_to_cr(rex_not_last, sizeof(rex_not_last), true, m));
+  ASSERT_TRUE(cos::svm::decode_mov_to_cr(rex_not_last, sizeof(rex_not_last), true, 4, m));
   EXPECT_EQ(m.gpr, 2u);
   EXPECT_EQ(m.length, 5u);
   const uint8_t mod0[] = {0x0f, 0x22, 0x23};  // mod = 00: still a register operand (ebx)
-  ASSERT_TRUE(cos::svm::decode_mov_to_cr(mod0, sizeof(mod0), false, m));
+  ASSERT_TRUE(cos::svm::decode_mov_to_cr(mod0, sizeof(mod0), false, 4, m));
   EXPECT_EQ(m.gpr, 3u);
   const uint8_t inc_in_32bit[] = {0x41, 0x0f, 0x22, 0xe2};  // 0x41 is INC ECX outside 64-bit mode
-  EXPECT_FALSE(cos::svm::decode_mov_to_cr(inc_in_32bit, sizeof(inc_in_32bit), false, m));
-  EXPECT_FALSE(cos::svm::decode_mov_to_cr(rcx, 2, true, m)) << "cut off";
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(inc_in_32bit, sizeof(inc_in_32bit), false, 4, m));
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(rcx, 2, true, 4, m)) << "cut off";
   const uint8_t mov_from[] = {0x0f, 0x20, 0xe1};
-  EXPECT_FALSE(cos::svm::decode_mov_to_cr(mov_from, sizeof(mov_from), true, m));
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(mov_from, sizeof(mov_from), true, 4, m));
+  const uint8_t to_cr0[] = {0x0f, 0x22, 0xc0};  // the bytes changed under the CPU: not what exited
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(to_cr0, sizeof(to_cr0), true, 4, m));
+  EXPECT_TRUE(cos::svm::decode_mov_to_cr(to_cr0, sizeof(to_cr0), true, 0, m));
+  const uint8_t to_cr12[] = {0x44, 0x0f, 0x22, 0xe0};  // REX.R: CR12, not CR4
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(to_cr12, sizeof(to_cr12), true, 4, m));
+  const uint8_t lock_cr8[] = {0xf0, 0x0f, 0x22, 0xc0};  // AMD's LOCK MOV CR0 is CR8
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(lock_cr8, sizeof(lock_cr8), true, 4, m));
   uint8_t many[15];
   for (auto& b : many) b = 0x66;
-  EXPECT_FALSE(cos::svm::decode_mov_to_cr(many, sizeof(many), true, m));
+  EXPECT_FALSE(cos::svm::decode_mov_to_cr(many, sizeof(many), true, 4, m));
 }
 
 TEST(GuestPolicy, Cr4WriteFaults) {

@@ -370,6 +370,21 @@ TEST(VmxGuestState, ChecksCatchWhatEntryRejects) {
   EXPECT_FALSE(fails([](GuestState& g) { g.seg[7].ar = 0x83; }));           // 16-bit busy TSS outside IA-32e
 }
 
+// PKRU is never the guest's (x86_64/guest_policy.hpp): on a CPU whose
+// IA32_VMX_CR4_FIXED1 allows PKE (bit 22) a VMM's CR4.PKE is still refused,
+// and the bits a guest may set exclude it (and VMXE).
+TEST(VmxGuestState, ProtectionKeysAreNeverTheGuests) {
+  GuestLimits l = limits();
+  l.cr4_fixed1 |= 1ull << 22;  // a CPU with PKU
+  GuestState g = cos::vmx::reset_guest_state(l);
+  EXPECT_EQ(cos::vmx::check_guest_state(g, l), nullptr);
+  g.cr4 |= 1ull << 22;
+  EXPECT_NE(cos::vmx::check_guest_state(g, l), nullptr);
+  EXPECT_EQ(cos::vmx::cr4_guest_valid(l) & (1ull << 22), 0u);
+  EXPECT_EQ(cos::vmx::cr4_guest_valid(l) & 0x2000u, 0u) << "VMXE";
+  EXPECT_EQ(cos::vmx::cr4_guest_valid(l) & 0xa0u, 0xa0u) << "PAE and PGE stay the guest's";
+}
+
 TEST(VmxGuestState, Virtual8086) {
   GuestLimits l = limits();
   GuestState g = cos::vmx::reset_guest_state(l);

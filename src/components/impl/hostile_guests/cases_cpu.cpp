@@ -418,6 +418,8 @@ VT_CASE(cr4_pke_refused_long) {
   VT_EQ(mb64(MB_R4) & (1u << 14), 1u << 14);  // DR6.BS
   VT_EQ(cpu().cr4(), start_cr4);
   VT_EQ(mb64(MB_R7), start_cr4);
+  VT_EQ(probe(8), kUd);  // RDPKRU
+  VT_EQ(probe(9), kUd);  // WRPKRU
   // Reserved bit 32, VMXE, PAE off in long mode: #GP(0) from the CPU, or
   // from the kernel's emulation on SVM with PKU. QEMU's TCG checks none of
   // them itself (control_register_garbage_gp_long), so without PKU there

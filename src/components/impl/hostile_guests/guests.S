@@ -1374,6 +1374,7 @@ SNIPPET cr4_pke_long
   bts $22, %rcx
   mov %rcx, %cr4
   P64_END 0
+  mov %rbx, %rcx             /* a decoder that dropped REX.B would read RCX: valid */
   P64
   mov %rbx, %r9
   bts $22, %r9
@@ -1415,6 +1416,13 @@ AT cr4_pke_long_stepped
   btr $5, %r11               /* PAE off in long mode */
   mov %r11, %cr4
   P64_END 7
+  PROBE64 8, rdpkru          /* CR4.PKE clear: #UD */
+  P64
+  xor %ecx, %ecx
+  xor %edx, %edx
+  xor %eax, %eax
+  wrpkru                     /* #UD */
+  P64_END 9
   mov %cr4, %rax
   mov %rax, MB_R7            /* unchanged */
   movq $0, MB_RESUME

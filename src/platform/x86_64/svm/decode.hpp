@@ -103,14 +103,16 @@ struct MovToCr {
   uint32_t length;  ///< bytes, prefixes included
 };
 
-/// Decodes the MOV to CRn at RIP from up to `n` guest bytes (legacy
+/// Decodes the MOV to CR`cr` at RIP from up to `n` guest bytes (legacy
 /// prefixes, then REX in 64-bit mode when it comes last, then 0f 22 and a
-/// ModRM whose mod field the CPU ignores: Intel SDM Vol. 2B "MOV - Move
-/// to/from Control Registers", AMD APM Vol. 3 "MOV CRn"). Needed for an
-/// intercepted CR write the kernel emulates when the CPU has no decode
-/// assists (QEMU's SVM has none: EXITINFO1 then carries no register).
-/// Returns false for anything else or a cut-off instruction.
-constexpr bool decode_mov_to_cr(const uint8_t* insn, size_t n, bool long_mode, MovToCr& out) {
+/// ModRM whose mod field the CPU ignores and whose reg field, with REX.R,
+/// names the control register: Intel SDM Vol. 2B "MOV - Move to/from
+/// Control Registers", AMD APM Vol. 3 "MOV CRn"; `cr` < 8, so LOCK's CR8
+/// alias is not decoded). Needed for an intercepted CR write the kernel
+/// emulates when the CPU has no decode assists (QEMU's SVM has none:
+/// EXITINFO1 then carries no register). Returns false for anything else
+/// or a cut-off instruction.
+constexpr bool decode_mov_to_cr(const uint8_t* insn, size_t n, bool long_mode, unsigned cr, MovToCr& out) {
   size_t p = 0;
   unsigned rex = 0;
   while (p < n && p < 12 && is_prefix(insn[p], long_mode)) {
@@ -118,6 +120,7 @@ constexpr bool decode_mov_to_cr(const uint8_t* insn, size_t n, bool long_mode, M
     ++p;
   }
   if (p + 3 > n || insn[p] != 0x0f || insn[p + 1] != 0x22) return false;
+  if (((insn[p + 2] >> 3) & 7u) != cr || (rex & 4u)) return false;  // ModRM.reg, REX.R
   out.gpr = (insn[p + 2] & 7u) | ((rex & 1u) << 3);
   out.length = static_cast<uint32_t>(p + 3);
   return true;

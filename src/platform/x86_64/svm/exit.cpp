@@ -125,14 +125,32 @@ void save_debug_registers(VcpuState& x) {
 /// Guest register `n` (0 = RAX .. 15 = R15): RAX and RSP live in the VMCB.
 uint64_t guest_gpr(const Vcpu* v, const Vmcb& c, unsigned n) { return n == 0 ? c.rax : n == 4 ? c.rsp : v->gpr[n]; }
 
+/// What became of an intercepted CR4 write.
+enum class Cr4Write { resume, forward, undecodable };
+
+/// An exception exit as the CPU would have reported it, for an exception
+/// the kernel's emulation raises while the VMM intercepts that vector.
+void exception_exit(vm::Exit& exit, unsigned vector, bool has_error_code) {
+  exit = vm::Exit{};
+  exit.reason = vm::ExitReason::exception;
+  exit.vendor_code = uint64_t(ExitCode::excp_base) + vector;
+  exit.exception.vector = vector;
+  exit.exception.has_error_code = has_error_code;
+}
+
 /// A guest's MOV to CR4, intercepted only to keep CR4.PKE the host's
 /// (x86_64/guest_policy.hpp), done as the CPU would: #GP(0) where the CPU
 /// (or the policy) refuses the value, else CR4 takes it, the guest's TLB is
-/// flushed when it changed, RIP moves past the instruction, an STI/MOV SS
-/// shadow ends and a single-step trap (RFLAGS.TF) follows. Returns false
-/// when the instruction cannot be decoded (its bytes unreadable): the VMM
-/// gets the exit then.
-bool emulate_cr4_write(Vcpu* v, Vmcb& c, VcpuState& x) {
+/// flushed when it changed, RIP moves past the instruction (wrapping at the
+/// code size outside 64-bit code), RF and an STI/MOV SS shadow end and a
+/// single-step trap (RFLAGS.TF) follows. The exceptions are queued like a
+/// VMM's (v->pending_exc), or become the exit when the VMM intercepts their
+/// vector. The instruction's bytes are read through the guest's page tables
+/// when the CPU has no decode assists: bytes that are not a MOV to CR4 (the
+/// guest changed a mapping the CPU still had in its TLB) make the kernel
+/// flush the guest's TLB and run the instruction again, once; then the VMM
+/// gets the exit (`undecodable`).
+Cr4Write emulate_cr4_write(Vcpu* v, Vmcb& c, VcpuState& x, vm::Exit& exit) {
   MovToCr insn{};
   if (g_caps.decode_assists && g_caps.nrip_save && (c.exitinfo1 >> 63)) {
     insn = MovToCr{static_cast<unsigned>(c.exitinfo1 & 0xf), static_cast<uint32_t>(c.next_rip - c.rip)};
@@ -140,26 +158,44 @@ bool emulate_cr4_write(Vcpu* v, Vmcb& c, VcpuState& x) {
     uint8_t bytes[15];
     GuestPhys mem{v->vm->root, v->vm->unmaps, x.npt_cache};
     const size_t n = read_guest_code(mem, c, bytes, sizeof(bytes));
-    if (!decode_mov_to_cr(bytes, n, long_mode(c), insn)) return false;
+    if (!decode_mov_to_cr(bytes, n, long_mode(c), 4, insn)) {
+      if (x.cr4_refetched) return Cr4Write::undecodable;
+      x.cr4_refetched = true;
+      v->vm->flush_pending = true;
+      return Cr4Write::resume;
+    }
   }
+  x.cr4_refetched = false;
   uint64_t value = guest_gpr(v, c, insn.gpr);
   if (!long_mode(c)) value &= 0xffffffffull;  // 32-bit operand outside 64-bit code
   const bool lma = (c.efer & Efer::lma) != 0;
   if (x86::cr4_write_faults(c.cr4, value, {g_caps.limits.cr4_valid, c.cr0, c.cr3, lma})) {
-    inject_exception(v, c, x86::Vector::gp, true, 0);
-    return true;
+    if (x.vmm_exceptions & (1u << x86::Vector::gp)) {
+      exception_exit(exit, x86::Vector::gp, true);
+      return Cr4Write::forward;
+    }
+    v->pending_exc = PendingEvent{true, x86::Vector::gp, vm::EventType::exception, true, 0};
+    return Cr4Write::resume;
   }
   if (value != c.cr4) {
     c.cr4 = value;
     v->vm->flush_pending = true;  // PGE, PAE, PSE, PCIDE, SMEP... change what the TLB may keep
   }
-  c.rip += insn.length;
+  uint64_t next = g_caps.nrip_save ? c.next_rip : c.rip + insn.length;
+  if (!long_mode(c)) next &= (c.cs.attr & SegAttr::db) ? 0xffffffffull : 0xffffull;
+  const bool single_step = c.rflags & Rflags::tf;
+  c.rip = next;
+  c.rflags &= ~Rflags::rf;
   c.interrupt_shadow = 0;
-  if (c.rflags & Rflags::tf) {
+  if (single_step) {
     c.dr6 |= x86::kDr6SingleStep;
-    inject_exception(v, c, x86::Vector::db, false, 0);
+    if (x.vmm_exceptions & (1u << x86::Vector::db)) {
+      exception_exit(exit, x86::Vector::db, false);
+      return Cr4Write::forward;
+    }
+    v->pending_exc = PendingEvent{true, x86::Vector::db, vm::EventType::exception, false, 0};
   }
-  return true;
+  return Cr4Write::resume;
 }
 
 /// Exits the kernel handles itself (x86_64/guest_policy.hpp); true when
@@ -179,8 +215,6 @@ bool handled_by_kernel(Vcpu* v, Vmcb& c, VcpuState& x, uint64_t code) {
     c.intercept_dr = 0;
     return true;
   }
-  if (code == uint64_t(ExitCode::cr0_write) + 4 && !(x.intercept_flags & vm::Intercept::cr_writes))
-    return emulate_cr4_write(v, c, x);
   switch (static_cast<ExitCode>(code)) {
     case ExitCode::rdpmc:  // no performance counters are offered
       inject_exception(v, c, x86::Vector::gp, true, 0);
@@ -259,6 +293,11 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
     exit.reason = vm::ExitReason::interrupt_window;
     exit.vendor_code = c.exitcode;
     return platform::ExitAction::forward;
+  }
+  if (c.exitcode == uint64_t(ExitCode::cr0_write) + 4 && !(x.intercept_flags & vm::Intercept::cr_writes)) {
+    const Cr4Write done = emulate_cr4_write(v, c, x, exit);
+    if (done == Cr4Write::resume) return platform::ExitAction::resume;
+    if (done == Cr4Write::forward) return platform::ExitAction::forward;
   }
   if (handled_by_kernel(v, c, x, c.exitcode)) return platform::ExitAction::resume;
   RawExit raw{c.exitcode, c.exitinfo1, c.exitinfo2, c.rip, c.next_rip, g_caps.nrip_save, c.rax, v->gpr[kGprRcx], c.cr2};

@@ -17,6 +17,7 @@ struct Caps {
   uint32_t asids;     ///< ASIDs the CPU offers (ASID 0 is the host's), at most 256 used
   bool nrip_save;     ///< the VMCB's nRIP is written on instruction exits
   bool decode_assists;  ///< EXITINFO1 names the register of an intercepted MOV CRn
+  bool flush_by_asid;   ///< TLB_CONTROL can flush one ASID's translations
   /// The CPU has PKU: guest CR4 writes are intercepted (and emulated by the
   /// kernel unless the VMM intercepts CR writes) to keep CR4.PKE clear.
   bool cr4_write_intercept;
@@ -45,6 +46,9 @@ struct VcpuState {
   uint64_t dr[4];
   /// Translations for fetching exiting instructions (without NRIP save).
   NptCache npt_cache;
+  /// The last CR4-write exit's bytes were not a MOV to CR4: the guest's TLB
+  /// was flushed and the instruction runs again (exit.cpp).
+  bool cr4_refetched;
 };
 static_assert(sizeof(VcpuState) <= kVcpuBackendStateBytes);
 

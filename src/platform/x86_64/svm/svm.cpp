@@ -46,6 +46,7 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   g_caps.asids = b < kMaxAsids ? b : kMaxAsids;
   g_caps.nrip_save = (d & Feature::nrip_save) != 0;
   g_caps.decode_assists = (d & Feature::decode_assists) != 0;
+  g_caps.flush_by_asid = (d & Feature::flush_by_asid) != 0;
   uint32_t l1c, l7b = 0, l7c = 0, max_basic;
   x86::cpuid(0, 0, max_basic, b, c, d);
   x86::cpuid(1, 0, a, b, l1c, d);
@@ -96,7 +97,8 @@ void vm_destroy(Vm* vm) {
 void prepare_tlb(Vm* vm, Vmcb& c) {
   c.tlb_control = TlbControl::nothing;
   if (vm->flush_pending || g_asid_owner[vm->tag] != vm) {
-    c.tlb_control = TlbControl::flush_all;  // QEMU has no flush-by-ASID
+    // Only this VM's translations where the CPU can (QEMU cannot: all).
+    c.tlb_control = g_caps.flush_by_asid ? TlbControl::flush_asid : TlbControl::flush_all;
     vm->flush_pending = false;
     g_asid_owner[vm->tag] = vm;
   }

@@ -41,11 +41,18 @@ void set_cpu1(VcpuState& x, uint32_t bits, bool on) {
   vmwrite(Vmcs::cpu_controls, c);
 }
 
-/// Moves the guest past an instruction the kernel emulated.
+/// Moves the guest past an instruction the kernel emulated, as completing
+/// it would: RIP wraps at the code size outside 64-bit code, RF and an
+/// STI/MOV SS shadow end, and with RFLAGS.TF a single-step #DB is pending
+/// (SDM Vol. 3B 18.3.1.1 and 18.3.1.4; Vol. 3C 25.4.2 "pending debug
+/// exceptions", BS).
 void skip_instruction(uint32_t length) {
   uint64_t rip = vmread(Vmcs::guest_rip) + length;
-  if (!guest_in_64bit_code()) rip &= 0xffffffffull;
+  if (!guest_in_64bit_code()) rip &= (vmread(Vmcs::guest_cs_ar) & kArDb) ? 0xffffffffull : 0xffffull;
   vmwrite(Vmcs::guest_rip, rip);
+  const uint64_t rflags = vmread(Vmcs::guest_rflags);
+  if (rflags & Rflags::rf) vmwrite(Vmcs::guest_rflags, rflags & ~Rflags::rf);
+  if (rflags & Rflags::tf) vmwrite(Vmcs::guest_pending_debug, vmread(Vmcs::guest_pending_debug) | kPendingDebugBs);
   uint64_t intr = vmread(Vmcs::guest_interruptibility);
   if (intr & kBlockingStiMovSs) vmwrite(Vmcs::guest_interruptibility, intr & ~uint64_t(kBlockingStiMovSs));
 }
@@ -308,7 +315,7 @@ bool write_cr3(Vcpu* v, uint64_t value) {
 
 }  // namespace
 
-bool emulate_cr_access(Vcpu* v, uint64_t qualification, uint32_t length) {
+bool emulate_cr_access(Vcpu* v, uint64_t qualification, uint32_t length, bool& gp_for_vmm) {
   VcpuState& x = vcpu_state(v);
   if (x.intercept_flags & vm::Intercept::cr_writes) return false;
   const CrQual q = decode_cr(qualification);
@@ -343,6 +350,7 @@ bool emulate_cr_access(Vcpu* v, uint64_t qualification, uint32_t length) {
       return false;
   }
   if (ok) skip_instruction(length);
+  else if (x.vmm_exceptions & (1u << kVectorGp)) gp_for_vmm = true;
   else inject_exception_now(kVectorGp, true, 0);
   return true;
 }
@@ -539,11 +547,20 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
       decode_ept_violation(qual, vmread(Vmcs::guest_physical_address), exit);
       return platform::ExitAction::forward;
 
-    case Reason::cr_access:
-      if (emulate_cr_access(v, qual, exit.instruction_length)) return platform::ExitAction::resume;
+    case Reason::cr_access: {
+      bool gp_for_vmm = false;
+      if (emulate_cr_access(v, qual, exit.instruction_length, gp_for_vmm)) {
+        if (!gp_for_vmm) return platform::ExitAction::resume;
+        exit.reason = vm::ExitReason::exception;  // as the CPU's #GP would have exited
+        exit.exception.vector = kVectorGp;
+        exit.exception.has_error_code = true;
+        exit.exception.error_code = 0;
+        return platform::ExitAction::forward;
+      }
       exit.reason = vm::ExitReason::cr_access;
       decode_cr(qual, exit);
       return platform::ExitAction::forward;
+    }
 
     case Reason::ept_misconfig:
       // Cannot happen with the kernel's own entries; report the address.

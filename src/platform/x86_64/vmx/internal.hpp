@@ -106,8 +106,10 @@ void inject_exception_now(unsigned vector, bool has_error_code, uint32_t error_c
 
 /// Emulates a guest control-register access the VMM did not ask to see
 /// (MOV to CR0/CR3/CR4, MOV from CR3, CLTS, LMSW). Returns false if the
-/// access is one for the VMM.
-bool emulate_cr_access(Vcpu* v, uint64_t qualification, uint32_t instruction_length);
+/// access is one for the VMM. A refused value raises #GP(0) in the guest,
+/// or, when the VMM intercepts #GP, sets `gp_for_vmm` (nothing changed: the
+/// caller reports the #GP as the exit).
+bool emulate_cr_access(Vcpu* v, uint64_t qualification, uint32_t instruction_length, bool& gp_for_vmm);
 
 }  // namespace cos::vmx
 
