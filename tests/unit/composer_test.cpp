@@ -613,10 +613,10 @@ TEST_F(ComposerTest, InvalidUntyped) {
   const std::string comp = grant_comp();
   expect_error(comp + "untyped = \"4097\"\n", 12, 11, "'untyped' must be a multiple of 4096 bytes (4K), not 4097");
   expect_error(comp + "untyped = 6000\n", 12, 11, "'untyped' must be a multiple of 4096 bytes");
-  expect_error(comp + "untyped = 0\n", 12, 11, "'untyped' must be between 4K and 3G, not 0");
-  expect_error(comp + "untyped = \"0K\"\n", 12, 11, "'untyped' must be between 4K and 3G, not 0");
-  expect_error(comp + "untyped = \"4G\"\n", 12, 11, "'untyped' must be between 4K and 3G, not 4G");
-  expect_error(comp + "untyped = \"3073M\"\n", 12, 11, "not 3073M");
+  expect_error(comp + "untyped = 0\n", 12, 11, "'untyped' must be between 4K and 20G, not 0");
+  expect_error(comp + "untyped = \"0K\"\n", 12, 11, "'untyped' must be between 4K and 20G, not 0");
+  expect_error(comp + "untyped = \"21G\"\n", 12, 11, "'untyped' must be between 4K and 20G, not 21G");
+  expect_error(comp + "untyped = \"20481M\"\n", 12, 11, "not 20481M");
   expect_error(comp + "untyped = -4096\n", 12, 11, "'untyped' must not be negative");
   expect_error(comp + "untyped = \"4MB\"\n", 12, 11, "invalid size \"4MB\" for 'untyped': bad suffix 'MB'");
   expect_error(comp + "untyped = true\n", 12, 11, "'untyped' must be a size (an integer number of bytes or a string");

@@ -112,8 +112,12 @@ static_assert(kMaxChannelBytes <= kChannelStride);
 
 // ------------------------------------------------------------------ grants
 
-/// Largest `untyped` grant (composer policy).
-inline constexpr uint64_t kMaxUntypedBytes = 3 * kGiB;
+/// Largest `untyped` grant (composer policy): room for the largest guest
+/// (kMaxGuestRamBytes) and its tables. The kernel uses host RAM up to its
+/// direct map's end (64 GiB); one grant is carved from one contiguous range
+/// of host RAM (QEMU's pc machine with more than 3.5 GiB: 3 GiB below 4 GiB,
+/// the rest from 4 GiB).
+inline constexpr uint64_t kMaxUntypedBytes = 20 * kGiB;
 
 // ------------------------------------------- guests (cos/guest_boot.hpp layout)
 
