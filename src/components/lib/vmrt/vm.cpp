@@ -10,6 +10,7 @@ namespace sys = cos::sys;
 namespace Rights = cos::abi::Rights;
 constexpr uint64_t kPage = 4096;
 constexpr uint64_t kLargeBytes = cos::abi::kLargePageBytes, kLargePages = cos::abi::kLargePagePages;
+constexpr uint64_t kMaxFramePages = 1ull << 20;  // retype(frame): at most 4 GiB
 
 /// Slots in a component's capability table as built by the booter.
 constexpr uint64_t kComponentSlots = 256;
@@ -104,7 +105,8 @@ Status Vm::add_ram(uint64_t gpa, uint64_t bytes, uint64_t rights) {
   const uint64_t hva = w.value();
   const unsigned first_chunk = chunk_count_;
   const uint64_t pages = bytes / kPage;
-  uint64_t done = 0, max_chunk = pages;
+  // One frame holds at most kMaxFramePages (retype's limit).
+  uint64_t done = 0, max_chunk = pages < kMaxFramePages ? pages : kMaxFramePages;
   Error err{};
   bool failed = false;
   while (done < pages && !failed) {
