@@ -222,7 +222,8 @@ void pending_frame_abandon(Thread* t) {
 }
 
 Error untyped_reserve(Untyped* ut, uint64_t pages, uint64_t& pa) {
-  if (!ut->free.take(pages, 1, pa)) return Error::out_of_memory;
+  const bool aligned = pages >= abi::kLargePagePages && ut->free.take(pages, abi::kLargePagePages, pa);
+  if (!aligned && !ut->free.take(pages, 1, pa)) return Error::out_of_memory;
   obj_ref(ut);
   return Error::ok;
 }

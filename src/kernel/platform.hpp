@@ -138,9 +138,17 @@ bool copy_to_user(uint64_t root, uint64_t uva, const void* src, size_t len);
 // --- guest-physical address spaces (guest_space.cpp) --------------------------------
 /// Guest-physical mappings in the active backend's EPT/NPT format, same
 /// contracts as map_user_page / unmap_user_page / address_space_teardown
-/// (gpa < abi::kGuestPhysTop). Invalidation is the caller's business.
+/// (gpa < abi::kGuestPhysTop); a 4 KiB map inside a 2 MiB mapping is
+/// already_mapped. Invalidation is the caller's business.
 abi::Error map_guest_page(uint64_t root, uint64_t gpa, uint64_t pa, uint64_t rights, Untyped* ut);
-abi::Error unmap_guest_page(uint64_t root, uint64_t gpa, uint64_t& pa);
+/// A 2 MiB leaf (EPT/NPT PDE) mapping [pa, pa + 2 MiB) at gpa, both 2 MiB
+/// aligned. Errors: already_mapped (a leaf or a table of 4 KiB mappings is
+/// there), out_of_memory (table pages), unaligned (the CPU has no 2 MiB
+/// guest pages).
+abi::Error map_guest_large(uint64_t root, uint64_t gpa, uint64_t pa, uint64_t rights, Untyped* ut);
+/// Removes the mapping that covers gpa, whatever its size: `pa` is the
+/// first host page it mapped and `pages` how many 4 KiB pages (1 or 512).
+abi::Error unmap_guest_page(uint64_t root, uint64_t gpa, uint64_t& pa, uint64_t& pages);
 bool guest_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget);
 
 // --- time, ports and interrupt lines (io.cpp) ---------------------------------------
@@ -174,11 +182,12 @@ struct VirtBackend {
   /// Releases vm->tag and flushes what the hardware cached for the VM.
   void (*vm_destroy)(Vm* vm);
   /// Guest page-table entry encoding (for guest_space.cpp): a non-leaf
-  /// entry pointing at a table; a 4 KiB leaf mapping hpa with abi::Rights
-  /// read/write/exec as write-back memory; whether an entry maps or points
-  /// to something.
+  /// entry pointing at a table; a leaf mapping hpa with abi::Rights
+  /// read/write/exec as write-back memory at `level` (0: a 4 KiB PTE; 1: a
+  /// 2 MiB PDE, hpa 2 MiB aligned; 0 returned if the CPU cannot map 2 MiB
+  /// guest pages); whether an entry maps or points to something.
   uint64_t (*gpt_table_entry)(uint64_t table_pa);
-  uint64_t (*gpt_leaf_entry)(uint64_t hpa, uint64_t rights);
+  uint64_t (*gpt_leaf_entry)(uint64_t hpa, uint64_t rights, unsigned level);
   bool (*gpt_present)(uint64_t entry);
   /// Initialises the zeroed control page (VMCS/VMCB, v->control_pa) and
   /// v->backend_state with the kernel-owned controls and a reset-like guest

@@ -134,6 +134,7 @@ Error frame_page_for_map(Thread* t, uint64_t frame_slot, uint64_t index, uint64_
     return Error::bad_argument;
   if (!fr->has(rights)) return Error::no_rights;
   out.pa = fr->w0 + index * kPage;
+  out.pages_from_pa = fr->w1 - index;
   out.meta = page_meta(out.pa);
   if (!out.meta || out.meta->kind != PageKind::frame) return Error::wrong_type;  // cannot happen: invariant
   if (out.meta->maps == kMaxPageMaps) return Error::bad_argument;

@@ -37,6 +37,7 @@ void install_object(const CreateTarget& target, ObjType type, KObject* o);
 /// pages come from.
 struct MapSource {
   uint64_t pa;
+  uint64_t pages_from_pa;  ///< pages of the frame from pa to its end
   PageMeta* meta;
   Untyped* ut;
 };

@@ -22,7 +22,10 @@ struct Untyped : KObject {
 Error untyped_alloc(Untyped* ut, uint64_t pages, uint64_t align_pages, PageKind kind, uint64_t& pa);
 /// Takes `pages` pages from `ut` as they are (not zeroed, their metadata
 /// still free) and references `ut`: a reservation that
-/// untyped_prepare_frame turns into a frame in steps. Errors: out_of_memory.
+/// untyped_prepare_frame turns into a frame in steps. A reservation of 512
+/// pages or more starts on a 2 MiB boundary when `ut` has such a free run
+/// (first fit), so that 2 MiB guest mappings (vm_map with kVmMapLarge) can
+/// map it; otherwise anywhere it fits. Errors: out_of_memory.
 Error untyped_reserve(Untyped* ut, uint64_t pages, uint64_t& pa);
 /// Zeroes pages [first, first + n) of a reservation at `pa` from `ut` and
 /// records them as pages of a frame (page metadata kind frame, head index).

@@ -35,16 +35,36 @@ int64_t vm_create(Thread*, Untyped* ut, Capability& made) {
   return 0;
 }
 
+// The 512 frame pages of a 2 MiB mapping at src (kVmMapLarge), checked
+// before anything changes: the frame holds them, they are 2 MiB aligned in
+// host memory, and each can take one more mapping.
+Error large_source_ok(const MapSource& src) {
+  if (src.pages_from_pa < abi::kLargePagePages) return Error::bad_argument;
+  if (src.pa & (abi::kLargePageBytes - 1)) return Error::unaligned;
+  for (uint64_t i = 0; i < abi::kLargePagePages; ++i)
+    if (page_meta(src.pa + i * kPage)->maps == kMaxPageMaps) return Error::bad_argument;
+  return Error::ok;
+}
+
 int64_t vm_map(Thread* t, uint64_t vm_slot, uint64_t gpa, uint64_t frame_slot, uint64_t index,
                uint64_t rights, uint64_t ut_slot) {
+  const bool large = (rights & abi::kVmMapLarge) != 0;
+  rights &= ~abi::kVmMapLarge;
   Vm* vm;
   MapSource src;
   Error e = caps(t).get(vm_slot, Rights::write, vm);
   if (e == Error::ok) e = frame_page_for_map(t, frame_slot, index, rights, ut_slot, src);
-  if (e == Error::ok && bad_gpa(gpa)) e = Error::bad_address;
+  if (e == Error::ok && (bad_gpa(gpa) || (large && (gpa & (abi::kLargePageBytes - 1))))) e = Error::bad_address;
+  if (e == Error::ok && large) e = large_source_ok(src);
   if (e != Error::ok) return err(e);
-  e = platform::map_guest_page(vm->root, gpa, src.pa, rights, src.ut);
-  if (e == Error::ok) frame_page_mapped(src.pa);
+  if (!large) {
+    e = platform::map_guest_page(vm->root, gpa, src.pa, rights, src.ut);
+    if (e == Error::ok) frame_page_mapped(src.pa);
+    return err(e);
+  }
+  e = platform::map_guest_large(vm->root, gpa, src.pa, rights, src.ut);
+  if (e == Error::ok)
+    for (uint64_t i = 0; i < abi::kLargePagePages; ++i) frame_page_mapped(src.pa + i * kPage);
   return err(e);
 }
 
@@ -53,12 +73,12 @@ int64_t vm_unmap(Thread* t, uint64_t vm_slot, uint64_t gpa) {
   Error e = caps(t).get(vm_slot, Rights::write, vm);
   if (e != Error::ok) return err(e);
   if (bad_gpa(gpa)) return err(Error::bad_address);
-  uint64_t pa;
-  if ((e = platform::unmap_guest_page(vm->root, gpa, pa)) != Error::ok) return err(e);
+  uint64_t pa, pages;
+  if ((e = platform::unmap_guest_page(vm->root, gpa, pa, pages)) != Error::ok) return err(e);
   vm->flush_pending = true;
   ++vm->unmaps;
-  frame_page_unmapped(pa);
-  return 0;
+  for (uint64_t i = 0; i < pages; ++i) frame_page_unmapped(pa + i * kPage);
+  return static_cast<int64_t>(pages);
 }
 
 }  // namespace sys

@@ -45,6 +45,14 @@ constexpr const char* prefix =
     "constructor = \"kernel\"\n"  // 7
     "\n";                     // 8
 
+/// `prefix` with `memory = "<memory>"` on its (otherwise empty) line 3, so
+/// that line numbers stay those of `prefix`.
+inline std::string prefix_with_memory(const std::string& memory) {
+  std::string p = prefix;
+  const std::string blank = "name = \"t\"\n\n";
+  return p.replace(p.find(blank), blank.size(), "name = \"t\"\nmemory = \"" + memory + "\"\n");
+}
+
 std::vector<uint8_t> read_bytes(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "composer/bzimage.hpp"
+#include "composer/size.hpp"
 #include "cos/limits.hpp"
 #include "unit/composer_fixture.hpp"
 
@@ -213,6 +214,36 @@ TEST_F(LimitsTest, GuestRamLeavesRoomForTheVmmsTables) {
   expect_error(vmm(256ull << 20), 15, 7, "is granted 256M of untyped memory");
 }
 
+// A guest's untyped grant must fit one contiguous range of the machine's
+// RAM (QEMU pc: 3 GiB below 4 GiB, the rest from 4 GiB; 1/128 of it page
+// metadata): a 16 GiB guest composes in a 20G machine, not in a 19G one.
+TEST_F(LimitsTest, GuestUntypedFitsTheLargestHostRamRange) {
+  EXPECT_EQ(L::largest_host_ram_run(512ull << 20), (512ull << 20) - (4ull << 20));
+  EXPECT_EQ(L::largest_host_ram_run(3584ull << 20), (3ull << 30) - (24ull << 20));  // 3.5G: split at 3 GiB
+  EXPECT_EQ(L::largest_host_ram_run(8ull << 30), (5ull << 30) - (40ull << 20));
+  const uint64_t ram = 16ull << 30, needed = L::guest_untyped_needed(ram);
+  auto vmm = [&](const std::string& memory) {
+    return prefix_with_memory(memory) + "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = " +
+           std::to_string((needed + 4095) / 4096 * 4096) + "\n[component.guest]\nkernel = \"bz/vmlinuz\"\nram = \"16G\"\n";
+  };
+  const Outcome r = run(vmm("20G"));
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  EXPECT_EQ(open_manifest().component(1).guest_ram_bytes, ram);
+  expect_error(vmm("19G"), 15, 7,
+               "component 'vmm' runs a guest with 16G of RAM from " + c::format_size((needed + 4095) / 4096 * 4096) +
+                   " of untyped memory, but with [system] memory = 19G the largest contiguous host RAM is below");
+}
+
+TEST_F(LimitsTest, GuestRamAboveThreeGibStartsAtFourGib) {
+  EXPECT_EQ(L::guest_low_ram(2ull << 30), 2ull << 30);
+  EXPECT_EQ(L::guest_high_ram(2ull << 30), 0u);
+  EXPECT_EQ(L::guest_low_ram(5ull << 30), 3ull << 30);
+  EXPECT_EQ(L::guest_high_ram(5ull << 30), 2ull << 30);
+  // The VMM's tables for the second range: one more page table and directory per space.
+  EXPECT_EQ(L::guest_untyped_needed(5ull << 30) - (5ull << 30), L::guest_untyped_needed(3ull << 30) - (3ull << 30) +
+                                                                    4096 * 2 * ((2ull << 30) / (2ull << 20) + 2 + 2));
+}
+
 TEST_F(LimitsTest, CmdlineFitsTheKernelsCmdlineSize) {
   std::vector<uint8_t> bz = fake_bzimage();
   put_le(bz, 0x238, 16, 4);
@@ -234,7 +265,7 @@ TEST_F(LimitsTest, InitramfsPlacedBelowTheBootProtocolsLimit) {
   std::vector<uint8_t> big(32u << 20, '0');
   std::memcpy(big.data(), "070701", 6);
   write_bytes(dir_ / "scripts" / "big.cpio", big);
-  const std::string vmm = std::string(prefix) +
+  const std::string vmm = prefix_with_memory("2G") +
                           "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"1G\"\n"
                           "[component.guest]\nkernel = \"high\"\nram = \"1018M\"\n";  // initramfs on line 16
   std::vector<uint8_t> small(4u << 20, '0');
@@ -414,7 +445,7 @@ TEST_F(LimitsTest, ReadsAreBoundedBeforeReading) {
   {
     std::ofstream(dir_ / "scripts" / "huge");
   }
-  fs::resize_file(dir_ / "scripts" / "huge", L::kMaxGuestRamBytes);
+  fs::resize_file(dir_ / "scripts" / "huge", L::kGuestLowRamTop);
   expect_error(guest("kernel = \"huge\"\n"), 14, 10,
                "guest kernel '" + (dir_ / "scripts" / "huge").string() +
                    "' is 3221225472 bytes; at most 3008M fit in the largest guest RAM (3G) above 64 MiB");

@@ -627,10 +627,10 @@ TEST_F(ComposerTest, InvalidUntyped) {
   const std::string comp = grant_comp();
   expect_error(comp + "untyped = \"4097\"\n", 12, 11, "'untyped' must be a multiple of 4096 bytes (4K), not 4097");
   expect_error(comp + "untyped = 6000\n", 12, 11, "'untyped' must be a multiple of 4096 bytes");
-  expect_error(comp + "untyped = 0\n", 12, 11, "'untyped' must be between 4K and 3G, not 0");
-  expect_error(comp + "untyped = \"0K\"\n", 12, 11, "'untyped' must be between 4K and 3G, not 0");
-  expect_error(comp + "untyped = \"4G\"\n", 12, 11, "'untyped' must be between 4K and 3G, not 4G");
-  expect_error(comp + "untyped = \"3073M\"\n", 12, 11, "not 3073M");
+  expect_error(comp + "untyped = 0\n", 12, 11, "'untyped' must be between 4K and 20G, not 0");
+  expect_error(comp + "untyped = \"0K\"\n", 12, 11, "'untyped' must be between 4K and 20G, not 0");
+  expect_error(comp + "untyped = \"21G\"\n", 12, 11, "'untyped' must be between 4K and 20G, not 21G");
+  expect_error(comp + "untyped = \"20481M\"\n", 12, 11, "not 20481M");
   expect_error(comp + "untyped = -4096\n", 12, 11, "'untyped' must not be negative");
   expect_error(comp + "untyped = \"4MB\"\n", 12, 11, "invalid size \"4MB\" for 'untyped': bad suffix 'MB'");
   expect_error(comp + "untyped = true\n", 12, 11, "'untyped' must be a size (an integer number of bytes or a string");
@@ -933,12 +933,12 @@ TEST_F(GuestTest, Defaults) {
 }
 
 TEST_F(GuestTest, InlineTableAndPathsForEveryFile) {
-  const Outcome r = run(std::string(prefix) +
+  const Outcome r = run(prefix_with_memory("2G") +
                         "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"1G\"\n"
                         "guest = { kernel = \"" + (dir_ / "scripts" / "old").string() + "x\" }\n");
   EXPECT_EQ(r.status, c::exit_script_error);  // an absolute path, not found
   EXPECT_NE(r.err.find("/scripts/oldx' not found"), std::string::npos) << r.err;
-  const Outcome ok = run(std::string(prefix) +
+  const Outcome ok = run(prefix_with_memory("2G") +
                          "[[component]]\nname = \"vmm\"\nimage = \"client\"\nuntyped = \"1G\"\n"
                          "guest = { kernel = \"bz/vmlinuz\", initramfs = \"i.cpio\", bootloader = \"../images/guest.img\","
                          " ram = 1067450368 }\n");
@@ -959,8 +959,8 @@ TEST_F(GuestTest, SchemaErrors) {
   expect_error(guest("bootloader = \"\"\n"), 14, 14, "'bootloader' must not be empty");
   expect_error(guest("ram = true\n"), 14, 7, "'ram' must be a size");
   expect_error(guest("ram = \"3M\"\n"), 14, 7, "'ram' must be a multiple of 2097152 bytes (2M), not 3145728");
-  expect_error(guest("ram = \"8M\"\n"), 14, 7, "'ram' must be between 16M and 3G, not 8M");
-  expect_error(guest("ram = \"4G\"\n"), 14, 7, "'ram' must be between 16M and 3G, not 4G");
+  expect_error(guest("ram = \"8M\"\n"), 14, 7, "'ram' must be between 16M and 16G, not 8M");
+  expect_error(guest("ram = \"17G\"\n"), 14, 7, "'ram' must be between 16M and 16G, not 17G");
   expect_error(guest("cmdline = 1\n"), 14, 11, "'cmdline' must be a string, not an integer");
   expect_error(guest("cmdline = \"" + std::string(256, 'a') + "\"\n"), 14, 11,
                "'cmdline' is 256 bytes long; at most 255 are allowed");

@@ -139,7 +139,7 @@ class OverlaySourceTest(GuestDir):
         self.assertIn("which is a character device", guest.overlay_problem([(tree, "/t")]))
 
     def test_total_size_is_bounded(self):
-        self.assertEqual(guest.MAX_OVERLAY_BYTES, limit("kMaxGuestRamBytes"))
+        self.assertEqual(guest.MAX_OVERLAY_BYTES, limit("kGuestLowRamTop"))
         big = self.scripts / "big"
         with open(big, "wb") as f:  # sparse: never read
             f.truncate(guest.MAX_OVERLAY_BYTES)

@@ -110,6 +110,52 @@ TEST(PageTable, LargePagesAreNotSplit) {
   EXPECT_EQ(pt.map(0x200000, pte::user_page(0x9000, true, false)), MapResult::large_page);
 }
 
+// 2 MiB leaves (map_large / unmap_any / teardown), as the guest spaces use them.
+TEST(PageTable, LargeLeafMapUnmapAndConflicts) {
+  FakeMem mem;
+  uint64_t root;
+  ASSERT_TRUE(mem.alloc_table(root));
+  PageTable<FakeMem> pt(mem, root);
+  const uint64_t big = 0x40000000 | pte::kPresent | pte::kLargePage;
+  ASSERT_EQ(pt.map_large(0x200000, big, 1), MapResult::ok);
+  EXPECT_EQ(mem.pages.size(), 3u) << "root, PDPT and PD: no page table for a 2 MiB leaf";
+  EXPECT_EQ(pt.map_large(0x200000, big, 1), MapResult::already_mapped);
+  EXPECT_EQ(pt.map(0x201000, pte::user_page(0x9000, true, false)), MapResult::large_page);
+  // A 4 KiB mapping elsewhere in the PD makes a table there; a large leaf
+  // over that table (even after the 4 KiB page is gone) is refused.
+  ASSERT_EQ(pt.map(0x400000, pte::user_page(0x9000, true, false)), MapResult::ok);
+  EXPECT_EQ(pt.map_large(0x400000, big, 1), MapResult::already_mapped);
+  uint64_t old = 0;
+  unsigned level = 9;
+  ASSERT_EQ(pt.unmap_any(0x400000, old, level), MapResult::ok);
+  EXPECT_EQ(level, 0u);
+  EXPECT_EQ(pt.map_large(0x400000, big, 1), MapResult::already_mapped);
+  // Any address inside the large leaf removes all of it.
+  ASSERT_EQ(pt.unmap_any(0x3ff000, old, level), MapResult::ok);
+  EXPECT_EQ(level, 1u);
+  EXPECT_EQ(old, big);
+  EXPECT_EQ(pt.unmap_any(0x200000, old, level), MapResult::not_mapped);
+  EXPECT_EQ(pt.map_large(0x200000, big, 1), MapResult::ok) << "the PD entry is free again";
+}
+
+TEST(PageTable, TeardownReportsEveryPageOfALargeLeaf) {
+  FakeMem mem;
+  uint64_t root;
+  ASSERT_TRUE(mem.alloc_table(root));
+  PageTable<FakeMem> pt(mem, root);
+  ASSERT_EQ(pt.map_large(0x600000, 0x80000000 | pte::kPresent | pte::kLargePage, 1), MapResult::ok);
+  ASSERT_EQ(pt.map(0x1000, pte::user_page(0x9000, true, false)), MapResult::ok);
+  std::map<uint64_t, int> leaves;
+  int tables = 0;
+  uint64_t cursor = 0;
+  cos::WorkBudget budget(100000);
+  ASSERT_TRUE(pt.teardown(cursor, 1ull << 39, budget, [&](uint64_t pa) { ++leaves[pa]; }, [&](uint64_t) { ++tables; }));
+  ASSERT_EQ(leaves.size(), 513u);
+  for (uint64_t i = 0; i < 512; ++i) EXPECT_EQ(leaves[0x80000000 + i * 4096], 1) << i;
+  EXPECT_EQ(leaves[0x9000], 1);
+  EXPECT_EQ(tables, 3) << "PDPT, PD and the one page table";
+}
+
 }  // namespace
 
 // Teardown in budget-sized calls: every mapped page reported once, every

@@ -200,6 +200,31 @@ TEST(Npt, EntryEncoding) {
   EXPECT_FALSE(npt::present(0));
 }
 
+TEST(Npt, LargeLeafIsAPdeWithPsThatTranslatesA2MiBRange) {
+  namespace npt = cos::svm::npt;
+  namespace R = cos::abi::Rights;
+  const uint64_t big = npt::large_leaf_entry(0x40200000, R::read | R::write);
+  EXPECT_EQ(big, npt::leaf_entry(0x40200000, R::read | R::write) | npt::kLargePage);
+  EXPECT_EQ(big & (1ull << 12), 0u) << "the large page's PAT bit stays clear";
+  EXPECT_EQ(npt::address(npt::large_leaf_entry(0x40201000, R::read)), 0x40200000u) << "low bits dropped";
+  EXPECT_EQ(npt::large_leaf_entry(0x200000, R::read) & npt::kNoExecute, npt::kNoExecute);
+  // The walk stops at the PDE and adds the gpa's low 21 bits.
+  std::map<uint64_t, std::array<uint64_t, 512>> t;
+  struct Mem {
+    std::map<uint64_t, std::array<uint64_t, 512>>& t;
+    uint64_t* table(uint64_t pa) { return t[pa].data(); }
+  } mem{t};
+  mem.table(0x1000)[0] = npt::table_entry(0x2000);
+  mem.table(0x2000)[1] = npt::table_entry(0x3000);
+  mem.table(0x3000)[7] = big;
+  uint64_t hpa = 0;
+  bool writable = false;
+  ASSERT_TRUE(npt::translate(mem, 0x1000, (1ull << 30) + (7ull << 21) + 0x1ff123, hpa, writable));
+  EXPECT_EQ(hpa, 0x40200000u + 0x1ff123);
+  EXPECT_TRUE(writable);
+  EXPECT_FALSE(npt::translate(mem, 0x1000, (1ull << 30) + (8ull << 21), hpa, writable));
+}
+
 }  // namespace
 
 namespace {

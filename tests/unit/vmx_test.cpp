@@ -55,6 +55,14 @@ TEST(VmxEpt, LeafEntryRightsMemoryTypeAndIgnorePat) {
   EXPECT_EQ(ept::address(ept::leaf_entry(0xabcd'e000, 1, false)), 0xabcd'e000u);
 }
 
+TEST(VmxEpt, LargeLeafIsAPdeWithBit7) {
+  constexpr uint64_t kWbIpat = (6u << 3) | (1u << 6);
+  EXPECT_EQ(ept::large_leaf_entry(0x40200000, 3, false), 0x40200000u | 3 | kWbIpat | (1u << 7));
+  EXPECT_EQ(ept::large_leaf_entry(0x40200000, 4, false), 0x40200000u | 5 | kWbIpat | (1u << 7));
+  EXPECT_EQ(ept::address(ept::large_leaf_entry(0x403ff000, 1, false)), 0x40200000u) << "low bits dropped";
+  EXPECT_EQ(ept::large_leaf_entry(0x200000, 0, true), 0u) << "no rights: not present, no stray bit 7";
+}
+
 TEST(VmxEpt, PointerIsWriteBackFourLevels) {
   EXPECT_EQ(ept::eptp(0x7000), 0x7000u | 6 | (3u << 3));
   EXPECT_EQ(ept::eptp(0x7fff) & ~0xfffull, 0x7000u);

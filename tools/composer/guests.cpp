@@ -28,9 +28,10 @@ uint64_t page_up(uint64_t n) { return n > kNone - 4095 ? kNone : (n + 4095) & ~u
 
 // Largest file of each role read at all: it has to fit in the largest guest
 // RAM (the bzImage file above 64 MiB), and in what the boot modules have left.
-constexpr uint64_t max_kernel_file = cos_limits::kMaxGuestRamBytes - cos_limits::kGuestKernelFileGpa;
-constexpr uint64_t max_initramfs_file = cos_limits::kMaxGuestRamBytes;
-static_assert(cos_limits::kMaxGuestRamBytes <= cos_limits::kMaxBlobBytes, "a guest file fits a blob window");
+// (Guest files go below the 32-bit MMIO hole: cos_limits::kGuestLowRamTop.)
+constexpr uint64_t max_kernel_file = cos_limits::kGuestLowRamTop - cos_limits::kGuestKernelFileGpa;
+constexpr uint64_t max_initramfs_file = cos_limits::kGuestLowRamTop;
+static_assert(cos_limits::kGuestLowRamTop <= cos_limits::kMaxBlobBytes, "a guest file fits a blob window");
 
 uint64_t min(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
@@ -115,7 +116,7 @@ void check_layout(const GuestSpec& g, const std::vector<GuestFile>& files) {
   const uint64_t initrd_bytes = files[1].bytes.size();
   const uint64_t needed = guest_ram_needed(kernel, initrd_bytes);
   const uint64_t mib = uint64_t(1) << 20;
-  if (needed > g.ram_bytes)
+  if (needed > cos_limits::guest_low_ram(g.ram_bytes))
     fail(g.ram_pos, "guest RAM of " + format_size(g.ram_bytes) + " is too small for its kernel and initramfs: " +
                         "they need at least " + std::to_string(needed / mib + (needed % mib != 0)) +
                         "M (the bzImage file at " + hex(guest_kernel_file_gpa) +
@@ -159,10 +160,11 @@ void put64(std::vector<uint8_t>& b, size_t at, uint64_t v) {
 void load_multiboot(const Script& script, const ComponentSpec& c, const fs::path& images_dir, ModuleBudget& budget,
                     std::vector<GuestFile>& files) {
   const GuestSpec& g = *c.guest;
-  const std::string ram_limit = "at most " + format_size(cos_limits::kMaxGuestRamBytes) + " fit in the largest guest RAM";
+  const std::string ram_limit =
+      "at most " + format_size(cos_limits::kGuestLowRamTop) + " fit in the largest guest RAM below 4 GiB";
   const fs::path kpath = multiboot_path(script, images_dir, g.kernel);
   std::vector<uint8_t> kernel =
-      read_named(kpath, cos_limits::kMaxGuestRamBytes, ram_limit, budget, g.kernel_pos, "guest kernel");
+      read_named(kpath, cos_limits::kGuestLowRamTop, ram_limit, budget, g.kernel_pos, "guest kernel");
   const std::string why = multiboot_problem(kernel);
   if (!why.empty()) fail(g.kernel_pos, "guest kernel '" + kpath.string() + "' is not a Multiboot kernel: " + why);
   cos::multiboot::Image img;
@@ -175,10 +177,10 @@ void load_multiboot(const Script& script, const ComponentSpec& c, const fs::path
   std::vector<std::vector<uint8_t>> data;
   for (const ModuleSpec& m : g.modules) {
     const fs::path p = multiboot_path(script, images_dir, m.src);
-    data.push_back(read_named(p, cos_limits::kMaxGuestRamBytes, ram_limit, budget, m.src_pos, "guest module"));
+    data.push_back(read_named(p, cos_limits::kGuestLowRamTop, ram_limit, budget, m.src_pos, "guest module"));
     end = sat_add(end, page_up(data.back().size()));
   }
-  if (end > g.ram_bytes) {
+  if (end > cos_limits::guest_low_ram(g.ram_bytes)) {
     const uint64_t mib = uint64_t(1) << 20;
     fail(g.ram_pos, "guest RAM of " + format_size(g.ram_bytes) + " is too small for its Multiboot kernel and modules: " +
                         "they need at least " + std::to_string(end / mib + (end % mib != 0)) + "M (the kernel at " +
@@ -285,7 +287,7 @@ uint64_t guest_initrd_gpa(uint64_t ram_bytes, uint64_t initramfs_bytes) {
 GuestSet load_guests(const Script& script, const fs::path& images_dir, const GuestInputs& inputs,
                      ModuleBudget& budget) {
   const std::string ram_limit = "at most " + format_size(max_kernel_file) + " fit in the largest guest RAM (" +
-                                format_size(cos_limits::kMaxGuestRamBytes) + ") above 64 MiB";
+                                format_size(cos_limits::kGuestLowRamTop) + ") above 64 MiB";
   const std::string initrd_limit = "at most " + format_size(max_initramfs_file) + " fit in the largest guest RAM";
   const std::string boot_limit = "it must hold 1 to " + std::to_string(max_bootloader_bytes) +
                                  " bytes (it is loaded at 0x8000, below 0xf000)";

@@ -95,6 +95,15 @@ void check_components(const Script& script) {
                                  " (guest RAM is made from the VMM's 'untyped' grant, which must also hold the "
                                  "VMM's page tables and VM objects for it: at least " +
                                  format_size((needed + 4095) / 4096 * 4096) + ")");
+    // That grant comes from one contiguous range of the machine's RAM.
+    const uint64_t run = cos_limits::largest_host_ram_run(script.memory_bytes);
+    if (c.untyped_bytes > run)
+      fail(c.guest->ram_pos, "component '" + c.name + "' runs a guest with " + format_size(c.guest->ram_bytes) +
+                                 " of RAM from " + format_size(c.untyped_bytes) +
+                                 " of untyped memory, but with [system] memory = " + format_size(script.memory_bytes) +
+                                 " the largest contiguous host RAM is below " + format_size(run / 4096 * 4096) +
+                                 " (QEMU's pc machine: 3 GiB below 4 GiB, the rest from 4 GiB, less the kernel's page "
+                                 "metadata); raise [system] memory (to about 3G more than the grant above 3G)");
   }
 
   // Files: blobs "file.<name>" after the guest's, boot modules

@@ -161,9 +161,20 @@ enum class Op : uint64_t {
   /// < kGuestPhysTop) with rights (read plus optionally write/exec, each held
   /// by the frame capability). The VM needs write. Table pages come from
   /// ut_slot. Errors as pgtbl_map.
+  /// With kVmMapLarge in rights: one 2 MiB EPT/NPT leaf maps the 512 pages
+  /// page_index .. page_index + 511 of the frame at gpa .. gpa + 2 MiB
+  /// (docs/virtualization.md, "2 MiB guest pages"). Extra errors:
+  /// bad_address (gpa not 2 MiB aligned), bad_argument (the frame has fewer
+  /// than page_index + 512 pages), unaligned (those pages are not 2 MiB
+  /// aligned in host memory, or the CPU has no 2 MiB guest pages: map 4 KiB
+  /// pages instead), already_mapped (a mapping, or a table of 4 KiB mappings
+  /// even if they were all removed, is in the 2 MiB range).
   vm_map = 28,
-  /// vm_unmap(vm_slot, gpa): remove a guest mapping; the guest TLB is
-  /// invalidated (INVEPT / ASID flush) before any vCPU of the VM runs again.
+  /// vm_unmap(vm_slot, gpa): remove the guest mapping that covers gpa and
+  /// return how many 4 KiB pages it mapped: 1, or 512 for a 2 MiB mapping
+  /// (any gpa inside it removes all of it). The guest TLB is invalidated
+  /// (INVEPT / ASID flush) before any vCPU of the VM runs again.
+  /// Errors: bad_address, not_mapped.
   vm_unmap = 29,
   /// vcpu_create(ut_slot, dest_slot, vm_slot, state_frame_slot, exit_rcv_slot, priority):
   /// a vCPU of the VM (needs write) whose state page is page 0 of the frame
@@ -347,6 +358,7 @@ enum class Error : int64_t {
   already_bound = -28,    ///< console_bind: the endpoint is a reader already
   not_bound = -29,        ///< console_bind(on = 0) / console_read: the endpoint is not a reader
   above_ceiling = -30,    ///< a priority above the calling component's ceiling (comp_ceiling)
+  unaligned = -31,        ///< vm_map(kVmMapLarge): the frame's pages are not 2 MiB aligned in host memory (or no 2 MiB guest pages)
 };
 
 /// The name of an error code ("bad_slot"), or "" for a value that is not one
@@ -359,9 +371,14 @@ constexpr const char* error_name(int64_t v) {
       "invocation_depth", "already_started", "would_block",    "timeout",          "out_of_range",
       "irq_bound",     "waiter_busy",     "no_virtualization", "bad_guest_state",  "vcpu_running",
       "event_pending",   "vcpu_mode",      "kernel_owned",      "already_bound",    "not_bound",
-      "above_ceiling"};
+      "above_ceiling", "unaligned"};
   return v < 0 && -v < static_cast<int64_t>(sizeof(names) / sizeof(names[0])) ? names[-v] : "";
 }
+
+/// vm_map: a flag in the rights argument asking for one 2 MiB mapping.
+inline constexpr uint64_t kVmMapLarge = 1ull << 8;
+/// Bytes and 4 KiB pages a 2 MiB guest mapping (kVmMapLarge) covers.
+inline constexpr uint64_t kLargePageBytes = 2ull << 20, kLargePagePages = 512;
 
 /// rcv flags.
 inline constexpr uint64_t kRcvNonBlocking = 1;

@@ -115,16 +115,46 @@ static_assert(kMaxChannelBytes <= kChannelStride);
 
 // ------------------------------------------------------------------ grants
 
-/// Largest `untyped` grant (composer policy).
-inline constexpr uint64_t kMaxUntypedBytes = 3 * kGiB;
+/// Largest `untyped` grant (composer policy): room for the largest guest
+/// (kMaxGuestRamBytes) and its tables. The kernel uses host RAM up to its
+/// direct map's end (64 GiB); one grant is carved from one contiguous range
+/// of host RAM (QEMU's pc machine with more than 3.5 GiB: 3 GiB below 4 GiB,
+/// the rest from 4 GiB).
+inline constexpr uint64_t kMaxUntypedBytes = 20 * kGiB;
+
+/// The largest piece of host RAM one `untyped` grant can come from, for a
+/// machine of `memory_bytes` ([system] memory) laid out as QEMU's pc
+/// machine does: below 3.5 GiB all RAM is one range from 0; from 3.5 GiB on,
+/// 3 GiB are below 4 GiB and the rest starts at 4 GiB. The kernel keeps
+/// 1/128 of each range for page metadata (32 bytes per 4 KiB page). An upper
+/// bound: the kernel image, boot modules and the booter's objects take more
+/// of the range below 4 GiB.
+inline constexpr uint64_t largest_host_ram_run(uint64_t memory_bytes) {
+  const uint64_t run = memory_bytes < 3 * kGiB + kGiB / 2     ? memory_bytes
+                       : memory_bytes - 3 * kGiB > 3 * kGiB ? memory_bytes - 3 * kGiB
+                                                            : 3 * kGiB;
+  return run - run / 128;
+}
 
 // ------------------------------------------- guests (cos/guest_boot.hpp layout)
 
 /// Guest RAM (`ram`): a multiple of kGuestRamAlign in [kMinGuestRamBytes,
-/// kMaxGuestRamBytes] (composer policy: below the 32-bit MMIO hole).
+/// kMaxGuestRamBytes]. Its first kGuestLowRamTop bytes are at
+/// guest-physical 0; the rest starts at kGuestHighRamBase, above the PC's
+/// 32-bit MMIO hole (simple_vmm's PCI MMIO window 0xc0000000-0xcfffffff, the
+/// I/O APIC at 0xfec00000, the LAPIC at 0xfee00000), as on QEMU's pc machine.
+/// Guest files (kernel, initramfs, Multiboot modules) go below the hole.
 inline constexpr uint64_t kGuestRamAlign = 2 * kMiB;
 inline constexpr uint64_t kMinGuestRamBytes = 16 * kMiB;
-inline constexpr uint64_t kMaxGuestRamBytes = 3 * kGiB;
+inline constexpr uint64_t kMaxGuestRamBytes = 16 * kGiB;
+inline constexpr uint64_t kGuestLowRamTop = 3 * kGiB;
+inline constexpr uint64_t kGuestHighRamBase = 4 * kGiB;
+/// The part of `ram_bytes` of guest RAM below the hole, at guest-physical 0.
+inline constexpr uint64_t guest_low_ram(uint64_t ram_bytes) {
+  return ram_bytes < kGuestLowRamTop ? ram_bytes : kGuestLowRamTop;
+}
+/// The part from kGuestHighRamBase (0 for a guest of at most 3 GiB).
+inline constexpr uint64_t guest_high_ram(uint64_t ram_bytes) { return ram_bytes - guest_low_ram(ram_bytes); }
 /// The guest bootloader (guest.img) is loaded at 0x8000 and may be this long.
 inline constexpr uint32_t kGuestBootloaderMaxBytes = 0x7000;
 /// Where the VMM puts the bzImage file, and where the protected-mode kernel
@@ -151,13 +181,15 @@ inline constexpr uint64_t kMultibootMinLoad = 0x100000;
 /// 4-level tables that map it 4 KiB at a time into the guest-physical
 /// address space and into the VMM's window (per address space one page
 /// table per 2 MiB and one directory per 1 GiB, plus one each for an
-/// unaligned start and the vCPU state page, and a PDPT); the vCPU (at most
+/// unaligned start and the vCPU state page, one more of each for RAM above
+/// 4 GiB, and a PDPT); the vCPU (at most
 /// 3 pages, vcpu_create), its state page and its receive endpoint.
 /// `ram_bytes` is at most kMaxGuestRamBytes (no overflow).
 inline constexpr uint64_t guest_untyped_needed(uint64_t ram_bytes) {
-  const uint64_t tables_per_space = (ram_bytes + 2 * kMiB - 1) / (2 * kMiB) + 1 +  // page tables
-                                    (ram_bytes + kGiB - 1) / kGiB + 1 +            // page directories
-                                    1;                                             // PDPT
+  const uint64_t high = guest_high_ram(ram_bytes) ? 1 : 0;
+  const uint64_t tables_per_space = (ram_bytes + 2 * kMiB - 1) / (2 * kMiB) + 1 + high +  // page tables
+                                    (ram_bytes + kGiB - 1) / kGiB + 1 + high +            // page directories
+                                    1;                                                    // PDPT
   const uint64_t pages = 2 + 2 * tables_per_space + 3 + 1 + 1;
   return ram_bytes + pages * kPageBytes;
 }

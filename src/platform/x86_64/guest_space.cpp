@@ -13,7 +13,9 @@ namespace {
 struct GuestEncoding {
   static uint64_t table_entry(uint64_t pa) { return virt()->gpt_table_entry(pa); }
   static bool is_present(uint64_t e) { return virt()->gpt_present(e); }
-  static bool is_large(uint64_t) { return false; }  // never created
+  /// Bit 7 of a PDE/PDPTE makes it a large leaf in both formats (NPT: the
+  /// long-mode PS bit, AMD APM Vol. 2, 15.25.5; EPT: SDM Vol. 3C, 29.3.2).
+  static bool is_large(uint64_t e) { return (e & x86::pte::kLargePage) != 0; }
   static uint64_t target(uint64_t e) { return x86::pte::address(e); }
 };
 
@@ -26,15 +28,26 @@ constexpr uint64_t kGuestSpaceEnd = 1ull << 48;
 abi::Error map_guest_page(uint64_t root, uint64_t gpa, uint64_t pa, uint64_t rights, Untyped* ut) {
   x86::KernelMem mem{ut};
   x86::PageTable<x86::KernelMem, GuestEncoding> pt(mem, root);
-  return x86::map_error(pt.map(gpa, virt()->gpt_leaf_entry(pa, rights)));
+  const x86::MapResult r = pt.map(gpa, virt()->gpt_leaf_entry(pa, rights, 0));
+  return r == x86::MapResult::large_page ? abi::Error::already_mapped : x86::map_error(r);  // inside a 2 MiB mapping
 }
 
-abi::Error unmap_guest_page(uint64_t root, uint64_t gpa, uint64_t& pa) {
+abi::Error map_guest_large(uint64_t root, uint64_t gpa, uint64_t pa, uint64_t rights, Untyped* ut) {
+  const uint64_t entry = virt()->gpt_leaf_entry(pa, rights, 1);
+  if (entry == 0) return abi::Error::unaligned;  // the CPU has no 2 MiB guest pages
+  x86::KernelMem mem{ut};
+  x86::PageTable<x86::KernelMem, GuestEncoding> pt(mem, root);
+  return x86::map_error(pt.map_large(gpa, entry, 1));
+}
+
+abi::Error unmap_guest_page(uint64_t root, uint64_t gpa, uint64_t& pa, uint64_t& pages) {
   x86::KernelMem mem{nullptr};
   x86::PageTable<x86::KernelMem, GuestEncoding> pt(mem, root);
   uint64_t old;
-  if (pt.unmap(gpa, old) != x86::MapResult::ok) return abi::Error::not_mapped;
+  unsigned level;
+  if (pt.unmap_any(gpa, old, level) != x86::MapResult::ok) return abi::Error::not_mapped;
   pa = x86::pte::address(old);
+  pages = 1ull << (9 * level);
   return abi::Error::ok;
 }
 

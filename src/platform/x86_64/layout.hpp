@@ -1,6 +1,6 @@
 // Virtual memory layout of the kernel on x86-64.
 //   0x0000000000000000..0x00007fffffffffff  user half (per component)
-//   0xffff800000000000..                    direct map of physical memory (kDirectMapSize)
+//   0xffff800000000000..                    direct map of physical memory (kDirectMapSize, 64 GiB)
 //   0xffffffff80000000..                    kernel image (linked at kKernelVirtBase + phys)
 #pragma once
 #include <stdint.h>
@@ -9,9 +9,11 @@ namespace cos::x86 {
 
 inline constexpr uint64_t kKernelVirtBase = 0xffffffff80000000ull;
 inline constexpr uint64_t kDirectMapBase = 0xffff800000000000ull;
-/// The boot page tables map the first 4 GiB of physical memory; RAM above
-/// that is not used (documented limit of the current kernel).
-inline constexpr uint64_t kDirectMapSize = 4ull << 30;
+/// The kernel's page tables map the first 64 GiB of physical memory with
+/// 2 MiB pages (kernel_paging.cpp: 64 page directories, 256 KiB); RAM the
+/// memory map reports above that is not used (documented limit). The boot
+/// tables (boot.S) map only the first 4 GiB, enough to reach them.
+inline constexpr uint64_t kDirectMapSize = 64ull << 30;
 inline constexpr uint64_t kUserTop = 0x0000800000000000ull;
 inline constexpr uint64_t kPageSize = 4096;
 

@@ -47,6 +47,40 @@ class PageTable {
     return MapResult::ok;
   }
 
+  /// Installs `entry` (a leaf with the format's large-page bit) as the
+  /// entry at `level` (1: 2 MiB, 2: 1 GiB) for `va`, which must be aligned
+  /// to the level's span; allocates missing tables above it. Fails with
+  /// already_mapped if that entry is present (a large leaf, or a table of
+  /// smaller mappings, even an empty one), or large_page if a larger
+  /// mapping covers va.
+  MapResult map_large(uint64_t va, uint64_t entry, unsigned level) {
+    uint64_t* slot;
+    MapResult r = entry_slot(va, level, true, slot);
+    if (r != MapResult::ok) return r;
+    if (Enc::is_present(*slot)) return MapResult::already_mapped;
+    *slot = entry;
+    return MapResult::ok;
+  }
+
+  /// Clears the leaf that maps va, whatever its size: a 4 KiB leaf, or a
+  /// large leaf at a higher level covering va (va need not be its first
+  /// address). Returns the old entry in `old` and its level in `level`
+  /// (0: 4 KiB, 1: 2 MiB, 2: 1 GiB).
+  MapResult unmap_any(uint64_t va, uint64_t& old, unsigned& level) {
+    uint64_t table_pa = root_;
+    for (unsigned l = pte::kLevels - 1;; --l) {
+      uint64_t& e = mem_.table(table_pa)[pte::index(va, l)];
+      if (!Enc::is_present(e)) return MapResult::not_mapped;
+      if (l == 0 || Enc::is_large(e)) {
+        old = e;
+        level = l;
+        e = 0;
+        return MapResult::ok;
+      }
+      table_pa = Enc::target(e);
+    }
+  }
+
   /// The leaf entry for va (0 if unmapped or behind a large page).
   uint64_t lookup(uint64_t va) {
     uint64_t* slot;
@@ -62,8 +96,10 @@ class PageTable {
   /// on the way back down to `cursor` included, so a call with at least 4
   /// units makes progress. Returns true when the range is empty; false when
   /// the budget ran out, with `cursor` at the first address not yet done:
-  /// calling again continues there. `end` is a multiple of 4 KiB. Every present entry
-  /// above level 0 is taken to point at a table (no large pages).
+  /// calling again continues there. `end` is a multiple of 4 KiB. A large
+  /// leaf above level 0 (Enc::is_large) is cleared like a 4 KiB one, with
+  /// `leaf(pa)` called for each 4 KiB page it maps (one budget unit for all:
+  /// a bounded 512 calls for a 2 MiB leaf; 1 GiB leaves are never made).
   template <typename Leaf, typename Table>
   bool teardown(uint64_t& cursor, uint64_t end, WorkBudget& budget, Leaf leaf, Table table) {
     return teardown_below(root_, pte::kLevels - 1, 0, cursor, end, budget, leaf, table);
@@ -86,7 +122,10 @@ class PageTable {
       }
       if (Enc::is_present(e[i])) {
         const uint64_t pa = Enc::target(e[i]);
-        if (level > 0) {
+        if (level > 0 && Enc::is_large(e[i])) {
+          e[i] = 0;
+          for (uint64_t off = 0; off < span; off += 4096) leaf(pa + off);
+        } else if (level > 0) {
           if (!teardown_below(pa, level - 1, va, cursor, end, budget, leaf, table)) return false;
           e[i] = 0;
           table(pa);
@@ -100,9 +139,12 @@ class PageTable {
     return true;
   }
 
-  MapResult leaf_slot(uint64_t va, bool create, uint64_t*& out) {
+  MapResult leaf_slot(uint64_t va, bool create, uint64_t*& out) { return entry_slot(va, 0, create, out); }
+
+  // The entry for va in the table at `depth` (0: the 4 KiB leaf level).
+  MapResult entry_slot(uint64_t va, unsigned depth, bool create, uint64_t*& out) {
     uint64_t table_pa = root_;
-    for (unsigned level = pte::kLevels - 1; level > 0; --level) {
+    for (unsigned level = pte::kLevels - 1; level > depth; --level) {
       uint64_t& e = mem_.table(table_pa)[pte::index(va, level)];
       if (!Enc::is_present(e)) {
         if (!create) return MapResult::not_mapped;
@@ -114,7 +156,7 @@ class PageTable {
       }
       table_pa = Enc::target(e);
     }
-    out = &mem_.table(table_pa)[pte::index(va, 0)];
+    out = &mem_.table(table_pa)[pte::index(va, depth)];
     return MapResult::ok;
   }
 

@@ -48,9 +48,9 @@ INITRAMFS_FORMAT = 2
 # such a name becomes part of an output path here; the composer reports any
 # other with its line and column.
 COMPONENT_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,30}$")
-# The overlays' files together may not exceed the largest guest RAM
-# (cos_limits::kMaxGuestRamBytes, src/include/cos/limits.hpp): the guest
-# unpacks its initramfs into its RAM. Nothing larger is read.
+# The overlays' files together may not exceed the largest guest RAM below
+# 4 GiB (cos_limits::kGuestLowRamTop, src/include/cos/limits.hpp), where the
+# VMM loads the initramfs. Nothing larger is read.
 MAX_OVERLAY_BYTES = 3 << 30
 
 

@@ -13,12 +13,15 @@ vmrt::Status fail(const char* what, uint64_t a) { return vmrt::make_error(vmrt::
 }  // namespace
 
 unsigned pc_memory_map(uint64_t ram_bytes, E820Entry* out) {
-  // Three entries; GuestBootInfo (and the bootloader) hold kMaxE820.
-  static_assert(3 <= kMaxE820);
+  // At most four entries; GuestBootInfo (and the bootloader) hold kMaxE820.
+  static_assert(4 <= kMaxE820);
+  const uint64_t low = cos_limits::guest_low_ram(ram_bytes), high = cos_limits::guest_high_ram(ram_bytes);
   out[0] = E820Entry{0, kConventionalTop, kE820Ram, 0};
   out[1] = E820Entry{kConventionalTop, 0x100000 - kConventionalTop, kE820Reserved, 0};
-  out[2] = E820Entry{0x100000, ram_bytes - 0x100000, kE820Ram, 0};
-  return 3;
+  out[2] = E820Entry{0x100000, low - 0x100000, kE820Ram, 0};
+  if (high == 0) return 3;
+  out[3] = E820Entry{cos_limits::kGuestHighRamBase, high, kE820Ram, 0};
+  return 4;
 }
 
 const char* check_bzimage(const uint8_t* k, size_t size) {
@@ -34,13 +37,14 @@ vmrt::Status load_guest(vmrt::Vm& vm, uint64_t ram_bytes, const GuestImages& img
   if (img.bootloader_size == 0 || img.bootloader_size > kBootloaderMaxBytes)
     return fail("guest bootloader missing or larger than its slot", img.bootloader_size);
   if (const char* why = check_bzimage(img.kernel, img.kernel_size)) return fail(why, img.kernel_size);
-  if (kKernelFileGpa + img.kernel_size > ram_bytes) return fail("the kernel file does not fit in guest RAM", ram_bytes);
+  const uint64_t low = cos_limits::guest_low_ram(ram_bytes);  // where the files go
+  if (kKernelFileGpa + img.kernel_size > low) return fail("the kernel file does not fit in guest RAM", ram_bytes);
   size_t cmdlen = 0;
   while (img.cmdline[cmdlen]) ++cmdlen;
   if (cmdlen >= kCmdlineMaxBytes) return fail("the kernel command line is too long", cmdlen);
 
   // The initrd goes as high as the boot protocol allows, page aligned.
-  uint64_t top = ram_bytes < kInitrdAddrMax + 1 ? ram_bytes : kInitrdAddrMax + 1;
+  uint64_t top = low < kInitrdAddrMax + 1 ? low : kInitrdAddrMax + 1;
   uint64_t initrd = 0;
   if (img.initrd_size) {
     initrd = (top - img.initrd_size) & ~0xfffull;

@@ -5,6 +5,7 @@
 #include <stdint.h>
 
 #include "cos/guest_boot.hpp"
+#include "cos/limits.hpp"
 #include "vmrt/vmrt.hpp"
 
 namespace cos::simple_vmm {
@@ -41,10 +42,13 @@ inline constexpr uint32_t kTablesSize = 0x20000;
 /// Top of conventional memory as PCs report it (the EBDA starts here).
 inline constexpr uint32_t kConventionalTop = 0x9fc00;
 
-/// The PC memory map of a guest with `ram_bytes` of RAM at gpa 0: RAM below
+/// The PC memory map of a guest with `ram_bytes` of RAM: RAM below
 /// kConventionalTop, reserved up to 1 MiB (EBDA, VGA hole, BIOS area with
-/// the ACPI and MP tables), RAM from 1 MiB to the end. Writes the entries to
-/// `out` (room for cos::guest::kMaxE820) and returns how many.
+/// the ACPI and MP tables), RAM from 1 MiB up to the end or to 3 GiB
+/// (cos_limits::kGuestLowRamTop), and the rest from 4 GiB
+/// (kGuestHighRamBase): the PCI MMIO window, I/O APIC and LAPIC lie in the
+/// hole between. Writes the entries to `out` (room for
+/// cos::guest::kMaxE820) and returns how many (3 or 4).
 unsigned pc_memory_map(uint64_t ram_bytes, cos::guest::E820Entry* out);
 
 /// Checks the bzImage setup header (boot_flag 0xAA55 at 0x1fe, "HdrS" at

@@ -367,7 +367,13 @@ int main() {
   }
 
   if (auto s = g_vmm.vm.create(); !s) fail("creating the VM", s.error());
-  if (auto s = g_vmm.vm.add_ram(0, ram); !s) fail("allocating guest RAM", s.error());
+  g_vmm.vm.set_large_pages(cos::param_u64("large_pages", 1) != 0);
+  // RAM below the 32-bit MMIO hole, and the rest from 4 GiB (pc_memory_map).
+  if (auto s = g_vmm.vm.add_ram(0, cos_limits::guest_low_ram(ram)); !s) fail("allocating guest RAM", s.error());
+  if (const uint64_t high = cos_limits::guest_high_ram(ram); high != 0)
+    if (auto s = g_vmm.vm.add_ram(cos_limits::kGuestHighRamBase, high); !s) fail("allocating guest RAM", s.error());
+  cos::printf("simple_vmm: guest RAM mapped with %lu 2 MiB and %lu 4 KiB guest pages\n", g_vmm.vm.large_mappings(),
+              g_vmm.vm.small_mappings());
   if (info.guest_kind == cos::boot::kGuestMultiboot)
     start_multiboot(ram);
   else

@@ -18,7 +18,8 @@ vmrt::Status load_multiboot(vmrt::Vm& vm, uint64_t ram_bytes, const MultibootIma
   mb::Image k;
   if (mb::Error e = mb::parse(img.kernel, img.kernel_size, k); e != mb::Error::ok) return fail(mb::error_string(e), 0);
   if (k.load_start < kMultibootMinLoad) return fail("the Multiboot kernel loads below 1 MiB", k.load_start);
-  if (k.load_end > ram_bytes) return fail("the Multiboot kernel does not fit in guest RAM", k.load_end);
+  const uint64_t low = cos_limits::guest_low_ram(ram_bytes);  // RAM below the 32-bit MMIO hole
+  if (k.load_end > low) return fail("the Multiboot kernel does not fit in guest RAM", k.load_end);
   for (unsigned i = 0; i < k.segment_count; ++i) {
     const mb::Segment& s = k.segments[i];
     // Guest RAM is zero when the VM is made: only the file bytes are copied.
@@ -51,7 +52,7 @@ vmrt::Status load_multiboot(vmrt::Vm& vm, uint64_t ram_bytes, const MultibootIma
     count = static_cast<uint32_t>(n);
     for (uint32_t i = 0; i < count; ++i) {
       const guest::ModuleView m = guest::module_at(img.modules, i);
-      if (at + m.size > ram_bytes) return fail("the Multiboot modules do not fit in guest RAM", at + m.size);
+      if (at + m.size > low) return fail("the Multiboot modules do not fit in guest RAM", at + m.size);
       VMRT_TRY(vm.copy_to_guest(at, m.data, m.size));
       mb::Module e{static_cast<uint32_t>(at), static_cast<uint32_t>(at + m.size), 0, 0};
       VMRT_TRY(put_string(m.cmdline, m.cmdline_size, e.string));
@@ -73,7 +74,7 @@ vmrt::Status load_multiboot(vmrt::Vm& vm, uint64_t ram_bytes, const MultibootIma
   info.flags = mb::kInfoMemory | mb::kInfoCmdline | mb::kInfoMods | mb::kInfoMmap | mb::kInfoLoaderName;
   info.mem_lower = kConventionalTop / 1024;
   // Upper memory: from 1 MiB up to the first hole (the end of RAM), in KiB.
-  info.mem_upper = static_cast<uint32_t>((ram_bytes - 0x100000) / 1024);
+  info.mem_upper = static_cast<uint32_t>((low - 0x100000) / 1024);
   info.mods_count = count;
   info.mods_addr = kMultibootModsGpa;
   info.mmap_length = static_cast<uint32_t>(entries * sizeof(mb::MmapEntry));

@@ -98,9 +98,10 @@ const char* const kErrorNames[] = {"ok",
                                    "would_block",      "timeout",         "out_of_range",    "irq_bound",
                                    "waiter_busy",      "no_virtualization", "bad_guest_state", "vcpu_running",
                                    "event_pending",    "vcpu_mode",       "kernel_owned",    "already_bound",
-                                   "not_bound",        "above_ceiling"};
+                                   "not_bound",        "above_ceiling",
+                                   "unaligned"};
 constexpr int kMinError = -static_cast<int>(sizeof(kErrorNames) / sizeof(kErrorNames[0]) - 1);
-static_assert(static_cast<int64_t>(Error::above_ceiling) == kMinError, "kErrorNames must list every cos::abi::Error");
+static_assert(static_cast<int64_t>(Error::unaligned) == kMinError, "kErrorNames must list every cos::abi::Error");
 constexpr int kRowPositive = -kMinError + 1;  // non-negative results other than 0
 constexpr int kRowOther = -kMinError + 2;     // undocumented negative values
 constexpr int kResultRows = -kMinError + 3;
@@ -411,6 +412,7 @@ Call make_call() {
         c.a[2] = slot_of(ObjType::frame);
         c.a[3] = g_rng.percent(80) ? g_rng.below(4) : any_value();
         c.a[4] = g_rng.percent(70) ? (cos::abi::Rights::read | (g_rng.below(4) << 1)) : rights();
+        if (g_rng.percent(10)) c.a[4] |= cos::abi::kVmMapLarge;  // a 2 MiB mapping
         c.a[5] = g_rng.percent(90) ? untyped_slot() : any_value();
       }
       break;
@@ -471,6 +473,7 @@ Call make_call() {
         c.a[2] = slot_of(ObjType::frame);
         c.a[3] = g_rng.percent(80) ? g_rng.below(4) : any_value();
         c.a[4] = g_rng.percent(70) ? (cos::abi::Rights::read | (g_rng.below(4) << 1)) : rights();
+        if (g_rng.percent(10)) c.a[4] |= cos::abi::kVmMapLarge;  // a 2 MiB mapping
         c.a[5] = g_rng.percent(90) ? untyped_slot() : any_value();
       }
       break;

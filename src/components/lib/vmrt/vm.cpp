@@ -9,6 +9,8 @@ namespace {
 namespace sys = cos::sys;
 namespace Rights = cos::abi::Rights;
 constexpr uint64_t kPage = 4096;
+constexpr uint64_t kLargeBytes = cos::abi::kLargePageBytes, kLargePages = cos::abi::kLargePagePages;
+constexpr uint64_t kMaxFramePages = 1ull << 20;  // retype(frame): at most 4 GiB
 
 /// Slots in a component's capability table as built by the booter.
 constexpr uint64_t kComponentSlots = 256;
@@ -103,7 +105,8 @@ Status Vm::add_ram(uint64_t gpa, uint64_t bytes, uint64_t rights) {
   const uint64_t hva = w.value();
   const unsigned first_chunk = chunk_count_;
   const uint64_t pages = bytes / kPage;
-  uint64_t done = 0, max_chunk = pages;
+  // One frame holds at most kMaxFramePages (retype's limit).
+  uint64_t done = 0, max_chunk = pages < kMaxFramePages ? pages : kMaxFramePages;
   Error err{};
   bool failed = false;
   while (done < pages && !failed) {
@@ -134,23 +137,40 @@ Status Vm::add_ram(uint64_t gpa, uint64_t bytes, uint64_t rights) {
     }
     Chunk& c = chunks_[chunk_count_++];
     c = Chunk{gpa + done * kPage, 0, s.value(), hva + done * kPage};
-    for (uint64_t p = 0; p < n; ++p) {
-      uint64_t g = c.gpa + p * kPage;
-      r = sys::vm_map(slot_, g, c.frame, p, rights, env_->untyped);
-      if (r < 0) {
+    // Every 2 MiB-aligned stretch of 512 pages is one 2 MiB guest mapping
+    // when the frame's host pages line up (the kernel places frames of 2 MiB
+    // or more on a 2 MiB boundary when it can); the rest are 4 KiB pages.
+    bool try_large = large_pages_;
+    for (uint64_t p = 0; p < n && !failed;) {
+      uint64_t g = c.gpa + p * kPage, step = 1;
+      if (try_large && (g & (kLargeBytes - 1)) == 0 && n - p >= kLargePages) {
+        r = sys::vm_map(slot_, g, c.frame, p, rights | cos::abi::kVmMapLarge, env_->untyped);
+        if (r == 0) {
+          step = kLargePages;
+        } else {
+          try_large = r != static_cast<int64_t>(cos::abi::Error::unaligned);  // the same for the whole frame
+        }
+      }
+      if (step == 1 && (r = sys::vm_map(slot_, g, c.frame, p, rights, env_->untyped)) < 0) {
         err = sys_error("vm_map", r, g);
         failed = true;
         break;
       }
-      r = sys::pgtbl_map(env_->pgtbl, c.hva + p * kPage, c.frame, p, Rights::read | Rights::write,
-                         env_->window_untyped());
-      if (r < 0) {
-        sys::vm_unmap(slot_, g);
-        err = sys_error("pgtbl_map (VMM window)", r, c.hva + p * kPage);
-        failed = true;
-        break;
+      for (uint64_t k = 0; k < step; ++k) {
+        r = sys::pgtbl_map(env_->pgtbl, c.hva + (p + k) * kPage, c.frame, p + k, Rights::read | Rights::write,
+                           env_->window_untyped());
+        if (r < 0) {
+          sys::vm_unmap(slot_, g);
+          env_->unmap_window(c.hva + p * kPage, k);
+          err = sys_error("pgtbl_map (VMM window)", r, c.hva + (p + k) * kPage);
+          failed = true;
+          break;
+        }
       }
-      c.pages = p + 1;
+      if (failed) break;
+      ++(step == 1 ? small_maps_ : large_maps_);
+      p += step;
+      c.pages = p;
     }
     done += c.pages;
   }
@@ -162,7 +182,10 @@ Status Vm::add_ram(uint64_t gpa, uint64_t bytes, uint64_t rights) {
   // Undo this call's chunks.
   while (chunk_count_ > first_chunk) {
     Chunk& c = chunks_[--chunk_count_];
-    for (uint64_t p = 0; p < c.pages; ++p) sys::vm_unmap(slot_, c.gpa + p * kPage);
+    for (uint64_t p = 0; p < c.pages;) {
+      int64_t r = sys::vm_unmap(slot_, c.gpa + p * kPage);
+      p += r > 0 ? static_cast<uint64_t>(r) : 1;  // 512 for a 2 MiB mapping
+    }
     env_->unmap_window(c.hva, c.pages);
     sys::cap_delete(c.frame);
     env_->slots.free(c.frame);
@@ -174,9 +197,21 @@ Status Vm::add_ram(uint64_t gpa, uint64_t bytes, uint64_t rights) {
 Status Vm::unmap(uint64_t gpa, uint64_t bytes) {
   if (bytes == 0 || ((gpa | bytes) & (kPage - 1))) return make_error(Errc::bad_argument, "Vm::unmap: range", gpa, bytes);
   if (!mem_.contains(gpa, bytes)) return make_error(Errc::not_ram, "Vm::unmap", gpa, bytes);
-  for (uint64_t off = 0; off < bytes; off += kPage) {
-    int64_t r = sys::vm_unmap(slot_, gpa + off);
-    if (r < 0) return sys_error("vm_unmap", r, gpa + off);
+  for (uint64_t off = 0; off < bytes;) {
+    const uint64_t g = gpa + off;
+    int64_t r = sys::vm_unmap(slot_, g);
+    if (r < 0) return sys_error("vm_unmap", r, g);
+    if (r == 1) {
+      off += kPage;
+      continue;
+    }
+    // A 2 MiB mapping went away whole: map the pages of it outside the
+    // range back, as 4 KiB pages with the region's rights.
+    const uint64_t base = g & ~(kLargeBytes - 1), end = base + kLargeBytes;
+    const uint32_t rights = mem_.find(g)->rights;
+    for (uint64_t q = base; q < end; q += kPage)
+      if (q < gpa || q >= gpa + bytes) VMRT_TRY(map_pages(q, kPage, rights));
+    off = (end < gpa + bytes ? end : gpa + bytes) - gpa;
   }
   return {};
 }

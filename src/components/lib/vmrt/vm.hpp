@@ -81,6 +81,10 @@ class Vm {
   /// Adds RAM at guest-physical [gpa, gpa + bytes) (4 KiB aligned, bytes >
   /// 0): retypes zeroed frames, maps them into the guest with `rights`
   /// (cos::abi::Rights read|write|exec by default) and into the VMM window.
+  /// Each 2 MiB-aligned 2 MiB of the range whose frame pages are 2 MiB
+  /// aligned in host memory is one 2 MiB guest mapping (vm_map with
+  /// kVmMapLarge), the rest 4 KiB mappings; unmap()/protect() of part of a
+  /// 2 MiB mapping split it into 4 KiB pages.
   /// On error everything this call did is undone. Errors: bad_argument,
   /// region_overlap, too_many_regions, window_full, out_of_slots, syscall
   /// (retype out_of_memory; vm_map/pgtbl_map).
@@ -108,6 +112,13 @@ class Vm {
   GuestMemory& memory() { return mem_; }
   const GuestMemory& memory() const { return mem_; }
 
+  /// Whether add_ram may use 2 MiB guest mappings (default true; false maps
+  /// every page with 4 KiB, for comparisons).
+  void set_large_pages(bool on) { large_pages_ = on; }
+  /// Guest mappings add_ram made so far: 2 MiB ones and 4 KiB ones.
+  uint64_t large_mappings() const { return large_maps_; }
+  uint64_t small_mappings() const { return small_maps_; }
+
   /// The VM capability's slot (0 before create()).
   uint64_t slot() const { return slot_; }
   Env* env() const { return env_; }
@@ -128,6 +139,8 @@ class Vm {
   uint64_t slot_ = 0;
   Chunk chunks_[kMaxChunks];
   unsigned chunk_count_ = 0;
+  bool large_pages_ = true;
+  uint64_t large_maps_ = 0, small_maps_ = 0;
   GuestMemory mem_;
 };
 

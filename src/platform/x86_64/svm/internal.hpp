@@ -67,7 +67,7 @@ void prepare_tlb(Vm* vm, Vmcb& c);
 abi::Error vm_init(Vm* vm);
 void vm_destroy(Vm* vm);
 uint64_t gpt_table_entry(uint64_t table_pa);
-uint64_t gpt_leaf_entry(uint64_t hpa, uint64_t rights);
+uint64_t gpt_leaf_entry(uint64_t hpa, uint64_t rights, unsigned level);
 bool gpt_present(uint64_t entry);
 abi::Error vcpu_init(Vcpu* v);
 void vcpu_destroy(Vcpu* v);

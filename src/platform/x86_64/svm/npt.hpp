@@ -25,6 +25,14 @@ constexpr uint64_t leaf_entry(uint64_t hpa, uint64_t rights) {
          ((rights & abi::Rights::exec) ? 0 : kNoExecute);
 }
 
+/// A 2 MiB leaf (a PDE with PS, APM Vol. 2, 15.25.5 and 5.3.4 "2-Mbyte Page
+/// Translation") mapping the 2 MiB-aligned `hpa` with the given abi::Rights,
+/// otherwise like leaf_entry (the PAT bit of a large page is bit 12: clear).
+/// Nested paging always offers 2 MiB pages.
+constexpr uint64_t large_leaf_entry(uint64_t hpa, uint64_t rights) {
+  return leaf_entry(hpa & ~((1ull << 21) - 1), rights) | kLargePage;
+}
+
 constexpr bool present(uint64_t e) { return (e & kPresent) != 0; }
 constexpr uint64_t address(uint64_t e) { return e & kAddrMask; }
 

@@ -105,7 +105,9 @@ void prepare_tlb(Vm* vm, Vmcb& c) {
 }
 
 uint64_t gpt_table_entry(uint64_t table_pa) { return npt::table_entry(table_pa); }
-uint64_t gpt_leaf_entry(uint64_t hpa, uint64_t rights) { return npt::leaf_entry(hpa, rights); }
+uint64_t gpt_leaf_entry(uint64_t hpa, uint64_t rights, unsigned level) {
+  return level == 0 ? npt::leaf_entry(hpa, rights) : level == 1 ? npt::large_leaf_entry(hpa, rights) : 0;
+}
 bool gpt_present(uint64_t e) { return npt::present(e); }
 
 }  // namespace cos::svm

@@ -63,6 +63,7 @@ namespace EptCap {
 inline constexpr uint64_t execute_only = 1ull << 0;
 inline constexpr uint64_t walk_length_4 = 1ull << 6;
 inline constexpr uint64_t memtype_wb = 1ull << 14;
+inline constexpr uint64_t pde_2m = 1ull << 16;  ///< EPT PDEs may map 2 MiB pages
 inline constexpr uint64_t invept = 1ull << 20;
 inline constexpr uint64_t invept_single = 1ull << 25;
 inline constexpr uint64_t invept_all = 1ull << 26;

@@ -38,6 +38,15 @@ constexpr uint64_t leaf_entry(uint64_t hpa, uint64_t rights, bool execute_only_o
   return (hpa & kAddrMask) | p | (kMemTypeWb << kMemTypeShift) | kIgnorePat;
 }
 
+/// A 2 MiB leaf (an EPT PDE with bit 7 set, SDM Vol. 3C, 29.3.2, table
+/// "Format of an EPT Page-Directory Entry that Maps a 2-MByte Page")
+/// mapping the 2 MiB-aligned `hpa`; bits 6:0 as leaf_entry. Only for CPUs
+/// whose IA32_VMX_EPT_VPID_CAP bit 16 is set.
+constexpr uint64_t large_leaf_entry(uint64_t hpa, uint64_t rights, bool execute_only_ok) {
+  const uint64_t e = leaf_entry(hpa & ~((1ull << 21) - 1), rights, execute_only_ok);
+  return e ? e | kLargePage : 0;
+}
+
 /// An entry is present if any of R/W/X is set (29.3.2).
 constexpr bool present(uint64_t e) { return (e & kRwx) != 0; }
 constexpr uint64_t address(uint64_t e) { return e & kAddrMask; }

@@ -21,6 +21,7 @@ struct Caps {
   GuestLimits limits;
   bool virtual_nmis;
   bool execute_only;
+  bool ept_2m;  ///< EPT PDEs may map 2 MiB pages (IA32_VMX_EPT_VPID_CAP bit 16)
   bool invept_single;
   bool invvpid_single;
   bool lma_store;          ///< exits update "IA-32e mode guest" (IA32_VMX_MISC bit 5)
@@ -65,7 +66,7 @@ inline VcpuState& vcpu_state(Vcpu* v) { return *reinterpret_cast<VcpuState*>(v->
 abi::Error vm_init(Vm* vm);
 void vm_destroy(Vm* vm);
 uint64_t gpt_table_entry(uint64_t table_pa);
-uint64_t gpt_leaf_entry(uint64_t hpa, uint64_t rights);
+uint64_t gpt_leaf_entry(uint64_t hpa, uint64_t rights, unsigned level);
 bool gpt_present(uint64_t entry);
 abi::Error vcpu_init(Vcpu* v);
 void vcpu_destroy(Vcpu* v);

@@ -152,6 +152,7 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   g_caps.exit = exit.value(exit_need | ExitCtl::save_debug_controls | ExitCtl::save_pat | ExitCtl::load_pat);
   g_caps.entry = entry.value(entry_need | EntryCtl::load_debug_controls | EntryCtl::load_pat);
   g_caps.execute_only = ept_cap & EptCap::execute_only;
+  g_caps.ept_2m = ept_cap & EptCap::pde_2m;
   g_caps.invept_single = ept_cap & EptCap::invept_single;
   g_caps.invvpid_single = ept_cap & EptCap::invvpid_single;
   g_caps.lma_store = misc & Misc::store_lma;
@@ -237,8 +238,9 @@ void flush_if_pending(Vm* vm) {
 }
 
 uint64_t gpt_table_entry(uint64_t table_pa) { return ept::table_entry(table_pa); }
-uint64_t gpt_leaf_entry(uint64_t hpa, uint64_t rights) {
-  return ept::leaf_entry(hpa, rights, g_caps.execute_only);
+uint64_t gpt_leaf_entry(uint64_t hpa, uint64_t rights, unsigned level) {
+  if (level == 0) return ept::leaf_entry(hpa, rights, g_caps.execute_only);
+  return level == 1 && g_caps.ept_2m ? ept::large_leaf_entry(hpa, rights, g_caps.execute_only) : 0;
 }
 bool gpt_present(uint64_t entry) { return ept::present(entry); }
 
