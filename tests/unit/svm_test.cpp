@@ -393,6 +393,25 @@ TEST(GuestPolicy, Cr4WriteFaults) {
   EXPECT_FALSE(faults(lm, lm | Cr4::cet, longmode));
 }
 
+TEST(SvmGuestState, SegmentBasesAsVmxChecksThem) {
+  cos::vm::StatePage s{};
+  const uint64_t both = cos::vm::Load::segments | cos::vm::Load::dtables;
+  EXPECT_EQ(cos::svm::check_segment_bases(s, both), nullptr);
+  s.cs.base = 0xffffffff96fc0000ull;  // what hung QEMU's TCG in a real-mode guest
+  EXPECT_NE(cos::svm::check_segment_bases(s, both), nullptr);
+  EXPECT_EQ(cos::svm::check_segment_bases(s, cos::vm::Load::dtables), nullptr) << "only the groups loaded";
+  s.cs.base = 0xffff0000;
+  EXPECT_EQ(cos::svm::check_segment_bases(s, both), nullptr);
+  s.fs.base = 0xffff800000000000ull;  // canonical: fine
+  EXPECT_EQ(cos::svm::check_segment_bases(s, both), nullptr);
+  s.gs.base = 0x0000800000000000ull;  // not canonical
+  EXPECT_NE(cos::svm::check_segment_bases(s, both), nullptr);
+  s.gs.base = 0;
+  s.idtr.base = 0x1234567812345678ull;
+  EXPECT_NE(cos::svm::check_segment_bases(s, both), nullptr);
+  EXPECT_EQ(cos::svm::check_segment_bases(s, cos::vm::Load::segments), nullptr);
+}
+
 TEST(SvmGuestState, CplAndRflags) {
   cos::svm::Vmcb c{};
   cos::svm::reset_guest_state(c);

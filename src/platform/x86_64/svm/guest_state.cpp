@@ -18,6 +18,22 @@ const char* check_guest_state(const CrState& s, const GuestLimits& l) {
   return nullptr;
 }
 
+namespace {
+/// Canonical for 48-bit linear addresses (bits 63:47 equal).
+constexpr bool canonical(uint64_t v) { return ((v >> 47) == 0) || ((v >> 47) == 0x1ffff); }
+}  // namespace
+
+const char* check_segment_bases(const vm::StatePage& s, uint64_t mask) {
+  if (mask & vm::Load::segments) {
+    if ((s.cs.base | s.ss.base | s.ds.base | s.es.base) >> 32) return "CS/SS/DS/ES base bits 63:32 set";
+    if (!canonical(s.fs.base) || !canonical(s.gs.base)) return "FS/GS base not canonical";
+    if (!canonical(s.tr.base) || !canonical(s.ldtr.base)) return "TR/LDTR base not canonical";
+  }
+  if ((mask & vm::Load::dtables) && (!canonical(s.gdtr.base) || !canonical(s.idtr.base)))
+    return "GDTR/IDTR base not canonical";
+  return nullptr;
+}
+
 void reset_guest_state(Vmcb& c) {
   auto seg = [](vm::Segment& s, uint16_t sel, uint64_t base, uint16_t attr) { s = vm::Segment{sel, attr, 0xffff, base}; };
   seg(c.cs, 0xf000, 0xffff0000, 0x9b);

@@ -80,6 +80,10 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
       return abi::Error::bad_guest_state;
     }
   }
+  if (const char* why = check_segment_bases(s, mask)) {
+    report(v, why);
+    return abi::Error::bad_guest_state;
+  }
   if ((mask & vm::Load::segments) && !tr_attr_valid(s.tr.attr)) {
     report(v, "TR is not a present TSS");
     return abi::Error::bad_guest_state;
