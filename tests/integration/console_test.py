@@ -89,19 +89,34 @@ class Terminal:
 
     def expect(self, pattern, start=0, what=None):
         """Wait until `pattern` (a regex) appears in the output after byte
-        offset `start`; returns the byte offset after the output seen so far."""
+        offset `start`; returns the byte offset of the line after the match
+        (or the end of the output when the match is on its last line), so
+        that what came in the same read after the match (a prompt printed
+        right after a job report) is still there for the next expect."""
         regex = re.compile(pattern, re.M)
-        while not regex.search(self.text(start)):
+        while True:
+            m = regex.search(self.text(start))
+            if m:
+                break
             if self.proc.poll() is not None:
                 self._pump(0.2)
                 if regex.search(self.text(start)):
-                    break
+                    continue
                 raise Failure("cos exited with status %d before %s"
                               % (self.proc.returncode, what or repr(pattern)))
             if time.monotonic() > self.deadline:
                 raise Failure("timed out waiting for %s" % (what or repr(pattern)))
             self._pump(0.5)
-        return len(self.output)
+        # text() keeps one cleaned line per raw line: the match's line number
+        # is the same in the raw bytes.
+        lines = self.text(start)[:m.end()].count("\n") + 1
+        offset = start
+        for _ in range(lines):
+            nl = self.output.find(b"\n", offset)
+            if nl < 0:
+                return len(self.output)
+            offset = nl + 1
+        return offset
 
     def prompt(self, start, what):
         """Wait for a fresh shell prompt after `start`."""

@@ -44,7 +44,7 @@ struct Params {
   uint64_t seed = 1, programs = 1000, first = 0;
   uint64_t max_exits = 64, program_us = 2000;
   uint64_t vm_every = 64, verify_every = 1000, progress = 10000;
-  uint64_t trace = 0;  ///< 1: a line per program before it runs; 2: and its code in hex
+  uint64_t trace = 0;  ///< 1: a line per program before it runs; 2: and its code in hex; 3: and its state
 };
 Params g_p;
 
@@ -173,6 +173,21 @@ bool run_program(uint64_t index) {
     }
   }
   guest_fuzz::randomize_state(rng, mode, cpu, kRamBytes);
+  if (g_p.trace > 2) {
+    cos::printf("guest_fuzz: program %lu state: rip %#lx rflags %#lx cr0 %#lx cr3 %#lx cr4 %#lx efer %#lx\n",
+                static_cast<unsigned long>(index), static_cast<unsigned long>(cpu.get(vmrt::Reg::rip)),
+                static_cast<unsigned long>(cpu.get(vmrt::Reg::rflags)), static_cast<unsigned long>(cpu.cr0()),
+                static_cast<unsigned long>(cpu.cr3()), static_cast<unsigned long>(cpu.cr4()),
+                static_cast<unsigned long>(cpu.efer()));
+    static const char* const kNames[] = {"es", "cs", "ss", "ds", "fs", "gs", "tr", "ldtr"};
+    const vmrt::Seg segs[] = {vmrt::Seg::es, vmrt::Seg::cs, vmrt::Seg::ss, vmrt::Seg::ds,
+                              vmrt::Seg::fs, vmrt::Seg::gs, vmrt::Seg::tr, vmrt::Seg::ldtr};
+    for (unsigned i = 0; i < 8; ++i) {
+      const vm::Segment& sg = cpu.segment(segs[i]);
+      cos::printf("guest_fuzz:   %s sel %#x attr %#x limit %#x base %#lx\n", kNames[i], sg.selector, sg.attr, sg.limit,
+                  static_cast<unsigned long>(sg.base));
+    }
+  }
 
   g_pc.reset_stats();
   g_pc.attach(cpu);
