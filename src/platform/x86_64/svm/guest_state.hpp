@@ -71,10 +71,8 @@ const char* check_guest_state(const CrState& s, const GuestLimits& l);
 /// TR, LDTR, GDTR or IDTR base (only the groups in `mask`: vm::Load::
 /// segments, vm::Load::dtables). VMRUN checks none of these (an AMD CPU
 /// ignores the upper base bits outside 64-bit mode), but VMX refuses them
-/// (Intel SDM Vol. 3C, 27.3.1.2 and 27.3.1.3) and QEMU's TCG uses them:
-/// a real-mode guest with such a CS base fetched from beyond 4 GiB without
-/// ever retiring an instruction, which stopped the whole emulated machine's
-/// clock (found by the guest-code fuzzer).
+/// (Intel SDM Vol. 3C, 27.3.1.2 and 27.3.1.3) and QEMU's TCG uses them
+/// as they are: both backends now refuse the same states.
 const char* check_segment_bases(const vm::StatePage& s, uint64_t mask);
 
 /// Puts a VMCB's save area into the processor's reset state (real mode at
