@@ -439,22 +439,39 @@ KT_CASE(large_frame_retype_does_not_hold_off_a_higher_priority_periodic_thread) 
   KT_EQ(at(scratch(1))[kPage / 8 - 1], 0);
 }
 
+/// A lower-priority helper retyping most of our memory as one frame, let
+/// run for two ticks: part way through its retype (both cases below).
+struct LargeRetype {
+  uint64_t pages, ut, dest;
+  Helper* h;
+  bool started;
+};
+LargeRetype start_large_retype() {
+  const Env& e = env();
+  LargeRetype r{e.ut_bytes / kPage - 1024, 0, 0, nullptr, false};
+  r.ut = make_untyped(r.pages);
+  r.dest = slot();
+  if (!r.ut || !r.dest) return r;
+  Helper& h = helper();
+  h.a = r.ut;
+  h.b = r.dest;
+  h.c = r.pages;
+  h.r0 = 1;
+  r.h = &h;
+  r.started = start_helper(h, retype_frame, e.main_prio + 1);
+  if (r.started) sleep_us(2 * cos::abi::kTickUs);
+  return r;
+}
+
 KT_CASE(killed_large_retype_gives_its_memory_back) {
   // A lower-priority thread retypes most of our memory as one frame; it is
   // killed part way (after two ticks), before the frame exists: the pages
   // it reserved, zeroed or not, all return to the untyped.
-  const Env& e = env();
-  const uint64_t pages = e.ut_bytes / kPage - 1024;
-  uint64_t ut = make_untyped(pages);
-  uint64_t dest = slot();
-  KT_ASSERT(ut && dest);
-  Helper& h = helper();
-  h.a = ut;
-  h.b = dest;
-  h.c = pages;
-  h.r0 = 1;
-  KT_ASSERT(start_helper(h, retype_frame, e.main_prio + 1));
-  sleep_us(2 * cos::abi::kTickUs);
+  LargeRetype r = start_large_retype();
+  KT_ASSERT(r.ut && r.dest);
+  KT_ASSERT(r.started);
+  const uint64_t pages = r.pages, ut = r.ut, dest = r.dest;
+  Helper& h = *r.h;
   KT_EQ(h.flag, 1);                   // it started the retype
   KT_OK(sys::thd_kill(h.thd));
   KT_EQ(h.r0, 1);                     // and never returned from it
@@ -472,17 +489,11 @@ KT_CASE(large_retype_whose_slot_is_taken_meanwhile_fails_and_gives_its_memory_ba
   // thread (we) puts an object in its destination slot: the retype ends with
   // slot_occupied at its next step, and the pages it reserved go back.
   const Env& e = env();
-  const uint64_t pages = e.ut_bytes / kPage - 1024;
-  uint64_t ut = make_untyped(pages);
-  uint64_t dest = slot();
-  KT_ASSERT(ut && dest);
-  Helper& h = helper();
-  h.a = ut;
-  h.b = dest;
-  h.c = pages;
-  h.r0 = 1;
-  KT_ASSERT(start_helper(h, retype_frame, e.main_prio + 1));
-  sleep_us(2 * cos::abi::kTickUs);
+  LargeRetype r = start_large_retype();
+  KT_ASSERT(r.ut && r.dest);
+  KT_ASSERT(r.started);
+  const uint64_t pages = r.pages, ut = r.ut, dest = r.dest;
+  Helper& h = *r.h;
   KT_EQ(h.flag, 1);  // it started the retype
   KT_EQ(h.r0, 1);    // and has not finished it
   KT_OK(sys::retype(e.ut, dest, ObjType::rcv, 1));
