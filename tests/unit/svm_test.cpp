@@ -393,6 +393,84 @@ TEST(GuestPolicy, Cr4WriteFaults) {
   EXPECT_FALSE(faults(lm, lm | Cr4::cet, longmode));
 }
 
+TEST(SvmDecode, Cr0Writers) {
+  using cos::svm::Cr0Writer;
+  cos::svm::Cr0Write w{};
+  const uint8_t mov_eax[] = {0x0f, 0x22, 0xc0};  // mov %eax, %cr0
+  ASSERT_TRUE(cos::svm::decode_cr0_write(mov_eax, sizeof(mov_eax), false, w));
+  EXPECT_EQ(w.kind, Cr0Writer::mov);
+  EXPECT_EQ(w.gpr, 0u);
+  EXPECT_EQ(w.length, 3u);
+  const uint8_t mov_cr4[] = {0x0f, 0x22, 0xe0};  // a MOV to CR4 is not a CR0 write
+  EXPECT_FALSE(cos::svm::decode_cr0_write(mov_cr4, sizeof(mov_cr4), false, w));
+  const uint8_t clts[] = {0x66, 0x0f, 0x06};  // an operand-size prefix changes nothing
+  ASSERT_TRUE(cos::svm::decode_cr0_write(clts, sizeof(clts), false, w));
+  EXPECT_EQ(w.kind, Cr0Writer::clts);
+  EXPECT_EQ(w.length, 3u);
+  const uint8_t lmsw_si[] = {0x0f, 0x01, 0xf6};  // lmsw %si
+  ASSERT_TRUE(cos::svm::decode_cr0_write(lmsw_si, sizeof(lmsw_si), false, w));
+  EXPECT_EQ(w.kind, Cr0Writer::lmsw_register);
+  EXPECT_EQ(w.gpr, 6u);
+  EXPECT_EQ(w.length, 3u);
+  const uint8_t lmsw_r9[] = {0x41, 0x0f, 0x01, 0xf1};  // REX.B in 64-bit code
+  ASSERT_TRUE(cos::svm::decode_cr0_write(lmsw_r9, sizeof(lmsw_r9), true, w));
+  EXPECT_EQ(w.gpr, 9u);
+  EXPECT_EQ(w.length, 4u);
+  const uint8_t lmsw_mem[] = {0x0f, 0x01, 0x37};  // lmsw (%bx): a memory operand, left to the VMM
+  EXPECT_FALSE(cos::svm::decode_cr0_write(lmsw_mem, sizeof(lmsw_mem), false, w));
+  const uint8_t smsw[] = {0x0f, 0x01, 0xe0};  // smsw %ax (0f 01 /4) reads CR0
+  EXPECT_FALSE(cos::svm::decode_cr0_write(smsw, sizeof(smsw), false, w));
+  EXPECT_FALSE(cos::svm::decode_cr0_write(lmsw_si, 2, false, w)) << "cut off";
+  EXPECT_FALSE(cos::svm::decode_cr0_write(clts, 2, false, w)) << "cut off";
+}
+
+TEST(SvmDecode, LmswLoadsFourBitsAndNeverClearsPe) {
+  namespace Cr0 = cos::x86::Cr0;
+  const uint64_t cr0 = Cr0::et | Cr0::ne | Cr0::cd;
+  EXPECT_EQ(cos::svm::lmsw_result(cr0, 0xffff), cr0 | Cr0::pe | Cr0::mp | Cr0::em | Cr0::ts);
+  EXPECT_EQ(cos::svm::lmsw_result(cr0 | Cr0::pe | Cr0::ts, 0x0), cr0 | Cr0::pe) << "PE stays, TS clears";
+  EXPECT_EQ(cos::svm::lmsw_result(cr0 | Cr0::mp, 0x8), cr0 | Cr0::ts);
+}
+
+TEST(GuestPolicy, Cr0WriteFaults) {
+  using cos::x86::Cr0WriteContext;
+  namespace Cr0 = cos::x86::Cr0;
+  namespace Cr4 = cos::x86::Cr4;
+  namespace Efer = cos::x86::Efer;
+  auto faults = [](uint64_t old, uint64_t v, const Cr0WriteContext& c) { return cos::x86::cr0_write_faults(old, v, c); };
+  const uint64_t real = Cr0::et | Cr0::ne, prot = real | Cr0::pe, paged = prot | Cr0::pg;
+  const Cr0WriteContext lme_no_pae{Efer::lme, 0, false}, lme_pae{Efer::lme, Cr4::pae, false}, legacy{0, 0, false};
+  EXPECT_FALSE(faults(real, prot, lme_no_pae)) << "protected mode with LME set: fine";
+  EXPECT_TRUE(faults(prot, paged, lme_no_pae)) << "paging on with LME and without PAE";
+  EXPECT_FALSE(faults(prot, paged, lme_pae)) << "entering long mode";
+  EXPECT_FALSE(faults(prot, paged, legacy)) << "legacy paging";
+  EXPECT_TRUE(faults(real, real | Cr0::pg, legacy)) << "PG without PE";
+  EXPECT_TRUE(faults(prot, prot | Cr0::nw, legacy)) << "NW without CD";
+  EXPECT_FALSE(faults(prot, prot | Cr0::nw | Cr0::cd, legacy));
+  EXPECT_TRUE(faults(prot, prot | (1ull << 32), legacy)) << "bits 63:32";
+  const Cr0WriteContext code64{Efer::lme | Efer::lma, Cr4::pae, true};
+  EXPECT_TRUE(faults(paged, prot, code64)) << "paging off in 64-bit code";
+  EXPECT_FALSE(faults(paged, prot, Cr0WriteContext{Efer::lme | Efer::lma, Cr4::pae, false})) << "leaving long mode from compatibility mode";
+  EXPECT_TRUE(faults(paged, prot, Cr0WriteContext{0, Cr4::pae | Cr4::pcide, false})) << "paging off with PCIDE";
+  EXPECT_FALSE(faults(paged, paged | Cr0::ts, code64)) << "TS in long mode";
+}
+
+TEST(SvmGuestState, LmeIsHeldBackOnlyWithPagingAndPaeOff) {
+  namespace Cr0 = cos::x86::Cr0;
+  namespace Cr4 = cos::x86::Cr4;
+  namespace Efer = cos::x86::Efer;
+  using cos::svm::lme_held_back;
+  using cos::svm::lme_without_paging;
+  EXPECT_TRUE(lme_held_back(Efer::lme, Cr0::et, 0)) << "guest_fuzz seed 11 program 23628's state";
+  EXPECT_TRUE(lme_held_back(Efer::lme | Efer::sce, Cr0::pe, Cr4::pse));
+  EXPECT_FALSE(lme_held_back(Efer::lme, Cr0::pe, Cr4::pae)) << "the usual order: PAE, then LME";
+  EXPECT_FALSE(lme_held_back(Efer::lme | Efer::lma, Cr0::pe | Cr0::pg, Cr4::pae)) << "long mode";
+  EXPECT_FALSE(lme_held_back(0, Cr0::pe, 0));
+  EXPECT_TRUE(lme_without_paging(Efer::lme, Cr0::pe));
+  EXPECT_FALSE(lme_without_paging(Efer::lme | Efer::lma, Cr0::pe | Cr0::pg));
+  EXPECT_FALSE(lme_without_paging(0, Cr0::pe));
+}
+
 TEST(SvmGuestState, SegmentBasesAsVmxChecksThem) {
   cos::vm::StatePage s{};
   const uint64_t both = cos::vm::Load::segments | cos::vm::Load::dtables;

@@ -52,6 +52,29 @@ constexpr bool cr4_write_faults(uint64_t old, uint64_t value, const Cr4WriteCont
   return false;
 }
 
+/// What a write to CR0 (MOV to CR0, LMSW, CLTS) is checked against.
+struct Cr0WriteContext {
+  uint64_t efer;  ///< the guest's EFER (LME)
+  uint64_t cr4;   ///< the guest's CR4 (PAE, PCIDE)
+  bool code64;    ///< the write comes from 64-bit code (EFER.LMA and CS.L)
+};
+
+/// True when a guest's write of `value` to CR0 (CR0 was `old`) raises
+/// #GP(0) instead of taking effect: bits 63:32 set, PG without PE, NW
+/// without CD, PG turned on with EFER.LME set and CR4.PAE clear, PG turned
+/// off in 64-bit code or with CR4.PCIDE set (Intel SDM Vol. 2B "MOV - Move
+/// to/from Control Registers", Vol. 3A 2.5 and 10.8.5; AMD APM Vol. 2,
+/// 3.1.1 and 14.6.1).
+constexpr bool cr0_write_faults(uint64_t old, uint64_t value, const Cr0WriteContext& c) {
+  if (value >> 32) return true;
+  if ((value & Cr0::pg) && !(value & Cr0::pe)) return true;
+  if ((value & Cr0::nw) && !(value & Cr0::cd)) return true;
+  const bool paging_on = !(old & Cr0::pg) && (value & Cr0::pg), paging_off = (old & Cr0::pg) && !(value & Cr0::pg);
+  if (paging_on && (c.efer & Efer::lme) && !(c.cr4 & Cr4::pae)) return true;
+  if (paging_off && (c.code64 || (c.cr4 & Cr4::pcide))) return true;
+  return false;
+}
+
 /// The power-on value of DR6 and DR7 (Intel SDM Vol. 3B, 18.2.3 and 18.2.4).
 inline constexpr uint64_t kDr6Reset = 0xffff0ff0ull, kDr7Reset = 0x400ull;
 /// DR6.BS: the #DB is a single-step trap (RFLAGS.TF; SDM Vol. 3B, 18.2.3).

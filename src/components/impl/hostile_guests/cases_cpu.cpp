@@ -23,6 +23,7 @@ HG_SNIPPET(virt_insns_pm32)
 HG_SNIPPET(control_regs_long)
 HG_SNIPPET(cr8_long)
 HG_SNIPPET(cr4_pke_long)
+HG_SNIPPET(lme_no_pae_pm32)
 HG_AT(msr_sweep_long_done)
 HG_AT(msr_list_long_done)
 HG_AT(msr_sweep_real_done)
@@ -35,6 +36,9 @@ HG_AT(cr8_long_done)
 HG_AT(cr4_pke_long_done)
 HG_AT(cr4_pke_long_stepped)
 HG_AT(cr4_pke_long_db_handler)
+HG_AT(lme_no_pae_pm32_stepped)
+HG_AT(lme_no_pae_pm32_done)
+HG_AT(lme_no_pae_pm32_db_handler)
 
 using vmrt::MsrStatus;
 constexpr uint32_t kNone = 0xff;
@@ -431,6 +435,39 @@ VT_CASE(cr4_pke_refused_long) {
   }
   VT_EQ(pc().stats.unexpected, 0);
   vmtest::note(pku ? "the CPU has PKU: CR4.PKE held by the kernel" : "the CPU has no PKU: only the CPU's own refusal shown");
+}
+
+// EFER.LME set with paging and PAE off, in protected mode: a valid state,
+// in which every exit left the guest's CR0 in the host under QEMU's TCG and
+// hung the whole machine (guest_fuzz, seed 11 program 23628). The SVM
+// kernel holds LME back while such a guest runs and emulates its CR0 writes
+// (MOV, CLTS, LMSW) meanwhile: the case checks that the guest still sees
+// its EFER, that those writes do what the CPU does (paging on with LME and
+// without PAE is #GP(0), so is NW without CD), that a single step over an
+// emulated write traps once with DR6.BS, and that PAE going on and off
+// under LME is followed. Under Bochs (VMX) the CPU does all of it.
+VT_CASE(lme_without_pae_pm32) {
+  VT_OK(start(k_lme_no_pae_pm32, {.mode = Mode::protected32}));
+  VT_ASSERT(set_handler(Mode::protected32, 1, k_lme_no_pae_pm32.at(hg_lme_no_pae_pm32_db_handler_at)));
+  auto r = run();
+  HG_END(r, stopped, hlt);
+  VT_EQ(cpu().rip(), k_lme_no_pae_pm32.at(hg_lme_no_pae_pm32_done_at));
+  constexpr uint64_t kLme = 1u << 8, kTs = 1u << 3, kMp = 1u << 1;
+  const uint64_t cr0 = mb32(MB_R0);
+  VT_EQ(mb32(MB_R1) & kLme, kLme);
+  VT_EQ(mb32(MB_R2), cr0 | kTs);
+  VT_EQ(mb32(MB_R3), cr0 & ~kTs);
+  VT_EQ(mb32(MB_R4), (cr0 & ~kTs) | kMp);
+  VT_EQ(probe(0), kGp);
+  VT_EQ(probe(1), kGp);
+  VT_EQ(mb32(MB_R5), cr0);
+  VT_EQ(mb32(MB_R6) & (1u << 5), 0);  // PAE off again
+  VT_EQ(mb64(MB_VALUES + 16), 1);     // one single-step trap
+  VT_EQ(mb64(MB_VALUES), k_lme_no_pae_pm32.at(hg_lme_no_pae_pm32_stepped_at));
+  VT_EQ(mb64(MB_VALUES + 8) & (1u << 14), 1u << 14);  // DR6.BS
+  VT_EQ(cpu().efer() & kLme, kLme);
+  VT_EQ(cpu().cr0(), cr0);
+  VT_EQ(pc().stats.unexpected, 0);
 }
 
 }  // namespace hg

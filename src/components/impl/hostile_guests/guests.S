@@ -1438,6 +1438,79 @@ AT cr4_pke_long_db_handler
   iretq
 END cr4_pke_long
 
+/* EFER.LME set while paging and PAE are off: a valid state, but every exit
+   from it left the guest's CR0 in the host under QEMU's TCG and hung the
+   machine (guest_fuzz seed 11 program 23628). The SVM kernel now holds LME
+   back while the guest runs and emulates its CR0 writes meanwhile. */
+  .code32
+SNIPPET lme_no_pae_pm32
+  mov %cr0, %ebx
+  mov %ebx, MB_R0            /* CR0 at the start */
+  mov $0xc0000080, %ecx
+  rdmsr
+  bts $8, %eax               /* EFER.LME, paging and PAE off */
+  wrmsr
+  out %al, $0x80             /* exits from that state */
+  xor %eax, %eax
+  cpuid
+  mov $0xc0000080, %ecx
+  rdmsr
+  mov %eax, MB_R1            /* EFER as the guest reads it */
+  mov MB_R0, %ebx            /* CPUID clobbered it */
+  mov %ebx, %eax
+  or $0x8, %eax
+  mov %eax, %cr0             /* TS on */
+  mov %cr0, %eax
+  mov %eax, MB_R2
+  clts
+  mov %cr0, %eax
+  mov %eax, MB_R3            /* TS off */
+  mov $0x2, %esi
+  lmsw %si                   /* MP on */
+  mov %cr0, %eax
+  mov %eax, MB_R4
+  mov %ebx, %cr0
+  P32 lme_no_pae_pm32
+  mov %ebx, %eax
+  bts $31, %eax
+  mov %eax, %cr0             /* paging on with LME and without PAE: #GP(0) */
+  P32_END 0
+  P32 lme_no_pae_pm32
+  mov %ebx, %eax
+  bts $29, %eax
+  btr $30, %eax
+  mov %eax, %cr0             /* NW without CD: #GP(0) */
+  P32_END 1
+  mov %cr0, %eax
+  mov %eax, MB_R5            /* the start */
+  mov %cr4, %eax
+  bts $5, %eax
+  mov %eax, %cr4             /* PAE on: LME no longer held back */
+  out %al, $0x80
+  btr $5, %eax
+  mov %eax, %cr4             /* and off again */
+  out %al, $0x80
+  mov %cr4, %eax
+  mov %eax, MB_R6
+  pushf
+  orl $0x100, (%esp)
+  popf                       /* TF: the trap follows the next instruction */
+  mov %ebx, %cr0
+AT lme_no_pae_pm32_stepped
+  nop
+  movl $0, MB_RESUME
+AT lme_no_pae_pm32_done
+  hlt
+AT lme_no_pae_pm32_db_handler
+  mov (%esp), %eax           /* EIP of the trap */
+  mov %eax, MB_VALUES
+  mov %dr6, %eax
+  mov %eax, MB_VALUES + 8
+  incl MB_VALUES + 16        /* traps taken */
+  andl $~0x100, 8(%esp)      /* EFLAGS: TF off */
+  iret
+END lme_no_pae_pm32
+
 /* ================================================================ halts and spins */
 
   .code16

@@ -126,6 +126,54 @@ constexpr bool decode_mov_to_cr(const uint8_t* insn, size_t n, bool long_mode, u
   return true;
 }
 
+/// The instructions a CR0 write intercept catches (AMD APM Vol. 2, 15.9
+/// "Instruction Intercepts": MOV to CR0, CLTS, LMSW).
+enum class Cr0Writer : uint8_t {
+  mov,            ///< MOV to CR0 from `gpr`
+  clts,           ///< CLTS (0f 06): clears CR0.TS
+  lmsw_register,  ///< LMSW with a register operand (0f 01 /6, mod = 3): CR0[3:0] from `gpr`
+};
+
+/// A decoded CR0 write.
+struct Cr0Write {
+  Cr0Writer kind;
+  unsigned gpr;     ///< 0 = RAX .. 15 = R15; unused for CLTS
+  uint32_t length;  ///< bytes, prefixes included
+};
+
+/// Decodes the CR0 write at RIP from up to `n` guest bytes: MOV to CR0 as
+/// decode_mov_to_cr does, CLTS, or LMSW from a register (Intel SDM Vol. 2A
+/// "CLTS", Vol. 2A "LMSW"). LMSW with a memory operand is not decoded (its
+/// operand would need the guest's segmentation and addressing forms):
+/// returns false for it, for anything else and for a cut-off instruction.
+constexpr bool decode_cr0_write(const uint8_t* insn, size_t n, bool long_mode, Cr0Write& out) {
+  MovToCr mov{};
+  if (decode_mov_to_cr(insn, n, long_mode, 0, mov)) {
+    out = Cr0Write{Cr0Writer::mov, mov.gpr, mov.length};
+    return true;
+  }
+  size_t p = 0;
+  unsigned rex = 0;
+  while (p < n && p < 12 && is_prefix(insn[p], long_mode)) {
+    rex = (long_mode && (insn[p] & 0xf0) == 0x40) ? insn[p] : 0;
+    ++p;
+  }
+  if (p + 2 > n || insn[p] != 0x0f) return false;
+  if (insn[p + 1] == 0x06) {
+    out = Cr0Write{Cr0Writer::clts, 0, static_cast<uint32_t>(p + 2)};
+    return true;
+  }
+  if (insn[p + 1] != 0x01 || p + 3 > n || (insn[p + 2] & 0xf8) != 0xf0) return false;  // mod = 3, reg = 6
+  out = Cr0Write{Cr0Writer::lmsw_register, (insn[p + 2] & 7u) | ((rex & 1u) << 3), static_cast<uint32_t>(p + 3)};
+  return true;
+}
+
+/// CR0 after LMSW of `source`: PE, MP, EM and TS come from its low four
+/// bits, except that LMSW never clears PE (Intel SDM Vol. 2A "LMSW").
+constexpr uint64_t lmsw_result(uint64_t cr0, uint64_t source) {
+  return (cr0 & ~0xfull) | (source & 0xeull) | ((cr0 | source) & 0x1ull);
+}
+
 /// QEMU 7.2 reports INVD (0f 08) with the WBINVD exit code (fixed in later
 /// QEMU); the instruction bytes tell them apart.
 inline void fix_wbinvd_alias(RawExit& r, const uint8_t* insn, size_t n, bool long_mode) {

@@ -125,8 +125,8 @@ void save_debug_registers(VcpuState& x) {
 /// Guest register `n` (0 = RAX .. 15 = R15): RAX and RSP live in the VMCB.
 uint64_t guest_gpr(const Vcpu* v, const Vmcb& c, unsigned n) { return n == 0 ? c.rax : n == 4 ? c.rsp : v->gpr[n]; }
 
-/// What became of an intercepted CR4 write.
-enum class Cr4Write { resume, forward, undecodable };
+/// What became of an intercepted CR write.
+enum class CrWrite { resume, forward, undecodable };
 
 /// An exception exit as the CPU would have reported it, for an exception
 /// the kernel's emulation raises while the VMM intercepts that vector.
@@ -138,50 +138,46 @@ void exception_exit(vm::Exit& exit, unsigned vector, bool has_error_code) {
   exit.exception.has_error_code = has_error_code;
 }
 
-/// A guest's MOV to CR4, intercepted only to keep CR4.PKE the host's
-/// (x86_64/guest_policy.hpp), done as the CPU would: #GP(0) where the CPU
-/// (or the policy) refuses the value, else CR4 takes it, the guest's TLB is
-/// flushed when it changed, RIP moves past the instruction (wrapping at the
-/// code size outside 64-bit code), RF and an STI/MOV SS shadow end and a
-/// single-step trap (RFLAGS.TF) follows. The exceptions are queued like a
-/// VMM's (v->pending_exc), or become the exit when the VMM intercepts their
-/// vector. The instruction's bytes are read through the guest's page tables
-/// when the CPU has no decode assists: bytes that are not a MOV to CR4 (the
+/// What fetch_cr_write found.
+enum class Fetched { decoded, again, undecodable };
+
+/// Reads the instruction at the guest's RIP for a CR-write exit the kernel
+/// emulates and decodes it with `decoder`. Bytes that do not decode (the
 /// guest changed a mapping the CPU still had in its TLB) make the kernel
-/// flush the guest's TLB and run the instruction again, once; then the VMM
-/// gets the exit (`undecodable`).
-Cr4Write emulate_cr4_write(Vcpu* v, Vmcb& c, VcpuState& x, vm::Exit& exit) {
-  MovToCr insn{};
-  if (g_caps.decode_assists && g_caps.nrip_save && (c.exitinfo1 >> 63)) {
-    insn = MovToCr{static_cast<unsigned>(c.exitinfo1 & 0xf), static_cast<uint32_t>(c.next_rip - c.rip)};
-  } else {
-    uint8_t bytes[15];
-    GuestPhys mem{v->vm->root, v->vm->unmaps, x.npt_cache};
-    const size_t n = read_guest_code(mem, c, bytes, sizeof(bytes));
-    if (!decode_mov_to_cr(bytes, n, long_mode(c), 4, insn)) {
-      if (x.cr4_refetched) return Cr4Write::undecodable;
-      x.cr4_refetched = true;
-      v->vm->flush_pending = true;
-      return Cr4Write::resume;
-    }
+/// flush the guest's TLB and run the instruction again (`again`), once:
+/// then `undecodable`, and the VMM gets the exit.
+template <typename Insn, typename Decoder>
+Fetched fetch_cr_write(Vcpu* v, const Vmcb& c, VcpuState& x, Insn& insn, Decoder decoder) {
+  uint8_t bytes[15];
+  GuestPhys mem{v->vm->root, v->vm->unmaps, x.npt_cache};
+  const size_t n = read_guest_code(mem, c, bytes, sizeof(bytes));
+  if (decoder(bytes, n, long_mode(c), insn)) {
+    x.cr_refetched = false;
+    return Fetched::decoded;
   }
-  x.cr4_refetched = false;
-  uint64_t value = guest_gpr(v, c, insn.gpr);
-  if (!long_mode(c)) value &= 0xffffffffull;  // 32-bit operand outside 64-bit code
-  const bool lma = (c.efer & Efer::lma) != 0;
-  if (x86::cr4_write_faults(c.cr4, value, {g_caps.limits.cr4_valid, c.cr0, c.cr3, lma})) {
-    if (x.vmm_exceptions & (1u << x86::Vector::gp)) {
-      exception_exit(exit, x86::Vector::gp, true);
-      return Cr4Write::forward;
-    }
-    v->pending_exc = PendingEvent{true, x86::Vector::gp, vm::EventType::exception, true, 0};
-    return Cr4Write::resume;
+  if (x.cr_refetched) return Fetched::undecodable;
+  x.cr_refetched = true;
+  v->vm->flush_pending = true;
+  return Fetched::again;
+}
+
+/// #GP(0) from an emulated CR write: queued like a VMM's exception
+/// (v->pending_exc), or the exit when the VMM intercepts #GP.
+CrWrite raise_gp(Vcpu* v, const VcpuState& x, vm::Exit& exit) {
+  if (x.vmm_exceptions & (1u << x86::Vector::gp)) {
+    exception_exit(exit, x86::Vector::gp, true);
+    return CrWrite::forward;
   }
-  if (value != c.cr4) {
-    c.cr4 = value;
-    v->vm->flush_pending = true;  // PGE, PAE, PSE, PCIDE, SMEP... change what the TLB may keep
-  }
-  uint64_t next = g_caps.nrip_save ? c.next_rip : c.rip + insn.length;
+  v->pending_exc = PendingEvent{true, x86::Vector::gp, vm::EventType::exception, true, 0};
+  return CrWrite::resume;
+}
+
+/// Completes an instruction of `length` bytes the kernel emulated, as the
+/// CPU would: RIP moves past it (wrapping at the code size outside 64-bit
+/// code), RF and an STI/MOV SS shadow end and a single-step trap
+/// (RFLAGS.TF, DR6.BS) follows, queued or the exit as raise_gp's #GP.
+CrWrite complete_emulated(Vcpu* v, Vmcb& c, const VcpuState& x, vm::Exit& exit, uint32_t length) {
+  uint64_t next = g_caps.nrip_save ? c.next_rip : c.rip + length;
   if (!long_mode(c)) next &= (c.cs.attr & SegAttr::db) ? 0xffffffffull : 0xffffull;
   const bool single_step = c.rflags & Rflags::tf;
   c.rip = next;
@@ -191,11 +187,80 @@ Cr4Write emulate_cr4_write(Vcpu* v, Vmcb& c, VcpuState& x, vm::Exit& exit) {
     c.dr6 |= x86::kDr6SingleStep;
     if (x.vmm_exceptions & (1u << x86::Vector::db)) {
       exception_exit(exit, x86::Vector::db, false);
-      return Cr4Write::forward;
+      return CrWrite::forward;
     }
     v->pending_exc = PendingEvent{true, x86::Vector::db, vm::EventType::exception, false, 0};
   }
-  return Cr4Write::resume;
+  return CrWrite::resume;
+}
+
+/// A guest's MOV to CR4, intercepted to keep CR4.PKE the host's
+/// (x86_64/guest_policy.hpp) or while EFER.LME is set with paging off
+/// (guest_state.hpp, lme_without_paging), done as the CPU would: #GP(0)
+/// where the CPU (or the policy) refuses the value, else CR4 takes it, the
+/// guest's TLB is flushed when it changed, and the instruction completes
+/// (complete_emulated). The instruction's bytes are read through the
+/// guest's page tables when the CPU has no decode assists (fetch_cr_write).
+CrWrite emulate_cr4_write(Vcpu* v, Vmcb& c, VcpuState& x, vm::Exit& exit) {
+  MovToCr insn{};
+  if (g_caps.decode_assists && g_caps.nrip_save && (c.exitinfo1 >> 63)) {
+    insn = MovToCr{static_cast<unsigned>(c.exitinfo1 & 0xf), static_cast<uint32_t>(c.next_rip - c.rip)};
+  } else {
+    const Fetched fetched = fetch_cr_write(v, c, x, insn, [](const uint8_t* b, size_t n, bool lm, MovToCr& out) {
+      return decode_mov_to_cr(b, n, lm, 4, out);
+    });
+    if (fetched == Fetched::undecodable) return CrWrite::undecodable;
+    if (fetched == Fetched::again) return CrWrite::resume;
+  }
+  uint64_t value = guest_gpr(v, c, insn.gpr);
+  if (!long_mode(c)) value &= 0xffffffffull;  // 32-bit operand outside 64-bit code
+  const bool lma = (c.efer & Efer::lma) != 0;
+  if (x86::cr4_write_faults(c.cr4, value, {g_caps.limits.cr4_valid, c.cr0, c.cr3, lma})) return raise_gp(v, x, exit);
+  if (value != c.cr4) {
+    c.cr4 = value;
+    v->vm->flush_pending = true;  // PGE, PAE, PSE, PCIDE, SMEP... change what the TLB may keep
+  }
+  return complete_emulated(v, c, x, exit, insn.length);
+}
+
+/// A guest's CR0 write (MOV to CR0, CLTS, LMSW from a register) while the
+/// kernel holds EFER.LME back (guest_state.hpp, lme_held_back): paging is
+/// off, so this is never 64-bit code. With LME set and PAE clear, turning
+/// paging on is #GP(0) (x86::cr0_write_faults), so the emulation never
+/// enters long mode; any other valid value is written to CR0 (ET stays
+/// set) and the instruction completes. LMSW with a memory operand is not
+/// emulated: `undecodable`, and the VMM gets the CR0-write exit.
+CrWrite emulate_cr0_write(Vcpu* v, Vmcb& c, VcpuState& x, vm::Exit& exit) {
+  Cr0Write insn{};
+  if (g_caps.decode_assists && g_caps.nrip_save && (c.exitinfo1 >> 63)) {
+    insn = Cr0Write{Cr0Writer::mov, static_cast<unsigned>(c.exitinfo1 & 0xf), static_cast<uint32_t>(c.next_rip - c.rip)};
+  } else {
+    const Fetched fetched = fetch_cr_write(v, c, x, insn, decode_cr0_write);
+    if (fetched == Fetched::undecodable) return CrWrite::undecodable;
+    if (fetched == Fetched::again) return CrWrite::resume;
+  }
+  uint64_t value = c.cr0;
+  switch (insn.kind) {
+    case Cr0Writer::mov: value = guest_gpr(v, c, insn.gpr) & 0xffffffffull; break;
+    case Cr0Writer::clts: value = c.cr0 & ~Cr0::ts; break;
+    case Cr0Writer::lmsw_register: value = lmsw_result(c.cr0, guest_gpr(v, c, insn.gpr)); break;
+  }
+  if (x86::cr0_write_faults(c.cr0, value, {c.efer, c.cr4, false})) return raise_gp(v, x, exit);
+  value |= Cr0::et;
+  if (value != c.cr0) {
+    c.cr0 = value;
+    v->vm->flush_pending = true;
+  }
+  return complete_emulated(v, c, x, exit, insn.length);
+}
+
+/// Acts on what an emulation returned: true with `action` set when the
+/// exit is done with (resumed, or forwarded as the exception it raised);
+/// false when the VMM gets the original exit.
+bool cr_write_done(CrWrite done, platform::ExitAction& action) {
+  if (done == CrWrite::resume) action = platform::ExitAction::resume;
+  else if (done == CrWrite::forward) action = platform::ExitAction::forward;
+  return done != CrWrite::undecodable;
 }
 
 /// Exits the kernel handles itself (x86_64/guest_policy.hpp); true when
@@ -250,9 +315,23 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   const bool snapshot = x.snapshot_due;
   if (snapshot) __builtin_memcpy(g_snapshot, save_area(c), sizeof(g_snapshot));
 
+  // QEMU's #VMEXIT with LME set and paging and PAE off (guest_state.hpp):
+  // LME is held back for the run and CR0 writes exit; CR4 writes exit
+  // while LME is set with paging off. The VMCB has the guest's own EFER
+  // and intercepts again as soon as the run ends.
+  const uint32_t cr_intercepts = c.intercept_cr;
+  const bool hold_lme = lme_held_back(c.efer, c.cr0, c.cr4);
+  if (lme_without_paging(c.efer, c.cr0)) c.intercept_cr |= cr_write(4);
+  if (hold_lme) {
+    c.efer &= ~Efer::lme;
+    c.intercept_cr |= cr_write(0);
+  }
+
   if (x.dr_live) load_debug_registers(x);
   svm_run(v->control_pa, v->gpr, g_caps.host_vmsave_pa);
   if (x.dr_live) save_debug_registers(x);
+  if (hold_lme) c.efer |= Efer::lme;  // every EFER write exits: the guest cannot have changed it
+  c.intercept_cr = cr_intercepts;
   // The guest's DR7 (in the VMCB) may have armed breakpoints on its DR0-DR3
   // values: the host's stays disabled. #VMEXIT loads the host's DR7 from the
   // save area, but QEMU's TCG (7.2) does so without dropping the breakpoints
@@ -294,10 +373,12 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
     exit.vendor_code = c.exitcode;
     return platform::ExitAction::forward;
   }
-  if (c.exitcode == uint64_t(ExitCode::cr0_write) + 4 && !(x.intercept_flags & vm::Intercept::cr_writes)) {
-    const Cr4Write done = emulate_cr4_write(v, c, x, exit);
-    if (done == Cr4Write::resume) return platform::ExitAction::resume;
-    if (done == Cr4Write::forward) return platform::ExitAction::forward;
+  if (!(x.intercept_flags & vm::Intercept::cr_writes)) {  // CR writes the kernel intercepts for itself
+    platform::ExitAction action{};
+    if (c.exitcode == uint64_t(ExitCode::cr0_write) + 4 && cr_write_done(emulate_cr4_write(v, c, x, exit), action))
+      return action;
+    if (c.exitcode == uint64_t(ExitCode::cr0_write) && hold_lme && cr_write_done(emulate_cr0_write(v, c, x, exit), action))
+      return action;
   }
   if (handled_by_kernel(v, c, x, c.exitcode)) return platform::ExitAction::resume;
   RawExit raw{c.exitcode, c.exitinfo1, c.exitinfo2, c.rip, c.next_rip, g_caps.nrip_save, c.rax, v->gpr[kGprRcx], c.cr2};

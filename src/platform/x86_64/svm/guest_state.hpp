@@ -98,6 +98,26 @@ constexpr uint16_t tr_attr_to_vmcb(uint16_t attr) { return tr_attr_valid(attr) ?
 /// And back: the busy type both backends report.
 constexpr uint16_t tr_attr_from_vmcb(uint16_t attr) { return tr_attr_valid(attr) ? attr | 0x2 : attr; }
 
+/// LME held back: a guest whose EFER.LME is set while CR0.PG and CR4.PAE
+/// are clear runs with EFER.LME clear in the VMCB. The state is valid and
+/// LME does nothing until paging is turned on, but QEMU's TCG (7.2, and
+/// later versions as of this writing) restores the host's CR0 at #VMEXIT
+/// while the guest's EFER and CR4 are still loaded, through the same code
+/// as a MOV to CR0, which silently ignores turning paging on with LME set
+/// and PAE clear: the host would go on with the guest's CR0, paging off in
+/// long mode, and the whole machine hangs fetching kernel addresses as
+/// physical ones (found by guest_fuzz, seed 11 program 23628). While LME is
+/// held back the guest's CR0 writes are intercepted (turning paging on is
+/// the one thing LME changes) and emulated by the kernel; the VMM sees the
+/// guest's real EFER (exit.cpp).
+constexpr bool lme_held_back(uint64_t efer, uint64_t cr0, uint64_t cr4) {
+  return (efer & Efer::lme) && !(cr0 & Cr0::pg) && !(cr4 & Cr4::pae);
+}
+/// With EFER.LME set and paging off the guest's CR4 writes are intercepted
+/// (and emulated) even on a CPU without PKU, so that clearing CR4.PAE
+/// cannot make the state above without the kernel seeing it.
+constexpr bool lme_without_paging(uint64_t efer, uint64_t cr0) { return (efer & Efer::lme) && !(cr0 & Cr0::pg); }
+
 /// The CPL VMRUN uses: SS.DPL in protected mode, 0 in real mode.
 constexpr uint8_t cpl_for(const Vmcb& c) {
   return (c.cr0 & Cr0::pe) ? static_cast<uint8_t>(SegAttr::dpl(c.ss.attr)) : 0;

@@ -46,9 +46,10 @@ struct VcpuState {
   uint64_t dr[4];
   /// Translations for fetching exiting instructions (without NRIP save).
   NptCache npt_cache;
-  /// The last CR4-write exit's bytes were not a MOV to CR4: the guest's TLB
-  /// was flushed and the instruction runs again (exit.cpp).
-  bool cr4_refetched;
+  /// The last CR-write exit's bytes were not the instruction the exit
+  /// names: the guest's TLB was flushed and the instruction runs again
+  /// (exit.cpp).
+  bool cr_refetched;
 };
 static_assert(sizeof(VcpuState) <= kVcpuBackendStateBytes);
 
