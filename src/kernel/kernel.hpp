@@ -10,11 +10,18 @@
 #include "kernel/thread.hpp"
 #include "kernel/untyped.hpp"
 #include "kernel/vcpu.hpp"
+#include "cos/limits.hpp"
+#include "x86_64/this_cpu.hpp"
 
 namespace cos {
 
-/// The running thread (nullptr while idle).
-extern Thread* g_current;
+/// What the kernel keeps for each CPU (indexed by platform::this_cpu()).
+struct CpuLocal {
+  Thread* current;  ///< the thread running on that CPU (nullptr while idle)
+};
+extern CpuLocal g_cpu_local[cos_limits::kMaxCpus];
+/// The thread running on this CPU (nullptr while idle).
+inline Thread*& current() { return g_cpu_local[platform::this_cpu()].current; }
 /// Ready threads (the running one is not queued).
 extern RunQueue g_run_queue;
 /// Started threads that have not exited (the system powers off at zero

@@ -6,7 +6,7 @@
 
 namespace cos {
 
-Thread* g_current;
+CpuLocal g_cpu_local[cos_limits::kMaxCpus];
 RunQueue g_run_queue;
 uint32_t g_live_threads;
 uint32_t g_essential_live;
@@ -91,7 +91,7 @@ void thread_suspend(Thread* t) {
       break;
     case ThreadState::running:  // the caller itself
       t->state = ThreadState::suspended;
-      if (g_current == t) g_current = nullptr;
+      if (current() == t) current() = nullptr;
       break;
     default:  // created, blocked, stopped: parked when it would become ready
       break;
@@ -130,7 +130,7 @@ void thread_block(Thread* t, RcvEndpoint* ep, uint64_t deadline) {
     while (it != g_timeouts.end() && it->deadline <= deadline) ++it;
     g_timeouts.insert(it, *t);
   }
-  if (g_current == t) g_current = nullptr;
+  if (current() == t) current() = nullptr;
 }
 
 void thread_kill(Thread* t) {
@@ -148,7 +148,7 @@ void thread_kill(Thread* t) {
   bool started = t->state != ThreadState::created;
   bool counted = started && t->state != ThreadState::stopped;  // stopped vCPUs are not counted live
   t->state = ThreadState::dead;
-  if (g_current == t) g_current = nullptr;
+  if (current() == t) current() = nullptr;
   if (counted) --g_live_threads;
   if (started && --t->home->live_threads == 0 && t->home->ends_run) --g_essential_live;
   if (started) obj_unref(t);
@@ -224,7 +224,7 @@ bool timer_tick() {
   }
   // The running thread's quantum (a thread interrupted in the idle loop or
   // while in the kernel with none current has none).
-  Thread* c = g_current;
+  Thread* c = current();
   if (!c || c->quantum_left == 0) return false;
   return --c->quantum_left == 0;
 }
@@ -250,7 +250,7 @@ bool idle_work() {
   if (reap_pending()) reap(nullptr, budget);
   preempt |= g_rotate_pending;
   g_rotate_pending = false;
-  Thread* next = g_current;
+  Thread* next = current();
   if (next && next->state == ThreadState::running) {
     int top = g_run_queue.top_priority();
     if (top >= 0 && top < next->priority) {
@@ -286,7 +286,7 @@ bool idle_work() {
     platform::stop(platform::StopReason::clean);
   }
   if (!next) {
-    g_current = nullptr;
+    current() = nullptr;
     if (g_live_threads == 0) {
       kprintf("cos: all threads have exited\n");
       platform::stop(platform::StopReason::clean);
@@ -299,7 +299,7 @@ bool idle_work() {
   }
   if (next->quantum_left == 0) next->quantum_left = abi::kQuantumTicks;
   next->state = ThreadState::running;
-  g_current = next;
+  current() = next;
   platform::resume(next);
 }
 

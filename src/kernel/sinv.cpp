@@ -29,7 +29,7 @@ struct SinvUpcall {
 };
 
 extern "C" SinvUpcall cos_sinv_fastpath(uint64_t slot, uint64_t rip, uint64_t rsp, uint64_t rflags) {
-  Thread* t = g_current;
+  Thread* t = current();
   SinvGate* g;
   if (t->depth >= abi::kMaxInvocationDepth || t->current->captbl.get(slot, abi::Rights::exec, g) != Error::ok)
     return {0, 0};
@@ -45,7 +45,7 @@ extern "C" SinvUpcall cos_sinv_fastpath(uint64_t slot, uint64_t rip, uint64_t rs
 /// The sret fast path: the frame to return to (rflags already made safe for
 /// user mode), or nullptr to take the general path.
 extern "C" InvocationFrame* cos_sret_fastpath() {
-  Thread* t = g_current;
+  Thread* t = current();
   if (t->depth == 0) return nullptr;
   InvocationFrame* f = &t->inv[t->depth - 1];
   // The client must still run, and dropping the server must not destroy it.

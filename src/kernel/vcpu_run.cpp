@@ -74,7 +74,7 @@ Error load_state(Vcpu* v, uint64_t mask) {
   v->run = VcpuRun::stopped;
   t->state = ThreadState::stopped;
   --g_live_threads;  // a stopped vCPU waits for its VMM, which is live itself
-  g_current = nullptr;
+  current() = nullptr;
   rcv_notify(v->exit_ep);
   schedule(false);
 }

@@ -8,14 +8,15 @@
 #include "x86_64/kernel_paging.hpp"
 #include "x86_64/layout.hpp"
 #include "x86_64/page_table.hpp"
+#include "x86_64/percpu.hpp"
 
 namespace cos::platform {
 namespace {
 
 using x86::kPageSize;
 
-/// The root loaded in CR3 (0: the boot tables).
-uint64_t g_loaded_root;
+/// The root loaded in this CPU's CR3 (0: the boot tables).
+uint64_t& loaded_root() { return x86::percpu().loaded_root; }
 
 }  // namespace
 
@@ -47,15 +48,15 @@ abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa) {
   x86::PageTable<x86::KernelMem> pt(mem, root);
   uint64_t old;
   if (pt.unmap(va, old) != x86::MapResult::ok) return abi::Error::not_mapped;
-  if (root == g_loaded_root) x86::invlpg(va);
+  if (root == loaded_root()) x86::invlpg(va);
   pa = x86::pte::address(old);
   return abi::Error::ok;
 }
 
 bool address_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget) {
-  if (root == g_loaded_root) {
+  if (root == loaded_root()) {
     x86::write_cr3(x86::kernel_root());
-    g_loaded_root = 0;
+    loaded_root() = 0;
   }
   x86::KernelMem mem{nullptr};
   x86::PageTable<x86::KernelMem> pt(mem, root);
@@ -63,9 +64,10 @@ bool address_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget)
 }
 
 void address_space_switch(uint64_t root) {
-  if (root == g_loaded_root) return;
+  uint64_t& loaded = loaded_root();
+  if (root == loaded) return;
   x86::write_cr3(root);
-  g_loaded_root = root;
+  loaded = root;
 }
 
 namespace {

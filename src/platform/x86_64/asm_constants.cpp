@@ -19,6 +19,7 @@ static_assert(SYSCALL_VECTOR == kSyscallVector);
 static_assert(PERCPU_KSTACK == offsetof(PerCpu, kernel_stack_top));
 static_assert(PERCPU_USER_RSP == offsetof(PerCpu, user_rsp));
 static_assert(PERCPU_REGS_TOP == offsetof(PerCpu, regs_top));
+static_assert(PERCPU_SELF == offsetof(PerCpu, self));
 static_assert(USER_RFLAGS == kUserRflags);
 static_assert(USER_CS == kUserCs && USER_SS == kUserDs);
 static_assert(INVFRAME_RIP == offsetof(InvocationFrame, rip));

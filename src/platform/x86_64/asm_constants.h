@@ -13,6 +13,7 @@
 #define PERCPU_KSTACK 0
 #define PERCPU_USER_RSP 8
 #define PERCPU_REGS_TOP 16
+#define PERCPU_SELF 24
 /* RFLAGS of a thread entering user mode: IF and the fixed bit 1. */
 #define USER_RFLAGS 0x202
 /* GDT selectors (x86_64/regs.hpp). */

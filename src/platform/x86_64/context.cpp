@@ -11,7 +11,6 @@
 extern "C" [[noreturn]] void user_return_iret(cos::x86::Regs*);
 extern "C" [[noreturn]] void user_return_sysret(cos::x86::Regs*);
 extern "C" [[noreturn]] void vcpu_guest_loop_on_stack(cos::Thread* t, uint64_t stack_top);
-extern "C" char kernel_stack_top[];
 
 namespace cos::platform {
 
@@ -78,7 +77,7 @@ void thread_destroyed(Thread* t) { fpu_forget(t->fpu); }
 void resume(Thread* t) {
   address_space_switch(t->current->pgtbl_root);
   // A thread in a guest re-enters it from the top of the kernel stack.
-  if (t->guest) vcpu_guest_loop_on_stack(t, reinterpret_cast<uint64_t>(kernel_stack_top));
+  if (t->guest) vcpu_guest_loop_on_stack(t, x86::percpu().kernel_stack_top);
   fpu_activate(t->fpu);
   uint64_t top = reinterpret_cast<uint64_t>(&t->regs + 1);
   x86::tss_set_rsp0(top);
@@ -109,7 +108,7 @@ void idle() {
   // schedule() when a thread became ready, abandoning this stack.
   asm volatile(
       "mov %0, %%rsp\n"
-      "call *%1\n" ::"r"(kernel_stack_top), "r"(&idle_loop));
+      "call *%1\n" ::"r"(x86::percpu().kernel_stack_top), "r"(&idle_loop));
   __builtin_unreachable();
 }
 

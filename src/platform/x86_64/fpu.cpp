@@ -3,12 +3,14 @@
 // never uses the FPU (-mgeneral-regs-only), so the live state always
 // belongs to the area last activated.
 #include "kernel/platform.hpp"
+#include "x86_64/gdt.hpp"
+#include "x86_64/percpu.hpp"
 
 namespace cos::platform {
 namespace {
 
-/// The area whose state is in the FPU registers (nullptr: none yet).
-uint8_t* g_live;
+/// The area whose state is in this CPU's FPU registers (nullptr: none yet).
+uint8_t*& live() { return x86::percpu().fpu_live; }
 
 /// The power-on FXSAVE image with every register zero: FCW 0x37f (all x87
 /// exceptions masked), MXCSR 0x1f80 (all SSE exceptions masked), empty x87
@@ -43,19 +45,22 @@ void fxrstor(const uint8_t* area) { asm volatile("fxrstor64 (%0)" ::"r"(area) : 
 }  // namespace
 
 void fpu_activate(uint8_t* area) {
-  if (g_live == area) return;
-  if (g_live) fxsave(g_live);
+  uint8_t*& current = live();
+  if (current == area) return;
+  if (current) fxsave(current);
   fxrstor(area);
-  g_live = area;
+  current = area;
 }
 
 void fpu_reset(uint8_t* area) {
-  if (g_live == area) asm volatile("fxrstor64 %0" ::"m"(fpu_clean_image) : "memory");
+  if (live() == area) asm volatile("fxrstor64 %0" ::"m"(fpu_clean_image) : "memory");
   else fpu_init_area(area);
 }
 
 void fpu_forget(uint8_t* area) {
-  if (g_live == area) g_live = nullptr;
+  // The area may be live on any CPU that ran its thread last.
+  for (unsigned cpu = 0; cpu < x86::kMaxCpus; ++cpu)
+    if (x86::percpu_of(cpu).fpu_live == area) x86::percpu_of(cpu).fpu_live = nullptr;
 }
 
 void fpu_init_area(uint8_t* area) {

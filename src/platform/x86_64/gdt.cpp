@@ -1,5 +1,6 @@
 #include "x86_64/gdt.hpp"
 
+#include "x86_64/percpu.hpp"
 #include "x86_64/regs.hpp"
 
 namespace cos::x86 {
@@ -68,6 +69,6 @@ void gdt_init(unsigned cpu) {
       : "rax", "memory");
 }
 
-void tss_set_rsp0(uint64_t top) { g_cpu[0].tss.rsp[0] = top; }
+void tss_set_rsp0(uint64_t top) { g_cpu[percpu().cpu].tss.rsp[0] = top; }
 
 }  // namespace cos::x86

@@ -19,8 +19,8 @@ inline constexpr unsigned kMaxCpus = cos_limits::kMaxCpus;
 /// descriptor busy, and a CPU's IST stacks must not be another's).
 /// `cpu` < kMaxCpus; CPU 0 is the boot processor.
 void gdt_init(unsigned cpu);
-/// Sets the stack the boot processor switches to on interrupts from ring 3
-/// (its TSS.RSP0; the kernel runs threads on the boot processor only).
+/// Sets the stack this CPU switches to on interrupts from ring 3 (its
+/// TSS.RSP0: the end of the running thread's register frame).
 void tss_set_rsp0(uint64_t top);
 
 }  // namespace cos::x86

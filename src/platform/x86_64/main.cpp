@@ -16,6 +16,7 @@
 #include "kernel/platform.hpp"
 
 extern "C" char __kernel_phys_start[], __kernel_phys_end[];
+extern "C" char kernel_stack_top[];
 extern "C" void (*__init_array_start[])(), (*__init_array_end[])();
 
 namespace {
@@ -33,7 +34,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
 
   x86::gdt_init(0);
   x86::idt_init();
-  x86::percpu_init();
+  x86::percpu_init(0, reinterpret_cast<uint64_t>(kernel_stack_top));
 
   // The kernel's own page tables (no identity map: the user half starts empty).
   x86::kernel_paging_init();

@@ -7,6 +7,7 @@
 #include "x86_64/idt.hpp"
 #include "x86_64/lapic.hpp"
 #include "x86_64/layout.hpp"
+#include "x86_64/percpu.hpp"
 
 extern "C" {
 extern const char ap_trampoline_start[], ap_trampoline_end[], ap_trampoline_params[];
@@ -122,6 +123,7 @@ unsigned smp_init() {
 extern "C" [[noreturn]] void ap_entry64(uint32_t cpu) {
   using namespace cos::x86;
   write_cr3(g_kernel_cr3);
+  percpu_init(cpu, reinterpret_cast<uint64_t>(g_ap_stacks[cpu] + kApStackBytes));
   gdt_init(cpu);
   idt_load();
   lapic::enable_this_cpu();

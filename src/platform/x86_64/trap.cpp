@@ -3,18 +3,18 @@
 #include "fmt/format.hpp"
 #include "kernel/console.hpp"
 #include "x86_64/cpu.hpp"
+#include "x86_64/gdt.hpp"
 #include "x86_64/idt.hpp"
 #include "kernel/kernel.hpp"
 #include "x86_64/lapic.hpp"
 #include "x86_64/percpu.hpp"
 #include "x86_64/regs.hpp"
 
-extern "C" char kernel_stack_top[];
 
 namespace cos::x86 {
 namespace {
 
-PerCpu g_percpu;
+PerCpu g_percpu[kMaxCpus];
 
 void dump_regs(const Regs& r) {
   kprintf("  rax %016lx rbx %016lx rcx %016lx rdx %016lx\n", r.rax, r.rbx, r.rcx, r.rdx);
@@ -54,11 +54,14 @@ void dump_regs(const Regs& r) {
 
 }  // namespace
 
-PerCpu& percpu() { return g_percpu; }
+PerCpu& percpu_of(unsigned cpu) { return g_percpu[cpu]; }
 
-void percpu_init() {
-  g_percpu.kernel_stack_top = reinterpret_cast<uint64_t>(kernel_stack_top);
-  wrmsr(Msr::gs_base, reinterpret_cast<uint64_t>(&g_percpu));
+void percpu_init(unsigned cpu, uint64_t stack_top) {
+  PerCpu& p = g_percpu[cpu];
+  p.kernel_stack_top = stack_top;
+  p.self = &p;
+  p.cpu = cpu;
+  wrmsr(Msr::gs_base, reinterpret_cast<uint64_t>(&p));
   wrmsr(Msr::kernel_gs_base, 0);
 }
 
@@ -84,7 +87,7 @@ bool handle_interrupt(uint64_t vector) {
 }
 
 extern "C" [[noreturn]] void trap_from_user(Regs* r) {
-  Thread* t = g_current;
+  Thread* t = current();
   if (!t || r != &t->regs) panic("trap from user without a current thread (vector %lu)", r->vector);
   if (r->vector < 32) user_fault(t);
   schedule(handle_interrupt(r->vector));
@@ -95,7 +98,7 @@ extern "C" void trap_from_kernel(Regs* r) {
     bool rotate = handle_interrupt(r->vector);
     // A vCPU's exit path briefly enables interrupts to take the one that
     // caused the exit: it reschedules itself afterwards.
-    if (g_current) {
+    if (current()) {
       g_rotate_pending |= rotate;
       return;
     }
@@ -138,7 +141,7 @@ extern "C" void trap_ist(Regs* r) {
     case kVectorDebug:
       if (from_user) {
         // A single step or INT1 the component asked for: its own fault.
-        Thread* t = g_current;
+        Thread* t = current();
         if (!t) panic("#DB from user mode without a current thread");
         t->regs = *r;
         user_fault(t);
@@ -161,7 +164,7 @@ extern "C" void trap_ist(Regs* r) {
 }
 
 extern "C" [[noreturn]] void syscall_from_user(Regs* r) {
-  Thread* t = g_current;
+  Thread* t = current();
   if (!t || r != &t->regs) panic("syscall without a current thread");
   syscall_handle(t);
   schedule(false);
