@@ -14,6 +14,7 @@
 // server or client, a full or empty invocation stack, or an object that
 // would have to be destroyed.
 #include "kernel/kernel.hpp"
+#include "kernel/kernel_lock.hpp"
 #include "kernel/platform.hpp"
 #include "kernel/syscalls.hpp"
 
@@ -29,33 +30,45 @@ struct SinvUpcall {
 };
 
 extern "C" SinvUpcall cos_sinv_fastpath(uint64_t slot, uint64_t rip, uint64_t rsp, uint64_t rflags) {
+  kernel_lock_enter();
   Thread* t = current();
   SinvGate* g;
-  if (t->depth >= abi::kMaxInvocationDepth || t->current->captbl.get(slot, abi::Rights::exec, g) != Error::ok)
+  Component* server = nullptr;
+  if (t->depth < abi::kMaxInvocationDepth && t->current->captbl.get(slot, abi::Rights::exec, g) == Error::ok)
+    server = g->server;
+  if (!server || !server->alive) {
+    kernel_lock_leave();  // the general path takes it again
     return {0, 0};
-  Component* server = g->server;
-  if (!server->alive) return {0, 0};
+  }
   obj_ref(server);
   t->inv[t->depth++] = InvocationFrame{t->current, server, rip, rsp, rflags};
   t->current = server;
   platform::address_space_switch(server->pgtbl_root);
-  return {g->entry, g->token};
+  const SinvUpcall upcall{g->entry, g->token};
+  kernel_lock_leave();
+  return upcall;
 }
 
 /// The sret fast path: the frame to return to (rflags already made safe for
 /// user mode), or nullptr to take the general path.
+/// The frame is the running thread's own (read by the entry code after the
+/// kernel lock is left: no other CPU changes a thread that runs).
 extern "C" InvocationFrame* cos_sret_fastpath() {
+  kernel_lock_enter();
   Thread* t = current();
-  if (t->depth == 0) return nullptr;
-  InvocationFrame* f = &t->inv[t->depth - 1];
+  InvocationFrame* f = t->depth ? &t->inv[t->depth - 1] : nullptr;
   // The client must still run, and dropping the server must not destroy it.
   // A thd_suspend / thd_kill waiting for the thread's return is applied there.
-  if (!f->client->alive || f->server->refs < 2 || t->pending != SchedPending::none) return nullptr;
+  if (!f || !f->client->alive || f->server->refs < 2 || t->pending != SchedPending::none) {
+    kernel_lock_leave();  // the general path takes it again
+    return nullptr;
+  }
   obj_unref(f->server);  // cannot reach zero: checked above
   --t->depth;
   t->current = f->client;
   f->rflags = platform::user_rflags(f->rflags);
   platform::address_space_switch(f->client->pgtbl_root);
+  kernel_lock_leave();
   return f;
 }
 

@@ -1,6 +1,7 @@
 // Thread register contexts: new threads, invocation entry and return, system
 // call results, and resuming a thread in user mode (or in its guest).
 #include "kernel/kernel.hpp"
+#include "kernel/kernel_lock.hpp"
 #include "kernel/platform.hpp"
 #include "x86_64/arch.hpp"
 #include "x86_64/gdt.hpp"
@@ -82,6 +83,8 @@ void resume(Thread* t) {
   uint64_t top = reinterpret_cast<uint64_t>(&t->regs + 1);
   x86::tss_set_rsp0(top);
   x86::percpu().regs_top = top;
+  // Out of the kernel: t is this CPU's (kernel/kernel_lock.hpp).
+  kernel_lock_leave();
   if (t->regs.vector == x86::kSyscallVector && x86::pte::canonical(t->regs.rip) && t->regs.rip < x86::kUserTop)
     user_return_sysret(&t->regs);
   user_return_iret(&t->regs);
@@ -96,8 +99,13 @@ namespace {
 // interrupts by one instruction: Intel SDM Vol. 2B, STI) rather than halting.
 [[noreturn]] void idle_loop() {
   for (;;) {
-    if (idle_work()) interrupts_poll();
-    else asm volatile("sti\n hlt\n cli" ::: "memory");
+    if (idle_work()) {
+      interrupts_poll();
+    } else {
+      kernel_lock_leave();  // an interrupt takes it again (trap_from_kernel)
+      asm volatile("sti\n hlt\n cli" ::: "memory");
+      kernel_lock_enter();
+    }
   }
 }
 

@@ -6,6 +6,7 @@
 #include "x86_64/idt.hpp"
 #include "x86_64/kernel_paging.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/kernel_lock.hpp"
 #include "x86_64/lapic.hpp"
 #include "x86_64/layout.hpp"
 #include "x86_64/multiboot1.hpp"
@@ -35,6 +36,7 @@ extern "C" [[noreturn]] void kernel_main(uint32_t magic, uint64_t mbi_pa) {
   x86::gdt_init(0);
   x86::idt_init();
   x86::percpu_init(0, reinterpret_cast<uint64_t>(kernel_stack_top));
+  kernel_lock_enter();  // left when the first thread enters user mode
 
   // The kernel's own page tables (no identity map: the user half starts empty).
   x86::kernel_paging_init();

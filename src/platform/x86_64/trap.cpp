@@ -6,6 +6,7 @@
 #include "x86_64/gdt.hpp"
 #include "x86_64/idt.hpp"
 #include "kernel/kernel.hpp"
+#include "kernel/kernel_lock.hpp"
 #include "x86_64/lapic.hpp"
 #include "x86_64/percpu.hpp"
 #include "x86_64/regs.hpp"
@@ -87,6 +88,7 @@ bool handle_interrupt(uint64_t vector) {
 }
 
 extern "C" [[noreturn]] void trap_from_user(Regs* r) {
+  kernel_lock_enter();
   Thread* t = current();
   if (!t || r != &t->regs) panic("trap from user without a current thread (vector %lu)", r->vector);
   if (r->vector < 32) user_fault(t);
@@ -95,15 +97,19 @@ extern "C" [[noreturn]] void trap_from_user(Regs* r) {
 
 extern "C" void trap_from_kernel(Regs* r) {
   if (r->vector >= 32) {
+    // The idle loop's HLT runs without the kernel lock; the other windows
+    // (interrupts_poll, a vCPU's exit path) hold it.
+    const bool took_lock = kernel_lock_enter_unless_held();
     bool rotate = handle_interrupt(r->vector);
     // A vCPU's exit path briefly enables interrupts to take the one that
     // caused the exit: it reschedules itself afterwards.
     if (current()) {
       g_rotate_pending |= rotate;
-      return;
+    } else if (!g_run_queue.empty()) {
+      // The idle loop: anything that became ready gets the CPU.
+      schedule(false);
     }
-    // Otherwise this is the idle loop: anything that became ready gets the CPU.
-    if (!g_run_queue.empty()) schedule(false);
+    if (took_lock) kernel_lock_leave();
     return;
   }
   kprintf("\ncos: kernel exception: %s, rip %#lx", exception_name(r->vector), r->rip);
@@ -141,6 +147,8 @@ extern "C" void trap_ist(Regs* r) {
     case kVectorDebug:
       if (from_user) {
         // A single step or INT1 the component asked for: its own fault.
+        // (ist_common switched to the kernel's GS: CS said user mode.)
+        kernel_lock_enter();
         Thread* t = current();
         if (!t) panic("#DB from user mode without a current thread");
         t->regs = *r;
@@ -164,6 +172,7 @@ extern "C" void trap_ist(Regs* r) {
 }
 
 extern "C" [[noreturn]] void syscall_from_user(Regs* r) {
+  kernel_lock_enter();
   Thread* t = current();
   if (!t || r != &t->regs) panic("syscall without a current thread");
   syscall_handle(t);

@@ -1,6 +1,7 @@
 // Entering the guest, event injection and #VMEXIT decoding (AMD APM Vol. 2,
 // 15.5 "VMRUN Instruction", 15.6 "#VMEXIT", 15.20 "Event Injection",
 // 15.21 "Interrupt and LDTR/TR Intercepts" and appendix C).
+#include "kernel/kernel_lock.hpp"
 #include "x86_64/exception_merge.hpp"
 #include "x86_64/svm/decode.hpp"
 #include "x86_64/svm/guest_memory.hpp"
@@ -328,7 +329,9 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   }
 
   if (x.dr_live) load_debug_registers(x);
+  kernel_lock_leave();  // the VMCB is this CPU's while its vCPU runs
   svm_run(v->control_pa, v->gpr, g_caps.host_vmsave_pa);
+  kernel_lock_enter();
   if (x.dr_live) save_debug_registers(x);
   if (hold_lme) c.efer |= Efer::lme;  // every EFER write exits: the guest cannot have changed it
   c.intercept_cr = cr_intercepts;

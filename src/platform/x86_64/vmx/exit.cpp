@@ -2,6 +2,7 @@
 // 3C, 27.6 "Event Injection", chapter 28 "VM Exits" and appendix C "VMX
 // Basic Exit Reasons").
 #include "kernel/console.hpp"
+#include "kernel/kernel_lock.hpp"
 #include "x86_64/cpu.hpp"
 #include "x86_64/exception_merge.hpp"
 #include "x86_64/vmx/decode.hpp"
@@ -383,7 +384,9 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   DtPointer gdt;
   asm volatile("sgdt %0" : "=m"(gdt));
 
+  kernel_lock_leave();  // the VMCS is this CPU's while its vCPU runs
   const uint64_t rc = vmx_enter_guest(v->gpr, vcpu_state(v).launched);
+  kernel_lock_enter();
 
   // VM exits set the GDTR limit to 0xffff (28.5.2): restore it.
   asm volatile("lgdt %0" ::"m"(gdt));
