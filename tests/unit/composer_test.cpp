@@ -1063,6 +1063,24 @@ TEST_F(GuestTest, HypercallRoutes) {
             c::exit_ok);
 }
 
+// `vcpus` of a VMM: 1..8 (cos_limits::kMaxGuestVcpus), checked at compose
+// time with the value's position.
+TEST_F(GuestTest, VcpusParameter) {
+  auto script = [](const std::string& value) {
+    return std::string(prefix) + hypercall_vmm + "vcpus = \"" + value + "\"\n[component.guest]\n";
+  };
+  guest_inputs_.initramfs["vmm"] = dir_ / "build" / "initramfs.cpio.gz";
+  for (const char* ok : {"1", "2", "8"}) {
+    const Outcome r = run(script(ok));
+    EXPECT_EQ(r.status, c::exit_ok) << ok << ": " << r.err;
+    fs::remove_all(outdir());
+  }
+  expect_error(script("0"), 19, 9, "parameter 'vcpus' is \"0\"; a guest has 1 to 8 vCPUs");
+  expect_error(script("9"), 19, 9, "parameter 'vcpus' is \"9\"; a guest has 1 to 8 vCPUs");
+  expect_error(script("two"), 19, 9, "parameter 'vcpus' is \"two\"; a guest has 1 to 8 vCPUs");
+  expect_error(script(""), 19, 9, "parameter 'vcpus' is \"\"; a guest has 1 to 8 vCPUs");
+}
+
 TEST_F(GuestTest, BooterAndUntypedRules) {
   expect_error(std::string(prefix) + "[component.guest]\n", 9, 12,
                "the kernel-constructed component 'booter' cannot have a guest (only a VMM component can)");

@@ -131,6 +131,68 @@ TEST(AcpiTables, BadConfigurationsAndSmallBuffers) {
   EXPECT_EQ(AcpiTables::build(buf.data(), need, kGpa, c), need);
 }
 
+// The MADT's processor local APIC entries (ACPI 6.4 §5.2.12.2, type 0,
+// length 8: UID, APIC ID, flags), walked entry by entry as Linux's
+// acpi_parse_madt does, for 1, 2 and 8 processors.
+TEST(AcpiTables, MadtListsOneLocalApicPerCpu) {
+  for (uint8_t n : {uint8_t(1), uint8_t(2), uint8_t(8)}) {
+    AcpiTables::Config c;
+    c.cpus = n;
+    Tables t = build(c);
+    expect_checksums(t);
+    size_t madt = t.find("APIC");
+    uint32_t len = t.u32(madt + 4);
+    EXPECT_EQ(len, 44u + 8u * n + 12 + 10 + 10 + 6) << int(n);
+    EXPECT_EQ(t.u32(madt + 36), 0xfee00000u);  // local APIC address
+    EXPECT_EQ(t.u32(madt + 40), 1u);           // PCAT_COMPAT
+    std::vector<int> lapic_ids, uids;
+    int ioapics = 0, overrides = 0, nmis = 0;
+    for (size_t e = madt + 44; e < madt + len;) {
+      uint8_t type = t.buf[e], elen = t.buf[e + 1];
+      ASSERT_GE(elen, 2) << "entry at " << e - madt;
+      ASSERT_LE(e + elen, madt + len);
+      switch (type) {
+        case 0:
+          ASSERT_EQ(elen, 8);
+          EXPECT_TRUE(ioapics == 0 && overrides == 0) << "processors come first";
+          uids.push_back(t.buf[e + 2]);
+          lapic_ids.push_back(t.buf[e + 3]);
+          EXPECT_EQ(t.u32(e + 4), 1u);  // Enabled
+          break;
+        case 1: ++ioapics; break;
+        case 2: ++overrides; break;
+        case 4:
+          ++nmis;
+          EXPECT_EQ(t.buf[e + 2], 0xff);  // all processors
+          break;
+        default: ADD_FAILURE() << "unexpected MADT entry type " << int(type);
+      }
+      e += elen;
+    }
+    std::vector<int> expect;
+    for (int i = 0; i < n; ++i) expect.push_back(i);
+    EXPECT_EQ(uids, expect);
+    EXPECT_EQ(lapic_ids, expect);
+    EXPECT_EQ(ioapics, 1);
+    EXPECT_EQ(overrides, 2);
+    EXPECT_EQ(nmis, 1);
+  }
+}
+
+TEST(AcpiTables, MadtRefusesBadCpuCounts) {
+  std::vector<uint8_t> buf(0x10000);
+  AcpiTables::Config c;
+  c.cpus = 0;
+  EXPECT_EQ(AcpiTables::build(buf.data(), buf.size(), kGpa, c), 0u);
+  c.cpus = AcpiTables::kMaxCpus + 1;
+  EXPECT_EQ(AcpiTables::build(buf.data(), buf.size(), kGpa, c), 0u);
+  c.cpus = 2;
+  c.lapic_id = 0xfe;  // the second CPU would get 0xff, the broadcast ID
+  EXPECT_EQ(AcpiTables::build(buf.data(), buf.size(), kGpa, c), 0u);
+  c.lapic_id = 0xfd;
+  EXPECT_NE(AcpiTables::build(buf.data(), buf.size(), kGpa, c), 0u);
+}
+
 #ifdef COS_IASL
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -56,6 +56,13 @@ TEST_F(FwCfgTest, RamSizeAndCpus) {
   uint64_t v = 0;
   for (int i = 0; i < 8; ++i) v |= uint64_t(inb(big, 0x511)) << (8 * i);
   EXPECT_EQ(v, 5ull << 30);
+  // NB_CPUS and MAX_CPUS: the VM's vCPU count, 16-bit little endian.
+  outw(big, 0x510, FwCfg::kNbCpus);
+  EXPECT_EQ(inb(big, 0x511), 4);
+  EXPECT_EQ(inb(big, 0x511), 0);
+  outw(big, 0x510, FwCfg::kMaxCpus);
+  EXPECT_EQ(inb(big, 0x511), 4);
+  EXPECT_EQ(inb(big, 0x511), 0);
 }
 
 TEST_F(FwCfgTest, CommandLineSizeIncludesTheNul) {

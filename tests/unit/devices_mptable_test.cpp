@@ -36,6 +36,7 @@ long linux_scan(LowMemory& m, uint64_t base, uint64_t length) {
 struct Parsed {
   int processors = 0, buses = 0, ioapics = 0;
   std::vector<std::vector<uint8_t>> io_ints, local_ints;
+  std::vector<int> cpu_ids, cpu_flag_list;  // every processor entry, in order
   uint8_t cpu_apic_id = 0xee, cpu_flags = 0, ioapic_id = 0xee, ioapic_ver = 0;
   uint32_t lapic_addr = 0, ioapic_addr = 0;
   std::string bus_type;
@@ -58,6 +59,8 @@ bool linux_read_mpc(const uint8_t* mpc, Parsed& out) {
         ++out.processors;
         out.cpu_apic_id = p[1];
         out.cpu_flags = p[3];
+        out.cpu_ids.push_back(p[1]);
+        out.cpu_flag_list.push_back(p[3]);
         p += 20;
         break;
       case 1:
@@ -186,6 +189,48 @@ TEST(MpTableTest, RejectsBadArguments) {
   EXPECT_TRUE(MpTable::in_scanned_area(0x0));
   EXPECT_TRUE(MpTable::in_scanned_area(0xffff0));
   EXPECT_FALSE(MpTable::in_scanned_area(0xffff8));
+}
+
+}  // namespace
+
+namespace {
+
+// N processors: N 20-byte processor entries (MP spec 1.4 Table 4-4), APIC
+// IDs 0..N-1, only the first with BP, the table length and entry count to
+// match, as Linux's smp_read_mpc reads them.
+TEST(MpTableTest, OneProcessorEntryPerCpu) {
+  for (uint8_t n : {uint8_t(2), uint8_t(4), uint8_t(8)}) {
+    LowMemory m;
+    MpTable::Config c;
+    c.cpus = n;
+    ASSERT_EQ(MpTable::build(m.at(0xf0000), 0x10000, 0xf0000, c), MpTable::size(n));
+    EXPECT_EQ(MpTable::size(n), MpTable::kSize + 20u * (n - 1));
+    ASSERT_EQ(linux_scan(m, 0xf0000, 0x10000), 0xf0000);
+    const uint8_t* mpc = m.at(0xf0010);
+    EXPECT_EQ(le16(mpc + 4), MpTable::config_table_size(n));
+    EXPECT_EQ(le16(mpc + 34), n + 1u + 1u + 15u + 2u);  // entry count
+    Parsed t;
+    ASSERT_TRUE(linux_read_mpc(mpc, t));
+    EXPECT_EQ(t.processors, n);
+    std::vector<int> ids, flags;
+    for (int i = 0; i < n; ++i) ids.push_back(i), flags.push_back(i == 0 ? 0x03 : 0x01);
+    EXPECT_EQ(t.cpu_ids, ids);
+    EXPECT_EQ(t.cpu_flag_list, flags);
+    EXPECT_EQ(t.ioapics, 1);
+    EXPECT_EQ(t.io_ints.size(), 15u);
+  }
+}
+
+TEST(MpTableTest, RefusesBadCpuCountsAndShortBuffers) {
+  std::vector<uint8_t> buf(0x1000);
+  MpTable::Config c;
+  c.cpus = 0;
+  EXPECT_EQ(MpTable::build(buf.data(), buf.size(), 0xf0000, c), 0u);
+  c.cpus = MpTable::kMaxCpus + 1;
+  EXPECT_EQ(MpTable::build(buf.data(), buf.size(), 0xf0000, c), 0u);
+  c.cpus = 3;
+  EXPECT_EQ(MpTable::build(buf.data(), MpTable::size(3) - 1, 0xf0000, c), 0u);
+  EXPECT_EQ(MpTable::build(buf.data(), MpTable::size(3), 0xf0000, c), MpTable::size(3));
 }
 
 }  // namespace

@@ -64,6 +64,18 @@ void check_components(const Script& script) {
       fail(c.guest->exit_status_pos, "exit_status = \"debug-exit\" needs an essential VMM, but component '" + c.name +
                                          "' has essential = false (at " + c.essential_pos.line_col() +
                                          "): only an essential component's exit status ends the run");
+    // `vcpus`: how many vCPUs simple_vmm gives the guest (docs/simple_vmm.md).
+    for (const ParamSpec& p : c.params) {
+      if (p.key != "vcpus") continue;
+      bool digits = !p.value.empty() && p.value.size() <= 3;
+      for (char ch : p.value) digits = digits && ch >= '0' && ch <= '9';
+      const int n = digits ? std::stoi(p.value) : 0;
+      if (n < 1 || n > static_cast<int>(cos_limits::kMaxGuestVcpus)) {
+        SourcePos at = p.value_pos;
+        fail(at, "parameter 'vcpus' is \"" + p.value + "\"; a guest has 1 to " +
+                     std::to_string(cos_limits::kMaxGuestVcpus) + " vCPUs");
+      }
+    }
     // `hypercalls` routes guest hypercalls to dependencies (docs/hypercalls.md).
     for (const ParamSpec& p : c.params) {
       if (p.key != "hypercalls") continue;

@@ -49,6 +49,9 @@ inline constexpr uint32_t kMaxImageStemBytes = kMaxModuleNameBytes - 4;
 /// A guest's longest module name is "<component>.guest.bootloader".
 inline constexpr uint32_t kGuestModuleSuffixBytes = 17;  // ".guest.bootloader"
 inline constexpr uint32_t kMaxGuestComponentNameBytes = kMaxModuleNameBytes - kGuestModuleSuffixBytes;
+/// Most vCPUs a VMM's guest may have (simple_vmm's `vcpus` parameter; its
+/// APIC bus, MADT and MP table hold this many; the composer checks it).
+inline constexpr uint32_t kMaxGuestVcpus = 8;
 
 // ------------------------------------------------------ a component's info page
 

@@ -35,8 +35,17 @@ uint32_t sig_word(unsigned i) {
 
 }  // namespace
 
-CpuidRegs guest_cpuid(HostCpuid host, uint32_t leaf, uint32_t subleaf) {
-  constexpr uint32_t kMaxBasic = 7, kMaxExtended = 0x80000008;
+CpuidRegs guest_cpuid(HostCpuid host, uint32_t leaf, uint32_t subleaf, const CpuTopology& topo) {
+  constexpr uint32_t kMaxBasic = 7, kMaxExtended = 0x80000008, kTopologyLeaf = 0xb;
+  const bool smp = topo.count > 1;
+  const uint32_t apic_id = topo.apic_id & 0xff;
+  const CpuidRegs vendor = host(0, 0);
+  const bool amd = vendor.ebx == 0x68747541 && vendor.edx == 0x69746e65 && vendor.ecx == 0x444d4163;  // "AuthenticAMD"
+  if (smp && leaf == kTopologyLeaf) {
+    if (subleaf == 0) return CpuidRegs{0, 1, (1u << 8) | 0, topo.apic_id};
+    if (subleaf == 1) return CpuidRegs{topology_bits(topo.count), topo.count, (2u << 8) | 1, topo.apic_id};
+    return CpuidRegs{0, 0, subleaf & 0xff, topo.apic_id};
+  }
   if (leaf >= 0x40000000 && leaf < 0x80000000) {
     // The KVM paravirtual interface, limited to the clock (kvmclock.hpp).
     if (leaf == 0x40000000) return CpuidRegs{0x40000001, sig_word(0), sig_word(1), sig_word(2)};
@@ -50,26 +59,36 @@ CpuidRegs guest_cpuid(HostCpuid host, uint32_t leaf, uint32_t subleaf) {
     CpuidRegs r = host(leaf, subleaf);
     switch (leaf) {
       case 0x80000000: r.eax = max_ext; break;
-      case 0x80000001: r.ecx &= kExt1EcxKeep; r.edx &= kExt1EdxKeep; break;
+      case 0x80000001:
+        r.ecx &= kExt1EcxKeep;
+        r.edx &= kExt1EdxKeep;
+        if (amd && smp) r.ecx |= bit(1);  // CmpLegacy: HTT counts cores
+        break;
       case 0x80000002: case 0x80000003: case 0x80000004: break;  // brand string
       case 0x80000007: r = CpuidRegs{0, 0, 0, r.edx & bit(8)}; break;  // invariant TSC only
-      case 0x80000008: r.ebx = 0; r.ecx = 0; r.edx = 0; break;  // address sizes; one core
+      case 0x80000008:  // address sizes; the cores of the package (AMD)
+        r.ebx = 0;
+        r.ecx = amd && smp ? ((topo.count - 1) & 0xff) | (topology_bits(topo.count) << 12) : 0;
+        r.edx = 0;
+        break;
       default: r = CpuidRegs{0, 0, 0, 0}; break;  // cache/TLB details, SVM features: none
     }
     return r;
   }
-  CpuidRegs top = host(0, 0);
-  uint32_t max_basic = top.eax < kMaxBasic ? top.eax : kMaxBasic;
+  uint32_t max_basic = vendor.eax < kMaxBasic ? vendor.eax : kMaxBasic;
+  if (smp) max_basic = kTopologyLeaf;  // the topology leaf is the VMM's own
   if (leaf > max_basic) return CpuidRegs{0, 0, 0, 0};
   CpuidRegs r = host(leaf, subleaf);
   switch (leaf) {
     case 0: r.eax = max_basic; break;
     case 1:
-      // EBX: APIC ID 0, one logical processor, keep CLFLUSH size and brand.
-      r.ebx = (r.ebx & 0x0000ffffu) | (1u << 16);
+      // EBX: the initial APIC ID, the addressable logical processor IDs of
+      // the package; keep CLFLUSH size and brand. HTT with more than one.
+      r.ebx = (r.ebx & 0x0000ffffu) | (apic_id << 24) | ((smp ? 1u << topology_bits(topo.count) : 1u) << 16);
       // TSC-deadline (bit 24) is offered: the local APIC model implements it.
       r.ecx = (r.ecx & ~kLeaf1EcxHide) | kLeaf1EcxHypervisor | bit(24);
       r.edx &= ~kLeaf1EdxHide;
+      if (smp) r.edx |= bit(28);
       break;
     case 2: case 3: break;
     case 7:

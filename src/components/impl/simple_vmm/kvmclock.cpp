@@ -42,7 +42,15 @@ void pvclock_scale(uint64_t tsc_hz, uint32_t& mul, int8_t& shift) {
   mul = static_cast<uint32_t>(num / den);
 }
 
-bool KvmClock::write(vmrt::Vm& vm, uint32_t msr, uint64_t value) {
+void KvmClock::init(uint64_t tsc_hz, uint64_t boot_epoch, uint64_t boot_ns) {
+  tsc_hz_ = tsc_hz;
+  epoch_ = boot_epoch;
+  ref_tsc_ = cos::tsc();
+  uint64_t now = static_cast<uint64_t>(cos::sys::time_now()) * 1000;
+  ref_ns_ = now > boot_ns ? now - boot_ns : 0;
+}
+
+bool KvmClock::write(vmrt::Vm& vm, unsigned vcpu, uint32_t msr, uint64_t value) {
   if (msr == kvm::kMsrWallClockNew) {
     auto p = vm.gpa_to_hva(value, sizeof(PvclockWallClock));
     if (!p) return false;
@@ -51,14 +59,14 @@ bool KvmClock::write(vmrt::Vm& vm, uint32_t msr, uint64_t value) {
     __builtin_memcpy(p.value(), &w, sizeof(w));
     return true;
   }
-  system_time_msr_ = value;
+  system_time_msr_[vcpu % kMaxVcpus] = value;
   if (!(value & 1)) return true;  // disabled
   auto p = vm.gpa_to_hva(value & ~1ull, sizeof(PvclockVcpuTimeInfo));
   if (!p) return false;
   PvclockVcpuTimeInfo t{};
   t.version = 2;  // even: the structure is consistent
-  t.tsc_timestamp = cos::tsc();
-  t.system_time = static_cast<uint64_t>(cos::sys::time_now()) * 1000 - boot_ns_;
+  t.tsc_timestamp = ref_tsc_;
+  t.system_time = ref_ns_;
   pvclock_scale(tsc_hz_, t.tsc_to_system_mul, t.tsc_shift);
   t.flags = kPvclockTscStable;
   __builtin_memcpy(p.value(), &t, sizeof(t));

@@ -8,6 +8,7 @@
 #include "simple_vmm/multiboot_loader.hpp"
 #include "multiboot/multiboot.hpp"
 #include "simple_vmm/vmm.hpp"
+#include "devices/local_apic.hpp"
 #include "simple_vmm/channel_backends.hpp"
 #include "devices/virtio/guest_memory.hpp"
 #include "fmt/format.hpp"
@@ -107,9 +108,17 @@ const boot::CompInfo::Blob* blob(const char* suffix) {
   return nullptr;
 }
 
-vmrt::Action on_wakeup(vmrt::Vcpu&, void*) {
-  service_platform();
-  return g_vmm.end == End::running ? vmrt::Action::resume : vmrt::Action::stop;
+// Woken without an exit (a deadline, host input, an IPI or the VM's end).
+vmrt::Action on_wakeup(vmrt::Vcpu&, void* ctx) {
+  VcpuSlot& me = *static_cast<VcpuSlot*>(ctx);
+  enter(me);
+  if (g_vmm.end == End::running) {
+    service_platform(me);
+    handle_startup(me);
+  }
+  vmrt::Action a = g_vmm.end == End::running ? vmrt::Action::resume : vmrt::Action::stop;
+  leave(me);
+  return a;
 }
 
 // The VMM cannot build or run its VM: ends the component (and, as it is
@@ -175,39 +184,103 @@ void poll_host_console() {
   // rest stays queued in the kernel (and in the host UART behind it).
   for (int i = 0; i < 64 && g_vmm.pc.host_input_room(); ++i) {
     uint8_t byte;
-    if (cos::sys::console_read(g_vmm.console_slot, g_vmm.cpu.wakeup_endpoint(), &byte, 1) != 1) break;
+    if (cos::sys::console_read(g_vmm.console_slot, g_vmm.vcpus[0].cpu.wakeup_endpoint(), &byte, 1) != 1) break;
     g_vmm.pc.host_input(byte);
   }
 }
 
-bool service_platform() {
-  poll_host_console();
-  g_vmm.pc.poll_net();
-  return deliver_interrupts();
+bool service_platform(VcpuSlot& me) {
+  if (me.index == 0) {  // host input and the network notify vCPU 0's endpoint
+    poll_host_console();
+    g_vmm.pc.poll_net();
+  }
+  return deliver_interrupts(me);
 }
 
-bool deliver_interrupts() {
-  if (g_vmm.notified) {
+bool deliver_interrupts(VcpuSlot& me) {
+  if (g_vmm.notified && me.index == 0) {
     g_vmm.notified = false;
     poll_host_console();
     g_vmm.pc.poll_net();
   }
   g_vmm.pc.pump_input();
   uint64_t now = now_ns();
-  g_vmm.pc.advance(now);
+  g_vmm.pc.advance(me.index, now);
+  dev::LocalApic& apic = g_vmm.pc.lapic(me.index);
+  // An NMI the vCPU cannot take yet (one is queued in the kernel) stays
+  // pending in the APIC model.
+  if (apic.nmi_pending() && me.cpu.inject_nmi()) apic.take_nmi();
   // The kernel holds at most one external interrupt for the vCPU; if one is
   // still queued, vcpu_inject refuses and the vector stays in the APIC's IRR.
   uint8_t vector;
-  bool pending = g_vmm.pc.pending_vector(vector);
-  if (pending && g_vmm.cpu.inject_interrupt(vector)) g_vmm.pc.acknowledge(vector);
+  bool pending = g_vmm.pc.pending_vector(me.index, vector);
+  if (pending && me.cpu.inject_interrupt(vector)) g_vmm.pc.acknowledge(me.index, vector);
   // A partial line goes out now (a shell prompt must show), except with a
   // prefix (several VMs on one console): then only once it has waited 50 ms
   // for its newline, so that lines of different VMs rarely cut each other.
   if (!*g_prefix || now - g_partial_since_ns >= 50'000'000) flush_console();
-  uint64_t next = g_vmm.pc.next_deadline_ns();
-  if (next == ~0ull) g_vmm.wait_us = 0;
-  else g_vmm.wait_us = next > now ? (next - now + 999) / 1000 : 1;
+  uint64_t next = g_vmm.pc.next_deadline_ns(me.index);
+  if (next == ~0ull) me.wait_us = 0;
+  else me.wait_us = next > now ? (next - now + 999) / 1000 : 1;
   return pending;
+}
+
+bool VmmLock::lock(uint64_t sleep_rcv) {
+  bool slept = false;
+  for (unsigned tries = 0; __atomic_exchange_n(&held_, true, __ATOMIC_ACQUIRE); ++tries) {
+    // The holder was preempted (or waits for another component): let it run.
+    if (tries < kSpinYields || !sleep_rcv) {
+      cos::sys::thd_yield();
+    } else {
+      // A notification consumed here only makes the thread look at its
+      // vCPU's devices once it holds the lock, which it does anyway.
+      cos::sys::rcv(sleep_rcv, 1000, 0);
+      slept = true;
+      tries = 0;
+    }
+  }
+  return slept;
+}
+
+void enter(VcpuSlot& v) {
+  if (g_vmm.lock.lock(v.cpu.wakeup_endpoint())) v.recheck = true;
+  g_vmm.current = v.index;
+}
+
+void leave(VcpuSlot&) {
+  bool yield = g_vmm.yield_after;
+  g_vmm.yield_after = false;
+  g_vmm.lock.unlock();
+  if (yield) cos::sys::thd_yield();  // the vCPU just woken (an IPI's target) runs now
+}
+
+void kick_all() {
+  for (unsigned i = 0; i < g_vmm.vcpu_count; ++i)
+    if (g_vmm.vcpus[i].kick) cos::sys::asnd(g_vmm.vcpus[i].kick);
+}
+
+bool handle_startup(VcpuSlot& me) {
+  dev::LocalApic& apic = g_vmm.pc.lapic(me.index);
+  bool replaced = false;
+  for (;;) {
+    if (apic.take_init()) {
+      me.startup.init();
+      replaced = true;
+    }
+    uint8_t vector;
+    dev::SipiEntry entry;
+    if (apic.take_sipi(vector) && me.startup.sipi(vector, entry)) {
+      vmrt::setup_real_mode(me.cpu, {.cs = entry.cs_selector, .ip = entry.ip});
+      me.run_state = VcpuRunState::running;
+      replaced = true;
+      deliver_interrupts(me);  // its wait until the next deadline
+    }
+    if (me.startup.running() || g_vmm.end != End::running) return replaced;
+    me.run_state = VcpuRunState::wait_sipi;
+    leave(me);
+    cos::sys::rcv(me.cpu.wakeup_endpoint(), 0, 0);
+    enter(me);
+  }
 }
 
 }  // namespace cos::simple_vmm
@@ -216,21 +289,44 @@ using namespace cos::simple_vmm;
 
 namespace {
 
-// The vCPU, with the MSR checks of the CPU the guest sees (vendor, address
-// width, features).
-void create_vcpu() {
-  g_vmm.msrs.init(vmrt::GuestCpu::from_cpuid(
-      [](void*, uint32_t leaf, uint32_t subleaf, uint32_t* r) {
-        CpuidRegs c = guest_cpuid(host_cpuid, leaf, subleaf);
-        r[0] = c.eax, r[1] = c.ebx, r[2] = c.ecx, r[3] = c.edx;
-      },
-      nullptr));
-  vmrt::VcpuConfig vc;
-  // With channels, backends notify one endpoint; the vCPU wakes on it.
-  vc.wake_rcv_slot = cos::chan::notify_endpoint();
-  vc.save_mask = cos::vm::Load::cr | cos::vm::Load::segments | cos::vm::Load::syscall_msrs |
-                 cos::vm::Load::interruptibility;
-  if (auto s = g_vmm.cpu.create(g_vmm.vm, vc); !s) fail("creating the vCPU", s.error());
+// Each vCPU, with the MSR checks of the CPU the guest sees (vendor, address
+// width, features), its handlers and the asnd that wakes its thread. vCPU 0
+// wakes on the channels' notification endpoint (backends and console input
+// notify it); the others get endpoints of their own.
+void create_vcpus() {
+  vmrt::Env* env = g_vmm.vm.env();
+  for (unsigned i = 0; i < g_vmm.vcpu_count; ++i) {
+    VcpuSlot& v = g_vmm.vcpus[i];
+    v.index = i;
+    v.startup = cos::dev::VcpuStartup(i == 0);
+    v.run_state = i == 0 ? VcpuRunState::running : VcpuRunState::wait_sipi;
+    v.msrs.init(vmrt::GuestCpu::from_cpuid(
+        [](void* ctx, uint32_t leaf, uint32_t subleaf, uint32_t* r) {
+          CpuidRegs c = guest_cpuid(host_cpuid, leaf, subleaf,
+                                    CpuTopology{static_cast<VcpuSlot*>(ctx)->index, g_vmm.vcpu_count});
+          r[0] = c.eax, r[1] = c.ebx, r[2] = c.ecx, r[3] = c.edx;
+        },
+        &v));
+    vmrt::VcpuConfig vc;
+    if (i == 0) vc.wake_rcv_slot = cos::chan::notify_endpoint();
+    vc.save_mask = cos::vm::Load::cr | cos::vm::Load::segments | cos::vm::Load::syscall_msrs |
+                   cos::vm::Load::interruptibility;
+    if (auto s = v.cpu.create(g_vmm.vm, vc); !s) fail("creating a vCPU", s.error());
+    auto slot = env->slots.alloc();
+    if (!slot) fail("a slot for a vCPU's wake-up asnd", slot.error());
+    int64_t r = cos::sys::asnd_create(env->untyped, slot.value(), v.cpu.wakeup_endpoint());
+    if (r < 0) fail("creating a vCPU's wake-up asnd", vmrt::sys_error("asnd_create", r));
+    v.kick = slot.value();
+    install_exit_handlers(v);
+  }
+}
+
+// The bus woke vCPU `index`'s APIC: wake its thread unless it is the one
+// running (which looks at its APIC after this exit anyway).
+void wake_vcpu(void*, unsigned index) {
+  if (index >= g_vmm.vcpu_count || index == g_vmm.current) return;
+  cos::sys::asnd(g_vmm.vcpus[index].kick);
+  g_vmm.yield_after = true;
 }
 
 // Linux: guest.img in real mode at 0000:8000, which starts the bzImage.
@@ -251,19 +347,23 @@ void start_linux(uint64_t ram) {
                   info.guest_cmdline};
   GuestLayout layout;
   if (auto s = load_guest(g_vmm.vm, ram, img, layout); !s) fail("loading the guest", s.error());
-  create_vcpu();
+  create_vcpus();
+  vmrt::Vcpu& bsp = g_vmm.vcpus[0].cpu;
   // The bootloader is assembled with VMCALL (0f 01 c1); every occurrence
   // becomes the backend's hypercall instruction.
   if (auto code = g_vmm.vm.gpa_to_hva(cos::guest::kBootloaderGpa, loader->size)) {
     uint8_t* p = code.value();
     for (size_t i = 0; i + 3 <= loader->size; ++i)
       if (p[i] == 0x0f && p[i + 1] == 0x01 && p[i + 2] == 0xc1)
-        if (auto s = vmrt::write_hypercall(g_vmm.vm.memory(), cos::guest::kBootloaderGpa + i, g_vmm.cpu.backend()); !s)
+        if (auto s = vmrt::write_hypercall(g_vmm.vm.memory(), cos::guest::kBootloaderGpa + i, bsp.backend()); !s)
           fail("patching the bootloader's hypercall", s.error());
   }
-  vmrt::setup_real_mode(g_vmm.cpu, {.cs = 0, .ip = static_cast<uint16_t>(cos::guest::kBootloaderGpa)});
+  vmrt::setup_real_mode(bsp, {.cs = 0, .ip = static_cast<uint16_t>(cos::guest::kBootloaderGpa)});
   cos::printf("simple_vmm: starting the vCPU (%s) in real mode at 0000:%04x\n",
-              g_vmm.cpu.backend() == cos::vm::kBackendSvm ? "AMD SVM" : "Intel VMX", cos::guest::kBootloaderGpa);
+              bsp.backend() == cos::vm::kBackendSvm ? "AMD SVM" : "Intel VMX", cos::guest::kBootloaderGpa);
+  if (g_vmm.vcpu_count > 1)
+    cos::printf("simple_vmm: %u vCPUs; vCPUs 1-%u wait for the guest's INIT-SIPI-SIPI\n", g_vmm.vcpu_count,
+                g_vmm.vcpu_count - 1);
 }
 
 // Multiboot: the kernel and its modules loaded here, the vCPU in 32-bit
@@ -282,16 +382,17 @@ void start_multiboot(uint64_t ram) {
               static_cast<unsigned long>(ram >> 20), static_cast<unsigned long>(mb.kernel_start),
               static_cast<unsigned long>(mb.kernel_end), mb.module_count, static_cast<unsigned long>(mb.modules_end));
   cos::printf("simple_vmm: command line: %s\n", info.guest_cmdline);
-  create_vcpu();
+  create_vcpus();
+  vmrt::Vcpu& bsp = g_vmm.vcpus[0].cpu;
   vmrt::ProtectedModeConfig pm;
   pm.entry = mb.entry;
   pm.stack = kMultibootStackTop;
   pm.gdt_gpa = kMultibootGdtGpa;
-  if (auto s = vmrt::setup_protected_mode(g_vmm.cpu, g_vmm.vm.memory(), pm); !s) fail("entering protected mode", s.error());
-  g_vmm.cpu.set(vmrt::Reg::rax, cos::multiboot::kBootloaderMagic);
-  g_vmm.cpu.set(vmrt::Reg::rbx, mb.info_gpa);
+  if (auto s = vmrt::setup_protected_mode(bsp, g_vmm.vm.memory(), pm); !s) fail("entering protected mode", s.error());
+  bsp.set(vmrt::Reg::rax, cos::multiboot::kBootloaderMagic);
+  bsp.set(vmrt::Reg::rbx, mb.info_gpa);
   cos::printf("simple_vmm: starting the vCPU (%s) in protected mode at %#x (Multiboot, info at %#x)\n",
-              g_vmm.cpu.backend() == cos::vm::kBackendSvm ? "AMD SVM" : "Intel VMX", mb.entry, mb.info_gpa);
+              bsp.backend() == cos::vm::kBackendSvm ? "AMD SVM" : "Intel VMX", mb.entry, mb.info_gpa);
 }
 
 // Guest RAM as the virtio devices see it (DMA): a gpa range -> the VMM's mapping.
@@ -354,6 +455,85 @@ void connect_backends(Platform::Config& cfg) {
   cfg.dma = &g_dma;
 }
 
+// vCPU threads: each runs one vCPU's exit loop (vmrt::Vcpu::run) and
+// reports its end on g_vmm.done_snd.
+constexpr uint64_t kVcpuStackPages = 32;  // 128 KiB
+
+void run_vcpu(VcpuSlot& me) {
+  enter(me);
+  if (g_vmm.end == End::running) handle_startup(me);  // an AP waits for its SIPI here
+  if (g_vmm.end == End::running) service_platform(me);
+  leave(me);
+  vmrt::RunOptions opts;
+  opts.dynamic_timeout_us = &me.wait_us;
+  opts.on_wakeup = on_wakeup;
+  opts.wakeup_ctx = &me;
+  while (g_vmm.end == End::running) {
+    auto r = me.cpu.run(opts);
+    if (g_vmm.end != End::running) break;
+    if (!r) {
+      char buf[120];
+      r.error().format(buf, sizeof(buf));
+      enter(me);
+      if (g_vmm.end == End::running) end_vm(End::failed, "running vCPU %u failed: %s", me.index, buf);
+      leave(me);
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+extern "C" [[noreturn]] void simple_vmm_vcpu_main(uint64_t index) {
+  run_vcpu(g_vmm.vcpus[index]);
+  cos::sys::asnd(g_vmm.done_snd);
+  cos::sys::thd_exit();
+  __builtin_unreachable();
+}
+
+// The threads' entry: a 16-byte aligned stack, then simple_vmm_vcpu_main(rdi).
+extern "C" void simple_vmm_vcpu_entry();
+asm(".text\n"
+    ".global simple_vmm_vcpu_entry\n"
+    ".type simple_vmm_vcpu_entry, @function\n"
+    "simple_vmm_vcpu_entry:\n"
+    "  and $-16, %rsp\n"
+    "  xor %ebp, %ebp\n"
+    "  call simple_vmm_vcpu_main\n"
+    "  ud2\n"
+    ".size simple_vmm_vcpu_entry, . - simple_vmm_vcpu_entry\n");
+
+namespace {
+
+// Starts vCPU i's thread on a stack in the VMM window, at the highest
+// priority the component may give (its ceiling, which is its priority
+// unless the script says otherwise): thd_start refuses with above_ceiling
+// any higher one, so the first priority it takes is the ceiling.
+void start_vcpu_thread(VcpuSlot& v) {
+  vmrt::Env* env = g_vmm.vm.env();
+  const cos::boot::CompInfo& info = cos::self();
+  if (!info.comp_slot) cos::exit(cos::exit_status::kFailed, "vCPU threads need caps = [\"comp\"] in the composition script");
+  auto frame = env->slots.alloc();
+  auto thd = env->slots.alloc();
+  if (!frame || !thd) fail("slots for a vCPU thread", (!frame ? frame : thd).error());
+  int64_t r = cos::sys::retype(env->untyped, frame.value(), cos::abi::ObjType::frame, kVcpuStackPages);
+  if (r < 0) fail("a vCPU thread's stack", vmrt::sys_error("retype(frame)", r));
+  auto hva = env->reserve_window(kVcpuStackPages * 4096);
+  if (!hva) fail("a vCPU thread's stack", hva.error());
+  if (auto m = env->map_into_window(hva.value(), frame.value(), 0, kVcpuStackPages); !m)
+    fail("a vCPU thread's stack", m.error());
+  r = cos::sys::thd_create(env->untyped, thd.value(), info.comp_slot,
+                           reinterpret_cast<uint64_t>(&simple_vmm_vcpu_entry), v.index);
+  if (r < 0) fail("a vCPU thread", vmrt::sys_error("thd_create", r));
+  const uint64_t top = hva.value() + kVcpuStackPages * 4096;
+  for (uint64_t prio = 0; prio <= 255; ++prio) {
+    r = cos::sys::thd_start(thd.value(), top, prio);
+    if (r != static_cast<int64_t>(cos::abi::Error::above_ceiling)) break;
+  }
+  if (r < 0) fail("starting a vCPU thread", vmrt::sys_error("thd_start", r));
+  v.thread = thd.value();
+}
+
 }  // namespace
 
 int main() {
@@ -366,6 +546,15 @@ int main() {
       rtc_slot = info.ioports[i].slot;
   }
 
+  // Param `vcpus` (1..8; the composer checks it too).
+  const uint64_t vcpus = cos::param_u64("vcpus", 1);
+  if (vcpus < 1 || vcpus > kMaxVcpus)
+    cos::exit(cos::exit_status::kFailed, "param vcpus = %lu: a guest has 1 to %u vCPUs", static_cast<unsigned long>(vcpus),
+              kMaxVcpus);
+  g_vmm.vcpu_count = static_cast<unsigned>(vcpus);
+  if (vcpus > 1 && (cos::param("disk") || cos::param("net")))
+    cos::exit(cos::exit_status::kFailed,
+              "vcpus > 1 with a disk or net channel is not supported yet (the backends wait on vCPU 0's endpoint)");
   if (auto s = g_vmm.vm.create(); !s) fail("creating the VM", s.error());
   g_vmm.vm.set_large_pages(cos::param_u64("large_pages", 1) != 0);
   // RAM below the 32-bit MMIO hole, and the rest from 4 GiB (pc_memory_map).
@@ -396,6 +585,8 @@ int main() {
   cfg.cmdline = info.guest_cmdline;
   cfg.e820 = e820_file;
   cfg.e820_bytes = 20 * entries;
+  cfg.vcpus = g_vmm.vcpu_count;
+  cfg.wakeup = wake_vcpu;
   host_date(rtc_slot, cfg);
   connect_backends(cfg);
   g_vmm.clock.init(cfg.tsc_hz, epoch_of(cfg), now_ns());
@@ -403,7 +594,6 @@ int main() {
   if (!tables || !g_vmm.pc.init(cfg, tables.value(), kTablesGpa, kTablesSize))
     cos::exit(cos::exit_status::kFailed, "setting up the devices failed");
 
-  install_exit_handlers();
   if (const char* t = cos::param("trace")) {
     for (; *t >= '0' && *t <= '9'; ++t) g_vmm.trace_every = g_vmm.trace_every * 10 + static_cast<uint64_t>(*t - '0');
   }
@@ -412,7 +602,7 @@ int main() {
   // console for the vCPU's wake-up endpoint, whose notification ends the
   // run (or the HLT sleep) so the bytes reach the guest's UART.
   if (g_vmm.console_slot) {
-    int64_t r = cos::sys::console_bind(g_vmm.console_slot, g_vmm.cpu.wakeup_endpoint(), 1);
+    int64_t r = cos::sys::console_bind(g_vmm.console_slot, g_vmm.vcpus[0].cpu.wakeup_endpoint(), 1);
     if (r < 0) {
       cos::printf("simple_vmm: binding console input failed: %s\n", cos::abi::error_name(r));
     } else {
@@ -421,19 +611,22 @@ int main() {
     }
   }
 
-  service_platform();
-  vmrt::RunOptions opts;
-  opts.dynamic_timeout_us = &g_vmm.wait_us;
-  opts.on_wakeup = on_wakeup;
-  for (;;) {
-    auto r = g_vmm.cpu.run(opts);
-    if (g_vmm.end != End::running) break;
-    if (!r) {
-      char buf[120];
-      r.error().format(buf, sizeof(buf));
-      end_vm(End::failed, "running the vCPU failed: %s", buf);
-      break;
-    }
+  // One thread per vCPU; this thread waits until they have all ended.
+  {
+    vmrt::Env* env = g_vmm.vm.env();
+    auto rcv = env->slots.alloc();
+    auto snd = env->slots.alloc();
+    if (!rcv || !snd) fail("slots for the vCPU threads' end", (!rcv ? rcv : snd).error());
+    int64_t r = cos::sys::retype(env->untyped, rcv.value(), cos::abi::ObjType::rcv, 1);
+    if (r == 0) r = cos::sys::asnd_create(env->untyped, snd.value(), rcv.value());
+    if (r < 0) fail("the vCPU threads' end endpoint", vmrt::sys_error("retype/asnd_create", r));
+    g_vmm.done_rcv = rcv.value();
+    g_vmm.done_snd = snd.value();
+  }
+  for (unsigned i = 0; i < g_vmm.vcpu_count; ++i) start_vcpu_thread(g_vmm.vcpus[i]);
+  for (unsigned ended = 0; ended < g_vmm.vcpu_count;) {
+    int64_t n = cos::sys::rcv(g_vmm.done_rcv, 0, 0);
+    if (n > 0) ended += static_cast<unsigned>(n);
   }
   flush_console();
   const char* how = g_vmm.end == End::poweroff       ? "powered off"
@@ -441,7 +634,9 @@ int main() {
                     : g_vmm.end == End::triple_fault ? "triple-faulted"
                     : g_vmm.end == End::debug_exit   ? "exited through isa-debug-exit"
                                                      : "stopped";
-  cos::printf("simple_vmm: guest %s after %lu exits\n", how, static_cast<unsigned long>(g_vmm.cpu.exit_count()));
+  uint64_t exits = 0;
+  for (unsigned i = 0; i < g_vmm.vcpu_count; ++i) exits += g_vmm.vcpus[i].cpu.exit_count();
+  cos::printf("simple_vmm: guest %s after %lu exits\n", how, static_cast<unsigned long>(exits));
   // Exits the VMM handled, by reason (host interrupts the kernel kept are
   // only in the total above).
   cos::printf("simple_vmm: exits by reason:");

@@ -27,9 +27,13 @@ struct KernelClock final : Clock, TscSource {
 struct Devices {
   KernelClock clock;
   Pic8259Pair pic;
+  ApicBus bus;
   IoApic ioapic;
   IsaIrqRouter isa;
-  LocalApic lapic;
+  // One local APIC per vCPU (APIC ID = index), on `bus`.
+  alignas(LocalApic) unsigned char lapic_storage[Platform::kMaxVcpus][sizeof(LocalApic)];
+  LocalApic* lapics[Platform::kMaxVcpus] = {};
+  unsigned vcpus = 1;
   Pit8254 pit;
   Uart8250 com1;
   CmosRtc rtc;
@@ -46,15 +50,23 @@ struct Devices {
   bool poweroff = false;
 
   Devices(const Platform::Config& cfg, const RtcDate& date, const LocalApic::Config& lc)
-      : ioapic(&lapic, 1),
+      : ioapic(&bus, 1),
         isa(&pic, &ioapic),
-        lapic(clock, lc, &clock),
         pit(clock, &isa),
         com1(clock, &isa, Uart8250::Config{}),
         rtc(clock, &isa, date),
         i8042(&isa),
         pm(clock),
-        fw_cfg(FwCfg::Config{cfg.ram_bytes, 1, cfg.cmdline}) {}
+        fw_cfg(FwCfg::Config{cfg.ram_bytes, static_cast<uint16_t>(cfg.vcpus), cfg.cmdline}) {
+    vcpus = cfg.vcpus;
+    for (unsigned i = 0; i < vcpus; ++i) {
+      LocalApic::Config c = lc;
+      c.apic_id = i;
+      c.bsp = i == 0;
+      lapics[i] = new (lapic_storage[i]) LocalApic(clock, c, &clock);
+      bus.add(*lapics[i]);
+    }
+  }
 };
 
 alignas(Devices) unsigned char g_storage[sizeof(Devices)];
@@ -69,7 +81,7 @@ struct Virtio {
   alignas(VirtioPci) unsigned char net_fn_storage[sizeof(VirtioPci)];
   VirtioBlk* blk = nullptr;
   VirtioNet* net = nullptr;
-  explicit Virtio(LocalApic& lapic) : msi(lapic) {}
+  explicit Virtio(ApicBus& bus) : msi(bus) {}
 };
 alignas(Virtio) unsigned char g_virtio_storage[sizeof(Virtio)];
 Virtio* g_virtio;
@@ -84,7 +96,7 @@ void on_virtio_error(void* what, const VirtioError& e) {
 bool add_virtio(Devices& d, const Platform::Config& cfg) {
   if (!cfg.disk && !cfg.net) return true;
   if (!cfg.dma) return false;
-  g_virtio = new (g_virtio_storage) Virtio(d.lapic);
+  g_virtio = new (g_virtio_storage) Virtio(d.bus);
   Virtio& v = *g_virtio;
   d.pci.set_interrupt_targets(&v.msi, &d.ioapic);
   if (cfg.disk) {
@@ -129,11 +141,15 @@ bool Platform::init(const Config& cfg, uint8_t* tables, uint32_t tables_gpa, uin
   date.second = static_cast<uint8_t>(cfg.second);
   LocalApic::Config lc;
   lc.tsc_hz = cfg.tsc_hz;
+  if (cfg.vcpus < 1 || cfg.vcpus > kMaxVcpus) return false;
   g_dev = new (g_storage) Devices(cfg, date, lc);
   Devices& d = *g_dev;
   g_console_out = cfg.console_out;
-  d.lapic.set_ext_int_source(&d.pic);
-  d.lapic.set_eoi_listener(&d.ioapic);
+  // The 8259A pair reaches the BSP's LINT0 only (virtual wire mode, MP spec
+  // §3.6.2.2); every APIC's level-triggered EOIs go to the I/O APIC.
+  d.lapics[0]->set_ext_int_source(&d.pic);
+  for (unsigned i = 0; i < d.vcpus; ++i) d.lapics[i]->set_eoi_listener(&d.ioapic);
+  d.bus.set_wakeup(cfg.wakeup, cfg.wakeup_ctx);
   d.com1.set_output([](void*, uint8_t b) { g_console_out(b); }, nullptr);
   d.i8042.set_reset_callback([](void*) { g_dev->reset = true; }, nullptr);
   d.pci.set_reset_callback([](void*) { g_dev->reset = true; }, nullptr);
@@ -146,18 +162,23 @@ bool Platform::init(const Config& cfg, uint8_t* tables, uint32_t tables_gpa, uin
             d.ports.add(DebugExit::kBase, DebugExit::kPorts, d.debug_exit, 4) &&
             d.ports.add(FwCfg::kSelectorPort, 2, d.fw_cfg, 4);
   ok = ok && (!cfg.e820 || d.fw_cfg.add_file("etc/e820", cfg.e820, cfg.e820_bytes) != 0);
-  ok = ok && d.mmio.add(kLapicBase, 0x1000, d.lapic) && d.mmio.add(kIoApicBase, 0x1000, d.ioapic);
-  ok = ok && d.timers.add(d.lapic) && d.timers.add(d.pit) && d.timers.add(d.com1) && d.timers.add(d.rtc);
+  // The local APIC pages are per vCPU (mmio_read/mmio_write pick the asking
+  // vCPU's APIC); the bus holds the shared devices only.
+  ok = ok && d.mmio.add(kIoApicBase, 0x1000, d.ioapic);
+  ok = ok && d.timers.add(d.pit) && d.timers.add(d.com1) && d.timers.add(d.rtc);
   if (!ok || !add_virtio(d, cfg)) return false;
   // ACPI tables (the Debian cloud kernel has no MP-table support) in the
   // first half of the area, MP tables for other kernels in the second.
   uint32_t half = tables_size / 2;
   AcpiTables::Config acpi;
+  acpi.cpus = static_cast<uint8_t>(d.vcpus);
+  MpTable::Config mp;
+  mp.cpus = static_cast<uint8_t>(d.vcpus);
   acpi.pci.present = g_virtio != nullptr;
   acpi.pci.mmio_base = static_cast<uint32_t>(kPciMmioBase);
   acpi.pci.mmio_size = static_cast<uint32_t>(kPciMmioBytes);
   return AcpiTables::build(tables, half, tables_gpa, acpi) != 0 &&
-         MpTable::build(tables + half, tables_size - half, tables_gpa + half) != 0;
+         MpTable::build(tables + half, tables_size - half, tables_gpa + half, mp) != 0;
 }
 
 uint32_t Platform::io_in(uint16_t port, unsigned size) { return g_dev->ports.read(port, size); }
@@ -167,33 +188,55 @@ bool Platform::is_mmio(uint64_t gpa) const {
   // Never a probing read: reading a virtio ISR register clears it.
   return g_dev->mmio.contains(gpa) || (gpa & ~0xfffull) == kLapicBase || (gpa & ~0xfffull) == kIoApicBase;
 }
-bool Platform::mmio_read(uint64_t gpa, unsigned size, uint64_t& value) { return g_dev->mmio.read(gpa, size, value); }
-bool Platform::mmio_write(uint64_t gpa, unsigned size, uint64_t value) { return g_dev->mmio.write(gpa, size, value); }
+LocalApic& Platform::lapic(unsigned cpu) { return *g_dev->lapics[cpu < g_dev->vcpus ? cpu : 0]; }
 
-MsrResult Platform::apic_msr_read(uint32_t index, uint64_t& value) {
-  return g_dev->lapic.read_msr(index, value) ? MsrResult::done : MsrResult::gp;
+// The asking vCPU's APIC page (wherever IA32_APIC_BASE put it; all ones
+// while it is in x2APIC mode or disabled), else the shared MMIO bus.
+bool Platform::mmio_read(unsigned cpu, uint64_t gpa, unsigned size, uint64_t& value) {
+  LocalApic& a = lapic(cpu);
+  if ((gpa & ~0xfffull) == a.base()) {
+    value = a.read(gpa & 0xfff, size);
+    return true;
+  }
+  return g_dev->mmio.read(gpa, size, value);
 }
-MsrResult Platform::apic_msr_write(uint32_t index, uint64_t value) {
-  if (!g_dev->lapic.write_msr(index, value)) return MsrResult::gp;
-  if (index == LocalApic::kMsrApicBase) g_dev->mmio.move(g_dev->lapic, g_dev->lapic.base());  // relocated APIC page
-  return MsrResult::done;
+bool Platform::mmio_write(unsigned cpu, uint64_t gpa, unsigned size, uint64_t value) {
+  LocalApic& a = lapic(cpu);
+  if ((gpa & ~0xfffull) == a.base()) {
+    a.write(gpa & 0xfff, size, value);
+    return true;
+  }
+  return g_dev->mmio.write(gpa, size, value);
 }
 
-void Platform::advance(uint64_t now_ns) { g_dev->timers.advance(now_ns); }
-uint64_t Platform::next_deadline_ns() const {
-  uint64_t t = g_dev->timers.next_deadline_ns();
+MsrResult Platform::apic_msr_read(unsigned cpu, uint32_t index, uint64_t& value) {
+  return lapic(cpu).read_msr(index, value) ? MsrResult::done : MsrResult::gp;
+}
+MsrResult Platform::apic_msr_write(unsigned cpu, uint32_t index, uint64_t value) {
+  return lapic(cpu).write_msr(index, value) ? MsrResult::done : MsrResult::gp;
+}
+
+void Platform::advance(unsigned cpu, uint64_t now_ns) {
+  g_dev->timers.advance(now_ns);
+  lapic(cpu).advance(now_ns);
+}
+uint64_t Platform::next_deadline_ns(unsigned cpu) const {
+  uint64_t t = g_dev->lapics[cpu < g_dev->vcpus ? cpu : 0]->next_deadline_ns();
+  if (cpu != 0) return t;
+  uint64_t s = g_dev->timers.next_deadline_ns();
+  if (s < t) t = s;
   if (g_input_len && g_rx_enabled_at && g_rx_enabled_at + kInputSettleNs < t) t = g_rx_enabled_at + kInputSettleNs;
   return t;
 }
 
-bool Platform::pending_vector(uint8_t& vector) {
-  int v = g_dev->lapic.highest_pending();
+bool Platform::pending_vector(unsigned cpu, uint8_t& vector) {
+  int v = lapic(cpu).highest_pending();
   if (v < 0) return false;
   vector = static_cast<uint8_t>(v);
   return true;
 }
 
-void Platform::acknowledge(uint8_t) { g_dev->lapic.ack(); }
+void Platform::acknowledge(unsigned cpu, uint8_t) { lapic(cpu).ack(); }
 
 void Platform::host_input(uint8_t byte) {
   if (g_input_len == sizeof(g_input)) return;

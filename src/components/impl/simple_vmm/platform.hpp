@@ -9,6 +9,7 @@
 #include "simple_vmm/msrs.hpp"
 
 namespace cos::dev {
+class LocalApic;
 class GuestMemory;
 class BlockBackend;
 class NetBackend;
@@ -35,7 +36,16 @@ class Platform {
     const char* disk_serial = nullptr;    ///< its GET_ID string
     dev::NetBackend* net = nullptr;       ///< virtio-net in PCI slot 2 (null: none)
     uint8_t mac[6] = {};                  ///< its MAC address
+    /// vCPUs (1..kMaxVcpus): one local APIC each (APIC ID = index) on one
+    /// APIC bus, in the MADT, the MP table and fw_cfg's CPU count.
+    unsigned vcpus = 1;
+    /// Called (from inside a device call, under the VMM's lock) for every
+    /// vCPU whose local APIC took an interrupt message or IPI, so the VMM
+    /// can wake that vCPU's thread (dev::ApicBus::set_wakeup).
+    void (*wakeup)(void* ctx, unsigned vcpu) = nullptr;
+    void* wakeup_ctx = nullptr;
   };
+  static constexpr unsigned kMaxVcpus = 8;
   /// The guest-physical MMIO window of the PCI root bridge (BARs), outside
   /// RAM (guest RAM ends at or below 3 GiB) and the e820 map.
   static constexpr uint64_t kPciMmioBase = 0xc0000000, kPciMmioBytes = 0x10000000;
@@ -50,21 +60,26 @@ class Platform {
   void io_out(uint16_t port, unsigned size, uint32_t value);
   /// True if `gpa` lies in an emulated MMIO page (local APIC, I/O APIC).
   bool is_mmio(uint64_t gpa) const;
-  /// MMIO to the local APIC / I/O APIC pages; false if `gpa` is neither.
-  bool mmio_read(uint64_t gpa, unsigned size, uint64_t& value);
-  bool mmio_write(uint64_t gpa, unsigned size, uint64_t value);
-  /// The local APIC's MSRs (IA32_APIC_BASE, x2APIC, TSC deadline).
-  MsrResult apic_msr_read(uint32_t index, uint64_t& value);
-  MsrResult apic_msr_write(uint32_t index, uint64_t value);
+  /// MMIO from vCPU `cpu` to its local APIC's page, the I/O APIC or the PCI
+  /// window; false if `gpa` is none of them.
+  bool mmio_read(unsigned cpu, uint64_t gpa, unsigned size, uint64_t& value);
+  bool mmio_write(unsigned cpu, uint64_t gpa, unsigned size, uint64_t value);
+  /// vCPU `cpu`'s local APIC MSRs (IA32_APIC_BASE, x2APIC, TSC deadline).
+  MsrResult apic_msr_read(unsigned cpu, uint32_t index, uint64_t& value);
+  MsrResult apic_msr_write(unsigned cpu, uint32_t index, uint64_t value);
+  /// vCPU `cpu`'s local APIC (INIT/SIPI/NMI state).
+  dev::LocalApic& lapic(unsigned cpu);
 
-  /// Brings every timer up to `now_ns`, raising the interrupts that are due.
-  void advance(uint64_t now_ns);
-  /// The earliest time (ns) a device needs advance() again, or ~0 if none.
-  uint64_t next_deadline_ns() const;
-  /// The vector the CPU would take now, if any (does not acknowledge it).
-  bool pending_vector(uint8_t& vector);
-  /// The CPU takes `vector` (IRR -> ISR, or the PIC's INTA).
-  void acknowledge(uint8_t vector);
+  /// Brings the shared timers (PIT, UART, RTC) and vCPU `cpu`'s APIC timer
+  /// up to `now_ns`, raising the interrupts that are due.
+  void advance(unsigned cpu, uint64_t now_ns);
+  /// The earliest time (ns) vCPU `cpu`'s thread must call advance() again,
+  /// or ~0 if none: its APIC timer, and for vCPU 0 the shared devices too.
+  uint64_t next_deadline_ns(unsigned cpu) const;
+  /// The vector vCPU `cpu` would take now, if any (does not acknowledge it).
+  bool pending_vector(unsigned cpu, uint8_t& vector);
+  /// vCPU `cpu` takes `vector` (IRR -> ISR, or the PIC's INTA).
+  void acknowledge(unsigned cpu, uint8_t vector);
 
   /// A byte typed on the host console: queued in the VMM until the guest's
   /// UART has room (its FIFO holds 16 bytes).

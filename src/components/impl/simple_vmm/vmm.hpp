@@ -1,6 +1,15 @@
-// simple_vmm: boots a stock Linux bzImage with an initramfs in one vCPU.
-// main.cpp sets the VM up; exits.cpp holds the exit handlers; the emulated
-// PC is Platform (platform.hpp).
+// simple_vmm: boots a stock Linux bzImage with an initramfs on 1..8 vCPUs
+// (parameter `vcpus`), each run by a thread of its own.
+// main.cpp sets the VM up and runs the vCPU threads; exits.cpp holds the
+// exit handlers; the emulated PC is Platform (platform.hpp).
+//
+// Locking: the vCPU threads share the devices, g_vmm and the console. They
+// run on one host CPU today, but the kernel preempts a thread at the end of
+// its quantum (10 ms) or for a higher-priority thread anywhere in user mode,
+// so two vCPU threads can interleave inside device code. Every exit handler
+// and wake-up handler therefore runs under Vmm::lock (VmmLock), released
+// only while the thread sleeps (HLT, wait-for-SIPI) and while it runs the
+// guest.
 #pragma once
 #include <stdint.h>
 
@@ -8,6 +17,7 @@
 #include "simple_vmm/kvmclock.hpp"
 #include "simple_vmm/msrs.hpp"
 #include "simple_vmm/platform.hpp"
+#include "devices/vcpu_startup.hpp"
 #include "vmrt/vmrt.hpp"
 
 namespace cos::simple_vmm {
@@ -23,12 +33,58 @@ enum class End {
   debug_exit,    ///< a write to isa-debug-exit (port 0xf4): debug_exit(value) if the script says so, else 0
 };
 
+/// The VMM's lock (see the top of this file): a test-and-set lock whose
+/// waiters give the CPU away (thd_yield; after kSpinYields failed tries,
+/// a 1 ms sleep so a lower-priority thread the holder waits for can run).
+class VmmLock {
+ public:
+  static constexpr unsigned kSpinYields = 16;
+  /// `sleep_rcv`: an endpoint the caller may sleep on (its wake-up endpoint).
+  /// Returns true if it did: notifications for the caller's vCPU may have
+  /// been consumed, so it must look at its devices (deliver_interrupts).
+  bool lock(uint64_t sleep_rcv);
+  void unlock() { __atomic_store_n(&held_, false, __ATOMIC_RELEASE); }
+
+ private:
+  bool held_ = false;
+};
+
+/// How far a vCPU is from running (for the power-off rule of on_hlt).
+enum class VcpuRunState : uint8_t {
+  running,    ///< in the guest or handling an exit
+  halted,     ///< HLT with interrupts on: wakes on an interrupt
+  stopped,    ///< HLT with interrupts off: only NMI, INIT or SIPI wake it
+  wait_sipi,  ///< wait-for-SIPI (an AP before its start-up, or after INIT)
+};
+
+/// One vCPU: its vmrt::Vcpu, thread and per-CPU state.
+struct VcpuSlot {
+  unsigned index = 0;         ///< vCPU number = APIC ID
+  vmrt::Vcpu cpu;
+  Msrs msrs;                  ///< per-CPU MSRs (PAT, TSC_AUX, ...)
+  dev::VcpuStartup startup{false};
+  VcpuRunState run_state = VcpuRunState::running;
+  uint64_t kick = 0;          ///< asnd to cpu.wakeup_endpoint(): wakes this vCPU's thread
+  uint64_t thread = 0;        ///< its thread capability
+  uint64_t wait_us = 0;       ///< run loop's next wait (until its next device deadline)
+  bool recheck = false;       ///< enter() slept on the wake-up endpoint (VmmLock::lock)
+};
+
+inline constexpr unsigned kMaxVcpus = Platform::kMaxVcpus;
+
 struct Vmm {
   vmrt::Vm vm;
-  vmrt::Vcpu cpu;
+  VcpuSlot vcpus[kMaxVcpus];
+  unsigned vcpu_count = 1;
   Platform pc;
-  Msrs msrs;
   KvmClock clock;
+  VmmLock lock;
+  /// The vCPU whose thread holds the lock (device callbacks run for it).
+  unsigned current = 0;
+  /// A device call woke another vCPU's thread: the holder yields after
+  /// unlocking so the woken vCPU runs soon (IPIs are usually waited for).
+  bool yield_after = false;
+  uint64_t done_rcv = 0, done_snd = 0;  ///< vCPU threads report their end here
   End end = End::running;
   char end_reason[160] = {};    ///< why the VM stopped (one line)
   uint32_t debug_exit_value = 0;  ///< End::debug_exit: the value written
@@ -36,7 +92,6 @@ struct Vmm {
   /// end is then reported as a guest panic).
   char panic_line[128] = {};
   uint64_t console_slot = 0;  ///< console input (hardware.console), 0 if not granted
-  uint64_t wait_us = 0;       ///< run loop's next wait (until the next device deadline)
   uint64_t exits_by_reason[32] = {};
   uint64_t trace_every = 0;   ///< parameter `trace`: print every Nth exit (0: off)
   /// The notification endpoint was consumed outside the run loop (a device
@@ -46,8 +101,19 @@ struct Vmm {
 
 extern Vmm g_vmm;
 
-/// Registers every exit handler on g_vmm.cpu.
-void install_exit_handlers();
+/// Registers every exit handler on the vCPU (each runs under g_vmm.lock).
+void install_exit_handlers(VcpuSlot& vcpu);
+/// Takes / releases g_vmm.lock for `vcpu`'s thread (release yields if the
+/// holder woke another vCPU).
+void enter(VcpuSlot& vcpu);
+void leave(VcpuSlot& vcpu);
+/// INIT and SIPI for `vcpu` (under the lock): applies them to its
+/// VcpuStartup, puts it in real mode at the SIPI's entry, and while it is in
+/// wait-for-SIPI sleeps (lock released) until a SIPI or the VM's end.
+/// Returns true if its state was replaced (the exit must not advance rip).
+bool handle_startup(VcpuSlot& vcpu);
+/// Wakes every vCPU thread (the VM ended).
+void kick_all();
 /// Ends the VM: records `how` and the reason (printf-style), prints
 /// `simple_vmm: <reason>; VM stopped` and returns vmrt::Action::stop.
 vmrt::Action end_vm(End how, const char* fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -59,10 +125,11 @@ CpuidRegs host_cpuid(uint32_t leaf, uint32_t subleaf);
 /// flushes console output and computes the next wait. Returns true if an
 /// interrupt is on its way to the guest (handed to the kernel now, or the
 /// kernel still holds an earlier one).
-bool service_platform();
+bool service_platform(VcpuSlot& vcpu);
 /// The part of service_platform() that runs after every exit that touched a
-/// device: timers, interrupt delivery, console flush, next wait.
-bool deliver_interrupts();
+/// device: timers, interrupt delivery to `vcpu` (NMI and external
+/// interrupt), console flush, its next wait.
+bool deliver_interrupts(VcpuSlot& vcpu);
 /// Reads bytes typed on the host console (host COM1) into the guest's UART.
 void poll_host_console();
 /// Flushes buffered guest console output.

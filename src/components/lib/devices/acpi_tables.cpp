@@ -110,6 +110,7 @@ void AcpiTables::write_pci_root(AmlWriter& aml, const Config::PciRoot& pci) {
 }
 
 size_t AcpiTables::build(uint8_t* buf, size_t len, uint64_t gpa, const Config& c) {
+  if (c.cpus == 0 || c.cpus > kMaxCpus || c.lapic_id + c.cpus - 1 > 0xfe) return 0;
   Writer w{buf, len};
   // RSDP (revision 2: 36 bytes, checksum over the first 20, extended over all).
   size_t rsdp = w.alloc(36, 16);
@@ -123,7 +124,7 @@ size_t AcpiTables::build(uint8_t* buf, size_t len, uint64_t gpa, const Config& c
   w.pos += aml.size();
   size_t facs = w.alloc(64, 64);
   size_t fadt = w.alloc(244, 16);
-  size_t madt_len = 44 + 8 + 12 + 10 + 10 + 6;
+  size_t madt_len = 44 + 8 * c.cpus + 12 + 10 + 10 + 6;
   size_t madt = w.alloc(madt_len, 16);
   size_t xsdt = w.alloc(36 + 2 * 8, 16);
   if (!w.ok) return 0;
@@ -160,14 +161,16 @@ size_t AcpiTables::build(uint8_t* buf, size_t len, uint64_t gpa, const Config& c
   w.checksum(fadt, 244, fadt + 9);
 
   // MADT (ACPI 6.4, 5.2.12): local APIC address, PCAT_COMPAT (8259s present),
-  // then processor local APIC, I/O APIC, two interrupt source overrides and
-  // the local APIC NMI on LINT1.
+  // then one processor local APIC per CPU (5.2.12.2: type 0, length 8, ACPI
+  // processor UID, APIC ID, flags bit 0 Enabled), the I/O APIC, two interrupt
+  // source overrides and the local APIC NMI on LINT1 of every processor.
   w.header(madt, "APIC", static_cast<uint32_t>(madt_len), 4);
   w.u32(madt + 36, c.lapic_base);
   w.u32(madt + 40, 1);
   size_t e = madt + 44;
-  w.u8(e, 0), w.u8(e + 1, 8), w.u8(e + 2, 0), w.u8(e + 3, c.lapic_id), w.u32(e + 4, 1);  // enabled
-  e += 8;
+  for (unsigned i = 0; i < c.cpus; ++i, e += 8)
+    w.u8(e, 0), w.u8(e + 1, 8), w.u8(e + 2, static_cast<uint8_t>(i)), w.u8(e + 3, static_cast<uint8_t>(c.lapic_id + i)),
+        w.u32(e + 4, 1);  // enabled
   w.u8(e, 1), w.u8(e + 1, 12), w.u8(e + 2, c.ioapic_id), w.u32(e + 4, c.ioapic_base), w.u32(e + 8, 0);
   e += 12;
   // ISA IRQ 0 (PIT) -> GSI 2, conforming polarity/trigger.

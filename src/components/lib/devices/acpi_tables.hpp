@@ -2,8 +2,9 @@
 // interrupt controllers, power management timer and power-off register when
 // the kernel has no MP-table support (Debian's cloud kernel is built without
 // CONFIG_X86_MPPARSE): RSDP, XSDT, FADT (revision 4, with a FACS), a DSDT
-// holding only the \_S5 sleep package, and a MADT with the local APIC, the
-// I/O APIC and the ISA interrupt overrides. ACPI 6.4, chapter 5
+// holding only the \_S5 sleep package, and a MADT with one processor local
+// APIC entry per CPU (Config::cpus), the I/O APIC and the ISA interrupt
+// overrides. ACPI 6.4, chapter 5
 // ("ACPI Software Programming Model"): 5.2.5 RSDP, 5.2.8 XSDT, 5.2.9 FADT,
 // 5.2.10 FACS, 5.2.12 MADT; 7.4.2 \_Sx objects.
 //
@@ -35,7 +36,14 @@ class AmlWriter;
 
 class AcpiTables {
  public:
+  /// Most processor local APIC entries the MADT gets.
+  static constexpr unsigned kMaxCpus = 8;
+
   struct Config {
+    /// Processors (1..kMaxCpus): MADT entries with ACPI processor UIDs
+    /// 0..cpus-1 and APIC IDs lapic_id + UID, all enabled; UID 0 is the BSP
+    /// (the MADT lists it first, ACPI 6.4 §5.2.12.1 recommends that).
+    uint8_t cpus = 1;
     uint8_t lapic_id = 0;
     uint32_t lapic_base = 0xfee00000;
     uint8_t ioapic_id = 1;
@@ -59,7 +67,9 @@ class AcpiTables {
 
   /// Writes the tables into `buf` (guest-physical `gpa`, which must lie in
   /// 0xe0000..0xfffff and be 16-byte aligned so Linux's RSDP scan finds the
-  /// RSDP at its start). Returns the bytes used, 0 if `len` is too small.
+  /// RSDP at its start). Returns the bytes used, 0 if `len` is too small or
+  /// the configuration is invalid (cpus 0 or above kMaxCpus, an APIC ID
+  /// above 0xfe, an empty PCI window).
   static size_t build(uint8_t* buf, size_t len, uint64_t gpa, const Config& config);
   static size_t build(uint8_t* buf, size_t len, uint64_t gpa) { return build(buf, len, gpa, Config{}); }
 

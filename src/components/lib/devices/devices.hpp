@@ -1,6 +1,7 @@
 // cos::dev — every device model (see README.md).
 #pragma once
 #include "devices/acpi_pm.hpp"
+#include "devices/apic_bus.hpp"
 #include "devices/acpi_tables.hpp"
 #include "devices/aml.hpp"
 #include "devices/cmos_rtc.hpp"
@@ -23,4 +24,5 @@
 #include "devices/port_bus.hpp"
 #include "devices/timer_set.hpp"
 #include "devices/uart8250.hpp"
+#include "devices/vcpu_startup.hpp"
 #include "devices/virtio/virtio.hpp"

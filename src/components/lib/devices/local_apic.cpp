@@ -1,5 +1,6 @@
 #include "devices/local_apic.hpp"
 
+#include "devices/apic_bus.hpp"
 #include "devices/util.hpp"
 
 namespace cos::dev {
@@ -37,6 +38,7 @@ void LocalApic::reset(bool bios_virtual_wire) {
   timer_armed_ = false;
   tsc_deadline_ = 0;
   nmi_pending_ = extint_pending_ = false;
+  init_pending_ = sipi_pending_ = false;
   if (bios_virtual_wire) {
     // What SeaBIOS leaves: APIC software-enabled, LINT0 ExtINT (level),
     // LINT1 NMI (level) — MP spec virtual wire mode.
@@ -90,7 +92,7 @@ bool LocalApic::accept(uint8_t vector, bool level) {
   return true;
 }
 
-bool LocalApic::matches(uint32_t dest, bool logical) const {
+bool LocalApic::accepts_destination(uint32_t dest, bool logical) const {
   if (x2apic_mode()) {
     if (dest == 0xffffffff) return true;
     if (!logical) return dest == id_;
@@ -110,7 +112,20 @@ bool LocalApic::deliver(const ApicMessage& msg) {
   uint32_t dest = msg.destination;
   // The I/O APIC has 8 destination bits: 0xff is its broadcast in x2APIC mode too.
   if (x2apic_mode() && dest == 0xff) dest = 0xffffffff;
-  if (!matches(dest, msg.logical)) return false;
+  if (!accepts_destination(dest, msg.logical)) return false;
+  return receive(msg);
+}
+
+void LocalApic::init_reset() {
+  uint64_t base = apic_base_;
+  uint32_t id = id_;
+  reset(false);
+  apic_base_ = base;
+  id_ = id;
+}
+
+bool LocalApic::receive(const ApicMessage& msg) {
+  if (!hw_enabled()) return false;
   switch (msg.mode) {
     case DeliveryMode::fixed:
     case DeliveryMode::lowest_priority:
@@ -121,34 +136,36 @@ bool LocalApic::deliver(const ApicMessage& msg) {
     case DeliveryMode::extint:
       extint_pending_ = true;
       break;
-    default:  // SMI, INIT, SIPI: nothing to do for one vCPU
+    case DeliveryMode::init:
+      init_reset();
+      init_pending_ = true;
+      break;
+    case DeliveryMode::startup:
+      sipi_pending_ = true;
+      sipi_vector_ = msg.vector;
+      break;
+    default:  // SMI: no SMM
       break;
   }
   return true;
 }
 
 void LocalApic::send_ipi(uint32_t lo, uint32_t dest) {
-  uint8_t vector = static_cast<uint8_t>(lo & 0xff);
   unsigned mode = (lo >> 8) & 7;
-  bool logical = lo & 0x800;
-  unsigned shorthand = (lo >> 18) & 3;
-  bool self = shorthand == 1 || shorthand == 2 || (shorthand == 0 && matches(dest, logical));
-  if (!self) return;
-  switch (mode) {
-    case 0:  // fixed
-    case 1:  // lowest priority
-      if (vector < 16) {
-        error(kEsrSendIllegalVector);
-        return;
-      }
-      accept(vector, false);
-      break;
-    case 4:
-      nmi_pending_ = true;
-      break;
-    default:  // SMI, INIT, SIPI
-      break;
+  if ((mode == 0 || mode == 1) && (lo & 0xff) < 16) {
+    error(kEsrSendIllegalVector);
+    return;
   }
+  if (bus_) {
+    bus_->send_ipi(*this, lo, dest);
+    return;
+  }
+  // No bus: this APIC is the only possible destination.
+  Ipi ipi;
+  if (!decode_icr(lo, dest, ipi)) return;
+  bool self = ipi.shorthand == IcrShorthand::self || ipi.shorthand == IcrShorthand::all_including_self ||
+              (ipi.shorthand == IcrShorthand::none && accepts_destination(dest, ipi.msg.logical));
+  if (self) receive(ipi.msg);
 }
 
 bool LocalApic::ext_int_enabled() const {

@@ -24,8 +24,12 @@
 // highest ISR bit and, for a level-triggered vector, tells the EoiListener
 // (the I/O APIC). IPIs: fixed and lowest-priority IPIs to this APIC (self
 // shorthand, all-including-self, or a matching physical/logical
-// destination) are accepted, NMIs set nmi_pending(); INIT, SIPI and SMI are
-// ignored (one vCPU).
+// destination) are accepted, NMIs set nmi_pending(); INIT resets the APIC
+// (SDM §11.4.7.3: all but the APIC ID and IA32_APIC_BASE) and sets
+// init_pending(), a start-up IPI records its vector (take_sipi()); the VMM
+// hands both to the vCPU's VcpuStartup (vcpu_startup.hpp). SMI is ignored.
+// With an ApicBus (set_bus, apic_bus.hpp) ICR writes reach every APIC on the
+// bus; without one only this APIC can be a destination.
 //
 // Timer (SDM §11.5.4): one-shot, periodic and TSC-deadline modes, the
 // input being Config::bus_hz divided by the divide configuration. The
@@ -45,6 +49,8 @@
 #include "devices/device.hpp"
 
 namespace cos::dev {
+
+class ApicBus;
 
 class LocalApic final : public MmioDevice, public TimerDevice, public ApicSink {
  public:
@@ -90,6 +96,9 @@ class LocalApic final : public MmioDevice, public TimerDevice, public ApicSink {
   void set_ext_int_source(ExtIntSource* pic) { ext_ = pic; }
   /// Receives EOIs of level-triggered vectors (the I/O APIC); may be null.
   void set_eoi_listener(EoiListener* l) { eoi_listener_ = l; }
+  /// The APIC bus ICR writes (IPIs) go through (apic_bus.hpp); null: this
+  /// APIC alone (self-addressed IPIs only).
+  void set_bus(ApicBus* bus) { bus_ = bus; }
 
   // --- MMIO: the xAPIC page (offsets 0..0xfff from base()) ---
   uint64_t read(uint64_t offset, unsigned size) override;
@@ -116,6 +125,46 @@ class LocalApic final : public MmioDevice, public TimerDevice, public ApicSink {
   /// destination matches this APIC (and, for fixed/lowest-priority, the
   /// APIC is enabled and the vector legal).
   bool deliver(const ApicMessage& msg) override;
+  /// True if a message for `dest` in physical (`logical` false) or logical
+  /// destination mode addresses this APIC in its current mode (SDM §11.6.2):
+  /// xAPIC physical: dest[7:0] == APIC ID, 0xff broadcast; xAPIC logical:
+  /// flat model (DFR[31:28] = 1111b: LDR[31:24] & dest[7:0] != 0) or cluster
+  /// model (dest[7:4] == LDR[31:28] and dest[3:0] & LDR[27:24] != 0);
+  /// x2APIC (§11.12.10): physical dest == 32-bit ID, logical dest[31:16] ==
+  /// cluster and dest[15:0] & LDR[15:0] != 0, 0xffffffff broadcast in both.
+  bool accepts_destination(uint32_t dest, bool logical) const;
+  /// A message already routed to this APIC (no destination check): fixed and
+  /// lowest priority -> accept(); NMI -> nmi_pending(); ExtINT -> the 8259A's
+  /// vector at the next ack(); INIT -> init_reset() and init_pending();
+  /// start-up -> the SIPI vector for take_sipi(); SMI ignored. Returns false
+  /// if the message was dropped (APIC hardware-disabled; a fixed interrupt
+  /// the APIC refuses).
+  bool receive(const ApicMessage& msg);
+  /// INIT (SDM §11.4.7.3): every register to its power-up value except the
+  /// APIC ID and IA32_APIC_BASE; pending interrupts, NMI and SIPI are lost.
+  void init_reset();
+  /// An INIT arrived since the last take_init() (then false until the next).
+  bool init_pending() const { return init_pending_; }
+  bool take_init() {
+    bool i = init_pending_;
+    init_pending_ = false;
+    return i;
+  }
+  /// A start-up IPI arrived since the last take_sipi(): its vector (the
+  /// 4 KiB page number of the start-up code, SDM §11.6.1) in `vector`.
+  bool take_sipi(uint8_t& vector) {
+    if (!sipi_pending_) return false;
+    sipi_pending_ = false;
+    vector = sipi_vector_;
+    return true;
+  }
+  /// INIT or SIPI waiting for the VMM.
+  bool startup_pending() const { return init_pending_ || sipi_pending_; }
+  /// Sends an IPI as a write of ICR low (`icr_lo`, SDM Figure 11-12) with
+  /// destination `dest` (ICR[63:56] in xAPIC mode, ICR[63:32] in x2APIC
+  /// mode) would; tests and the bus use it.
+  void send_ipi(uint32_t icr_lo, uint32_t dest);
+
   /// A fixed interrupt for this APIC: IRR (and TMR if level). Vectors 0-15
   /// are illegal (ESR bit 6). Ignored while the APIC is disabled. Returns
   /// whether it was taken.
@@ -170,8 +219,6 @@ class LocalApic final : public MmioDevice, public TimerDevice, public ApicSink {
   void write_lvt(unsigned i, uint32_t value);
   void eoi();
   void error(uint32_t bits);
-  void send_ipi(uint32_t lo, uint32_t dest);
-  bool matches(uint32_t dest, bool logical) const;
   uint32_t ldr() const;
   int pending_fixed() const;
   bool ext_int_enabled() const;
@@ -191,6 +238,7 @@ class LocalApic final : public MmioDevice, public TimerDevice, public ApicSink {
   const TscSource* tsc_;
   ExtIntSource* ext_ = nullptr;
   EoiListener* eoi_listener_ = nullptr;
+  ApicBus* bus_ = nullptr;
 
   uint64_t apic_base_ = 0;
   uint32_t id_ = 0;
@@ -203,6 +251,9 @@ class LocalApic final : public MmioDevice, public TimerDevice, public ApicSink {
   uint32_t timer_initial_ = 0, timer_divide_ = 0;
   bool nmi_pending_ = false;
   bool extint_pending_ = false;  // an ExtINT message from the I/O APIC
+  bool init_pending_ = false;    // an INIT message, for the VMM's VcpuStartup
+  bool sipi_pending_ = false;    // a start-up message and its vector
+  uint8_t sipi_vector_ = 0;
 
   // Timer state: at timer_start_ns_, timer_base_ticks_ ticks had elapsed
   // (of the current divisor) since the initial count was written; the next

@@ -52,7 +52,9 @@ bool MpTable::in_scanned_area(uint64_t gpa) {
 }
 
 size_t MpTable::build(uint8_t* buf, size_t len, uint64_t gpa, const Config& c) {
-  if (!buf || len < kSize || (gpa & 0xf) || gpa + kSize > 0x100000000ull) return 0;
+  const size_t total = size(c.cpus), table_size = config_table_size(c.cpus);
+  if (c.cpus == 0 || c.cpus > kMaxCpus || c.lapic_id + c.cpus - 1 > 0xfe) return 0;
+  if (!buf || len < total || (gpa & 0xf) || gpa + total > 0x100000000ull) return 0;
   uint8_t* fp = buf;
   uint8_t* table = buf + kFloatingPointerSize;
 
@@ -70,27 +72,29 @@ size_t MpTable::build(uint8_t* buf, size_t len, uint64_t gpa, const Config& c) {
   // MP configuration table header (spec §4.2, Table 4-2).
   Writer t(table);
   t.chars("PCMP", 4);
-  t.u16(static_cast<uint16_t>(kConfigTableSize));  // BASE TABLE LENGTH
+  t.u16(static_cast<uint16_t>(table_size));  // BASE TABLE LENGTH
   t.u8(4);                                          // SPEC_REV
   t.u8(0);                                          // CHECKSUM, below
   t.chars(c.oem_id, 8);
   t.chars(c.product_id, 12);
   t.u32(0);  // OEM TABLE POINTER
   t.u16(0);  // OEM TABLE SIZE
-  t.u16(static_cast<uint16_t>(1 + 1 + 1 + kIoInterruptEntries + 2));  // ENTRY COUNT
+  t.u16(static_cast<uint16_t>(c.cpus + 1 + 1 + kIoInterruptEntries + 2));  // ENTRY COUNT
   t.u32(c.lapic_base);
   t.u16(0);  // EXTENDED TABLE LENGTH
   t.u8(0);   // EXTENDED TABLE CHECKSUM
   t.u8(0);
 
-  // Processor entry (Table 4-4).
-  t.u8(kProcessor);
-  t.u8(c.lapic_id);
-  t.u8(c.lapic_version);
-  t.u8(0x03);  // CPU FLAGS: EN (usable), BP (bootstrap processor)
-  t.u32(c.cpu_signature);
-  t.u32(c.cpu_features);
-  t.zeros(8);
+  // Processor entries (Table 4-4), the BSP first.
+  for (unsigned i = 0; i < c.cpus; ++i) {
+    t.u8(kProcessor);
+    t.u8(static_cast<uint8_t>(c.lapic_id + i));
+    t.u8(c.lapic_version);
+    t.u8(i == 0 ? 0x03 : 0x01);  // CPU FLAGS: EN (usable), BP (bootstrap processor) on the first
+    t.u32(c.cpu_signature);
+    t.u32(c.cpu_features);
+    t.zeros(8);
+  }
 
   // Bus entry (Table 4-7): ISA.
   t.u8(kBus);
@@ -134,9 +138,9 @@ size_t MpTable::build(uint8_t* buf, size_t len, uint64_t gpa, const Config& c) {
   t.u8(0xff);
   t.u8(1);  // LINTIN1
 
-  table[7] = static_cast<uint8_t>(-sum(table, kConfigTableSize));
+  table[7] = static_cast<uint8_t>(-sum(table, table_size));
   fp[10] = static_cast<uint8_t>(-sum(fp, kFloatingPointerSize));
-  return kSize;
+  return total;
 }
 
 }  // namespace cos::dev
