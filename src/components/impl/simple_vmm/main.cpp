@@ -312,12 +312,16 @@ void create_vcpus() {
     vc.save_mask = cos::vm::Load::cr | cos::vm::Load::segments | cos::vm::Load::syscall_msrs |
                    cos::vm::Load::interruptibility;
     if (auto s = v.cpu.create(g_vmm.vm, vc); !s) fail("creating a vCPU", s.error());
+    install_exit_handlers(v);
+    // Only another vCPU's IPI uses the kick (wake_vcpu): one vCPU needs none,
+    // and its wake-up endpoint (the channels' notify endpoint) may not allow
+    // deriving an asnd (two_vms).
+    if (g_vmm.vcpu_count == 1) continue;
     auto slot = env->slots.alloc();
     if (!slot) fail("a slot for a vCPU's wake-up asnd", slot.error());
     int64_t r = cos::sys::asnd_create(env->untyped, slot.value(), v.cpu.wakeup_endpoint());
     if (r < 0) fail("creating a vCPU's wake-up asnd", vmrt::sys_error("asnd_create", r));
     v.kick = slot.value();
-    install_exit_handlers(v);
   }
 }
 
