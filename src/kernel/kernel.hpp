@@ -17,13 +17,20 @@ namespace cos {
 
 /// What the kernel keeps for each CPU (indexed by platform::this_cpu()).
 struct CpuLocal {
-  Thread* current;  ///< the thread running on that CPU (nullptr while idle)
+  Thread* current;     ///< the thread running on that CPU (nullptr while idle)
+  RunQueue run_queue;  ///< its ready threads (Thread::cpu names it; the running one is not queued)
+  /// Set when a tick ended the running thread's quantum while the kernel
+  /// could not reschedule at once (a vCPU exit path); consumed by the next
+  /// schedule on that CPU.
+  bool rotate_pending;
 };
 extern CpuLocal g_cpu_local[cos_limits::kMaxCpus];
 /// The thread running on this CPU (nullptr while idle).
 inline Thread*& current() { return g_cpu_local[platform::this_cpu()].current; }
-/// Ready threads (the running one is not queued).
-extern RunQueue g_run_queue;
+/// This CPU's ready threads.
+inline RunQueue& run_queue() { return g_cpu_local[platform::this_cpu()].run_queue; }
+/// The CPU `t` runs on now, or -1 when it runs nowhere.
+int cpu_running(const Thread* t);
 /// Started threads that have not exited (the system powers off at zero
 /// unless a thread waits with a timeout, an IRQ or a periodic timer).
 extern uint32_t g_live_threads;
@@ -33,9 +40,6 @@ extern uint32_t g_essential_live;
 extern bool g_essential_started;
 /// Kernel ticks (abi::kTickUs each) since the timer started.
 extern uint64_t g_ticks;
-/// Set when a tick ended the running thread's quantum while the kernel could
-/// not reschedule at once (a vCPU exit path); consumed by the next schedule.
-extern bool g_rotate_pending;
 
 // --- capabilities (capops.cpp) ---------------------------------------------
 /// Fills empty slot `dst` as a copy of `src` with `rights`, derived from

@@ -13,6 +13,10 @@
 // is current somewhere: a kill from another CPU will go through a
 // reschedule IPI) and, for a vCPU thread, its VMCB or VMCS.
 //
+// A CPU waiting for the lock serves cross-CPU synchronisation requests
+// (platform::cpus_sync: TLB shootdown, FPU write-back) while it spins, so
+// the holder can wait for every other CPU without deadlock.
+//
 // Taken with interrupts off. An interrupt the kernel lets in on purpose
 // while it holds the lock (interrupts_poll, the vCPU exit path) finds it
 // held by its own CPU and does not take it again
@@ -20,6 +24,7 @@
 #pragma once
 #include <stdint.h>
 
+#include "kernel/platform.hpp"
 #include "x86_64/this_cpu.hpp"
 
 namespace cos {
@@ -48,7 +53,12 @@ inline void kernel_lock_enter() {
   const uint32_t me = platform::this_cpu() + 1;
   if (__atomic_load_n(&g_kernel_lock.owner, __ATOMIC_RELAXED) == me) kernel_lock_misuse(true);
   const uint32_t ticket = __atomic_fetch_add(&g_kernel_lock.next, 1, __ATOMIC_RELAXED);
-  while (__atomic_load_n(&g_kernel_lock.serving, __ATOMIC_ACQUIRE) != ticket) __builtin_ia32_pause();
+  // The holder may be waiting for this CPU (platform::cpus_sync), which
+  // has interrupts off here: its request is served while spinning.
+  while (__atomic_load_n(&g_kernel_lock.serving, __ATOMIC_ACQUIRE) != ticket) {
+    platform::cpu_sync_poll();
+    __builtin_ia32_pause();
+  }
   __atomic_store_n(&g_kernel_lock.owner, me, __ATOMIC_RELAXED);
 }
 

@@ -71,6 +71,15 @@ bool teardown(KObject* o, WorkBudget& budget) {
       return platform::address_space_teardown(static_cast<Pgtbl*>(o)->root, o->reap_cursor, budget);
     case ObjType::vm:
       return vm_object_teardown(static_cast<Vm*>(o), budget);
+    case ObjType::vcpu:
+      // Its own thread in the guest on another CPU uses the VMCB/VMCS until
+      // that CPU takes it off (a kill that CPU carries out): later.
+      if (Thread* th = static_cast<Vcpu*>(o)->thread)
+        if (const int cpu = cpu_running(th); cpu >= 0 && cpu != static_cast<int>(platform::this_cpu())) {
+          thread_kill(th);  // deferred to that CPU, which is kicked
+          return false;
+        }
+      break;
     default:
       break;
   }

@@ -21,6 +21,25 @@ struct Vcpu;
 
 namespace cos::platform {
 
+// --- processors (x86-64: smp.cpp, cross_cpu.cpp) --------------------------------
+/// CPUs running the kernel (1..cos_limits::kMaxCpus); indices 0..n-1.
+unsigned cpus_online();
+/// Interrupts CPU `cpu` (an IPI), so that it enters the kernel and
+/// reschedules: a thread became ready there, or its running thread must
+/// stop (kill, suspend, migration). Nothing for this CPU itself.
+void cpu_kick(unsigned cpu);
+/// Makes every other online CPU leave user and guest mode, drop its TLB
+/// entries for user address spaces, write back its live FPU state, and,
+/// if it has page-table root `dying_root` (non-zero) loaded, switch to the
+/// kernel's tables; returns when all of them have done so. Called with
+/// the kernel lock held, after page-table entries were removed and before
+/// the pages they mapped can be reused (a TLB shootdown; the other CPUs
+/// do it while waiting for the lock, kernel/kernel_lock.hpp).
+void cpus_sync(uint64_t dying_root);
+/// Does what cpus_sync asked of this CPU, if anything (kernel_lock_enter's
+/// spin loop).
+void cpu_sync_poll();
+
 // --- console and power ------------------------------------------------------------
 /// Writes bytes to the kernel console (COM1 on x86-64).
 void console_write(const char* s, size_t len);
@@ -102,6 +121,10 @@ void fpu_activate(uint8_t* area);
 void fpu_reset(uint8_t* area);
 /// Forgets `area` as the live state's home (its memory is being freed).
 void fpu_forget(uint8_t* area);
+/// Writes the state of `area` back to memory wherever it is live, so that
+/// another CPU can load it (a thread moving between CPUs); may synchronise
+/// with the other CPUs (cpus_sync). With the kernel lock held.
+void fpu_release(uint8_t* area);
 /// Writes the power-on FXSAVE image (FCW 0x37f, MXCSR 0x1f80) into `area`.
 void fpu_init_area(uint8_t* area);
 

@@ -7,13 +7,10 @@
 namespace cos {
 
 CpuLocal g_cpu_local[cos_limits::kMaxCpus];
-RunQueue g_run_queue;
 uint32_t g_live_threads;
 uint32_t g_essential_live;
 bool g_essential_started;
 uint64_t g_ticks;
-
-bool g_rotate_pending;
 
 namespace {
 
@@ -37,6 +34,36 @@ void wake(Thread* t, int64_t result) {
   thread_make_ready(t);
 }
 
+RunQueue& queue_of(const Thread* t) { return g_cpu_local[t->cpu].run_queue; }
+
+/// The CPU running `t` if that is another one than this, else -1: such a
+/// thread's frame and vCPU are that CPU's (kernel/kernel_lock.hpp), so a
+/// change of its state waits for that CPU to enter the kernel.
+int running_elsewhere(const Thread* t) {
+  const int cpu = cpu_running(t);
+  return cpu == static_cast<int>(platform::this_cpu()) ? -1 : cpu;
+}
+
+/// Leaves a thd_suspend / thd_kill to the CPU running `t`, which it kicks.
+void defer_to_cpu(Thread* t, SchedPending what, int cpu) {
+  if (t->pending != SchedPending::kill) t->pending = what;
+  platform::cpu_kick(static_cast<unsigned>(cpu));
+}
+
+/// True when a pending thd_suspend / thd_kill of `t` can take effect now:
+/// it is not inside a live server (kernel/kernel.hpp, thread_sched_request).
+bool pending_applicable(const Thread* t) {
+  return t->pending != SchedPending::none && !(t->depth > 0 && t->current != t->home && t->current->alive);
+}
+
+/// No thread runs or is ready on any CPU.
+bool all_cpus_idle() {
+  const unsigned n = platform::cpus_online();
+  for (unsigned cpu = 0; cpu < n; ++cpu)
+    if (g_cpu_local[cpu].current || !g_cpu_local[cpu].run_queue.empty()) return false;
+  return true;
+}
+
 // thd_suspend / thd_kill that waited for `t` to return home take effect.
 void apply_pending(Thread* t) {
   SchedPending p = t->pending;
@@ -46,6 +73,13 @@ void apply_pending(Thread* t) {
 }
 
 }  // namespace
+
+int cpu_running(const Thread* t) {
+  const unsigned n = platform::cpus_online();
+  for (unsigned cpu = 0; cpu < n; ++cpu)
+    if (g_cpu_local[cpu].current == t) return static_cast<int>(cpu);
+  return -1;
+}
 
 Thread* thread_init(void* page, Component* comp, uint64_t entry, uint64_t arg) {
   auto* t = static_cast<Thread*>(page);
@@ -79,17 +113,23 @@ void thread_make_ready(Thread* t) {
   }
   t->state = ThreadState::ready;
   t->quantum_left = 0;  // it blocked or was held: a fresh quantum
-  g_run_queue.push_back(*t);
+  queue_of(t).push_back(*t);
+  // Another CPU's queue: that CPU looks at it now if it idles or runs a
+  // lower priority (an equal one gets its turn at the next tick).
+  if (t->cpu != platform::this_cpu()) {
+    const Thread* there = g_cpu_local[t->cpu].current;
+    if (!there || t->priority < there->priority) platform::cpu_kick(t->cpu);
+  }
 }
 
 void thread_suspend(Thread* t) {
   t->suspended = true;
   switch (t->state) {
     case ThreadState::ready:
-      g_run_queue.remove(*t);
+      queue_of(t).remove(*t);
       t->state = ThreadState::suspended;
       break;
-    case ThreadState::running:  // the caller itself
+    case ThreadState::running:  // on this CPU (thread_sched_request defers the others)
       t->state = ThreadState::suspended;
       if (current() == t) current() = nullptr;
       break;
@@ -111,6 +151,10 @@ Error thread_sched_request(Thread* t, SchedPending what) {
   // ended thread in the middle of its work; it happens on the way home.
   if (t->depth > 0 && t->current != t->home && t->current->alive) {
     if (t->pending != SchedPending::kill) t->pending = what;
+    return Error::ok;
+  }
+  if (const int cpu = running_elsewhere(t); cpu >= 0) {
+    defer_to_cpu(t, what, cpu);
     return Error::ok;
   }
   t->pending = SchedPending::none;
@@ -135,11 +179,15 @@ void thread_block(Thread* t, RcvEndpoint* ep, uint64_t deadline) {
 
 void thread_kill(Thread* t) {
   if (t->state == ThreadState::dead) return;
-  if (t->state == ThreadState::ready) g_run_queue.remove(*t);
+  if (const int cpu = running_elsewhere(t); cpu >= 0) {  // ends when that CPU enters the kernel
+    defer_to_cpu(t, SchedPending::kill, cpu);
+    return;
+  }
+  if (t->state == ThreadState::ready) queue_of(t).remove(*t);
   if (t->state == ThreadState::blocked) {
     t->suspended = false;  // wake() must not park it: it is taken off the queue at once
     wake(t, 0);
-    g_run_queue.remove(*t);
+    queue_of(t).remove(*t);
   }
   if (t->guest) vcpu_run_abandoned(t);
   syscall_abandon(t);
@@ -211,15 +259,19 @@ void rcv_orphaned(RcvEndpoint* ep) {
 }
 
 bool timer_tick() {
-  ++g_ticks;
-  uint64_t now = platform::time_us();
-  while (!g_timeouts.empty() && g_timeouts.front().deadline <= now)
-    wake(&g_timeouts.front(), static_cast<int64_t>(abi::Error::timeout));
-  for (RcvEndpoint& ep : g_timers) {
-    if (ep.next_us <= now) {
-      ep.next_us += ep.period_us;
-      if (ep.next_us <= now) ep.next_us = now + ep.period_us;  // missed periods are not queued up
-      rcv_notify(&ep);
+  // Time, timeouts and periodic timers are CPU 0's; every CPU's tick counts
+  // down the quantum of the thread it runs.
+  if (platform::this_cpu() == 0) {
+    ++g_ticks;
+    uint64_t now = platform::time_us();
+    while (!g_timeouts.empty() && g_timeouts.front().deadline <= now)
+      wake(&g_timeouts.front(), static_cast<int64_t>(abi::Error::timeout));
+    for (RcvEndpoint& ep : g_timers) {
+      if (ep.next_us <= now) {
+        ep.next_us += ep.period_us;
+        if (ep.next_us <= now) ep.next_us = now + ep.period_us;  // missed periods are not queued up
+        rcv_notify(&ep);
+      }
     }
   }
   // The running thread's quantum (a thread interrupted in the idle loop or
@@ -232,10 +284,10 @@ bool timer_tick() {
 bool wakeups_possible() { return !g_timeouts.empty() || !g_timers.empty() || platform::irqs_bound(); }
 
 bool preemption_due(Thread* t) {
-  if (reap_pending()) return true;
-  int top = g_run_queue.top_priority();
+  if (reap_pending() || pending_applicable(t) || t->cpu != platform::this_cpu()) return true;
+  int top = run_queue().top_priority();
   if (top < 0) return false;
-  return top < t->priority || (g_rotate_pending && top == t->priority);
+  return top < t->priority || (g_cpu_local[platform::this_cpu()].rotate_pending && top == t->priority);
 }
 
 bool idle_work() {
@@ -248,21 +300,30 @@ bool idle_work() {
   // bounded amount per kernel entry (and by the idle loop).
   WorkBudget budget(kWorkPerEntry);
   if (reap_pending()) reap(nullptr, budget);
-  preempt |= g_rotate_pending;
-  g_rotate_pending = false;
-  Thread* next = current();
-  if (next && next->state == ThreadState::running) {
-    int top = g_run_queue.top_priority();
+  CpuLocal& here = g_cpu_local[platform::this_cpu()];
+  preempt |= here.rotate_pending;
+  here.rotate_pending = false;
+  // A thd_kill / thd_suspend another CPU left for this one (it kicked us).
+  if (Thread* c = here.current; c && c->state == ThreadState::running && pending_applicable(c)) apply_pending(c);
+  Thread* next = here.current;
+  if (next && next->state == ThreadState::running && next->cpu != platform::this_cpu()) {
+    // Moved to another CPU (thd_cpu): it continues there.
+    platform::fpu_release(next->fpu);
+    here.current = nullptr;
+    thread_make_ready(next);
+    next = nullptr;
+  } else if (next && next->state == ThreadState::running) {
+    int top = here.run_queue.top_priority();
     if (top >= 0 && top < next->priority) {
       // Preempted: first of its priority again, unless its quantum ended too.
       next->state = ThreadState::ready;
-      if (next->quantum_left) g_run_queue.push_front(*next);
-      else g_run_queue.push_back(*next);
+      if (next->quantum_left) here.run_queue.push_front(*next);
+      else here.run_queue.push_back(*next);
       next = nullptr;
     } else if (top >= 0 && preempt && top == next->priority) {  // round robin
       next->state = ThreadState::ready;
       next->quantum_left = 0;
-      g_run_queue.push_back(*next);
+      here.run_queue.push_back(*next);
       next = nullptr;
     }
   } else {
@@ -270,7 +331,7 @@ bool idle_work() {
   }
   // A thread whose current component died while it waited unwinds first.
   for (;;) {
-    if (!next) next = as_thread(g_run_queue.pop());
+    if (!next) next = as_thread(here.run_queue.pop());
     if (!next) break;
     if (next->current->alive) break;
     invocation_unwind(next, static_cast<uint64_t>(abi::Error::comp_dead), 0);
@@ -287,13 +348,17 @@ bool idle_work() {
   }
   if (!next) {
     current() = nullptr;
-    if (g_live_threads == 0) {
-      kprintf("cos: all threads have exited\n");
-      platform::stop(platform::StopReason::clean);
-    }
-    if (!wakeups_possible()) {
-      kprintf("cos: %u threads blocked with nothing left to wake them\n", g_live_threads);
-      platform::stop(platform::StopReason::clean);
+    // The run ends when no CPU has anything to run and nothing can change
+    // that; while one does, its threads may still wake the others'.
+    if (all_cpus_idle()) {
+      if (g_live_threads == 0) {
+        kprintf("cos: all threads have exited\n");
+        platform::stop(platform::StopReason::clean);
+      }
+      if (!wakeups_possible()) {
+        kprintf("cos: %u threads blocked with nothing left to wake them\n", g_live_threads);
+        platform::stop(platform::StopReason::clean);
+      }
     }
     platform::idle();
   }

@@ -1,5 +1,5 @@
 // Scheduling authority: comp_ceiling, thd_suspend, thd_resume, thd_kill,
-// comp_kill. Who may do what is decided by capabilities (write on the
+// comp_kill, thd_cpu. Who may do what is decided by capabilities (write on the
 // thread, vCPU or component) and by the priority ceiling of the component
 // the caller executes in (docs/capabilities.md, "Scheduling authority").
 #include "kernel/syscalls.hpp"
@@ -59,6 +59,8 @@ int64_t thd_kill(Thread* t, uint64_t slot) {
   if (!th) {  // a synchronous vCPU: a thread running it now leaves it at its next iteration
     if (v->dead) return err(Error::comp_dead);
     v->dead = true;
+    if (v->runner)  // in its guest on another CPU: out now
+      if (const int cpu = cpu_running(v->runner); cpu >= 0) platform::cpu_kick(static_cast<unsigned>(cpu));
     return 0;
   }
   return err(thread_sched_request(th, SchedPending::kill));
@@ -70,6 +72,31 @@ int64_t comp_kill(Thread* t, uint64_t comp_slot) {
   if (e != Error::ok) return err(e);
   if (!c->alive) return err(Error::comp_dead);
   component_kill(c);
+  return 0;
+}
+
+int64_t thd_cpu(Thread* t, uint64_t slot, uint64_t cpu) {
+  Capability* c;
+  Error e = caps(t).get(slot, ObjType::none, c, Rights::write);
+  if (e != Error::ok) return err(e);
+  if (c->object_type() == ObjType::vcpu) return err(Error::wrong_cpu);
+  if (c->object_type() != ObjType::thread) return err(Error::wrong_type);
+  auto* th = reinterpret_cast<Thread*>(c->w0);
+  if (cpu >= platform::cpus_online()) return err(Error::bad_argument);
+  if (th->state == ThreadState::dead) return err(Error::comp_dead);
+  if (th->guest) return err(Error::wrong_cpu);
+  if (th->cpu == cpu) return 0;
+  const bool queued = th->state == ThreadState::ready;
+  if (queued) g_cpu_local[th->cpu].run_queue.remove(*th);
+  th->cpu = static_cast<uint8_t>(cpu);
+  if (const int there = cpu_running(th); there >= 0) {
+    // Running: its CPU moves it at its next schedule (this one after the
+    // call returns, another one now).
+    platform::cpu_kick(static_cast<unsigned>(there));
+    return 0;
+  }
+  platform::fpu_release(th->fpu);  // its registers may still be live where it ran last
+  if (queued) thread_make_ready(th);
   return 0;
 }
 

@@ -32,7 +32,7 @@ constexpr size_t kPrintChunk = 16;
 // `ptr`, `len`) when a higher priority should run now.
 bool print_yields(Thread* t, uint64_t ptr, uint64_t len) {
   platform::interrupts_poll();
-  int top = g_run_queue.top_priority();
+  int top = run_queue().top_priority();
   if (top < 0 || top >= t->priority) return false;
   t->regs.rdi = ptr;
   t->regs.rsi = len;
@@ -111,7 +111,7 @@ bool control_transfer(Thread* t, Op op) {
     case Op::sret: sys::sret(t); return true;
     case Op::thd_yield:
       r.rax = 0;
-      if (!g_run_queue.empty() && g_run_queue.top_priority() <= t->priority) schedule(true);
+      if (!run_queue().empty() && run_queue().top_priority() <= t->priority) schedule(true);
       return true;
     case Op::thd_exit: thread_kill(t); return true;
     case Op::comp_exit:  // returns only with an error
@@ -188,6 +188,8 @@ void syscall_handle(Thread* t) {
     case Op::thd_resume: ret = sys::thd_suspend(t, r.rdi, false); break;
     case Op::thd_kill: ret = sys::thd_kill(t, r.rdi); break;
     case Op::comp_kill: ret = sys::comp_kill(t, r.rdi); break;
+    case Op::thd_cpu: ret = sys::thd_cpu(t, r.rdi, r.rsi); break;
+    case Op::cpu_count: ret = platform::cpus_online(); break;
     default: ret = sys::err(Error::bad_op); break;
   }
   finish(t, raw_op, ret, budget);

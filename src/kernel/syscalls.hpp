@@ -83,6 +83,8 @@ int64_t comp_ceiling(Thread* t, uint64_t comp, uint64_t ceiling);
 int64_t thd_suspend(Thread* t, uint64_t slot, bool suspend);
 int64_t thd_kill(Thread* t, uint64_t slot);
 int64_t comp_kill(Thread* t, uint64_t comp);
+/// thd_cpu(slot, cpu) (abi::Op::thd_cpu).
+int64_t thd_cpu(Thread* t, uint64_t slot, uint64_t cpu);
 
 // comp_exit.cpp
 /// Ends t's current component and reschedules; returns only on a bad argument.

@@ -72,6 +72,10 @@ struct Thread : KObject, SchedEntity, TimeoutHook, HomeHook {
   uint32_t depth;                ///< number of valid entries in inv
   uint32_t id;
   ThreadState state;
+  /// The CPU whose run queue it joins when ready (0 at creation; thd_cpu
+  /// moves it). A running thread whose `cpu` changed moves at its CPU's
+  /// next schedule.
+  uint8_t cpu;
   /// thd_suspend holds the thread: it is parked (state suspended) instead of
   /// queued whenever it would become ready.
   bool suspended;

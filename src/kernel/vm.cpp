@@ -76,6 +76,16 @@ int64_t vm_unmap(Thread* t, uint64_t vm_slot, uint64_t gpa) {
   uint64_t pa, pages;
   if ((e = platform::unmap_guest_page(vm->root, gpa, pa, pages)) != Error::ok) return err(e);
   vm->flush_pending = true;
+  // A vCPU of this VM in its guest on another CPU may hold the translation:
+  // out of the guest before the page can be reused (the flush happens at
+  // its next entry).
+  for (unsigned cpu = 0; cpu < platform::cpus_online(); ++cpu) {
+    const Thread* c = g_cpu_local[cpu].current;
+    if (cpu != platform::this_cpu() && c && c->guest && c->guest->vm == vm) {
+      platform::cpus_sync(0);
+      break;
+    }
+  }
   ++vm->unmaps;
   for (uint64_t i = 0; i < pages; ++i) frame_page_unmapped(pa + i * kPage);
   return static_cast<int64_t>(pages);

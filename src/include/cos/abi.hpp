@@ -301,6 +301,20 @@ enum class Op : uint64_t {
   /// booter is essential); it cannot be undone. Errors: no_rights (the
   /// caller's component is not essential), and those of the slot.
   comp_essential = 42,
+
+  // --- processors (kernel/sys_sched.cpp, docs/kernel.md "Processors") --------
+  /// thd_cpu(slot, cpu): places the thread (a thread capability, needs
+  /// write) on CPU `cpu` (0 = the boot processor .. the number online - 1,
+  /// see cpu_count): from then on it runs there, whatever its state. The
+  /// calling thread moves before the call returns; a thread running on
+  /// another CPU moves when that CPU next enters the kernel (an IPI makes it
+  /// do so at once). Returns 0. Errors: bad_argument (no such CPU online),
+  /// wrong_cpu (a vCPU, or a thread running a guest: guests run on CPU 0 so
+  /// far), comp_dead (the thread has ended), and those of the slot.
+  thd_cpu = 43,
+  /// cpu_count(): the number of CPUs running the kernel (>= 1). Needs no
+  /// capability: it is the machine's, not a secret.
+  cpu_count = 44,
 };
 
 /// Longest reason comp_exit takes, in bytes.
@@ -359,6 +373,7 @@ enum class Error : int64_t {
   not_bound = -29,        ///< console_bind(on = 0) / console_read: the endpoint is not a reader
   above_ceiling = -30,    ///< a priority above the calling component's ceiling (comp_ceiling)
   unaligned = -31,        ///< vm_map(kVmMapLarge): the frame's pages are not 2 MiB aligned in host memory (or no 2 MiB guest pages)
+  wrong_cpu = -32,        ///< vcpu_run from a thread not on CPU 0, or thd_cpu of a vCPU's thread: guests run on CPU 0 so far
 };
 
 /// The name of an error code ("bad_slot"), or "" for a value that is not one
@@ -371,7 +386,7 @@ constexpr const char* error_name(int64_t v) {
       "invocation_depth", "already_started", "would_block",    "timeout",          "out_of_range",
       "irq_bound",     "waiter_busy",     "no_virtualization", "bad_guest_state",  "vcpu_running",
       "event_pending",   "vcpu_mode",      "kernel_owned",      "already_bound",    "not_bound",
-      "above_ceiling", "unaligned"};
+      "above_ceiling", "unaligned",       "wrong_cpu"};
   return v < 0 && -v < static_cast<int64_t>(sizeof(names) / sizeof(names[0])) ? names[-v] : "";
 }
 

@@ -18,6 +18,17 @@ using x86::kPageSize;
 /// The root loaded in this CPU's CR3 (0: the boot tables).
 uint64_t& loaded_root() { return x86::percpu().loaded_root; }
 
+/// Another CPU has `root` in its CR3, so it may hold translations from it
+/// (also while idle or in the kernel: CR3 stays until the next switch).
+/// Stable while the kernel lock is held: CR3 changes under it, or to the
+/// kernel's tables in cpu_sync_poll.
+bool loaded_elsewhere(uint64_t root) {
+  const unsigned me = this_cpu();
+  for (unsigned cpu = 0; cpu < cos_limits::kMaxCpus; ++cpu)
+    if (cpu != me && x86::percpu_of(cpu).online && x86::percpu_of(cpu).loaded_root == root) return true;
+  return false;
+}
+
 }  // namespace
 
 void* phys_to_kernel(uint64_t pa) { return x86::phys_to_virt(pa); }
@@ -49,6 +60,7 @@ abi::Error unmap_user_page(uint64_t root, uint64_t va, uint64_t& pa) {
   uint64_t old;
   if (pt.unmap(va, old) != x86::MapResult::ok) return abi::Error::not_mapped;
   if (root == loaded_root()) x86::invlpg(va);
+  if (loaded_elsewhere(root)) cpus_sync(0);  // before the page can be reused
   pa = x86::pte::address(old);
   return abi::Error::ok;
 }
@@ -58,6 +70,7 @@ bool address_space_teardown(uint64_t root, uint64_t& cursor, WorkBudget& budget)
     x86::write_cr3(x86::kernel_root());
     loaded_root() = 0;
   }
+  if (loaded_elsewhere(root)) cpus_sync(root);  // no CPU keeps the dying tables in CR3
   x86::KernelMem mem{nullptr};
   x86::PageTable<x86::KernelMem> pt(mem, root);
   return pt.teardown(cursor, x86::kUserTop, budget, frame_page_unmapped, pgtable_page_freed);

@@ -5,6 +5,7 @@
 #include "kernel/platform.hpp"
 #include "x86_64/arch.hpp"
 #include "x86_64/gdt.hpp"
+#include "x86_64/lapic.hpp"
 #include "x86_64/address_space.hpp"
 #include "x86_64/percpu.hpp"
 #include "x86_64/regs.hpp"
@@ -76,6 +77,11 @@ void set_syscall_result(Thread* t, int64_t rax, uint64_t rdx) {
 void thread_destroyed(Thread* t) { fpu_forget(t->fpu); }
 
 void resume(Thread* t) {
+  x86::PerCpu& cpu = x86::percpu();
+  if (cpu.tick_stopped) {  // an AP out of its idle loop: the tick counts this thread's quantum
+    x86::lapic::start_timer_this_cpu();
+    cpu.tick_stopped = false;
+  }
   address_space_switch(t->current->pgtbl_root);
   // A thread in a guest re-enters it from the top of the kernel stack.
   if (t->guest) vcpu_guest_loop_on_stack(t, x86::percpu().kernel_stack_top);
@@ -98,9 +104,19 @@ namespace {
 // opens a one-instruction interrupt window between chunks (STI delays
 // interrupts by one instruction: Intel SDM Vol. 2B, STI) rather than halting.
 [[noreturn]] void idle_loop() {
+  // The boot processor's tick keeps time and timeouts; an AP's only counts
+  // quanta: an idle AP stops it and is woken by an IPI (cross_cpu.cpp).
+  x86::PerCpu& cpu = x86::percpu();
+  if (cpu.cpu != 0 && !cpu.tick_stopped) {
+    x86::lapic::stop_timer_this_cpu();
+    cpu.tick_stopped = true;
+  }
   for (;;) {
     if (idle_work()) {
+      // Between chunks the lock is let go too: the other CPUs get their turn.
+      kernel_lock_leave();
       interrupts_poll();
+      kernel_lock_enter();
     } else {
       kernel_lock_leave();  // an interrupt takes it again (trap_from_kernel)
       asm volatile("sti\n hlt\n cli" ::: "memory");

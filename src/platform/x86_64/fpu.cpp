@@ -63,6 +63,19 @@ void fpu_forget(uint8_t* area) {
     if (x86::percpu_of(cpu).fpu_live == area) x86::percpu_of(cpu).fpu_live = nullptr;
 }
 
+void fpu_release(uint8_t* area) {
+  if (live() == area) {
+    fxsave(area);
+    live() = nullptr;
+    return;
+  }
+  for (unsigned cpu = 0; cpu < x86::kMaxCpus; ++cpu)
+    if (x86::percpu_of(cpu).fpu_live == area) {
+      cpus_sync(0);  // that CPU writes it back while it waits for the kernel lock
+      return;
+    }
+}
+
 void fpu_init_area(uint8_t* area) {
   for (unsigned i = 0; i < 512; ++i) area[i] = fpu_clean_image.bytes[i];
 }

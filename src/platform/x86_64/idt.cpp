@@ -55,7 +55,10 @@ void idt_init() {
                   static_cast<uint16_t>(addr >> 16), static_cast<uint32_t>(addr >> 32), 0};
   }
   idt_load();
+  syscall_init_this_cpu();
+}
 
+void syscall_init_this_cpu() {
   // SYSCALL loads CS from STAR[47:32] and SS = +8; SYSRET loads CS from
   // STAR[63:48] + 16 and SS = +8 (Intel SDM Vol. 2B, SYSCALL/SYSRET).
   wrmsr(Msr::star, (static_cast<uint64_t>(kKernelDs | 3) << 48) |

@@ -70,6 +70,13 @@ void kernel_paging_init() {
     panic("%u kernel mappings are both writable and executable", n);
 }
 
+namespace {
+/// The CR4 bits protection_init turned on, for the other CPUs.
+uint64_t g_protection_cr4;
+}  // namespace
+
+void protection_this_cpu() { write_cr4(read_cr4() | g_protection_cr4); }
+
 const char* protection_init() {
   static char summary[64];
   uint32_t a, b, c, d;
@@ -88,6 +95,7 @@ const char* protection_init() {
   if (leaf7_b & (1u << 7)) cr4 |= Cr4::smep, add(", SMEP");
   if (leaf7_b & (1u << 20)) cr4 |= Cr4::smap, add(", SMAP");
   if (leaf7_c & (1u << 2)) cr4 |= Cr4::umip, add(", UMIP");
+  g_protection_cr4 = cr4 & (Cr4::smep | Cr4::smap | Cr4::umip);
   write_cr4(cr4);
   summary[n] = 0;
   return summary;

@@ -68,6 +68,8 @@ void kernel_paging_init();
 /// Turns on the protections the CPU offers (SMEP, SMAP, UMIP in CR4) and
 /// returns a short list of what is on ("W^X, SMEP, SMAP, UMIP").
 const char* protection_init();
+/// Turns the same protections on for this CPU (an application processor).
+void protection_this_cpu();
 /// Physical address of the kernel's PML4: an address space with nothing
 /// but the kernel (loaded when a component's is torn down).
 uint64_t kernel_root();

@@ -28,6 +28,8 @@ uint32_t g_ticks_per_ms;
 uint64_t g_tsc_per_us = 1;
 uint64_t g_tsc_base;
 uint16_t g_pic_mask = 0xffff;
+/// The timer's initial count for the kernel tick (init()).
+uint32_t g_timer_initial;
 
 void pic_write_mask() {
   uint16_t m = g_pic_mask;
@@ -102,8 +104,16 @@ void init(uint32_t period_us) {
 
   uint64_t initial = static_cast<uint64_t>(g_ticks_per_ms) * period_us / 1000;
   if (initial == 0) initial = 1;
+  g_timer_initial = initial > 0xffffffffu ? 0xffffffffu : static_cast<uint32_t>(initial);
+  start_timer_this_cpu();
+}
+
+void stop_timer_this_cpu() { write(kRegTimerInitial, 0); }
+
+void start_timer_this_cpu() {
+  write(kRegTimerDivide, kDivideBy16);
   write(kRegLvtTimer, kLvtPeriodic | kVectorTimer);
-  write(kRegTimerInitial, static_cast<uint32_t>(initial));
+  write(kRegTimerInitial, g_timer_initial);
 }
 
 void eoi() { write(kRegEoi, 0); }
@@ -129,6 +139,7 @@ bool send_ipi(uint32_t apic_id, uint32_t low) {
 
 bool send_init(uint32_t apic_id) { return send_ipi(apic_id, kIcrInit | kIcrAssert); }
 bool send_startup(uint32_t apic_id, uint8_t page) { return send_ipi(apic_id, kIcrStartup | kIcrAssert | page); }
+bool send_fixed(uint32_t apic_id, uint8_t vector) { return send_ipi(apic_id, kIcrAssert | vector); }
 uint32_t ticks_per_ms() { return g_ticks_per_ms; }
 uint64_t tsc_per_us() { return g_tsc_per_us; }
 uint64_t tsc_to_us(uint64_t tsc) { return (tsc - g_tsc_base) / g_tsc_per_us; }

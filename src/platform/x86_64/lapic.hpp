@@ -16,6 +16,18 @@ uint32_t id();
 /// Software-enables this CPU's LAPIC (spurious vector kVectorSpurious): for
 /// an application processor, whose LAPIC init() did not touch.
 void enable_this_cpu();
+/// Starts this CPU's LAPIC timer with the period init() calibrated
+/// (periodic, kVectorTimer): for an application processor, whose timer
+/// init() did not touch. Every LAPIC timer runs from the same bus clock
+/// (Intel SDM Vol. 3A, 11.5.4 "APIC Timer").
+void start_timer_this_cpu();
+/// Stops this CPU's LAPIC timer (an idle application processor: nothing
+/// of its own to count, and an IPI wakes it).
+void stop_timer_this_cpu();
+/// Sends a fixed interrupt with `vector` to the CPU with local APIC
+/// `apic_id` (physical destination, edge); false if the LAPIC did not send
+/// it within 1 ms (SDM Vol. 3A, 11.6.1).
+bool send_fixed(uint32_t apic_id, uint8_t vector);
 /// Busy-waits `us` microseconds on the TSC (valid after init()).
 void delay_us(uint64_t us);
 /// Sends an INIT IPI (level assert) to the CPU with local APIC `apic_id`;

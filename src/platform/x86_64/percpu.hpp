@@ -19,6 +19,14 @@ struct PerCpu {
   uint32_t cpu;               ///< offset 32: 0 = the boot processor .. kMaxCpus - 1
   uint64_t loaded_root;       ///< the page-table root in CR3 (0: the boot tables; address_space.cpp)
   uint8_t* fpu_live;          ///< the FXSAVE area whose state is in the FPU registers (fpu.cpp)
+  /// Cross-CPU synchronisation (cross_cpu.cpp): another CPU, holding the
+  /// kernel lock, sets `sync_root` then `sync_request` (release) and waits
+  /// until this CPU clears `sync_request`.
+  uint32_t sync_request;
+  uint64_t sync_root;        ///< a page-table root being torn down (0: none)
+  uint32_t apic_id;          ///< this CPU's local APIC ID (smp.cpp)
+  bool online;               ///< runs the kernel (the boot processor, or an AP that reported in)
+  bool tick_stopped;         ///< an idle AP stopped its LAPIC timer (context.cpp)
 };
 static_assert(__builtin_offsetof(PerCpu, self) == 24, "percpu() reads %gs:24");
 

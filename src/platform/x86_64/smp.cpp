@@ -1,10 +1,13 @@
 #include "x86_64/smp.hpp"
 
 #include "kernel/console.hpp"
+#include "kernel/kernel.hpp"
+#include "kernel/kernel_lock.hpp"
 #include "x86_64/acpi_madt.hpp"
 #include "x86_64/cpu.hpp"
 #include "x86_64/gdt.hpp"
 #include "x86_64/idt.hpp"
+#include "x86_64/kernel_paging.hpp"
 #include "x86_64/lapic.hpp"
 #include "x86_64/layout.hpp"
 #include "x86_64/percpu.hpp"
@@ -62,6 +65,7 @@ bool start_ap(unsigned cpu, uint32_t apic_id) {
   params->entry = reinterpret_cast<uint64_t>(ap_entry64);
   params->cpu = cpu;
   g_apic_id[cpu] = apic_id;
+  percpu_of(cpu).apic_id = apic_id;
   constexpr uint8_t kPage = kApTrampolinePhys >> 12;
   if (!lapic::send_init(apic_id)) return false;
   lapic::delay_us(10000);
@@ -88,6 +92,7 @@ unsigned smp_init() {
   }
   const uint32_t bsp = lapic::id();
   g_apic_id[0] = bsp;
+  percpu_of(0).apic_id = bsp;
   g_kernel_cr3 = read_cr3();
   const size_t bytes = static_cast<size_t>(ap_trampoline_end - ap_trampoline_start);
   __builtin_memcpy(phys_to_virt<uint8_t>(kApTrampolinePhys), ap_trampoline_start, bytes);
@@ -100,15 +105,14 @@ unsigned smp_init() {
       continue;
     }
     if (start_ap(online, apic_id)) {
-      kprintf("cos: CPU %u online (LAPIC ID %u), parked\n", online, apic_id);
+      kprintf("cos: CPU %u online (LAPIC ID %u)\n", online, apic_id);
       ++online;
     } else {
       kprintf("cos: CPU with LAPIC ID %u did not start\n", apic_id);
       ++failed;
     }
   }
-  kprintf("cos: CPUs: %u online (CPU 0, LAPIC ID %u, runs the kernel%s)", online, bsp,
-          online > 1 ? "; the others are parked" : "");
+  kprintf("cos: CPUs: %u online (CPU 0: LAPIC ID %u)", online, bsp);
   if (failed) kprintf(", %u failed to start", failed);
   if (skipped) kprintf(", %u beyond the kernel's limit of %u", skipped, kMaxCpus);
   kprintf("\n");
@@ -119,14 +123,22 @@ unsigned smp_init() {
 
 /// An application processor's first C++ code, on its own stack with the
 /// boot page tables (ap_boot.S): the kernel's tables, its own GDT and TSS,
-/// the IDT, its LAPIC; then it reports in and parks.
+/// the IDT, its LAPIC and timer; then it reports in and waits for the
+/// kernel lock, which the boot processor leaves when its first thread
+/// starts, and enters the scheduler (its run queue is empty until a
+/// thread is placed on it: thd_cpu).
 extern "C" [[noreturn]] void ap_entry64(uint32_t cpu) {
   using namespace cos::x86;
   write_cr3(g_kernel_cr3);
   percpu_init(cpu, reinterpret_cast<uint64_t>(g_ap_stacks[cpu] + kApStackBytes));
   gdt_init(cpu);
   idt_load();
+  syscall_init_this_cpu();
+  protection_this_cpu();
   lapic::enable_this_cpu();
+  lapic::start_timer_this_cpu();
+  percpu_of(cpu).online = true;
   __atomic_store_n(&g_online[cpu], 1, __ATOMIC_RELEASE);
-  for (;;) asm volatile("cli; hlt");
+  cos::kernel_lock_enter();
+  cos::schedule(false);
 }

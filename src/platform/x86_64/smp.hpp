@@ -1,9 +1,9 @@
 // Application processors: found in the ACPI MADT and started with
 // INIT-SIPI-SIPI (Intel SDM Vol. 3A, 9.4.4 "MP Initialization Example").
 // This step of SMP support brings every AP up to 64-bit mode with its own
-// GDT, TSS and IST stacks, the shared IDT and the kernel's page tables, and
-// then parks it (interrupts off, HLT): the kernel still runs threads on the
-// boot processor only (docs/kernel.md, "Processors").
+// GDT, TSS and IST stacks, the shared IDT, the kernel's page tables and its
+// own LAPIC timer, and then into the scheduler with its own run queue
+// (docs/kernel.md, "Processors").
 #pragma once
 #include <stdint.h>
 

@@ -62,6 +62,7 @@ void percpu_init(unsigned cpu, uint64_t stack_top) {
   p.kernel_stack_top = stack_top;
   p.self = &p;
   p.cpu = cpu;
+  if (cpu == 0) p.online = true;  // an AP reports in once it is set up (smp.cpp)
   wrmsr(Msr::gs_base, reinterpret_cast<uint64_t>(&p));
   wrmsr(Msr::kernel_gs_base, 0);
 }
@@ -83,6 +84,7 @@ bool handle_interrupt(uint64_t vector) {
     if (lapic::pic_ack(line)) irq_deliver(line);
     return false;
   }
+  // kVectorCpuKick: entering the kernel was the point (cross_cpu.cpp).
   if (vector != kVectorSpurious) lapic::eoi();
   return false;
 }
@@ -104,8 +106,8 @@ extern "C" void trap_from_kernel(Regs* r) {
     // A vCPU's exit path briefly enables interrupts to take the one that
     // caused the exit: it reschedules itself afterwards.
     if (current()) {
-      g_rotate_pending |= rotate;
-    } else if (!g_run_queue.empty()) {
+      g_cpu_local[platform::this_cpu()].rotate_pending |= rotate;
+    } else if (!run_queue().empty()) {
       // The idle loop: anything that became ready gets the CPU.
       schedule(false);
     }

@@ -294,6 +294,7 @@ KT_BLOB(recurse)
 KT_BLOB(regleak)
 KT_BLOB(tf_syscall)
 KT_BLOB(fpu_probe)
+KT_BLOB(read_count)
 #undef KT_BLOB
 /// Fills every FPU/SSE register with markers, invokes `gate` with a raw sinv
 /// and stores the FPU/SSE state the kernel returns with in out (512-byte

@@ -165,6 +165,18 @@ kt_blob_spin_start:
   jmp 1b                      /* eb fc */
 kt_blob_spin_end:
 
+/* read_count: thread body that reads the child's data page (kChildData,
+   0x600000) and counts each read at rdi, forever: the read faults once the
+   page is unmapped (t_smp.cpp). */
+  .global kt_blob_read_count_start, kt_blob_read_count_end
+kt_blob_read_count_start:
+1:
+  mov 0x600000, %rax          /* 48 8b 04 25 00 00 60 00 */
+  incq (%rdi)                 /* 48 ff 07 */
+  pause                       /* f3 90 */
+  jmp 1b                      /* eb f1 */
+kt_blob_read_count_end:
+
 /* recurse: sinv entry that invokes itself through child slot 2 until the
    kernel refuses, then unwinds: r0 = the innermost error, r1 = the number of
    invocations that were entered (each level adds one on the way out). */

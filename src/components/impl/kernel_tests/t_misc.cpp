@@ -10,7 +10,7 @@ KT_CASE(nop_returns_zero) {
 
 KT_CASE(unknown_op_is_bad_op) {
   KT_ERR(sys::call(static_cast<Op>(27)), bad_op);
-  KT_ERR(sys::call(static_cast<Op>(static_cast<uint64_t>(Op::comp_essential) + 1), 1, 2, 3), bad_op);  // first number after the last operation
+  KT_ERR(sys::call(static_cast<Op>(static_cast<uint64_t>(Op::cpu_count) + 1), 1, 2, 3), bad_op);  // first number after the last operation
   KT_ERR(sys::call(static_cast<Op>(1000)), bad_op);
   KT_ERR(sys::call(static_cast<Op>(0x8000000000000000ull)), bad_op);
   KT_ERR(sys::call(static_cast<Op>(~0ull)), bad_op);

@@ -126,6 +126,10 @@ inline int64_t thd_suspend(uint64_t thd_or_vcpu) { return call(abi::Op::thd_susp
 inline int64_t thd_resume(uint64_t thd_or_vcpu) { return call(abi::Op::thd_resume, thd_or_vcpu); }
 inline int64_t thd_kill(uint64_t thd_or_vcpu) { return call(abi::Op::thd_kill, thd_or_vcpu); }
 inline int64_t comp_kill(uint64_t comp) { return call(abi::Op::comp_kill, comp); }
+/// Places a thread on a CPU (abi::Op::thd_cpu).
+inline int64_t thd_cpu(uint64_t thd, uint64_t cpu) { return call(abi::Op::thd_cpu, thd, cpu); }
+/// CPUs running the kernel (abi::Op::cpu_count).
+inline int64_t cpu_count() { return call(abi::Op::cpu_count); }
 
 /// Result of a synchronous invocation: the server's two return words.
 struct SinvResult {
