@@ -77,9 +77,9 @@ const char* const kOpNames[] = {
     "hw_derive",   "ioport_in",   "ioport_out",  "irq_bind",    "timer_bind", "time_now",   "reserved_27",
     "vm_map",      "vm_unmap",    "vcpu_create", "vcpu_run",    "vcpu_inject", "vcpu_resume",
     "console_bind", "console_read", "comp_ceiling", "thd_suspend", "thd_resume",  "thd_kill",
-    "comp_kill",    "comp_exit",    "comp_essential"};
+    "comp_kill",    "comp_exit",    "comp_essential", "thd_cpu",   "cpu_count"};
 constexpr uint64_t kNumOps = sizeof(kOpNames) / sizeof(kOpNames[0]);
-static_assert(static_cast<uint64_t>(Op::comp_essential) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
+static_assert(static_cast<uint64_t>(Op::cpu_count) == kNumOps - 1, "kOpNames must list every cos::abi::Op");
 constexpr uint64_t kInvalidBucket = kNumOps;  // histogram row for invalid numbers
 constexpr uint64_t kOpRows = kNumOps + 1;
 static_assert(kOpRows <= 64, "the `ops` mask has one bit per row");
@@ -99,9 +99,9 @@ const char* const kErrorNames[] = {"ok",
                                    "waiter_busy",      "no_virtualization", "bad_guest_state", "vcpu_running",
                                    "event_pending",    "vcpu_mode",       "kernel_owned",    "already_bound",
                                    "not_bound",        "above_ceiling",
-                                   "unaligned"};
+                                   "unaligned",       "wrong_cpu"};
 constexpr int kMinError = -static_cast<int>(sizeof(kErrorNames) / sizeof(kErrorNames[0]) - 1);
-static_assert(static_cast<int64_t>(Error::unaligned) == kMinError, "kErrorNames must list every cos::abi::Error");
+static_assert(static_cast<int64_t>(Error::wrong_cpu) == kMinError, "kErrorNames must list every cos::abi::Error");
 constexpr int kRowPositive = -kMinError + 1;  // non-negative results other than 0
 constexpr int kRowOther = -kMinError + 2;     // undocumented negative values
 constexpr int kResultRows = -kMinError + 3;
@@ -118,6 +118,8 @@ uint64_t g_table_size;  // slots in our capability table
 /// Our priority in syscall_fuzz.toml (parameter `priority`); vCPUs get lower ones.
 uint64_t g_priority = 250;
 uint64_t g_ut, g_ct, g_canary, g_first_free;
+/// CPUs online (cpu_count at start): thd_cpu gets numbers around it.
+uint64_t g_cpus = 1;
 
 // Recently created objects: a ring of slots overall and a few per type.
 constexpr int kRecent = 16;
@@ -405,6 +407,13 @@ Call make_call() {
     case Op::thd_kill:
       if (structured) c.a[0] = slot_of(g_rng.percent(70) ? ObjType::thread : ObjType::vcpu);
       break;
+    case Op::thd_cpu:
+      // CPU numbers around the real count: valid ones, the first invalid one, garbage.
+      if (structured) {
+        c.a[0] = slot_of(g_rng.percent(70) ? ObjType::thread : ObjType::vcpu);
+        c.a[1] = g_rng.percent(80) ? g_rng.below(g_cpus + 1) : any_value();
+      }
+      break;
     case Op::pgtbl_map:
       if (structured) {
         c.a[0] = slot_of(ObjType::pgtbl);
@@ -595,6 +604,9 @@ void check_result(const Call& c, int64_t r, uint64_t index) {
               static_cast<unsigned long>(index), static_cast<unsigned long>(c.op), static_cast<long>(r));
   if (c.op == static_cast<uint64_t>(Op::nop) && r != 0)
     violation("fuzz: VIOLATION: call %lu: nop returned %ld\n", static_cast<unsigned long>(index), static_cast<long>(r));
+  if (c.op == static_cast<uint64_t>(Op::cpu_count) && static_cast<uint64_t>(r) != g_cpus)
+    violation("fuzz: VIOLATION: call %lu: cpu_count returned %ld, %lu at start\n", static_cast<unsigned long>(index),
+              static_cast<long>(r), static_cast<unsigned long>(g_cpus));
   if (c.op == static_cast<uint64_t>(Op::cap_info) && r >= 0) {
     uint64_t type = static_cast<uint64_t>(r) & 0xff, rts = static_cast<uint64_t>(r) >> 8;
     if (type == 0 || type >= static_cast<uint64_t>(kTypes) || rts > cos::abi::Rights::all)
@@ -777,7 +789,9 @@ int main() {
   g_canary = cos::dep("canary");
   g_first_free = me.first_free_slot ? me.first_free_slot : 1;
   g_table_size = probe_table_size();
-  cos::printf("fuzz: seed %lu, %lu calls\n", static_cast<unsigned long>(seed), static_cast<unsigned long>(calls));
+  g_cpus = static_cast<uint64_t>(sys::cpu_count());
+  cos::printf("fuzz: seed %lu, %lu calls, %lu CPUs\n", static_cast<unsigned long>(seed), static_cast<unsigned long>(calls),
+              static_cast<unsigned long>(g_cpus));
   if (g_ops_mask != (1ull << kOpRows) - 1) cos::printf("fuzz: only operations %#lx\n", static_cast<unsigned long>(g_ops_mask));
   cos::printf("fuzz: %lu slots, first free %lu; untyped in slot %lu (%lu KiB), own table in slot %lu, canary gate in "
               "slot %lu\n",
