@@ -81,6 +81,10 @@ void thread_kill(Thread* t);
 /// Makes a ready/blocked-woken thread runnable (or parks it, state
 /// suspended, while thd_suspend holds it).
 void thread_make_ready(Thread* t);
+/// Writes back `t`'s FPU state, and that of the guest it runs, wherever it
+/// is live (another CPU's registers, lazily switched): before `t` runs on
+/// another CPU.
+void thread_fpu_release(Thread* t);
 /// Holds `t` off the CPU until thread_resume: taken off the run queue if
 /// ready, parked later if blocked, stopped or not started.
 void thread_suspend(Thread* t);

@@ -106,6 +106,11 @@ void thread_start(Thread* t, uint64_t stack_top, uint8_t priority) {
   thread_make_ready(t);
 }
 
+void thread_fpu_release(Thread* t) {
+  platform::fpu_release(t->fpu);
+  if (t->guest) platform::fpu_release(t->guest->fpu);
+}
+
 void thread_make_ready(Thread* t) {
   if (t->suspended) {
     t->state = ThreadState::suspended;
@@ -234,6 +239,12 @@ void component_kill(Component* comp) {
 void rcv_notify(RcvEndpoint* ep) {
   if (ep->waiters.empty()) {
     if (ep->pending < ~0ull) ++ep->pending;
+    // The wake-up endpoint of a vcpu_run in its guest on another CPU: out
+    // of the guest now, so that the run ends (vcpu_guest_loop).
+    for (unsigned cpu = 0; cpu < platform::cpus_online(); ++cpu) {
+      const Thread* c = g_cpu_local[cpu].current;
+      if (cpu != platform::this_cpu() && c && c->guest && c->wake == ep) platform::cpu_kick(cpu);
+    }
     return;
   }
   wake(as_thread(&ep->waiters.front()), 1);
@@ -308,7 +319,7 @@ bool idle_work() {
   Thread* next = here.current;
   if (next && next->state == ThreadState::running && next->cpu != platform::this_cpu()) {
     // Moved to another CPU (thd_cpu): it continues there.
-    platform::fpu_release(next->fpu);
+    thread_fpu_release(next);
     here.current = nullptr;
     thread_make_ready(next);
     next = nullptr;

@@ -79,12 +79,21 @@ int64_t thd_cpu(Thread* t, uint64_t slot, uint64_t cpu) {
   Capability* c;
   Error e = caps(t).get(slot, ObjType::none, c, Rights::write);
   if (e != Error::ok) return err(e);
-  if (c->object_type() == ObjType::vcpu) return err(Error::wrong_cpu);
-  if (c->object_type() != ObjType::thread) return err(Error::wrong_type);
-  auto* th = reinterpret_cast<Thread*>(c->w0);
+  Thread* th;
+  const bool any_cpu = platform::virt() && platform::virt()->any_cpu;
+  if (c->object_type() == ObjType::vcpu) {  // an asynchronous vCPU's own thread
+    auto* v = reinterpret_cast<Vcpu*>(c->w0);
+    if (!any_cpu) return err(Error::wrong_cpu);
+    if (!v->thread) return err(Error::wrong_type);  // a synchronous one runs where its caller does
+    th = v->thread;
+  } else if (c->object_type() == ObjType::thread) {
+    th = reinterpret_cast<Thread*>(c->w0);
+  } else {
+    return err(Error::wrong_type);
+  }
   if (cpu >= platform::cpus_online()) return err(Error::bad_argument);
   if (th->state == ThreadState::dead) return err(Error::comp_dead);
-  if (th->guest) return err(Error::wrong_cpu);
+  if (th->guest && !any_cpu) return err(Error::wrong_cpu);
   if (th->cpu == cpu) return 0;
   const bool queued = th->state == ThreadState::ready;
   if (queued) g_cpu_local[th->cpu].run_queue.remove(*th);
@@ -95,7 +104,7 @@ int64_t thd_cpu(Thread* t, uint64_t slot, uint64_t cpu) {
     platform::cpu_kick(static_cast<unsigned>(there));
     return 0;
   }
-  platform::fpu_release(th->fpu);  // its registers may still be live where it ran last
+  thread_fpu_release(th);  // its registers may still be live where it ran last
   if (queued) thread_make_ready(th);
   return 0;
 }

@@ -18,12 +18,26 @@ struct Vm : KObject {
   static constexpr abi::ObjType kType = abi::ObjType::vm;
   uint64_t root;        ///< physical address of the EPT PML4 / NPT PML4
   uint32_t tag;         ///< VPID (VMX) / ASID (SVM) shared by the VM's vCPUs
-  bool flush_pending;   ///< a mapping was removed: invalidate before the next entry
+  /// CPUs (bit n: CPU n) that must invalidate the VM's cached translations
+  /// before their next entry: a mapping was removed, or the guest changed
+  /// what its TLB may hold. Each CPU clears its own bit (take_flush).
+  uint32_t flush_cpus;
   /// Mappings removed so far (vm_unmap): a backend that remembers
   /// guest-physical translations keeps them only while this is unchanged.
   uint64_t unmaps;
   uint32_t vcpus;       ///< live vCPUs of this VM
 };
+
+/// Every CPU invalidates `vm`'s translations before it next enters one of its
+/// vCPUs (the TLB is per CPU; vCPUs of one VM may run on several).
+inline void request_flush(Vm* vm) { vm->flush_cpus = ~0u; }
+/// Whether CPU `cpu` must invalidate `vm`'s translations now; clears the request.
+inline bool take_flush(Vm* vm, unsigned cpu) {
+  const uint32_t bit = 1u << cpu;
+  if (!(vm->flush_cpus & bit)) return false;
+  vm->flush_cpus &= ~bit;
+  return true;
+}
 
 /// An event queued for injection (vcpu_inject or the state page).
 struct PendingEvent {

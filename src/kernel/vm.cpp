@@ -75,7 +75,7 @@ int64_t vm_unmap(Thread* t, uint64_t vm_slot, uint64_t gpa) {
   if (bad_gpa(gpa)) return err(Error::bad_address);
   uint64_t pa, pages;
   if ((e = platform::unmap_guest_page(vm->root, gpa, pa, pages)) != Error::ok) return err(e);
-  vm->flush_pending = true;
+  request_flush(vm);
   // A vCPU of this VM in its guest on another CPU may hold the translation:
   // out of the guest before the page can be reused (the flush happens at
   // its next entry).

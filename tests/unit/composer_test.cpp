@@ -97,9 +97,9 @@ TEST_F(ComposerTest, HelloSystem) {
             "  \"kernel\": \"kernel.elf\",\n"
             "  \"iso\": null,\n"
             "  \"components\": [\n"
-            "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0, \"priority_ceiling\": 0, \"essential\": true},\n"
-            "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"essential\": false},\n"
-            "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"essential\": false}\n"
+            "    {\"name\": \"booter\", \"image\": \"booter.elf\", \"constructor\": \"kernel\", \"priority\": 0, \"priority_ceiling\": 0, \"cpu\": 0, \"essential\": true},\n"
+            "    {\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"cpu\": 0, \"essential\": false},\n"
+            "    {\"name\": \"ping\", \"image\": \"ping.elf\", \"constructor\": \"booter\", \"priority\": 10, \"priority_ceiling\": 10, \"cpu\": 0, \"essential\": false}\n"
             "  ],\n"
             "  \"channels\": []\n"
             "}\n");
@@ -122,7 +122,7 @@ TEST_F(ComposerTest, OverridesAreAppliedAndRecordedInSystemJson) {
   EXPECT_NE(json.find("  \"overrides\": [\"pong.priority=20\", \"pong.params.label=\\\"a \\\\\\\"b\\\\\\\"\\\"\"],\n"),
             std::string::npos)
       << json;
-  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20, \"priority_ceiling\": 20, \"essential\": false}"),
+  EXPECT_NE(json.find("{\"name\": \"pong\", \"image\": \"pong.elf\", \"constructor\": \"booter\", \"priority\": 20, \"priority_ceiling\": 20, \"cpu\": 0, \"essential\": false}"),
             std::string::npos)
       << json;
 }
@@ -198,6 +198,34 @@ TEST_F(ComposerTest, SystemCpusOutOfRange) {
   expect_error("[system]\nname = \"t\"\ncpus = 0\n", 3, 8, "'cpus' must be between 1 and 8");
   expect_error("[system]\nname = \"t\"\ncpus = 9\n", 3, 8, "'cpus' must be between 1 and 8 (the kernel brings up at most 8), not 9");
   expect_error("[system]\nname = \"t\"\ncpus = \"2\"\n", 3, 8, "'cpus' must be an integer, not a string");
+}
+
+TEST_F(ComposerTest, ComponentCpuReachesTheManifest) {
+  const Outcome r = run("[system]\nname = \"smp\"\ncpus = 2\n"
+                        "[[component]]\nname = \"booter\"\nimage = \"booter\"\nconstructor = \"kernel\"\n"
+                        "[[component]]\nname = \"a\"\nimage = \"client\"\ncpu = 1\n"
+                        "[[component]]\nname = \"b\"\nimage = \"client\"\n");
+  ASSERT_EQ(r.status, c::exit_ok) << r.err;
+  m::Reader man = open_manifest();
+  ASSERT_EQ(man.component_count(), 3u);
+  EXPECT_EQ(man.component(1).cpu, 1u);
+  EXPECT_EQ(man.component(2).cpu, 0u);
+  EXPECT_NE(read_text(outdir() / "system.json").find("\"name\": \"a\", \"image\": \"client.elf\", \"constructor\": "
+                                                     "\"booter\", \"priority\": 128, \"priority_ceiling\": 128, \"cpu\": 1,"),
+            std::string::npos);
+}
+
+TEST_F(ComposerTest, ComponentCpuMustExist) {
+  // One CPU by default: cpu = 1 names a CPU the system does not have.
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\ncpu = 1\n", 12, 7,
+               "component 'x' has cpu = 1, but the system has 1 CPU ([system] cpus; CPUs are numbered from 0)");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\ncpu = 8\n", 12, 7,
+               "'cpu' must be between 0 and 7, not 8");
+  expect_error(std::string(prefix) + "[[component]]\nname = \"x\"\nimage = \"client\"\ncpu = -1\n", 12, 7,
+               "'cpu' must be between 0 and 7, not -1");
+  expect_error("[system]\nname = \"t\"\ncpus = 2\n[[component]]\nname = \"booter\"\nimage = \"booter\"\n"
+               "constructor = \"kernel\"\ncpu = 1\n",
+               8, 7, "the kernel-constructed component 'booter' starts on CPU 0");
 }
 
 TEST_F(ComposerTest, GrantsReachTheManifest) {
@@ -588,7 +616,7 @@ TEST_F(ComposerTest, EssentialComponents) {
   EXPECT_TRUE(man.component(0).essential);  // the booter
   EXPECT_TRUE(man.component(1).essential);
   EXPECT_FALSE(man.component(2).essential);
-  EXPECT_NE(read_text(outdir() / "system.json").find("\"priority\": 128, \"priority_ceiling\": 128, \"essential\": true}"), std::string::npos);
+  EXPECT_NE(read_text(outdir() / "system.json").find("\"priority\": 128, \"priority_ceiling\": 128, \"cpu\": 0, \"essential\": true}"), std::string::npos);
   fs::remove_all(outdir());
   expect_error(std::string(prefix) + "[[component]]\nname = \"pong\"\nimage = \"pong\"\nessential = 1\n", 12, 13,
                "'essential' must be a boolean, not an integer");

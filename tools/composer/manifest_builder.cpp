@@ -45,6 +45,7 @@ cos::manifest::System build_manifest(const Script& script, const std::vector<std
     m.image = images.files[images.file_of[i]].file_name;
     m.priority = c.priority;
     m.priority_ceiling = c.priority_ceiling;
+    m.cpu = c.cpu;
     m.heap_bytes = c.heap_bytes;
     m.stack_bytes = c.stack_bytes;
     m.sinv_entry = images.sinv_entry[i];

@@ -133,6 +133,9 @@ struct ComponentSpec {
   uint32_t priority = 128;
   /// The highest priority its threads and vCPUs may get (default: priority).
   uint32_t priority_ceiling = 128;
+  /// The CPU its first thread runs on (`cpu`; below [system] cpus).
+  uint32_t cpu = 0;
+  SourcePos cpu_pos;  ///< the `cpu` value, or pos if absent
   uint64_t heap_bytes = 64 * 1024;
   uint64_t stack_bytes = 16 * 1024;
   std::vector<std::string> implements;

@@ -46,9 +46,20 @@ void check_components(const Script& script) {
     fail(kernel_built->essential_pos, "the kernel-constructed component '" + kernel_built->name +
                                           "' is always essential (the system cannot run without it)");
 
+  if (kernel_built->cpu != 0)
+    fail(kernel_built->cpu_pos, "the kernel-constructed component '" + kernel_built->name +
+                                    "' starts on CPU 0 (the kernel builds it there); 'cpu' is for the others");
+
   if (kernel_built->guest)
     fail(kernel_built->guest_key_pos, "the kernel-constructed component '" + kernel_built->name +
                                           "' cannot have a guest (only a VMM component can)");
+
+  // `cpu`: the system must have that CPU (the booter's thd_cpu would fail).
+  for (const ComponentSpec& c : script.components)
+    if (c.cpu >= script.cpus)
+      fail(c.cpu_pos, "component '" + c.name + "' has cpu = " + std::to_string(c.cpu) + ", but the system has " +
+                          std::to_string(script.cpus) + " CPU" + (script.cpus == 1 ? "" : "s") +
+                          " ([system] cpus; CPUs are numbered from 0)");
 
   for (const ComponentSpec& c : script.components) {
     if (!c.guest) continue;

@@ -193,7 +193,7 @@ class Parser {
     ComponentSpec c;
     c.pos = s_.pos(t);
     s_.check_keys(t,
-                  {"name", "image", "constructor", "priority", "priority_ceiling", "memory", "stack", "implements", "deps",
+                  {"name", "image", "constructor", "priority", "priority_ceiling", "cpu", "memory", "stack", "implements", "deps",
                    "params", "untyped", "caps", "hardware", "guest", "essential", "files"},
                   where);
     const toml::node& name = s_.required(t, "name", where);
@@ -225,6 +225,15 @@ class Parser {
         fail(s_.pos(*n), "'priority_ceiling' must be between 0 and the component's priority " +
                              std::to_string(c.priority) + " (0 = highest), not " + std::to_string(p));
       c.priority_ceiling = uint32_t(p);
+    }
+    c.cpu_pos = c.pos;
+    if (const toml::node* n = t.get("cpu")) {
+      const int64_t cpu = s_.integer(*n, "'cpu'");
+      c.cpu_pos = s_.pos(*n);
+      if (cpu < 0 || cpu >= int64_t(cos_limits::kMaxCpus))
+        fail(c.cpu_pos, "'cpu' must be between 0 and " + std::to_string(cos_limits::kMaxCpus - 1) + ", not " +
+                            std::to_string(cpu));
+      c.cpu = uint32_t(cpu);
     }
     if (const toml::node* n = t.get("memory")) c.heap_bytes = size(*n, "memory", heap_rule);
     if (const toml::node* n = t.get("stack")) c.stack_bytes = size(*n, "stack", stack_rule);

@@ -49,7 +49,7 @@ std::string system_json(const Plan& plan, const std::string& absolute_script, bo
          ", \"constructor\": " + (c.constructed_by_kernel ? "\"kernel\"" : "\"booter\"") +
          ", \"priority\": " + std::to_string(c.priority) +
          ", \"priority_ceiling\": " + std::to_string(c.priority_ceiling) +
-         ", \"essential\": " + (c.essential ? "true" : "false");
+         ", \"cpu\": " + std::to_string(c.cpu) + ", \"essential\": " + (c.essential ? "true" : "false");
     if (c.guest_ram_bytes != 0) {
       j += ", \"guest\": {\"ram_mib\": " + std::to_string(c.guest_ram_bytes >> 20) +
            ", \"cmdline\": " + json_string(c.guest_cmdline);

@@ -89,6 +89,10 @@ inline constexpr uint32_t flag_essential = 1u << 3;
 /// c_flags bit: the guest's isa-debug-exit write ends the run with QEMU's
 /// status ([component.guest] exit_status = "debug-exit").
 inline constexpr uint32_t flag_guest_debug_exit = 1u << 4;
+/// c_flags bits 8..15: the CPU the component's first thread is placed on
+/// (`cpu`, 0..cos_limits::kMaxCpus - 1; the booter calls thd_cpu).
+inline constexpr uint32_t flag_cpu_shift = 8;
+inline constexpr uint32_t flag_cpu_mask = 0xffu << flag_cpu_shift;
 /// c_guest_kind values ([component.guest] kind).
 inline constexpr uint32_t guest_kind_linux = 0;      ///< a bzImage started by the guest bootloader
 inline constexpr uint32_t guest_kind_multiboot = 1;  ///< a Multiboot (v1) kernel with modules

@@ -4,6 +4,7 @@
 
 #include "manifest/crc32.hpp"
 #include "manifest/format.hpp"
+#include "cos/limits.hpp"
 
 namespace cos::manifest {
 namespace {
@@ -155,7 +156,8 @@ Error check_grants(const uint8_t* d, const Layout& l) {
     const uint8_t* c = d + l.comps_off + uint64_t(i) * f::component_size;
     if (load64(c + f::c_untyped_bytes) % 4096 != 0 || (load32(c + f::c_caps_mask) & ~f::caps_mask_all) != 0 ||
         load64(c + f::c_guest_ram_bytes) % 4096 != 0 || load16(c + f::c_priority_ceiling) > 255 ||
-        load16(c + f::c_guest_kind) > f::guest_kind_multiboot)
+        load16(c + f::c_guest_kind) > f::guest_kind_multiboot ||
+        ((load32(c + f::c_flags) & f::flag_cpu_mask) >> f::flag_cpu_shift) >= cos_limits::kMaxCpus)
       return Error::bad_value;
   }
   for (uint32_t i = 0; i < l.ioports; ++i) {
@@ -278,6 +280,7 @@ ComponentView Reader::component(uint32_t i) const {
       (flags & f::flag_essential) != 0,
       u16(c + f::c_guest_kind),
       (flags & f::flag_guest_debug_exit) != 0,
+      (flags & f::flag_cpu_mask) >> f::flag_cpu_shift,
   };
 }
 

@@ -79,6 +79,7 @@ struct ComponentView {
   bool essential;              ///< `essential`: its failure stops the system
   uint32_t guest_kind;         ///< format::guest_kind_* ([component.guest] kind)
   bool guest_debug_exit;       ///< exit_status = "debug-exit"
+  uint32_t cpu;                ///< `cpu`: the CPU its first thread starts on (< cos_limits::kMaxCpus)
 };
 
 /// A boot module the booter copies into a component, e.g. a guest kernel:

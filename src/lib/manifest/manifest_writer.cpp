@@ -7,6 +7,7 @@
 
 #include "manifest/crc32.hpp"
 #include "manifest/format.hpp"
+#include "cos/limits.hpp"
 
 namespace cos::manifest {
 namespace {
@@ -41,6 +42,9 @@ void check_grants(const System& sys) {
       throw std::invalid_argument("caps_mask of '" + c.name + "' has unknown bits");
     if (c.guest_ram_bytes % 4096 != 0)
       throw std::invalid_argument("guest RAM of '" + c.name + "' is not a multiple of 4096 bytes");
+    if (c.cpu >= cos_limits::kMaxCpus)
+      throw std::invalid_argument("cpu " + std::to_string(c.cpu) + " of '" + c.name + "' is not below " +
+                                  std::to_string(cos_limits::kMaxCpus));
     if (c.priority_ceiling > 255)
       throw std::invalid_argument("priority ceiling " + std::to_string(c.priority_ceiling) + " of '" + c.name +
                                   "' is above 255");
@@ -162,7 +166,7 @@ std::vector<uint8_t> encode(const System& sys) {
     out.u32(r + f::c_flags,
             (c.constructed_by_kernel ? f::flag_constructed_by_kernel : 0) | (c.timer ? f::flag_timer : 0) |
                 (c.console ? f::flag_console : 0) | (c.essential ? f::flag_essential : 0) |
-                (c.guest_debug_exit ? f::flag_guest_debug_exit : 0));
+                (c.guest_debug_exit ? f::flag_guest_debug_exit : 0) | (c.cpu << f::flag_cpu_shift));
     out.u16(r + f::c_guest_kind, uint16_t(c.guest_kind));
     out.u32(r + f::c_implements_first, impl_i);
     out.u32(r + f::c_implements_count, uint32_t(c.implements.size()));

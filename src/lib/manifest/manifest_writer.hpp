@@ -64,6 +64,7 @@ struct Component {
   std::string guest_cmdline;
   uint32_t guest_kind = 0;        ///< format::guest_kind_*
   bool guest_debug_exit = false;  ///< exit_status = "debug-exit"
+  uint32_t cpu = 0;               ///< `cpu`: where its first thread starts (< cos_limits::kMaxCpus)
   bool essential = false;         ///< `essential`
 };
 

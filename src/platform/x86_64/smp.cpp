@@ -140,5 +140,6 @@ extern "C" [[noreturn]] void ap_entry64(uint32_t cpu) {
   percpu_of(cpu).online = true;
   __atomic_store_n(&g_online[cpu], 1, __ATOMIC_RELEASE);
   cos::kernel_lock_enter();
+  cos::platform::virt_init_this_cpu();  // after the boot processor's virt_init, which ran under the lock
   cos::schedule(false);
 }

@@ -33,6 +33,10 @@ void virt_init() {
     kprintf("cos: virtualization: %s\n", summary);
 }
 
+void virt_init_this_cpu() {
+  if (g_backend && g_backend->id == vm::kBackendSvm && g_backend->any_cpu) svm::enable_this_cpu();
+}
+
 const VirtBackend* virt() { return g_backend; }
 
 bool exception_has_error_code(unsigned vector) { return x86::exception_has_error_code(vector); }

@@ -104,7 +104,11 @@ int main() {
     if (cv.constructed_by_kernel) continue;
     ++others;
     if (built_thread(i) == 0) continue;
-    int64_t r = sys::thd_start(built_thread(i), cos::boot::kStackTop, cv.priority);
+    // `cpu`: placed before it starts (the composer checked the CPU exists).
+    int64_t r = cv.cpu ? sys::thd_cpu(built_thread(i), cv.cpu) : 0;
+    if (r == 0 && cv.cpu)
+      cos::printf("booter: '%.*s' runs on CPU %u\n", static_cast<int>(cv.name.size), cv.name.data, cv.cpu);
+    if (r == 0) r = sys::thd_start(built_thread(i), cos::boot::kStackTop, cv.priority);
     if (r != 0 && cv.essential)
       cos::exit(cos::exit_status::kFailed, "starting essential component '%.*s' failed (%s, error %ld)",
                 static_cast<int>(cv.name.size), cv.name.data, error_name(r), static_cast<long>(r));

@@ -225,15 +225,25 @@ bool deliver_interrupts(VcpuSlot& me) {
   return pending;
 }
 
-bool VmmLock::lock(uint64_t sleep_rcv) {
+bool VmmLock::lock(unsigned who, uint64_t sleep_rcv, uint64_t wake_snd) {
   bool slept = false;
   for (unsigned tries = 0; __atomic_exchange_n(&held_, true, __ATOMIC_ACQUIRE); ++tries) {
     // The holder was preempted (or waits for another component): let it run.
+    // The holder may run on another CPU: a short spin first.
+    for (unsigned spin = 0; spin < kSpins && __atomic_load_n(&held_, __ATOMIC_RELAXED); ++spin) __builtin_ia32_pause();
+    if (!__atomic_load_n(&held_, __ATOMIC_RELAXED)) continue;
     if (tries < kSpinYields || !sleep_rcv) {
       cos::sys::thd_yield();
     } else {
       // A notification consumed here only makes the thread look at its
       // vCPU's devices once it holds the lock, which it does anyway.
+      // Registered before the last look at the lock: an unlock after it
+      // notifies (the endpoint counts the notification), none is lost.
+      if (wake_snd && who < kMaxSleepers) {
+        wake_[who] = wake_snd;
+        __atomic_or_fetch(&sleepers_, 1u << who, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&held_, __ATOMIC_SEQ_CST)) continue;
+      }
       cos::sys::rcv(sleep_rcv, 1000, 0);
       slept = true;
       tries = 0;
@@ -242,8 +252,14 @@ bool VmmLock::lock(uint64_t sleep_rcv) {
   return slept;
 }
 
+void VmmLock::unlock() {
+  __atomic_store_n(&held_, false, __ATOMIC_SEQ_CST);
+  for (uint32_t sleepers = __atomic_exchange_n(&sleepers_, 0, __ATOMIC_SEQ_CST); sleepers; sleepers &= sleepers - 1)
+    cos::sys::asnd(wake_[__builtin_ctz(sleepers)]);
+}
+
 void enter(VcpuSlot& v) {
-  if (g_vmm.lock.lock(v.cpu.wakeup_endpoint())) v.recheck = true;
+  if (g_vmm.lock.lock(v.index, v.cpu.wakeup_endpoint(), v.kick)) v.recheck = true;
   g_vmm.current = v.index;
 }
 
@@ -509,6 +525,49 @@ asm(".text\n"
 
 namespace {
 
+// The CPU vCPU `index` runs on: the index-th number of param `vcpu_cpus`
+// (a comma-separated list, e.g. "1,0"), else index % CPUs online (spread).
+uint64_t vcpu_cpu(unsigned index) {
+  if (const char* p = cos::param("vcpu_cpus")) {
+    for (unsigned i = 0;; ++i) {
+      uint64_t cpu = 0;
+      bool digits = false;
+      for (; *p >= '0' && *p <= '9'; ++p, digits = true) cpu = cpu * 10 + static_cast<uint64_t>(*p - '0');
+      if (!digits || (*p != ',' && *p != 0))
+        cos::exit(cos::exit_status::kFailed, "param vcpu_cpus = \"%s\": give one CPU number per vCPU, e.g. \"0,1\"",
+                  cos::param("vcpu_cpus"));
+      if (i == index) return cpu;
+      if (*p == 0)
+        cos::exit(cos::exit_status::kFailed, "param vcpu_cpus = \"%s\" names fewer CPUs than the %u vCPUs",
+                  cos::param("vcpu_cpus"), g_vmm.vcpu_count);
+      ++p;
+    }
+  }
+  const int64_t n = cos::sys::cpu_count();
+  return n > 0 ? index % static_cast<uint64_t>(n) : 0;
+}
+
+// Puts vCPU `v`'s new thread on its CPU (vcpu_cpu). A backend that runs
+// guests on CPU 0 only (VMX so far) answers wrong_cpu: then every vCPU
+// shares CPU 0, said once.
+void place_vcpu_thread(VcpuSlot& v, uint64_t thd) {
+  const uint64_t cpu = vcpu_cpu(v.index);
+  if (cpu == 0) return;
+  const int64_t r = cos::sys::thd_cpu(thd, cpu);
+  if (r == static_cast<int64_t>(cos::abi::Error::wrong_cpu)) {
+    static bool said;
+    if (!said) cos::printf("simple_vmm: all vCPUs on CPU 0: this backend runs guests there only\n");
+    said = true;
+  } else if (r == static_cast<int64_t>(cos::abi::Error::bad_argument)) {
+    cos::exit(cos::exit_status::kFailed, "vCPU %u: CPU %lu is not online (%ld CPUs; [system] cpus)", v.index,
+              static_cast<unsigned long>(cpu), static_cast<long>(cos::sys::cpu_count()));
+  } else if (r < 0) {
+    fail("placing a vCPU thread", vmrt::sys_error("thd_cpu", r));
+  } else {
+    cos::printf("simple_vmm: vCPU %u on CPU %lu\n", v.index, static_cast<unsigned long>(cpu));
+  }
+}
+
 // Starts vCPU i's thread on a stack in the VMM window, at the highest
 // priority the component may give (its ceiling, which is its priority
 // unless the script says otherwise): thd_start refuses with above_ceiling
@@ -529,6 +588,7 @@ void start_vcpu_thread(VcpuSlot& v) {
   r = cos::sys::thd_create(env->untyped, thd.value(), info.comp_slot,
                            reinterpret_cast<uint64_t>(&simple_vmm_vcpu_entry), v.index);
   if (r < 0) fail("a vCPU thread", vmrt::sys_error("thd_create", r));
+  place_vcpu_thread(v, thd.value());
   const uint64_t top = hva.value() + kVcpuStackPages * 4096;
   for (uint64_t prio = 0; prio <= 255; ++prio) {
     r = cos::sys::thd_start(thd.value(), top, prio);

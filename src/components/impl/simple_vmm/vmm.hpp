@@ -34,19 +34,30 @@ enum class End {
 };
 
 /// The VMM's lock (see the top of this file): a test-and-set lock whose
-/// waiters give the CPU away (thd_yield; after kSpinYields failed tries,
-/// a 1 ms sleep so a lower-priority thread the holder waits for can run).
+/// waiters spin briefly (a holder on another CPU), give the CPU away
+/// (thd_yield), and after kSpinYields failed tries sleep on their wake-up
+/// endpoint until unlock notifies them (or 1 ms passes, when they have no
+/// asnd to it: then a lower-priority thread the holder waits for can run).
 class VmmLock {
  public:
   static constexpr unsigned kSpinYields = 16;
-  /// `sleep_rcv`: an endpoint the caller may sleep on (its wake-up endpoint).
-  /// Returns true if it did: notifications for the caller's vCPU may have
-  /// been consumed, so it must look at its devices (deliver_interrupts).
-  bool lock(uint64_t sleep_rcv);
-  void unlock() { __atomic_store_n(&held_, false, __ATOMIC_RELEASE); }
+  /// PAUSE iterations before each yield: a holder on another CPU usually
+  /// leaves within a few microseconds (one exit's handling).
+  static constexpr unsigned kSpins = 2000;
+  static constexpr unsigned kMaxSleepers = 8;
+  /// `who` (< kMaxSleepers): the caller's vCPU index. `sleep_rcv`: an
+  /// endpoint the caller may sleep on (its wake-up endpoint); `wake_snd`:
+  /// an asnd to it (0: none). Returns true if it slept: notifications for
+  /// the caller's vCPU may have been consumed, so it must look at its
+  /// devices (deliver_interrupts).
+  bool lock(unsigned who, uint64_t sleep_rcv, uint64_t wake_snd);
+  /// Releases the lock and notifies the threads that went to sleep on it.
+  void unlock();
 
  private:
   bool held_ = false;
+  uint32_t sleepers_ = 0;  ///< bit i: vCPU i sleeps until notified through wake_[i]
+  uint64_t wake_[kMaxSleepers] = {};
 };
 
 /// How far a vCPU is from running (for the power-off rule of on_hlt).

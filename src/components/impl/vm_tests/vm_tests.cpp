@@ -129,6 +129,10 @@ uint32_t g_priority = 100;
 /// The pass running now: synchronous vCPUs (vcpu_run on this thread) or
 /// vCPUs with their own thread (vcpu_resume + the exit endpoint).
 bool g_own_thread;
+/// Param `vcpu_cpu`: the CPU own-thread vCPUs run on (thd_cpu on the vCPU;
+/// ~0: where they are created, CPU 0). With the component on another CPU
+/// (`cpu` in the script), every exit and resume crosses CPUs.
+uint64_t g_vcpu_cpu = ~0ull;
 bool g_cpu_lost;  // timed out: still running, unusable
 
 /// The guest-physical address of a label in a snippet copied to `base`.
@@ -143,6 +147,10 @@ vmrt::Status fresh_cpu() {
   cfg.priority = g_priority;
   cfg.save_mask = vm::Load::cr | vm::Load::segments | vm::Load::dtables | vm::Load::interruptibility;
   VMRT_TRY(g_cpu.create(g_vm, cfg));
+  if (g_own_thread && g_vcpu_cpu != ~0ull) {
+    if (const int64_t r = sys::thd_cpu(g_cpu.slot(), g_vcpu_cpu); r < 0)
+      return vmrt::sys_error("thd_cpu(vCPU)", r);
+  }
   g_cpu_lost = false;
   return {};
 }
@@ -739,6 +747,27 @@ VT_CASE(run_and_resume_check_the_vcpu_kind) {
   VT_EQ(r2, static_cast<int64_t>(Error::bad_argument));
 }
 
+VT_CASE(thd_cpu_places_own_thread_vcpus_only) {
+  // A synchronous vCPU runs where its caller runs: nothing to place. An
+  // own-thread one moves with thd_cpu on the vCPU capability where the
+  // backend runs guests on every CPU (SVM), else wrong_cpu (VMX: CPU 0).
+  const int64_t cpus = sys::cpu_count();
+  const bool svm = g_cpu.backend() == vm::kBackendSvm;
+  VT_EQ(sys::thd_cpu(g_cpu.slot(), static_cast<uint64_t>(cpus)),
+        static_cast<int64_t>(!g_own_thread ? Error::wrong_type : svm ? Error::bad_argument : Error::wrong_cpu));
+  if (!g_own_thread) {
+    VT_SYS_ERR(sys::thd_cpu(g_cpu.slot(), 0), wrong_type);
+    return;
+  }
+  const uint64_t here = g_vcpu_cpu == ~0ull ? 0 : g_vcpu_cpu;
+  if (svm) {
+    VT_EQ(sys::thd_cpu(g_cpu.slot(), static_cast<uint64_t>(cpus) - 1), 0);
+    VT_EQ(sys::thd_cpu(g_cpu.slot(), here), 0);
+  } else {
+    VT_SYS_ERR(sys::thd_cpu(g_cpu.slot(), 0), wrong_cpu);
+  }
+}
+
 VT_CASE(inject_twice_is_event_pending) {
   vmrt::Vcpu extra;
   vmrt::VcpuConfig cfg;
@@ -1195,6 +1224,7 @@ VT_CASE(bad_msr_writes_get_gp) {
 
 int main() {
   g_priority = static_cast<uint32_t>(cos::param_u64("vcpu_priority", 100));
+  g_vcpu_cpu = cos::param_u64("vcpu_cpu", ~0ull);
   if (auto r = g_vm.create(); !r) {
     char buf[160];
     r.error().format(buf, sizeof(buf));

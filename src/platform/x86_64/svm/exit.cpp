@@ -7,12 +7,15 @@
 #include "x86_64/svm/guest_memory.hpp"
 #include "x86_64/svm/internal.hpp"
 #include "x86_64/layout.hpp"
+#include "x86_64/this_cpu.hpp"
+#include "cos/limits.hpp"
 
 namespace cos::svm {
 namespace {
 
-/// The save area as the VMM loaded it, for an entry that refuses it.
-uint8_t g_snapshot[kSaveAreaBytes];
+/// The save area as the VMM loaded it, for an entry that refuses it: one per
+/// CPU (the kernel lock is not held while the guest runs).
+uint8_t g_snapshot[cos_limits::kMaxCpus][kSaveAreaBytes];
 
 constexpr unsigned kGprRcx = 1;
 
@@ -158,7 +161,7 @@ Fetched fetch_cr_write(Vcpu* v, const Vmcb& c, VcpuState& x, Insn& insn, Decoder
   }
   if (x.cr_refetched) return Fetched::undecodable;
   x.cr_refetched = true;
-  v->vm->flush_pending = true;
+  request_flush(v->vm);
   return Fetched::again;
 }
 
@@ -219,7 +222,7 @@ CrWrite emulate_cr4_write(Vcpu* v, Vmcb& c, VcpuState& x, vm::Exit& exit) {
   if (x86::cr4_write_faults(c.cr4, value, {g_caps.limits.cr4_valid, c.cr0, c.cr3, lma})) return raise_gp(v, x, exit);
   if (value != c.cr4) {
     c.cr4 = value;
-    v->vm->flush_pending = true;  // PGE, PAE, PSE, PCIDE, SMEP... change what the TLB may keep
+    request_flush(v->vm);  // PGE, PAE, PSE, PCIDE, SMEP... change what the TLB may keep
   }
   return complete_emulated(v, c, x, exit, insn.length);
 }
@@ -250,7 +253,7 @@ CrWrite emulate_cr0_write(Vcpu* v, Vmcb& c, VcpuState& x, vm::Exit& exit) {
   value |= Cr0::et;
   if (value != c.cr0) {
     c.cr0 = value;
-    v->vm->flush_pending = true;
+    request_flush(v->vm);
   }
   return complete_emulated(v, c, x, exit, insn.length);
 }
@@ -314,7 +317,8 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   }
   c.clean_bits = 0;
   const bool snapshot = x.snapshot_due;
-  if (snapshot) __builtin_memcpy(g_snapshot, save_area(c), sizeof(g_snapshot));
+  uint8_t* const saved = g_snapshot[platform::this_cpu()];
+  if (snapshot) __builtin_memcpy(saved, save_area(c), kSaveAreaBytes);
 
   // QEMU's #VMEXIT with LME set and paging and PAE off (guest_state.hpp):
   // LME is held back for the run and CR0 writes exit; CR4 writes exit
@@ -330,7 +334,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
 
   if (x.dr_live) load_debug_registers(x);
   kernel_lock_leave();  // the VMCB is this CPU's while its vCPU runs
-  svm_run(v->control_pa, v->gpr, g_caps.host_vmsave_pa);
+  svm_run(v->control_pa, v->gpr, host_vmsave_pa());
   kernel_lock_enter();
   if (x.dr_live) save_debug_registers(x);
   if (hold_lme) c.efer |= Efer::lme;  // every EFER write exits: the guest cannot have changed it
@@ -350,7 +354,7 @@ platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit) {
   if (is_invalid_exit(c.exitcode)) {
     // The refused state goes back to what the VMM loaded (the hardware may
     // have written host values into the save area).
-    if (snapshot) __builtin_memcpy(save_area(c), g_snapshot, sizeof(g_snapshot));
+    if (snapshot) __builtin_memcpy(save_area(c), saved, kSaveAreaBytes);
     exit = vm::Exit{};
     exit.reason = vm::ExitReason::entry_failure;
     exit.vendor_code = c.exitcode;

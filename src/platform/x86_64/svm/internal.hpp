@@ -23,10 +23,6 @@ struct Caps {
   bool cr4_write_intercept;
   uint64_t iopm_pa;   ///< the shared I/O permission map: every port intercepted
   uint64_t msrpm_pa;  ///< the shared MSR permission map: every MSR intercepted
-  /// The host's FS/GS/TR/LDTR, KERNEL_GS_BASE, STAR/LSTAR/CSTAR/SFMASK and
-  /// SYSENTER MSRs, saved once with VMSAVE at boot (constant in the kernel:
-  /// user code cannot change them) and reloaded with VMLOAD after every exit.
-  uint64_t host_vmsave_pa;
   /// What the guest-state checks depend on (CPUID).
   GuestLimits limits;
 };
@@ -58,8 +54,15 @@ inline VcpuState& vcpu_state(Vcpu* v) { return *reinterpret_cast<VcpuState*>(v->
 /// The VMCB of `v`.
 inline Vmcb& vmcb(Vcpu* v) { return *static_cast<Vmcb*>(platform::phys_to_kernel(v->control_pa)); }
 
-/// Flushes the TLB before the next VMRUN of `vm` if one of its mappings was
-/// removed or another VM used its ASID since (svm.cpp). Sets TLB_CONTROL.
+/// This CPU's VMSAVE area of the host's FS/GS/TR/LDTR, KERNEL_GS_BASE,
+/// STAR/LSTAR/CSTAR/SFMASK and SYSENTER MSRs, saved once when SVM was
+/// enabled here (constant in the kernel: user code cannot change them) and
+/// reloaded with VMLOAD after every exit (svm.cpp).
+uint64_t host_vmsave_pa();
+
+/// Flushes this CPU's TLB before the next VMRUN of `vm` if one of its
+/// mappings was removed or another VM used its ASID here since (svm.cpp).
+/// Sets TLB_CONTROL.
 void prepare_tlb(Vm* vm, Vmcb& c);
 
 // The backend's operations (platform::VirtBackend; svm.cpp puts them in the

@@ -8,6 +8,8 @@
 #include "x86_64/layout.hpp"
 #include "x86_64/svm/internal.hpp"
 #include "x86_64/svm/npt.hpp"
+#include "x86_64/this_cpu.hpp"
+#include "cos/limits.hpp"
 
 namespace cos::svm {
 
@@ -15,17 +17,22 @@ Caps g_caps;
 
 namespace {
 
-alignas(4096) uint8_t g_host_save_area[4096];  // VM_HSAVE_PA
 alignas(4096) uint8_t g_iopm[3 * 4096];        // every port intercepted
 alignas(4096) uint8_t g_msrpm[2 * 4096];       // every MSR intercepted
-alignas(4096) uint8_t g_host_vmsave[4096];     // VMSAVE of the host's hidden state
 
-/// ASIDs 1..asids-1 are handed out round robin; VMs may share one. The last
-/// VM that ran on each ASID: another VM's entry flushes the TLB (QEMU has 16
-/// ASIDs and no flush-by-ASID).
+/// ASIDs 1..asids-1 are handed out round robin; VMs may share one.
 constexpr unsigned kMaxAsids = 256;
 uint32_t g_next_asid = 1;
-const Vm* g_asid_owner[kMaxAsids];
+
+/// What SVM keeps per physical CPU.
+struct CpuState {
+  alignas(4096) uint8_t host_save_area[4096];  ///< VM_HSAVE_PA: written by VMRUN and #VMEXIT
+  alignas(4096) uint8_t host_vmsave[4096];     ///< VMSAVE of the host's hidden state
+  /// The last VM that ran on each ASID on this CPU: another VM's entry
+  /// flushes the TLB (QEMU has 16 ASIDs and no flush-by-ASID).
+  const Vm* asid_owner[kMaxAsids];
+};
+CpuState g_cpu_state[cos_limits::kMaxCpus];
 
 bool init(const char*& why, char* summary, size_t summary_size) {
   uint32_t a, b, c, d;
@@ -57,16 +64,11 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   g_caps.cr4_write_intercept = (cr4_valid_bits(l1c, l7b, l7c) & x86::kHostOwnedCr4) != 0;
   x86::cpuid(0x80000008, 0, a, b, c, d);
   g_caps.limits.phys_bits = (a & 0xff) ? (a & 0xff) : 36;
-  x86::wrmsr(x86::Msr::efer, x86::rdmsr(x86::Msr::efer) | Efer::svme);
-  x86::wrmsr(Msr::vm_hsave_pa, x86::virt_to_phys(g_host_save_area));
   for (auto& byte : g_iopm) byte = 0xff;
   for (auto& byte : g_msrpm) byte = 0xff;
   g_caps.iopm_pa = x86::virt_to_phys(g_iopm);
   g_caps.msrpm_pa = x86::virt_to_phys(g_msrpm);
-  // Every boot-time MSR and segment is set by now (main.cpp: GDT, IDT,
-  // SYSCALL MSRs and GS before virt_init), and the kernel never changes them.
-  g_caps.host_vmsave_pa = x86::virt_to_phys(g_host_vmsave);
-  asm volatile("vmsave" ::"a"(g_caps.host_vmsave_pa) : "memory");
+  enable_this_cpu();
   fmt::snformat(summary, summary_size, "AMD SVM (NPT, %u ASIDs%s%s)", g_caps.asids,
                 g_caps.nrip_save ? ", NRIP save" : ", no NRIP save: instruction lengths decoded by the kernel",
                 g_caps.cr4_write_intercept ? ", PKU: guest CR4 writes emulated by the kernel" : "");
@@ -74,7 +76,7 @@ bool init(const char*& why, char* summary, size_t summary_size) {
 }
 
 constexpr platform::VirtBackend kBackend = {
-    vm::kBackendSvm, vm_init,   vm_destroy, gpt_table_entry, gpt_leaf_entry, gpt_present,
+    vm::kBackendSvm, /*any_cpu=*/true, vm_init,   vm_destroy, gpt_table_entry, gpt_leaf_entry, gpt_present,
     vcpu_init,       vcpu_destroy, vcpu_load, vcpu_save,     vcpu_enter,
 };
 
@@ -84,6 +86,18 @@ const platform::VirtBackend* probe(const char*& why, char* summary, size_t summa
   return init(why, summary, summary_size) ? &kBackend : nullptr;
 }
 
+void enable_this_cpu() {
+  CpuState& s = g_cpu_state[platform::this_cpu()];
+  x86::wrmsr(x86::Msr::efer, x86::rdmsr(x86::Msr::efer) | Efer::svme);
+  x86::wrmsr(Msr::vm_hsave_pa, x86::virt_to_phys(s.host_save_area));
+  // Every MSR and segment VMSAVE covers is set by now on this CPU (main.cpp
+  // and smp.cpp: GDT, TSS, SYSCALL MSRs and GS first), and the kernel never
+  // changes them.
+  asm volatile("vmsave" ::"a"(x86::virt_to_phys(s.host_vmsave)) : "memory");
+}
+
+uint64_t host_vmsave_pa() { return x86::virt_to_phys(g_cpu_state[platform::this_cpu()].host_vmsave); }
+
 abi::Error vm_init(Vm* vm) {
   vm->tag = g_next_asid;
   g_next_asid = g_next_asid + 1 < g_caps.asids ? g_next_asid + 1 : 1;
@@ -91,16 +105,20 @@ abi::Error vm_init(Vm* vm) {
 }
 
 void vm_destroy(Vm* vm) {
-  if (vm->tag < kMaxAsids && g_asid_owner[vm->tag] == vm) g_asid_owner[vm->tag] = nullptr;
+  if (vm->tag >= kMaxAsids) return;
+  for (CpuState& s : g_cpu_state)  // a new VM at the same address is another VM
+    if (s.asid_owner[vm->tag] == vm) s.asid_owner[vm->tag] = nullptr;
 }
 
 void prepare_tlb(Vm* vm, Vmcb& c) {
+  const unsigned cpu = platform::this_cpu();
+  const Vm*& owner = g_cpu_state[cpu].asid_owner[vm->tag];
+  const bool removed = take_flush(vm, cpu);
   c.tlb_control = TlbControl::nothing;
-  if (vm->flush_pending || g_asid_owner[vm->tag] != vm) {
+  if (removed || owner != vm) {
     // Only this VM's translations where the CPU can (QEMU cannot: all).
     c.tlb_control = g_caps.flush_by_asid ? TlbControl::flush_asid : TlbControl::flush_all;
-    vm->flush_pending = false;
-    g_asid_owner[vm->tag] = vm;
+    owner = vm;
   }
 }
 

@@ -12,4 +12,10 @@ namespace cos::svm {
 /// reason in `why`; on success writes a one-line feature summary.
 const platform::VirtBackend* probe(const char*& why, char* summary, size_t summary_size);
 
+/// Enables SVM on the calling CPU with its own host save area (EFER.SVME,
+/// VM_HSAVE_PA) and saves its host state for VMLOAD after each #VMEXIT
+/// (VMSAVE: its GS base, TR and SYSCALL MSRs are its own). probe() does
+/// this for the boot processor; smp.cpp for each application processor.
+void enable_this_cpu();
+
 }  // namespace cos::svm

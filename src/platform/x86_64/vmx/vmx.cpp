@@ -9,6 +9,7 @@
 #include "x86_64/vmx/internal.hpp"
 #include "x86_64/lapic.hpp"
 #include "x86_64/layout.hpp"
+#include "x86_64/this_cpu.hpp"
 
 namespace cos::vmx {
 
@@ -195,7 +196,7 @@ bool init(const char*& why, char* summary, size_t summary_size) {
 }
 
 constexpr platform::VirtBackend kBackend = {
-    vm::kBackendVmx, vm_init,   vm_destroy, gpt_table_entry, gpt_leaf_entry, gpt_present,
+    vm::kBackendVmx, /*any_cpu=*/false, vm_init,   vm_destroy, gpt_table_entry, gpt_leaf_entry, gpt_present,
     vcpu_init,       vcpu_destroy, vcpu_load, vcpu_save,     vcpu_enter,
 };
 
@@ -214,7 +215,7 @@ abi::Error vm_init(Vm* vm) {
     vm->tag = id;
     // A reused VPID or EPT root may have translations cached: flush both
     // before the first entry.
-    vm->flush_pending = true;
+    request_flush(vm);
     flush_vpid(vm);
     return abi::Error::ok;
   }
@@ -232,9 +233,7 @@ void vm_destroy(Vm* vm) {
 
 /// Called before each entry: INVEPT if a mapping of the VM was removed.
 void flush_if_pending(Vm* vm) {
-  if (!vm->flush_pending) return;
-  flush_ept(vm);
-  vm->flush_pending = false;
+  if (take_flush(vm, platform::this_cpu())) flush_ept(vm);
 }
 
 uint64_t gpt_table_entry(uint64_t table_pa) { return ept::table_entry(table_pa); }
