@@ -83,8 +83,8 @@ int64_t thd_cpu(Thread* t, uint64_t slot, uint64_t cpu) {
   const bool any_cpu = platform::virt() && platform::virt()->any_cpu;
   if (c->object_type() == ObjType::vcpu) {  // an asynchronous vCPU's own thread
     auto* v = reinterpret_cast<Vcpu*>(c->w0);
-    if (!any_cpu) return err(Error::wrong_cpu);
     if (!v->thread) return err(Error::wrong_type);  // a synchronous one runs where its caller does
+    if (!any_cpu) return err(Error::wrong_cpu);
     th = v->thread;
   } else if (c->object_type() == ObjType::thread) {
     th = reinterpret_cast<Thread*>(c->w0);

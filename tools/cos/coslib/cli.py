@@ -26,7 +26,7 @@ Typical workflow:
   ./cos bench fuzz [--calls N] [--seed S]
   ./cos bench guestfuzz [--programs N] [--seed S]
   ./cos bench boot [--runs N] [--emulator qemu|bochs|all]
-  ./cos bench net [--mib N] | ./cos bench blk [--reads N]
+  ./cos bench net [--mib N] | ./cos bench blk [--reads N] | ./cos bench smp
 """
 
 
@@ -176,7 +176,7 @@ def build_parser():
 
     p = add("bench", "run a benchmark or long run: ipc (IPC costs), vmexit (VM-exit costs), "
             "fuzz (syscall fuzzer), guestfuzz (guest-code fuzzer), boot (Linux boot time), "
-            "net (network between two guests) or blk (a guest's disk)",
+            "net (network between two guests), blk (a guest's disk) or smp (1 vs 2 vCPUs)",
             bench.cmd_bench,
             "Benchmarks and long runs, not tests: each composes its script into\n"
             "system_binaries/bench-<what>/ (varied with the composer's --set overrides:\n"
@@ -234,23 +234,32 @@ def build_parser():
             "        guest/bench/blkperf.c): O_DIRECT sequential 1 MiB reads of /dev/vda\n"
             "        (MiB/s) and --reads 4 KiB random reads (default 2000, IOPS), host\n"
             "        clock, one boot each, then a baseline boot: exits per MiB and per\n"
-            "        read. QEMU TCG without -icount. Writes build/x86_64/bench/blk.json.\n\n"
+            "        read. QEMU TCG without -icount. Writes build/x86_64/bench/blk.json.\n"
+            "  smp   composition_scripts/vm_smp.toml ([system] cpus = 2) with vcpus = 1,\n"
+            "        then 2 (vCPU i on CPU i): --loops busybox sh loops (default 2) of\n"
+            "        --iterations steps (default 200000) in parallel in the guest; host\n"
+            "        seconds between the guest's markers and the speedup 1 vCPU / 2\n"
+            "        vCPUs (target >= 1.7 with two idle host cores). QEMU TCG without\n"
+            "        -icount. Writes build/x86_64/bench/smp.json.\n\n"
             "Exit status: 0 success, 1 failure (run failed, results missing or a fuzz\n"
             "check failed), 2 usage error.")
-    p.add_argument("what", choices=("ipc", "vmexit", "fuzz", "guestfuzz", "boot", "net", "blk"),
-                   metavar="ipc|vmexit|fuzz|guestfuzz|boot|net|blk", help="which benchmark")
+    p.add_argument("what", choices=("ipc", "vmexit", "fuzz", "guestfuzz", "boot", "net", "blk", "smp"),
+                   metavar="ipc|vmexit|fuzz|guestfuzz|boot|net|blk|smp", help="which benchmark")
     p.add_argument("--emulator", choices=("qemu", "bochs", "all"), default="qemu",
                    help="emulator (default: qemu: TCG with -icount shift=0, for boot "
                         "without -icount); all = qemu then bochs (boot, net, blk)")
     p.add_argument("--timeout", type=_timeout, default=None, metavar="S",
                    help="stop the emulator and fail after S seconds (default: ipc and "
-                        "vmexit 600, fuzz 3600, guestfuzz 7200, boot, net and blk 1800 per "
+                        "vmexit 600, fuzz 3600, guestfuzz 7200, boot, net, blk and smp 1800 per "
                         "run; 0: none)")
     p.add_argument("--runs", type=int, metavar="N",
                    help="boot: timed boots per emulator (default 3)")
     p.add_argument("--iterations", type=int, metavar="N",
                    help="ipc: timed iterations per benchmark; vmexit: round trips per "
-                        "exit kind (default: the script's, 10000)")
+                        "exit kind (default: the script's, 10000); smp: steps per guest "
+                        "loop (default 200000)")
+    p.add_argument("--loops", type=int, metavar="N",
+                   help="smp: guest shell loops run in parallel (default 2)")
     p.add_argument("--mib", type=int, metavar="N",
                    help="net: MiB sent over TCP from vm_a to vm_b (default 32)")
     p.add_argument("--reads", type=int, metavar="N",

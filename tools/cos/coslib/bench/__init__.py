@@ -13,6 +13,8 @@
   blk     composition_scripts/bench_blk.toml: sequential MiB/s and 4 KiB
           random-read IOPS of a guest's virtio-blk disk on blk_ram, exits
           per MiB / per read (blk.py; guestrun.py has what net and blk share)
+  smp     composition_scripts/vm_smp.toml with 1 and 2 vCPUs on 2 CPUs: a
+          CPU-bound guest workload's host time and the speedup (smp.py)
 
 Each composes its script into system_binaries/bench-<what>/, varying it with
 the composer's `--set TARGET.KEY=VALUE` overrides (its own, e.g.
@@ -21,10 +23,10 @@ and writes build/x86_64/bench/<what>.json (common.py has what they share).
 """
 
 from ..common import CosError
-from . import blk, boot, fuzz, guestfuzz, ipc, net, vmexit
+from . import blk, boot, fuzz, guestfuzz, ipc, net, smp, vmexit
 
 DEFAULT_TIMEOUT_S = {"ipc": 600, "vmexit": 600, "fuzz": 3600, "guestfuzz": 7200, "boot": 1800,
-                     "net": 1800, "blk": 1800}
+                     "net": 1800, "blk": 1800, "smp": 1800}
 
 
 def check_args(args):
@@ -39,8 +41,9 @@ def check_args(args):
         raise CosError("--seed applies to 'bench fuzz' and 'bench guestfuzz' only", status=2)
     if args.what != "guestfuzz" and getattr(args, "programs", None) is not None:
         raise CosError("--programs applies to 'bench guestfuzz' only", status=2)
-    if args.what not in ("ipc", "vmexit") and args.iterations is not None:
-        raise CosError("--iterations applies to 'bench ipc' and 'bench vmexit' only", status=2)
+    if args.what not in ("ipc", "vmexit", "smp") and args.iterations is not None:
+        raise CosError("--iterations applies to 'bench ipc', 'bench vmexit' and 'bench smp' only",
+                       status=2)
     if args.what != "boot" and args.runs is not None:
         raise CosError("--runs applies to 'bench boot' only", status=2)
     if args.what not in ("boot", "net", "blk") and args.emulator == "all":
@@ -48,6 +51,8 @@ def check_args(args):
                        "only", status=2)
     if args.what != "net" and getattr(args, "mib", None) is not None:
         raise CosError("--mib applies to 'bench net' only", status=2)
+    if args.what != "smp" and getattr(args, "loops", None) is not None:
+        raise CosError("--loops applies to 'bench smp' only", status=2)
     if args.what != "blk" and getattr(args, "reads", None) is not None:
         raise CosError("--reads applies to 'bench blk' only", status=2)
     if args.what != "vmexit" and (args.host_time or args.kvm_baseline):
@@ -55,7 +60,7 @@ def check_args(args):
 
 
 def cmd_bench(args):
-    """`cos bench ipc|vmexit|fuzz|guestfuzz|boot|net|blk`."""
+    """`cos bench ipc|vmexit|fuzz|guestfuzz|boot|net|blk|smp`."""
     check_args(args)
     return {"ipc": ipc.run, "vmexit": vmexit.run, "fuzz": fuzz.run, "guestfuzz": guestfuzz.run,
-            "boot": boot.run, "net": net.run, "blk": blk.run}[args.what](args)
+            "boot": boot.run, "net": net.run, "blk": blk.run, "smp": smp.run}[args.what](args)
