@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tools" / "cos"))
 from coslib import bench  # noqa: E402
-from coslib.bench import blk, boot, common, guestfuzz, guestrun, net, vmexit  # noqa: E402
+from coslib.bench import blk, boot, common, guestfuzz, guestrun, net, smp, vmexit  # noqa: E402
 from coslib.common import CosError  # noqa: E402
 
 
@@ -24,7 +24,7 @@ def bench_args(what, **kw):
     args = argparse.Namespace(what=what, timeout=None, seed=None, calls=1000000,
                               iterations=None, runs=None, emulator="qemu", set=[],
                               host_time=False, kvm_baseline=None, programs=None, mib=None,
-                              reads=None)
+                              reads=None, loops=None)
     for k, v in kw.items():
         setattr(args, k, v)
     return args
@@ -191,6 +191,42 @@ class KvmBaselineTest(unittest.TestCase):
         with self.assertRaises(CosError) as cm:
             vmexit.run_kvm_baseline("/nonexistent/kvm-tcg-baseline", 10, 60)
         self.assertEqual(cm.exception.status, 2)
+
+
+class SmpTest(unittest.TestCase):
+    def test_loops_and_emulator(self):
+        for args in (bench_args("ipc", loops=2), bench_args("smp", emulator="bochs"),
+                     bench_args("smp", emulator="all")):
+            with self.assertRaises(CosError) as cm:
+                bench.check_args(args)
+            self.assertEqual(cm.exception.status, 2)
+        args = bench_args("smp", loops=3, iterations=10)
+        bench.check_args(args)
+        self.assertEqual(args.timeout, 1800)
+
+    def test_markers_match_the_output_not_the_echoed_command(self):
+        cmd = smp.commands(2, 1000)
+        self.assertEqual(cmd.count("while [ $i -lt 1000 ]"), 2)
+        echoed = "~ # " + cmd.rstrip("\n")
+        self.assertIsNone(re.search(smp.START_RE, echoed))
+        self.assertIsNone(re.search(smp.END_RE, echoed))
+        self.assertIsNotNone(re.search(smp.START_RE, "SMPBENCH start\r"))
+
+    def test_parse_a_run(self):
+        run = common.StreamRun({})
+        run.lines = ["cos: virtualization: AMD SVM (NPT, 16 ASIDs)", "simple_vmm: vCPU 1 on CPU 1",
+                     "SMPBENCH start", "SMPBENCH end",
+                     "simple_vmm: guest powered off after 900 exits"]
+        run.line_times = [0.1, 0.2, 1.0, 4.5, 5.0]
+        run.status, run.killed, run.stderr_lines = 0, False, []
+        rec = smp.parse_run(run, 2)
+        self.assertTrue(rec["ok"], rec["problem"])
+        self.assertEqual(rec["host_s"], 3.5)
+        self.assertEqual(rec["placement"], ["vCPU 1 on CPU 1"])
+        self.assertEqual(rec["backend"], "AMD SVM")
+        run.lines = run.lines[:2]
+        run.line_times = run.line_times[:2]
+        self.assertIn("SMPBENCH", smp.parse_run(run, 2)["problem"])
 
 
 class BootRunTest(unittest.TestCase):

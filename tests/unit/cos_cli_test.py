@@ -138,7 +138,7 @@ class CompletionTest(ScriptDir):
         self.assertEqual(self.complete("run", "vm", "--emulator", ""), ["qemu", "bochs"])
         self.assertEqual(self.complete("run", "vm", "--emulator", "=", "b"), ["bochs"])
         self.assertEqual(self.complete("run", "vm", "--timeout", ""), [])
-        self.assertEqual(self.complete("bench", ""), ["ipc", "vmexit", "fuzz", "guestfuzz", "boot", "net", "blk"])
+        self.assertEqual(self.complete("bench", ""), ["ipc", "vmexit", "fuzz", "guestfuzz", "boot", "net", "blk", "smp"])
 
     def test_options(self):
         self.assertEqual(self.complete("run", "vm", "--em"), ["--emulator"])
