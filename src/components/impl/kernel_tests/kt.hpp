@@ -156,6 +156,9 @@ inline volatile T* at(uint64_t va) {
 uint64_t make(ObjType type, uint64_t npages = 1);
 /// A child untyped of `pages` pages in a fresh slot, or 0.
 uint64_t make_untyped(uint64_t pages);
+/// The largest frame (in pages, up to `max`) untyped `ut` can still give:
+/// its biggest free run. Binary search with retype/cap_delete in one slot.
+uint64_t largest_run(uint64_t ut, uint64_t max);
 /// A copy of `src` with `rights` in a fresh slot of our own table, or 0.
 uint64_t copy(uint64_t src, uint64_t rights);
 /// Maps page `page` of `frame` at scratch page n of our own table with `rights`.

@@ -191,6 +191,22 @@ uint64_t make(ObjType type, uint64_t npages) {
 
 uint64_t make_untyped(uint64_t pages) { return make(ObjType::untyped, pages); }
 
+uint64_t largest_run(uint64_t ut, uint64_t max) {
+  uint64_t s = slot();
+  if (!s) return 0;
+  uint64_t lo = 0, hi = max;  // lo fits, hi + 1 does not
+  while (lo < hi) {
+    uint64_t mid = (lo + hi + 1) / 2;
+    if (sys::retype(ut, s, ObjType::frame, mid) == 0) {
+      sys::cap_delete(s);
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
 uint64_t copy(uint64_t src, uint64_t rights) {
   uint64_t s = slot();
   if (!s) return 0;
@@ -418,6 +434,13 @@ extern "C" cos::sys::SinvResult cos_serve(uint64_t token, uint64_t op, uint64_t 
   return {static_cast<int64_t>(cos::abi::Error::bad_op), 0};
 }
 
+namespace {
+bool starts_with(const char* s, const char* prefix) {
+  while (*prefix && *s == *prefix) ++s, ++prefix;
+  return *prefix == 0;
+}
+}  // namespace
+
 int main() {
   using namespace kt;
   init_env();
@@ -433,8 +456,12 @@ int main() {
               g_case_count, static_cast<unsigned long>(g_env.table_size),
               static_cast<unsigned long>(g_env.first_free), static_cast<unsigned long>(g_env.ut_bytes / 1024),
               static_cast<unsigned long>(g_env.main_prio));
+  // Param `only`: run just the cases whose names start with it.
+  const char* only = cos::param("only");
+  if (only) cos::printf("kernel_tests: only the cases starting with '%s'\n", only);
   int passed = 0, failed_count = 0;
   for (int i = 0; i < g_case_count; ++i) {
+    if (only && !starts_with(g_cases[i].name, only)) continue;
     g_fail = Failure{};
     g_cases[i].fn();
     cleanup_case();

@@ -13,24 +13,6 @@ constexpr uint64_t kLarge = cos::abi::kVmMapLarge;
 constexpr uint64_t k2M = cos::abi::kLargePageBytes;
 constexpr uint64_t kR = Rights::read, kRw = Rights::read | Rights::write;
 
-/// The largest frame (in pages, up to `max`) `ut` can still give: its
-/// biggest free run. Binary search with retype/cap_delete in one slot.
-uint64_t largest_run(uint64_t ut, uint64_t max) {
-  uint64_t s = slot();
-  if (!s) return 0;
-  uint64_t lo = 0, hi = max;  // lo fits, hi + 1 does not
-  while (lo < hi) {
-    uint64_t mid = (lo + hi + 1) / 2;
-    if (sys::retype(ut, s, ObjType::frame, mid) == 0) {
-      sys::cap_delete(s);
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo;
-}
-
 /// A VM object, or 0 (and a failure) if the CPU has no virtualization.
 uint64_t make_vm() {
   uint64_t vm = slot();
