@@ -36,8 +36,13 @@ void cpu_kick(unsigned cpu);
 /// the pages they mapped can be reused (a TLB shootdown; the other CPUs
 /// do it while waiting for the lock, kernel/kernel_lock.hpp).
 void cpus_sync(uint64_t dying_root);
-/// Does what cpus_sync asked of this CPU, if anything (kernel_lock_enter's
-/// spin loop).
+/// Runs fn(arg) on CPU `cpu` (online, not this one) and returns when it has
+/// run there: for per-CPU hardware state only that CPU can change (VMX:
+/// VMCLEAR of a VMCS active there). Called with the kernel lock held; the
+/// other CPU runs fn while it waits for the lock, with interrupts off.
+void cpu_call(unsigned cpu, void (*fn)(uint64_t), uint64_t arg);
+/// Does what cpus_sync or cpu_call asked of this CPU, if anything
+/// (kernel_lock_enter's spin loop).
 void cpu_sync_poll();
 
 // --- console and power ------------------------------------------------------------

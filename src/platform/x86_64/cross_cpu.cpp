@@ -42,8 +42,20 @@ void cpus_sync(uint64_t dying_root) {
   }
 }
 
+void cpu_call(unsigned cpu, void (*fn)(uint64_t), uint64_t arg) {
+  x86::PerCpu& p = x86::percpu_of(cpu);
+  p.call_arg = arg;
+  __atomic_store_n(&p.call_fn, fn, __ATOMIC_RELEASE);
+  x86::lapic::send_fixed(p.apic_id, x86::kVectorCpuKick);
+  while (__atomic_load_n(&p.call_fn, __ATOMIC_ACQUIRE)) __builtin_ia32_pause();
+}
+
 void cpu_sync_poll() {
   x86::PerCpu& p = x86::percpu();
+  if (auto* fn = __atomic_load_n(&p.call_fn, __ATOMIC_ACQUIRE)) {
+    fn(p.call_arg);
+    __atomic_store_n(&p.call_fn, nullptr, __ATOMIC_RELEASE);
+  }
   if (!__atomic_load_n(&p.sync_request, __ATOMIC_ACQUIRE)) return;
   // The FPU registers hold the last user or guest state this CPU ran:
   // written back, another CPU may load it (fpu_release).

@@ -24,6 +24,10 @@ struct PerCpu {
   /// until this CPU clears `sync_request`.
   uint32_t sync_request;
   uint64_t sync_root;        ///< a page-table root being torn down (0: none)
+  /// cpu_call: another CPU, holding the kernel lock, sets `call_arg` then
+  /// `call_fn` (release) and waits until this CPU has run it and cleared it.
+  void (*call_fn)(uint64_t);
+  uint64_t call_arg;
   uint32_t apic_id;          ///< this CPU's local APIC ID (smp.cpp)
   bool online;               ///< runs the kernel (the boot processor, or an AP that reported in)
   bool tick_stopped;         ///< an idle AP stopped its LAPIC timer (context.cpp)

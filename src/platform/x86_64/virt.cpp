@@ -34,7 +34,9 @@ void virt_init() {
 }
 
 void virt_init_this_cpu() {
-  if (g_backend && g_backend->id == vm::kBackendSvm && g_backend->any_cpu) svm::enable_this_cpu();
+  if (!g_backend || !g_backend->any_cpu) return;
+  if (g_backend->id == vm::kBackendSvm) svm::enable_this_cpu();
+  else vmx::enable_this_cpu();
 }
 
 const VirtBackend* virt() { return g_backend; }

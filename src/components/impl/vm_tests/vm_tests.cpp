@@ -749,23 +749,18 @@ VT_CASE(run_and_resume_check_the_vcpu_kind) {
 
 VT_CASE(thd_cpu_places_own_thread_vcpus_only) {
   // A synchronous vCPU runs where its caller runs: nothing to place. An
-  // own-thread one moves with thd_cpu on the vCPU capability where the
-  // backend runs guests on every CPU (SVM), else wrong_cpu (VMX: CPU 0).
+  // own-thread one moves with thd_cpu on the vCPU capability (both
+  // backends run guests on every CPU).
   const int64_t cpus = sys::cpu_count();
-  const bool svm = g_cpu.backend() == vm::kBackendSvm;
   VT_EQ(sys::thd_cpu(g_cpu.slot(), static_cast<uint64_t>(cpus)),
-        static_cast<int64_t>(!g_own_thread ? Error::wrong_type : svm ? Error::bad_argument : Error::wrong_cpu));
+        static_cast<int64_t>(g_own_thread ? Error::bad_argument : Error::wrong_type));
   if (!g_own_thread) {
     VT_SYS_ERR(sys::thd_cpu(g_cpu.slot(), 0), wrong_type);
     return;
   }
   const uint64_t here = g_vcpu_cpu == ~0ull ? 0 : g_vcpu_cpu;
-  if (svm) {
-    VT_EQ(sys::thd_cpu(g_cpu.slot(), static_cast<uint64_t>(cpus) - 1), 0);
-    VT_EQ(sys::thd_cpu(g_cpu.slot(), here), 0);
-  } else {
-    VT_SYS_ERR(sys::thd_cpu(g_cpu.slot(), 0), wrong_cpu);
-  }
+  VT_EQ(sys::thd_cpu(g_cpu.slot(), static_cast<uint64_t>(cpus) - 1), 0);
+  VT_EQ(sys::thd_cpu(g_cpu.slot(), here), 0);
 }
 
 VT_CASE(inject_twice_is_event_pending) {

@@ -23,6 +23,8 @@ struct Caps {
   bool execute_only;
   bool ept_2m;  ///< EPT PDEs may map 2 MiB pages (IA32_VMX_EPT_VPID_CAP bit 16)
   bool invept_single;
+  bool invept_all;      ///< INVEPT all-context (VMXON on each CPU clears everything)
+  bool invvpid_all;     ///< INVVPID all-context
   bool invvpid_single;
   bool lma_store;          ///< exits update "IA-32e mode guest" (IA32_VMX_MISC bit 5)
   bool zero_length_inject; ///< IA32_VMX_MISC bit 30
@@ -49,6 +51,10 @@ struct VcpuState {
   uint32_t intercept_flags;  ///< vm::Intercept bits requested by the VMM
   uint32_t cpu1;             ///< current primary processor-based controls
   bool launched;             ///< VMLAUNCH done: VMRESUME next
+  /// The CPU (+ 1) on which the VMCS is active (VMPTRLD done, no VMCLEAR
+  /// since): 0 when clear. Intel SDM Vol. 3C, 25.11.1: a VMCS may be
+  /// active on one CPU only; another CPU first has it VMCLEARed there.
+  uint8_t active_cpu;
   /// The guest has used its debug registers: MOV DR no longer exits, and
   /// dr[] and dr6 are loaded before and saved after every run.
   bool dr_live;
@@ -74,13 +80,20 @@ abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask);
 void vcpu_save(Vcpu* v, vm::StatePage& s, uint64_t mask);
 platform::ExitAction vcpu_enter(Vcpu* v, vm::Exit& exit);
 
-/// INVEPT for the VM if a mapping was removed since its last entry.
+/// INVEPT for the VM on this CPU if a mapping was removed since this CPU
+/// last entered one of its vCPUs (Vm::flush_cpus).
 void flush_if_pending(Vm* vm);
 
 /// Makes v's VMCS the current VMCS of this CPU (VMPTRLD when it is not).
+/// A VMCS active on another CPU is VMCLEARed there first (cpu_call), and
+/// then launched again (VMLAUNCH) with this CPU's host GDTR/IDTR/TR bases.
 void make_current(Vcpu* v);
-/// Forgets the current-VMCS pointer if it is `pa` (after VMCLEAR).
-void forget_current(uint64_t pa);
+/// VMCLEARs v's VMCS on the CPU where it is active, if any (vCPU teardown).
+void release_vmcs(Vcpu* v);
+/// Writes this CPU's GDTR, IDTR and TR bases into the current VMCS's host
+/// state (each CPU has its own GDT and TSS). False if a VMWRITE failed.
+bool write_host_tables();
+
 
 /// Exceptions the kernel always intercepts (x86_64/guest_policy.hpp).
 using x86::kForcedExceptions;

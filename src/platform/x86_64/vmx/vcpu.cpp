@@ -128,12 +128,19 @@ bool load_pdptes(Vm* vm, uint64_t cr3) {
   return true;
 }
 
+bool write_host_tables() {
+  DtPointer gdt, idt;
+  asm volatile("sgdt %0" : "=m"(gdt));
+  asm volatile("sidt %0" : "=m"(idt));
+  return vmwrite(Vmcs::host_tr_base, host_tr_base(gdt)) && vmwrite(Vmcs::host_gdtr_base, gdt.base) &&
+         vmwrite(Vmcs::host_idtr_base, idt.base);
+}
+
 abi::Error vcpu_init(Vcpu* v) {
   VcpuState* x = &vcpu_state(v);
   *x = VcpuState{};
   *x86::phys_to_virt<uint32_t>(v->control_pa) = g_caps.revision;
   if (!vmclear(v->control_pa)) return abi::Error::no_virtualization;
-  forget_current(v->control_pa);
   make_current(v);
 
   Writer w;
@@ -162,9 +169,6 @@ abi::Error vcpu_init(Vcpu* v) {
 
   // Host state: the kernel as it runs now; CR3, FS/GS bases and RSP are
   // refreshed before every entry (vcpu_enter, entry.S).
-  DtPointer gdt, idt;
-  asm volatile("sgdt %0" : "=m"(gdt));
-  asm volatile("sidt %0" : "=m"(idt));
   w(Vmcs::host_cr0, x86::read_cr0());
   w(Vmcs::host_cr3, x86::read_cr3());
   w(Vmcs::host_cr4, x86::read_cr4());
@@ -177,9 +181,7 @@ abi::Error vcpu_init(Vcpu* v) {
   w(Vmcs::host_tr_sel, x86::kTssSel);
   w(Vmcs::host_fs_base, x86::rdmsr(x86::Msr::fs_base));
   w(Vmcs::host_gs_base, x86::rdmsr(x86::Msr::gs_base));
-  w(Vmcs::host_tr_base, host_tr_base(gdt));
-  w(Vmcs::host_gdtr_base, gdt.base);
-  w(Vmcs::host_idtr_base, idt.base);
+  if (!write_host_tables()) ++w.failures;
   w(Vmcs::host_sysenter_cs, x86::rdmsr(x86::Msr::sysenter_cs));
   w(Vmcs::host_sysenter_esp, x86::rdmsr(x86::Msr::sysenter_esp));
   w(Vmcs::host_sysenter_eip, x86::rdmsr(x86::Msr::sysenter_eip));
@@ -207,11 +209,7 @@ abi::Error vcpu_init(Vcpu* v) {
   return abi::Error::ok;
 }
 
-void vcpu_destroy(Vcpu* v) {
-  vmclear(v->control_pa);
-  forget_current(v->control_pa);
-  vcpu_state(v).launched = false;
-}
+void vcpu_destroy(Vcpu* v) { release_vmcs(v); }
 
 abi::Error vcpu_load(Vcpu* v, const vm::StatePage& s, uint64_t mask) {
   make_current(v);

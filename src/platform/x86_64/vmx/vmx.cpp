@@ -10,6 +10,7 @@
 #include "x86_64/lapic.hpp"
 #include "x86_64/layout.hpp"
 #include "x86_64/this_cpu.hpp"
+#include "cos/limits.hpp"
 
 namespace cos::vmx {
 
@@ -20,11 +21,21 @@ namespace {
 /// Longest guest run without an exit (VMX-preemption timer): two kernel ticks.
 constexpr uint64_t kPreemptionBudgetUs = 2 * abi::kTickUs;
 
-alignas(4096) uint8_t g_vmxon_region[4096];
+alignas(4096) uint8_t g_vmxon_region[cos_limits::kMaxCpus][4096];
 /// One MSR bitmap for every VMCS: all ones, so every RDMSR/WRMSR exits.
 alignas(4096) uint8_t g_msr_bitmap[4096];
 
-uint64_t g_current_vmcs;  ///< physical address of the current VMCS (0: none)
+/// Per CPU: the physical address of its current VMCS (0: none).
+uint64_t g_current_vmcs[cos_limits::kMaxCpus];
+/// Per CPU: VMXON succeeded there.
+bool g_vmx_on[cos_limits::kMaxCpus];
+
+/// cpu_call target: VMCLEAR of a VMCS active on the calling CPU.
+void vmclear_here(uint64_t pa) {
+  vmclear(pa);
+  uint64_t& current = g_current_vmcs[platform::this_cpu()];
+  if (current == pa) current = 0;
+}
 
 /// VPIDs 1..65535 (0 is the host's); bit set = in use.
 constexpr unsigned kVpids = 65536;
@@ -47,14 +58,29 @@ struct Ctl {
 
 }  // namespace
 
-void make_current(Vcpu* v) {
-  if (g_current_vmcs == v->control_pa) return;
-  if (!vmptrld(v->control_pa)) panic("vmx: VMPTRLD %#lx failed", v->control_pa);
-  g_current_vmcs = v->control_pa;
+void release_vmcs(Vcpu* v) {
+  VcpuState& x = vcpu_state(v);
+  if (x.active_cpu) {
+    const unsigned there = x.active_cpu - 1u;
+    if (there == platform::this_cpu()) vmclear_here(v->control_pa);
+    else platform::cpu_call(there, vmclear_here, v->control_pa);
+  }
+  x.active_cpu = 0;
+  x.launched = false;  // a cleared VMCS is launched again (Intel SDM Vol. 3C, 25.11.3)
 }
 
-void forget_current(uint64_t pa) {
-  if (g_current_vmcs == pa) g_current_vmcs = 0;
+void make_current(Vcpu* v) {
+  const unsigned cpu = platform::this_cpu();
+  VcpuState& x = vcpu_state(v);
+  if (g_current_vmcs[cpu] == v->control_pa) return;
+  if (x.active_cpu != cpu + 1) release_vmcs(v);
+  if (!g_vmx_on[cpu]) panic("vmx: CPU %u runs no VMX", cpu);
+  if (!vmptrld(v->control_pa)) panic("vmx: VMPTRLD %#lx failed", v->control_pa);
+  g_current_vmcs[cpu] = v->control_pa;
+  if (x.active_cpu != cpu + 1) {
+    x.active_cpu = static_cast<uint8_t>(cpu + 1);
+    if (!write_host_tables()) panic("vmx: writing the host state of CPU %u failed", cpu);
+  }
 }
 
 void flush_vpid(Vm* vm) {
@@ -73,11 +99,11 @@ void flush_ept(Vm* vm) {
 
 namespace {
 
-bool init(const char*& why, char* summary, size_t summary_size) {
-  uint32_t a, b, c, d;
-  x86::cpuid(1, 0, a, b, c, d);
-  if (!(c & (1u << 5))) { why = "the CPU has no VMX (CPUID.1:ECX.VMX = 0)"; return false; }
-
+/// IA32_FEATURE_CONTROL (locked by firmware, or locked here with VMXON
+/// outside SMX allowed), the VMX fixed bits in CR0/CR4 (CR0.NE, CR4.VMXE),
+/// then VMXON with this CPU's region (Intel SDM Vol. 3C, 24.7 "Enabling and
+/// Entering VMX Operation"). Per CPU: each has these registers.
+bool vmxon_this_cpu(const char*& why) {
   uint64_t fc = x86::rdmsr(Msr::feature_control);
   if (fc & FeatureControl::lock) {
     if (!(fc & FeatureControl::vmxon_outside_smx)) {
@@ -87,6 +113,33 @@ bool init(const char*& why, char* summary, size_t summary_size) {
   } else {
     x86::wrmsr(Msr::feature_control, fc | FeatureControl::lock | FeatureControl::vmxon_outside_smx);
   }
+  const GuestLimits& l = g_caps.limits;
+  const uint64_t cr0 = x86::read_cr0() | l.cr0_fixed0;
+  const uint64_t cr4 = x86::read_cr4() | l.cr4_fixed0;
+  if ((cr0 & ~l.cr0_fixed1) || (cr4 & ~l.cr4_fixed1)) {
+    why = "host CR0/CR4 violate the VMX fixed bits";
+    return false;
+  }
+  x86::write_cr0(cr0);
+  x86::write_cr4(cr4);
+  const unsigned cpu = platform::this_cpu();
+  *reinterpret_cast<uint32_t*>(g_vmxon_region[cpu]) = g_caps.revision;
+  if (!vmxon(x86::virt_to_phys(g_vmxon_region[cpu]))) {
+    x86::write_cr4(cr4 & ~Cr4::vmxe);
+    why = "VMXON failed";
+    return false;
+  }
+  // Nothing cached from before VMXON (e.g. by a previous kernel) may survive.
+  if (g_caps.invept_all) invept(InvType::all, 0);
+  if (g_caps.invvpid_all) invvpid(InvType::all, 0);
+  g_vmx_on[cpu] = true;
+  return true;
+}
+
+bool init(const char*& why, char* summary, size_t summary_size) {
+  uint32_t a, b, c, d;
+  x86::cpuid(1, 0, a, b, c, d);
+  if (!(c & (1u << 5))) { why = "the CPU has no VMX (CPUID.1:ECX.VMX = 0)"; return false; }
 
   uint64_t basic = x86::rdmsr(Msr::vmx_basic);
   if (Basic::vmcs_size(basic) > 4096) { why = "VMCS larger than a page"; return false; }
@@ -171,24 +224,11 @@ bool init(const char*& why, char* summary, size_t summary_size) {
     l.phys_bits = a & 0xff;
   }
 
-  // The host must satisfy the fixed bits too (CR0.NE, CR4.VMXE).
-  uint64_t cr0 = x86::read_cr0() | l.cr0_fixed0;
-  uint64_t cr4 = x86::read_cr4() | l.cr4_fixed0;
-  if ((cr0 & ~l.cr0_fixed1) || (cr4 & ~l.cr4_fixed1)) { why = "host CR0/CR4 violate the VMX fixed bits"; return false; }
-  x86::write_cr0(cr0);
-  x86::write_cr4(cr4);
-
+  g_caps.invept_all = ept_cap & EptCap::invept_all;
+  g_caps.invvpid_all = ept_cap & EptCap::invvpid_all;
   for (auto& byte : g_msr_bitmap) byte = 0xff;
   g_caps.msr_bitmap_pa = x86::virt_to_phys(g_msr_bitmap);
-  *reinterpret_cast<uint32_t*>(g_vmxon_region) = g_caps.revision;
-  if (!vmxon(x86::virt_to_phys(g_vmxon_region))) {
-    x86::write_cr4(cr4 & ~Cr4::vmxe);
-    why = "VMXON failed";
-    return false;
-  }
-  // Nothing cached from before VMXON (e.g. by a previous kernel) may survive.
-  if (ept_cap & EptCap::invept_all) invept(InvType::all, 0);
-  if (ept_cap & EptCap::invvpid_all) invvpid(InvType::all, 0);
+  if (!vmxon_this_cpu(why)) return false;
 
   fmt::snformat(summary, summary_size, "Intel VMX (EPT, unrestricted guest, VPID%s%s)",
                 g_caps.virtual_nmis ? ", virtual NMIs" : "", g_caps.preemption_ticks ? ", preemption timer" : "");
@@ -196,7 +236,7 @@ bool init(const char*& why, char* summary, size_t summary_size) {
 }
 
 constexpr platform::VirtBackend kBackend = {
-    vm::kBackendVmx, /*any_cpu=*/false, vm_init,   vm_destroy, gpt_table_entry, gpt_leaf_entry, gpt_present,
+    vm::kBackendVmx, /*any_cpu=*/true, vm_init,   vm_destroy, gpt_table_entry, gpt_leaf_entry, gpt_present,
     vcpu_init,       vcpu_destroy, vcpu_load, vcpu_save,     vcpu_enter,
 };
 
@@ -204,6 +244,12 @@ constexpr platform::VirtBackend kBackend = {
 
 const platform::VirtBackend* probe(const char*& why, char* summary, size_t summary_size) {
   return init(why, summary, summary_size) ? &kBackend : nullptr;
+}
+
+void enable_this_cpu() {
+  const char* why = "";
+  if (!vmxon_this_cpu(why))
+    kprintf("cos: vmx: CPU %u: %s; vCPUs placed there cannot run\n", platform::this_cpu(), why);
 }
 
 abi::Error vm_init(Vm* vm) {
