@@ -24,7 +24,7 @@ def bench_args(what, **kw):
     args = argparse.Namespace(what=what, timeout=None, seed=None, calls=1000000,
                               iterations=None, runs=None, emulator="qemu", set=[],
                               host_time=False, kvm_baseline=None, programs=None, mib=None,
-                              reads=None, loops=None)
+                              reads=None, loops=None, icount=False)
     for k, v in kw.items():
         setattr(args, k, v)
     return args
@@ -191,6 +191,16 @@ class KvmBaselineTest(unittest.TestCase):
         with self.assertRaises(CosError) as cm:
             vmexit.run_kvm_baseline("/nonexistent/kvm-tcg-baseline", 10, 60)
         self.assertEqual(cm.exception.status, 2)
+
+
+class IcountOptionTest(unittest.TestCase):
+    def test_icount_is_for_guestfuzz_under_qemu(self):
+        for args in (bench_args("fuzz", icount=True), bench_args("boot", icount=True),
+                     bench_args("guestfuzz", icount=True, emulator="bochs")):
+            with self.assertRaises(CosError) as cm:
+                bench.check_args(args)
+            self.assertEqual(cm.exception.status, 2)
+        bench.check_args(bench_args("guestfuzz", icount=True))
 
 
 class SmpTest(unittest.TestCase):

@@ -211,8 +211,11 @@ def build_parser():
             "        control state) from --seed, each for at most 64 exits or 2 ms; passes\n"
             "        when no program made vcpu_run or the VMM fail, every VM gave its\n"
             "        memory back, the canary component is intact and the kernel did not\n"
-            "        panic. QEMU runs TCG with -icount shift=0; program i depends only on\n"
-            "        the seed and i (--set guest_fuzz.params.first=I --programs 1 reruns it).\n"
+            "        panic. Program i depends only on the seed and i (--set\n"
+            "        guest_fuzz.params.first=I --programs 1 reruns it); its 2 ms follow the\n"
+            "        host clock. --icount: QEMU TCG with -icount shift=0, time follows\n"
+            "        executed instructions (exact replays; a guest looping through\n"
+            "        exceptions without retiring an instruction stalls QEMU's clock).\n"
             "  boot  system 'vm' (composition_scripts/simple_vmm.toml, made current as by\n"
             "        'cos run vm'), then --runs times per emulator './cos run vm' with\n"
             "        'poweroff -f' piped in: host wall-clock seconds (time.monotonic) from\n"
@@ -273,6 +276,9 @@ def build_parser():
     p.add_argument("--set", action="append", default=[], metavar="TARGET.KEY=VALUE",
                    help="override a key of the benchmark's script, as 'cos compose --set' "
                         "(e.g. vm_exit_bench.params.own_thread=1; repeatable)")
+    p.add_argument("--icount", action="store_true",
+                   help="guestfuzz: QEMU TCG with -icount shift=0 (deterministic time budgets; "
+                        "a guest looping through exceptions stalls it)")
     p.add_argument("--host-time", action="store_true",
                    help="vmexit: exits per host second under QEMU TCG without -icount "
                         "(default --iterations 100000)")

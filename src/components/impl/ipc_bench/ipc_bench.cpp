@@ -63,10 +63,10 @@ struct Result {
   uint64_t median = 0, min = 0, n = 0;
   bool ran = false;
 };
-constexpr int kResults = 5;
+constexpr int kResults = 6;
 Result g_results[kResults] = {{"null_syscall"}, {"sinv_roundtrip"}, {"asnd_rcv_roundtrip"}, {"thread_switch"},
-                              {"rdtsc_overhead"}};
-enum { kNull, kSinv, kAsnd, kSwitch, kTsc };
+                              {"rdtsc_overhead"}, {"asnd_rcv_cross_cpu"}};
+enum { kNull, kSinv, kAsnd, kSwitch, kTsc, kCrossCpu };
 
 void summarize(Result& r, uint64_t* s, uint64_t n) {
   sort(s, n);
@@ -124,14 +124,15 @@ void yield_loop(int me) {
 
 }  // namespace
 
-// Thread B: echo every notification back, then take part in the yield test.
-extern "C" [[noreturn]] void bench_thread_main(uint64_t) {
+// Thread B: echo every notification back, then take part in the yield test
+// (`cross_cpu` 0); on CPU 1 (`cross_cpu` 1) only the echo.
+extern "C" [[noreturn]] void bench_thread_main(uint64_t cross_cpu) {
   for (uint64_t i = 0; i < g_warmup + g_iters; ++i) {
     int64_t r = sys::rcv(g_rcv_b, 0, 0);
     if (r < 0 && !g_b_error) g_b_error = r;
     sys::asnd(g_snd_a);
   }
-  yield_loop(1);
+  if (!cross_cpu) yield_loop(1);
   g_b_done = true;
   sys::thd_exit();
 }
@@ -166,6 +167,19 @@ bool start_thread_b(uint64_t priority) {
     return false;
   }
   return true;
+}
+
+// After thread B has ended: a second echo thread on CPU 1, on B's stack and
+// endpoints, for the cross-CPU round trip; false (with a message) if not.
+bool start_echo_on_cpu1(uint64_t priority) {
+  const cos::boot::CompInfo& me = cos::self();
+  const uint64_t thd = me.first_free_slot + 6;  // after start_thread_b's slots
+  int64_t r = sys::thd_create(me.untyped_slot, thd, me.comp_slot, reinterpret_cast<uint64_t>(&bench_thread_entry), 1);
+  if (r == 0) r = sys::thd_cpu(thd, 1);
+  if (r == 0) r = sys::thd_start(thd, kStackVaddr + kStackPages * 4096, priority);
+  if (r != 0) cos::printf("ipc_bench: the echo thread on CPU 1 failed (%ld); cross-CPU round trip skipped\n",
+                          static_cast<long>(r));
+  return r == 0;
 }
 
 void print_result(const Result& r) {
@@ -231,6 +245,18 @@ int main() {
       cos::printf("ipc_bench: only %lu thread switches observed (is parameter 'priority' the component's priority?)\n",
                   static_cast<unsigned long>(n));
     summarize(g_results[kSwitch], g_switch_samples, n);
+    // With a second CPU: the same round trip with B's successor on CPU 1
+    // (asnd wakes it with an IPI, its asnd back wakes us with one).
+    if (sys::cpu_count() >= 2) {
+      g_b_done = false;
+      if (start_echo_on_cpu1(priority)) {
+        measure(g_results[kCrossCpu], [] {
+          sys::asnd(g_snd_b);
+          sys::rcv(g_rcv_a, 0, 0);
+        });
+        while (!g_b_done) sys::thd_yield();
+      }
+    }
   }
 
   for (const Result& r : g_results) print_result(r);

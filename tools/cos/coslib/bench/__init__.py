@@ -51,6 +51,9 @@ def check_args(args):
                        "only", status=2)
     if args.what != "net" and getattr(args, "mib", None) is not None:
         raise CosError("--mib applies to 'bench net' only", status=2)
+    if getattr(args, "icount", False) and (args.what != "guestfuzz" or args.emulator != "qemu"):
+        raise CosError("--icount applies to 'bench guestfuzz' under QEMU only (the other QEMU "
+                       "benchmarks choose it themselves)", status=2)
     if args.what == "smp" and args.emulator != "qemu":
         raise CosError("'bench smp' runs under QEMU only (under Bochs' VMX the kernel runs "
                        "guests on CPU 0 only)", status=2)

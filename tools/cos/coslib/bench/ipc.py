@@ -1,7 +1,8 @@
 """`cos bench ipc`: composition_scripts/ipc_bench.toml under QEMU TCG with
 -icount shift=0 (or Bochs): the null system call, the sinv/sret round trip,
-the asnd->rcv round trip and a thread switch, median and minimum TSC cycles;
-a table, and build/x86_64/bench/ipc.json."""
+the asnd->rcv round trip and a thread switch, median and minimum TSC cycles
+(with --set system.cpus=2 also the asnd->rcv round trip between threads on
+CPU 0 and CPU 1); a table, and build/x86_64/bench/ipc.json."""
 
 from ..common import SCRIPTS_DIR, info, rel
 from ..outcome import EXIT_FAILED
@@ -16,6 +17,7 @@ IPC_ROWS = [
     ("sinv_roundtrip", "sinv/sret round trip"),
     ("asnd_rcv_roundtrip", "asnd->rcv round trip (2 threads)"),
     ("thread_switch", "thread switch (thd_yield)"),
+    ("asnd_rcv_cross_cpu", "asnd->rcv round trip (CPU 0 <-> 1)"),
     ("rdtsc_overhead", "rdtsc overhead (in every row)"),
 ]
 
