@@ -192,19 +192,8 @@ uint64_t make(ObjType type, uint64_t npages) {
 uint64_t make_untyped(uint64_t pages) { return make(ObjType::untyped, pages); }
 
 uint64_t largest_run(uint64_t ut, uint64_t max) {
-  uint64_t s = slot();
-  if (!s) return 0;
-  uint64_t lo = 0, hi = max;  // lo fits, hi + 1 does not
-  while (lo < hi) {
-    uint64_t mid = (lo + hi + 1) / 2;
-    if (sys::retype(ut, s, ObjType::frame, mid) == 0) {
-      sys::cap_delete(s);
-      lo = mid;
-    } else {
-      hi = mid - 1;
-    }
-  }
-  return lo;
+  const uint64_t s = slot();
+  return s ? cos::largest_frame_pages(ut, s, max) : 0;
 }
 
 uint64_t copy(uint64_t src, uint64_t rights) {

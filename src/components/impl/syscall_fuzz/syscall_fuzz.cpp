@@ -731,16 +731,7 @@ void reclaim() {
   while (nkept < 256) {
     while (slot < g_table_size && sys::cap_info(slot) != static_cast<int64_t>(Error::empty_slot)) ++slot;
     if (slot >= g_table_size) break;
-    uint64_t lo = 0, hi = cos::self().untyped_bytes / 4096;  // largest frame that fits: in [lo, hi]
-    while (lo < hi) {
-      uint64_t mid = (lo + hi + 1) / 2;
-      if (sys::retype(g_ut, slot, ObjType::frame, mid) == 0) {
-        sys::cap_delete(slot);
-        lo = mid;
-      } else {
-        hi = mid - 1;
-      }
-    }
+    const uint64_t lo = cos::largest_frame_pages(g_ut, slot, cos::self().untyped_bytes / 4096);
     if (lo == 0 || sys::retype(g_ut, slot, ObjType::frame, lo) != 0) break;
     kept[nkept++] = slot;
     total += lo;

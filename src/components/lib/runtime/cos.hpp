@@ -42,6 +42,12 @@ inline uint64_t tsc_fenced() {
   return (static_cast<uint64_t>(hi) << 32) | lo;
 }
 
+/// The largest frame (in pages, 0..max_pages) untyped `ut` can still give
+/// in one piece: a binary search with retype(frame) and cap_delete in the
+/// empty slot `scratch_slot`, which is empty again on return. A measure of
+/// the memory an untyped holds back (tests and the fuzzers).
+uint64_t largest_frame_pages(uint64_t ut, uint64_t scratch_slot, uint64_t max_pages);
+
 /// printf-style output on the system console, prefixed by nothing.
 void printf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 /// Writes a string to the console.

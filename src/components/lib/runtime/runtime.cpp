@@ -102,6 +102,20 @@ void print(const char* s) {
   sys::print(s, n);
 }
 
+uint64_t largest_frame_pages(uint64_t ut, uint64_t scratch_slot, uint64_t max_pages) {
+  uint64_t lo = 0, hi = max_pages;  // lo fits, hi + 1 does not
+  while (lo < hi) {
+    const uint64_t mid = (lo + hi + 1) / 2;
+    if (sys::retype(ut, scratch_slot, abi::ObjType::frame, mid) == 0) {
+      sys::cap_delete(scratch_slot);
+      lo = mid;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
 }  // namespace cos
 
 extern "C" __attribute__((weak)) cos::sys::SinvResult cos_serve(uint64_t, uint64_t, uint64_t,
