@@ -204,10 +204,6 @@ enum class ExitAction {
 struct VirtBackend {
   /// vm::kBackendVmx or vm::kBackendSvm (reported to VMMs in the state page).
   uint32_t id;
-  /// vCPUs may run on every CPU (the backend is enabled on each one, see
-  /// virt_init_this_cpu); false: on CPU 0 only (vcpu_run and thd_cpu
-  /// answer wrong_cpu elsewhere).
-  bool any_cpu;
   /// Prepares a zeroed root table page (vm->root) for a new VM and assigns
   /// vm->tag (VPID / ASID). Errors: out_of_memory (no tag left).
   abi::Error (*vm_init)(Vm* vm);
@@ -252,7 +248,7 @@ bool exception_has_error_code(unsigned vector);
 void virt_init();
 /// Enables the active backend on an application processor (smp.cpp, after
 /// its GDT, TSS and SYSCALL MSRs are set: SVM saves them as the host state
-/// here). Nothing when the backend runs vCPUs on CPU 0 only.
+/// here; VMX does its VMXON). Nothing without a backend.
 void virt_init_this_cpu();
 /// The active backend, or nullptr when the CPU offers no usable VMX/SVM.
 const VirtBackend* virt();

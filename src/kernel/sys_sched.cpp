@@ -80,11 +80,9 @@ int64_t thd_cpu(Thread* t, uint64_t slot, uint64_t cpu) {
   Error e = caps(t).get(slot, ObjType::none, c, Rights::write);
   if (e != Error::ok) return err(e);
   Thread* th;
-  const bool any_cpu = platform::virt() && platform::virt()->any_cpu;
   if (c->object_type() == ObjType::vcpu) {  // an asynchronous vCPU's own thread
     auto* v = reinterpret_cast<Vcpu*>(c->w0);
     if (!v->thread) return err(Error::wrong_type);  // a synchronous one runs where its caller does
-    if (!any_cpu) return err(Error::wrong_cpu);
     th = v->thread;
   } else if (c->object_type() == ObjType::thread) {
     th = reinterpret_cast<Thread*>(c->w0);
@@ -93,7 +91,6 @@ int64_t thd_cpu(Thread* t, uint64_t slot, uint64_t cpu) {
   }
   if (cpu >= platform::cpus_online()) return err(Error::bad_argument);
   if (th->state == ThreadState::dead) return err(Error::comp_dead);
-  if (th->guest && !any_cpu) return err(Error::wrong_cpu);
   if (th->cpu == cpu) return 0;
   const bool queued = th->state == ThreadState::ready;
   if (queued) g_cpu_local[th->cpu].run_queue.remove(*th);

@@ -141,9 +141,6 @@ int64_t vcpu_run(Thread* t, uint64_t vcpu_slot, uint64_t mask, uint64_t wake_slo
   if (v->thread) return err(Error::vcpu_mode);
   if (v->dead) return err(Error::comp_dead);
   if (v->runner) return err(Error::vcpu_running);
-  // A backend enabled on CPU 0 only (VMX so far, docs/kernel.md): a thread
-  // moving there still runs here until its next schedule.
-  if (!platform::virt()->any_cpu && (t->cpu != 0 || platform::this_cpu() != 0)) return err(Error::wrong_cpu);
   if ((e = load_state(v, mask)) != Error::ok) return err(e);
   v->runner = t;
   obj_ref(v);

@@ -311,9 +311,7 @@ enum class Op : uint64_t {
   /// another CPU moves when that CPU next enters the kernel (an IPI makes it
   /// do so at once). Returns 0. Errors: wrong_type (a synchronous vCPU: it
   /// runs where its caller runs), bad_argument (no such CPU online),
-  /// wrong_cpu (a backend that runs guests on CPU 0 only, none today, and
-  /// the thread is an own-thread vCPU's or runs a guest), comp_dead (the
-  /// thread has ended), and those of the slot.
+  /// comp_dead (the thread has ended), and those of the slot.
   thd_cpu = 43,
   /// cpu_count(): the number of CPUs running the kernel (>= 1). Needs no
   /// capability: it is the machine's, not a secret.
@@ -376,7 +374,7 @@ enum class Error : int64_t {
   not_bound = -29,        ///< console_bind(on = 0) / console_read: the endpoint is not a reader
   above_ceiling = -30,    ///< a priority above the calling component's ceiling (comp_ceiling)
   unaligned = -31,        ///< vm_map(kVmMapLarge): the frame's pages are not 2 MiB aligned in host memory (or no 2 MiB guest pages)
-  wrong_cpu = -32,        ///< a backend running guests on CPU 0 only (none today): vcpu_run elsewhere, thd_cpu of a vCPU's thread
+  wrong_cpu = -32,        ///< reserved: returned by no operation since guests run on every CPU
 };
 
 /// The name of an error code ("bad_slot"), or "" for a value that is not one

@@ -34,7 +34,7 @@ void virt_init() {
 }
 
 void virt_init_this_cpu() {
-  if (!g_backend || !g_backend->any_cpu) return;
+  if (!g_backend) return;
   if (g_backend->id == vm::kBackendSvm) svm::enable_this_cpu();
   else vmx::enable_this_cpu();
 }

@@ -547,18 +547,13 @@ uint64_t vcpu_cpu(unsigned index) {
   return n > 0 ? index % static_cast<uint64_t>(n) : 0;
 }
 
-// Puts vCPU `v`'s new thread on its CPU (vcpu_cpu). A backend that runs
-// guests on CPU 0 only (VMX so far) answers wrong_cpu: then every vCPU
-// shares CPU 0, said once.
+// Puts vCPU `v`'s new thread on its CPU (vcpu_cpu); a CPU that is not
+// online stops the VMM.
 void place_vcpu_thread(VcpuSlot& v, uint64_t thd) {
   const uint64_t cpu = vcpu_cpu(v.index);
   if (cpu == 0) return;
   const int64_t r = cos::sys::thd_cpu(thd, cpu);
-  if (r == static_cast<int64_t>(cos::abi::Error::wrong_cpu)) {
-    static bool said;
-    if (!said) cos::printf("simple_vmm: all vCPUs on CPU 0: this backend runs guests there only\n");
-    said = true;
-  } else if (r == static_cast<int64_t>(cos::abi::Error::bad_argument)) {
+  if (r == static_cast<int64_t>(cos::abi::Error::bad_argument)) {
     cos::exit(cos::exit_status::kFailed, "vCPU %u: CPU %lu is not online (%ld CPUs; [system] cpus)", v.index,
               static_cast<unsigned long>(cpu), static_cast<long>(cos::sys::cpu_count()));
   } else if (r < 0) {

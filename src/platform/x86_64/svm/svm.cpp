@@ -76,7 +76,7 @@ bool init(const char*& why, char* summary, size_t summary_size) {
 }
 
 constexpr platform::VirtBackend kBackend = {
-    vm::kBackendSvm, /*any_cpu=*/true, vm_init,   vm_destroy, gpt_table_entry, gpt_leaf_entry, gpt_present,
+    vm::kBackendSvm, vm_init,   vm_destroy, gpt_table_entry, gpt_leaf_entry, gpt_present,
     vcpu_init,       vcpu_destroy, vcpu_load, vcpu_save,     vcpu_enter,
 };
 
